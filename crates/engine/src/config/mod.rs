@@ -1,0 +1,433 @@
+//! Configuration: every field of the spec's `TelemetryConfig`, its JSON form, the ready
+//! profiles, the environment overrides and validation with field paths.
+//!
+//! Durations are strings in JSON (`"5s"`, `"1h"`, `"7d"`), parsed by `humantime`.
+//! Unknown fields are an error. [`TelemetryConfig::validate`] returns every problem at
+//! once, each with the path of the field it is about.
+
+mod env;
+mod error;
+mod profiles;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::{ConfigError, ConfigIssue};
+pub use profiles::Profile;
+
+/// The whole telemetry configuration (spec section 1).
+///
+/// Every field has a default, so `TelemetryConfig { service_name: "studio".into(),
+/// ..Default::default() }` is a complete configuration.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::config::TelemetryConfig;
+/// let cfg = TelemetryConfig::from_json(r#"{ "service_name": "studio",
+///     "metrics": { "collection_interval": "5s" } }"#).unwrap();
+/// assert_eq!(cfg.metrics.collection_interval.as_secs(), 5);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// Master switch: when false nothing is collected, exported or served. Default `true`.
+    pub enabled: bool,
+    /// `service.name` of the OpenTelemetry resource. Default `"tauri-app"`.
+    pub service_name: String,
+    /// `service.version` of the resource. Default `"0.0.0"`.
+    pub service_version: String,
+    /// Extra resource attributes (also from `OTEL_RESOURCE_ATTRIBUTES`). Default empty.
+    pub resource_attributes: BTreeMap<String, String>,
+    /// Distributed tracing.
+    pub tracing: TracingConfig,
+    /// Metrics, collectors and metric exporters.
+    pub metrics: MetricsConfig,
+    /// Health checks.
+    pub health: HealthConfig,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            service_name: "tauri-app".to_owned(),
+            service_version: "0.0.0".to_owned(),
+            resource_attributes: BTreeMap::new(),
+            tracing: TracingConfig::default(),
+            metrics: MetricsConfig::default(),
+            health: HealthConfig::default(),
+        }
+    }
+}
+
+/// Tracing settings (spec section 1, `tracing`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TracingConfig {
+    /// Default `true`.
+    pub enabled: bool,
+    /// Fraction of root traces kept, `0.0..=1.0`. Default `1.0`.
+    pub sample_rate: f64,
+    /// Attributes kept per span; more are dropped and counted. Default `128`.
+    pub max_attributes_per_span: u32,
+    /// Events kept per span; more are dropped and counted. Default `128`.
+    pub max_events_per_span: u32,
+    /// Log every finished span with its attributes. Default `false`.
+    pub debug_mode: bool,
+    /// Log span starts and ends. Default `false`.
+    pub log_spans: bool,
+    /// Batching of span export.
+    pub batch_export: BatchExportConfig,
+    /// Where spans go. Default none.
+    pub exporters: Vec<TracingExporter>,
+}
+
+impl Default for TracingConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            sample_rate: 1.0,
+            max_attributes_per_span: 128,
+            max_events_per_span: 128,
+            debug_mode: false,
+            log_spans: false,
+            batch_export: BatchExportConfig::default(),
+            exporters: Vec::new(),
+        }
+    }
+}
+
+/// Batch span export settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BatchExportConfig {
+    /// Spans per export call. Default `512`.
+    pub max_batch_size: usize,
+    /// Longest one export may take. Default `30s`.
+    #[serde(with = "humantime_serde")]
+    pub max_export_timeout: Duration,
+    /// Time between exports. Default `5s`.
+    #[serde(with = "humantime_serde")]
+    pub export_interval: Duration,
+}
+
+impl Default for BatchExportConfig {
+    fn default() -> Self {
+        Self {
+            max_batch_size: 512,
+            max_export_timeout: Duration::from_secs(30),
+            export_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Compression of an exporter's payloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// gzip (RFC 1952).
+    Gzip,
+}
+
+/// A destination for spans, in the spec's JSON shape (`{"Console": {}}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum TracingExporter {
+    /// A readable tree of each finished trace on standard output.
+    Console {},
+    /// JSON lines at `path`.
+    File {
+        /// File to write; rotated by size.
+        path: String,
+    },
+    /// Jaeger, reached over OTLP.
+    Jaeger {
+        /// Collector endpoint URL.
+        endpoint: String,
+        /// Payload compression. Default none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        compression: Option<Compression>,
+    },
+}
+
+/// Metric settings (spec section 1, `metrics`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Default `true`.
+    pub enabled: bool,
+    /// How often collectors run and the series store takes a point. Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub collection_interval: Duration,
+    /// How long points stay in the series store for the live panels. Default `1h`.
+    #[serde(with = "humantime_serde")]
+    pub retention_period: Duration,
+    /// Histogram buckets and reported quantiles.
+    pub aggregation: AggregationConfig,
+    /// Where metrics go. Default none.
+    pub exporters: Vec<MetricsExporter>,
+    /// Run the system collectors (CPU, memory, disk, network, this process). Default `true`.
+    pub system_collectors: bool,
+    /// Distinct attribute sets kept per metric; more go to the `otel.metric.overflow`
+    /// series. Default `2000`.
+    pub max_series_per_metric: usize,
+    /// Distinct metric names accepted; more are refused with an error. Default `1000`.
+    pub max_metrics: usize,
+    /// Attributes accepted on one measurement. Default `16`.
+    pub max_attributes_per_measurement: usize,
+    /// Series kept by the in-app store; more are counted as dropped. Default `5000`.
+    pub max_store_series: usize,
+    /// Points kept per stored series; older ones are thinned to fit. Default `720`.
+    pub max_points_per_series: usize,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            collection_interval: Duration::from_secs(10),
+            retention_period: Duration::from_secs(3600),
+            aggregation: AggregationConfig::default(),
+            exporters: Vec::new(),
+            system_collectors: true,
+            max_series_per_metric: 2000,
+            max_metrics: 1000,
+            max_attributes_per_measurement: 16,
+            max_store_series: 5000,
+            max_points_per_series: 720,
+        }
+    }
+}
+
+/// Histogram buckets and summary quantiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AggregationConfig {
+    /// Upper bounds of histogram buckets, strictly increasing. Default suits milliseconds:
+    /// `[1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000]`.
+    pub histogram_buckets: Vec<f64>,
+    /// Quantiles reported for every histogram. Default `[0.5, 0.9, 0.95, 0.99]`.
+    pub summary_quantiles: Vec<f64>,
+}
+
+impl Default for AggregationConfig {
+    fn default() -> Self {
+        Self {
+            histogram_buckets: vec![
+                1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+                30000.0, 60000.0,
+            ],
+            summary_quantiles: vec![0.5, 0.9, 0.95, 0.99],
+        }
+    }
+}
+
+/// A destination for metrics, in the spec's JSON shape (`{"Prometheus": {"port": 9090}}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum MetricsExporter {
+    /// The Prometheus text endpoint on the engine's HTTP server.
+    Prometheus {
+        /// TCP port. Default `9090`.
+        #[serde(default = "default_prometheus_port")]
+        port: u16,
+        /// URL path of the endpoint. Default `/metrics`.
+        #[serde(default = "default_prometheus_path")]
+        path: String,
+        /// gzip the response when the client accepts it. Default `false`.
+        #[serde(default)]
+        enable_compression: bool,
+        /// Address to bind. Default `127.0.0.1` (loopback only).
+        #[serde(default = "default_host")]
+        host: String,
+    },
+    /// A readable snapshot on standard output every collection interval.
+    Console {},
+    /// One JSON line per collection interval at `path`, rotated by size.
+    File {
+        /// File to write.
+        path: String,
+        /// Size at which the file is rotated. Default `10 MiB`.
+        #[serde(default = "default_max_file_bytes")]
+        max_file_bytes: u64,
+        /// Rotated files kept beside the live one. Default `5`.
+        #[serde(default = "default_max_files")]
+        max_files: u32,
+    },
+}
+
+impl MetricsExporter {
+    /// The name this exporter has in export status reports, e.g. `prometheus:9090`.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::MetricsExporter;
+    /// assert_eq!(MetricsExporter::Console {}.name(), "console");
+    /// ```
+    pub fn name(&self) -> String {
+        match self {
+            Self::Prometheus { port, .. } => format!("prometheus:{port}"),
+            Self::Console {} => "console".to_owned(),
+            Self::File { path, .. } => format!("file:{path}"),
+        }
+    }
+}
+
+fn default_prometheus_port() -> u16 {
+    9090
+}
+fn default_prometheus_path() -> String {
+    "/metrics".to_owned()
+}
+fn default_host() -> String {
+    "127.0.0.1".to_owned()
+}
+fn default_max_file_bytes() -> u64 {
+    10 * 1024 * 1024
+}
+fn default_max_files() -> u32 {
+    5
+}
+
+/// Health check settings (spec section 1, `health`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Default `true`.
+    pub enabled: bool,
+    /// Time between periodic runs. Default `30s`.
+    #[serde(with = "humantime_serde")]
+    pub check_interval: Duration,
+    /// How long a result is reused. Default `60s`.
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl: Duration,
+    /// Timeout of a check that sets none. Default `5s`.
+    #[serde(with = "humantime_serde")]
+    pub default_timeout: Duration,
+    /// Run checks concurrently. Default `false`.
+    pub parallel_checks: bool,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            check_interval: Duration::from_secs(30),
+            cache_ttl: Duration::from_secs(60),
+            default_timeout: Duration::from_secs(5),
+            parallel_checks: false,
+        }
+    }
+}
+
+/// The file form: either the bare config or the spec's `{"telemetry": {..}}` wrapper.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wrapped {
+    telemetry: TelemetryConfig,
+}
+
+impl TelemetryConfig {
+    /// Parses JSON (bare, or wrapped in `{"telemetry": ..}` as in the spec) and validates it.
+    ///
+    /// # Errors
+    /// [`ConfigError::Parse`] with the field path for malformed JSON, unknown fields, wrong
+    /// types or bad durations; [`ConfigError::Invalid`] with every validation problem.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::TelemetryConfig;
+    /// let err = TelemetryConfig::from_json(r#"{"metrics": {"colection_interval": "5s"}}"#)
+    ///     .unwrap_err();
+    /// assert!(err.to_string().starts_with("metrics.colection_interval: unknown field"));
+    /// ```
+    pub fn from_json(json: &str) -> Result<Self, ConfigError> {
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| ConfigError::Parse {
+            path: String::new(),
+            message: e.to_string(),
+        })?;
+        let wrapped = matches!(&value, serde_json::Value::Object(m) if m.contains_key("telemetry"));
+        let config = if wrapped {
+            deserialize_at::<Wrapped>(value)?.telemetry
+        } else {
+            deserialize_at::<TelemetryConfig>(value)?
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a JSON file; see [`TelemetryConfig::from_json`].
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`] when the file cannot be read, else as `from_json`.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_json(&text)
+    }
+
+    /// The configuration for this process: the file named by `TELEMETRY_CONFIG` (or the
+    /// defaults), then `TELEMETRY_ENABLED`, `PROMETHEUS_PORT`, `OTEL_SERVICE_NAME` and
+    /// `OTEL_RESOURCE_ATTRIBUTES` on top, then validation.
+    ///
+    /// # Errors
+    /// As [`TelemetryConfig::from_file`], plus [`ConfigError::Env`] for a bad variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// [`TelemetryConfig::from_env`] with a custom variable lookup (for tests and for apps
+    /// that keep settings elsewhere).
+    ///
+    /// # Errors
+    /// As [`TelemetryConfig::from_env`].
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::{MetricsExporter, TelemetryConfig};
+    /// let cfg = TelemetryConfig::from_env_with(|v| (v == "PROMETHEUS_PORT").then(|| "9464".into()))
+    ///     .unwrap();
+    /// assert!(matches!(cfg.metrics.exporters[0], MetricsExporter::Prometheus { port: 9464, .. }));
+    /// ```
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut config = match lookup("TELEMETRY_CONFIG") {
+            Some(path) if !path.is_empty() => Self::from_file(path)?,
+            _ => Self::default(),
+        };
+        config.apply_env_overrides(lookup)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// One of the spec's ready profiles.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::{Profile, TelemetryConfig};
+    /// assert_eq!(TelemetryConfig::profile(Profile::Production).tracing.sample_rate, 0.01);
+    /// ```
+    pub fn profile(profile: Profile) -> Self {
+        profile.config()
+    }
+}
+
+fn deserialize_at<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        ConfigError::Parse {
+            path,
+            message: e.into_inner().to_string(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+use std::time::Duration;
+
+use super::*;
+
+#[test]
+fn the_spec_profiles_parse_verbatim() {
+    let dev = TelemetryConfig::from_json(Profile::Development.json()).unwrap();
+    assert_eq!(dev.service_name, "timeline-studio-dev");
+    assert_eq!(dev.tracing.sample_rate, 1.0);
+    assert_eq!(dev.metrics.collection_interval, Duration::from_secs(5));
+    assert_eq!(dev.metrics.retention_period, Duration::from_secs(3600));
+    assert_eq!(
+        dev.tracing.exporters,
+        vec![
+            TracingExporter::Console {},
+            TracingExporter::File { path: "./logs/traces.json".into() }
+        ]
+    );
+
+    let prod = TelemetryConfig::from_json(Profile::Production.json()).unwrap();
+    assert_eq!(prod.tracing.sample_rate, 0.01);
+    assert_eq!(prod.metrics.retention_period, Duration::from_secs(24 * 3600));
+    assert!(matches!(&prod.metrics.exporters[0],
+        MetricsExporter::Prometheus { port: 9090, path, host, enable_compression: false }
+            if path == "/metrics" && host == "127.0.0.1"));
+    assert!(matches!(&prod.tracing.exporters[0],
+        TracingExporter::Jaeger { endpoint, compression: None }
+            if endpoint == "http://jaeger-collector:14268/api/traces"));
+
+    let high = TelemetryConfig::from_json(Profile::HighLoad.json()).unwrap();
+    assert_eq!(high.tracing.sample_rate, 0.001);
+    assert_eq!(high.tracing.batch_export.max_batch_size, 1000);
+    assert_eq!(high.tracing.batch_export.export_interval, Duration::from_secs(30));
+    assert_eq!(high.metrics.retention_period, Duration::from_secs(7 * 24 * 3600));
+    assert_eq!(
+        high.metrics.aggregation.histogram_buckets,
+        vec![0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
+    );
+    assert_eq!(high.metrics.aggregation.summary_quantiles, vec![0.5, 0.9, 0.95, 0.99]);
+    assert!(high.health.parallel_checks);
+    assert!(matches!(&high.tracing.exporters[0],
+        TracingExporter::Jaeger { compression: Some(Compression::Gzip), .. }));
+    assert!(matches!(&high.metrics.exporters[0],
+        MetricsExporter::Prometheus { enable_compression: true, .. }));
+
+    for p in Profile::ALL {
+        assert_eq!(TelemetryConfig::profile(p), TelemetryConfig::from_json(p.json()).unwrap());
+    }
+}
+
+#[test]
+fn defaults_are_valid_and_round_trip() {
+    let cfg = TelemetryConfig::default();
+    cfg.validate().unwrap();
+    let json = serde_json::to_string(&cfg).unwrap();
+    assert_eq!(TelemetryConfig::from_json(&json).unwrap(), cfg);
+    assert_eq!(TelemetryConfig::from_json("{}").unwrap(), cfg);
+}
+
+/// (config JSON, expected first error line)
+const BAD: &[(&str, &str)] = &[
+    (r#"{"metrics":{"exporters":[{"Prometheus":{"port":0}}]}}"#,
+        "metrics.exporters[0].Prometheus.port: port 0 is not allowed"),
+    (r#"{"metrics":{"exporters":[{"Prometheus":{"port":9100}},{"Prometheus":{"port":9100}}]}}"#,
+        "metrics.exporters[1].Prometheus.port: port 9100 is used by another Prometheus exporter"),
+    (r#"{"metrics":{"exporters":[{"Prometheus":{"path":"metrics"}}]}}"#,
+        "metrics.exporters[0].Prometheus.path: \"metrics\" must start with '/' and have no spaces"),
+    (r#"{"metrics":{"exporters":[{"Prometheus":{"host":"localhost"}}]}}"#,
+        "metrics.exporters[0].Prometheus.host: \"localhost\" is not an IP address (use 127.0.0.1 or 0.0.0.0)"),
+    (r#"{"metrics":{"exporters":[{"Prometheus":{"port":70000}}]}}"#,
+        "metrics.exporters[0].Prometheus.port: invalid value: integer `70000`, expected u16"),
+    (r#"{"metrics":{"exporters":[{"File":{"path":""}}]}}"#,
+        "metrics.exporters[0].File.path: must not be empty"),
+    (r#"{"metrics":{"exporters":[{"Graphite":{}}]}}"#,
+        "metrics.exporters[0]: unknown variant `Graphite`, expected one of `Prometheus`, `Console`, `File`"),
+    (r#"{"metrics":{"collection_interval":"5 parsecs"}}"#,
+        "metrics.collection_interval: invalid value: string \"5 parsecs\", expected a duration"),
+    (r#"{"metrics":{"collection_interval":"10ms"}}"#,
+        "metrics.collection_interval: 10ms is too short; use at least 100ms"),
+    (r#"{"metrics":{"collection_interval":"1m","retention_period":"30s"}}"#,
+        "metrics.retention_period: must be at least metrics.collection_interval"),
+    (r#"{"metrics":{"aggregation":{"histogram_buckets":[1,10,5]}}}"#,
+        "metrics.aggregation.histogram_buckets[2]: 5 does not exceed the bound before it; bounds must increase"),
+    (r#"{"metrics":{"aggregation":{"histogram_buckets":[]}}}"#,
+        "metrics.aggregation.histogram_buckets: must have at least one bound"),
+    (r#"{"metrics":{"aggregation":{"summary_quantiles":[0.5,99]}}}"#,
+        "metrics.aggregation.summary_quantiles[1]: 99 is outside the open range (0, 1); write 0.99 for p99"),
+    (r#"{"metrics":{"max_points_per_series":1}}"#,
+        "metrics.max_points_per_series: must be at least 2"),
+    (r#"{"metrics":{"colection_interval":"5s"}}"#,
+        "metrics.colection_interval: unknown field `colection_interval`"),
+    (r#"{"tracing":{"sample_rate":1.5}}"#,
+        "tracing.sample_rate: 1.5 is outside 0.0..=1.0 (1.0 keeps every trace)"),
+    (r#"{"tracing":{"sample_rate":"all"}}"#,
+        "tracing.sample_rate: invalid type: string \"all\", expected f64"),
+    (r#"{"tracing":{"max_attributes_per_span":0}}"#,
+        "tracing.max_attributes_per_span: must be at least 1"),
+    (r#"{"tracing":{"batch_export":{"max_batch_size":0}}}"#,
+        "tracing.batch_export.max_batch_size: must be at least 1"),
+    (r#"{"tracing":{"batch_export":{"export_interval":"0s"}}}"#,
+        "tracing.batch_export.export_interval: must be greater than 0s"),
+    (r#"{"tracing":{"exporters":[{"Jaeger":{"endpoint":"jaeger:4318"}}]}}"#,
+        "tracing.exporters[0].Jaeger.endpoint: \"jaeger:4318\" must start with http:// or https://"),
+    (r#"{"tracing":{"exporters":[{"Jaeger":{"endpoint":"http://x","compression":"zstd"}}]}}"#,
+        "tracing.exporters[0].Jaeger.compression: unknown variant `zstd`, expected `gzip`"),
+    (r#"{"health":{"check_interval":"0s"}}"#,
+        "health.check_interval: must be greater than 0s"),
+    (r#"{"health":{"check_interval":"5s","default_timeout":"10s"}}"#,
+        "health.default_timeout: must not exceed health.check_interval"),
+    (r#"{"service_name":"  "}"#, "service_name: must not be empty"),
+    (r#"{"telemetry":{"enabled":true},"extra":1}"#, "extra: unknown field `extra`"),
+    (r#"{"enabled": tru}"#, "expected ident at line 1 column 16"),
+];
+
+#[test]
+fn bad_configs_name_the_field() {
+    assert!(BAD.len() >= 15);
+    for (json, want) in BAD {
+        let err = TelemetryConfig::from_json(json).expect_err(json);
+        let text = err.to_string();
+        let first = match &err {
+            ConfigError::Invalid(issues) => issues[0].to_string(),
+            _ => text.lines().next().unwrap_or_default().to_owned(),
+        };
+        assert!(first.starts_with(want), "config {json}\n  got:  {first}\n  want: {want}");
+    }
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let err = TelemetryConfig::from_json(
+        r#"{"service_name":"","tracing":{"sample_rate":-1},"metrics":{"exporters":[{"Prometheus":{"port":0}}]}}"#,
+    )
+    .unwrap_err();
+    let paths: Vec<&str> = err.issues().iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(paths, ["service_name", "tracing.sample_rate", "metrics.exporters[0].Prometheus.port"]);
+    assert!(err.to_string().starts_with("invalid telemetry config:\n  service_name: must not be empty\n"));
+}
+
+#[test]
+fn from_env_reads_the_file_named_by_telemetry_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("telemetry.json");
+    std::fs::write(&path, Profile::Production.json()).unwrap();
+    let p = path.display().to_string();
+    let cfg = TelemetryConfig::from_env_with(|v| match v {
+        "TELEMETRY_CONFIG" => Some(p.clone()),
+        "TELEMETRY_ENABLED" => Some("false".into()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(cfg.service_name, "timeline-studio");
+    assert!(!cfg.enabled);
+
+    let err = TelemetryConfig::from_env_with(|v| (v == "TELEMETRY_CONFIG").then(|| "/nonexistent/t.json".into()))
+        .unwrap_err();
+    assert!(err.to_string().starts_with("cannot read config file /nonexistent/t.json:"), "{err}");
+}

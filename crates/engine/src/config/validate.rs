@@ -1,0 +1,208 @@
+//! Validation: every rule, every problem reported with its field path.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::{ConfigError, ConfigIssue, MetricsExporter, TelemetryConfig, TracingExporter};
+
+#[derive(Default)]
+struct Issues(Vec<ConfigIssue>);
+
+impl Issues {
+    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigIssue {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn positive(&mut self, path: &str, value: Duration) {
+        if value.is_zero() {
+            self.add(path, "must be greater than 0s");
+        }
+    }
+}
+
+impl TelemetryConfig {
+    /// Checks every rule and returns every problem, each with its field path.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] listing the problems, e.g.
+    /// `metrics.exporters[0].Prometheus.port: port 0 is not allowed`.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::TelemetryConfig;
+    /// let mut cfg = TelemetryConfig::default();
+    /// cfg.tracing.sample_rate = 2.0;
+    /// let err = cfg.validate().unwrap_err();
+    /// assert_eq!(err.issues()[0].path, "tracing.sample_rate");
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut issues = Issues::default();
+        if self.service_name.trim().is_empty() {
+            issues.add("service_name", "must not be empty");
+        }
+        for key in self.resource_attributes.keys() {
+            if key.trim().is_empty() {
+                issues.add("resource_attributes", "keys must not be empty");
+            }
+        }
+        self.validate_tracing(&mut issues);
+        self.validate_metrics(&mut issues);
+        self.validate_health(&mut issues);
+        if issues.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(issues.0))
+        }
+    }
+
+    fn validate_tracing(&self, issues: &mut Issues) {
+        let t = &self.tracing;
+        if !(0.0..=1.0).contains(&t.sample_rate) {
+            issues.add(
+                "tracing.sample_rate",
+                format!("{} is outside 0.0..=1.0 (1.0 keeps every trace)", t.sample_rate),
+            );
+        }
+        if t.max_attributes_per_span == 0 {
+            issues.add("tracing.max_attributes_per_span", "must be at least 1");
+        }
+        if t.max_events_per_span > 65_536 {
+            issues.add("tracing.max_events_per_span", "must be at most 65536");
+        }
+        let b = &t.batch_export;
+        if b.max_batch_size == 0 {
+            issues.add("tracing.batch_export.max_batch_size", "must be at least 1");
+        }
+        issues.positive("tracing.batch_export.max_export_timeout", b.max_export_timeout);
+        issues.positive("tracing.batch_export.export_interval", b.export_interval);
+        for (i, exporter) in t.exporters.iter().enumerate() {
+            match exporter {
+                TracingExporter::Console {} => {}
+                TracingExporter::File { path } => {
+                    if path.trim().is_empty() {
+                        issues.add(format!("tracing.exporters[{i}].File.path"), "must not be empty");
+                    }
+                }
+                TracingExporter::Jaeger { endpoint, .. } => {
+                    if let Err(why) = check_url(endpoint) {
+                        issues.add(format!("tracing.exporters[{i}].Jaeger.endpoint"), why);
+                    }
+                }
+            }
+        }
+    }
+
+    fn validate_metrics(&self, issues: &mut Issues) {
+        let m = &self.metrics;
+        if m.collection_interval < Duration::from_millis(100) {
+            issues.add(
+                "metrics.collection_interval",
+                format!("{:?} is too short; use at least 100ms", m.collection_interval),
+            );
+        }
+        if m.retention_period < m.collection_interval {
+            issues.add(
+                "metrics.retention_period",
+                "must be at least metrics.collection_interval",
+            );
+        }
+        let buckets = &m.aggregation.histogram_buckets;
+        if buckets.is_empty() {
+            issues.add("metrics.aggregation.histogram_buckets", "must have at least one bound");
+        }
+        if let Some(i) = buckets.iter().position(|b| !b.is_finite()) {
+            issues.add(
+                format!("metrics.aggregation.histogram_buckets[{i}]"),
+                "bounds must be finite numbers",
+            );
+        } else if let Some(i) = buckets.windows(2).position(|w| w[0] >= w[1]) {
+            issues.add(
+                format!("metrics.aggregation.histogram_buckets[{}]", i + 1),
+                format!("{} does not exceed the bound before it; bounds must increase", buckets[i + 1]),
+            );
+        }
+        for (i, q) in m.aggregation.summary_quantiles.iter().enumerate() {
+            if !(*q > 0.0 && *q < 1.0) {
+                issues.add(
+                    format!("metrics.aggregation.summary_quantiles[{i}]"),
+                    format!("{q} is outside the open range (0, 1); write 0.99 for p99"),
+                );
+            }
+        }
+        for (field, value) in [
+            ("metrics.max_series_per_metric", m.max_series_per_metric),
+            ("metrics.max_metrics", m.max_metrics),
+            ("metrics.max_store_series", m.max_store_series),
+        ] {
+            if value == 0 {
+                issues.add(field, "must be at least 1");
+            }
+        }
+        if m.max_points_per_series < 2 {
+            issues.add("metrics.max_points_per_series", "must be at least 2");
+        }
+        let mut ports = HashSet::new();
+        for (i, exporter) in m.exporters.iter().enumerate() {
+            match exporter {
+                MetricsExporter::Prometheus {
+                    port, path, host, ..
+                } => {
+                    let at = format!("metrics.exporters[{i}].Prometheus");
+                    if *port == 0 {
+                        issues.add(format!("{at}.port"), "port 0 is not allowed");
+                    } else if !ports.insert(*port) {
+                        issues.add(format!("{at}.port"), format!("port {port} is used by another Prometheus exporter"));
+                    }
+                    if !path.starts_with('/') || path.contains(char::is_whitespace) {
+                        issues.add(format!("{at}.path"), format!("{path:?} must start with '/' and have no spaces"));
+                    }
+                    if host.parse::<IpAddr>().is_err() {
+                        issues.add(format!("{at}.host"), format!("{host:?} is not an IP address (use 127.0.0.1 or 0.0.0.0)"));
+                    }
+                }
+                MetricsExporter::Console {} => {}
+                MetricsExporter::File {
+                    path,
+                    max_file_bytes,
+                    ..
+                } => {
+                    let at = format!("metrics.exporters[{i}].File");
+                    if path.trim().is_empty() {
+                        issues.add(format!("{at}.path"), "must not be empty");
+                    }
+                    if *max_file_bytes < 1024 {
+                        issues.add(format!("{at}.max_file_bytes"), "must be at least 1024");
+                    }
+                }
+            }
+        }
+    }
+
+    fn validate_health(&self, issues: &mut Issues) {
+        let h = &self.health;
+        issues.positive("health.check_interval", h.check_interval);
+        issues.positive("health.default_timeout", h.default_timeout);
+        if h.default_timeout > h.check_interval && !h.check_interval.is_zero() {
+            issues.add(
+                "health.default_timeout",
+                "must not exceed health.check_interval",
+            );
+        }
+    }
+}
+
+fn check_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| format!("{url:?} must start with http:// or https://"))?;
+    let host = rest.split(['/', ':']).next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(format!("{url:?} has no host"));
+    }
+    Ok(())
+}

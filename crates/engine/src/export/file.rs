@@ -1,0 +1,126 @@
+//! A JSON-lines file that rotates by size.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Appends lines to `path`; when the next line would pass `max_bytes`, the file becomes
+/// `path.1` (older ones shift to `.2`, …, keeping `max_files`) and a new one starts.
+pub(crate) struct RotatingFile {
+    path: PathBuf,
+    max_bytes: u64,
+    max_files: u32,
+    writer: Option<BufWriter<File>>,
+    size: u64,
+}
+
+impl RotatingFile {
+    pub(crate) fn new(path: impl Into<PathBuf>, max_bytes: u64, max_files: u32) -> Self {
+        Self {
+            path: path.into(),
+            max_bytes,
+            max_files,
+            writer: None,
+            size: 0,
+        }
+    }
+
+    fn open(&mut self) -> io::Result<&mut BufWriter<File>> {
+        if self.writer.is_none() {
+            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                fs::create_dir_all(dir)?;
+            }
+            let file = OpenOptions::new().create(true).append(true).open(&self.path)?;
+            self.size = file.metadata()?.len();
+            self.writer = Some(BufWriter::new(file));
+        }
+        self.writer
+            .as_mut()
+            .ok_or_else(|| io::Error::other("file writer missing after open"))
+    }
+
+    /// Writes `line` and a newline, rotating first if needed, then flushes.
+    pub(crate) fn write_line(&mut self, line: &str) -> io::Result<()> {
+        let len = line.len() as u64 + 1;
+        if self.writer.is_some() && self.size > 0 && self.size + len > self.max_bytes {
+            self.rotate()?;
+        }
+        let writer = self.open()?;
+        writer.write_all(line.as_bytes())?;
+        writer.write_all(b"\n")?;
+        writer.flush()?;
+        self.size += len;
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        if let Some(mut w) = self.writer.take() {
+            w.flush()?;
+        }
+        if self.max_files == 0 {
+            fs::remove_file(&self.path)?;
+        } else {
+            for i in (1..self.max_files).rev() {
+                let from = numbered(&self.path, i);
+                if from.exists() {
+                    fs::rename(&from, numbered(&self.path, i + 1))?;
+                }
+            }
+            fs::rename(&self.path, numbered(&self.path, 1))?;
+        }
+        self.size = 0;
+        Ok(())
+    }
+
+    /// Flushes buffered bytes to the file.
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        match self.writer.as_mut() {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+fn numbered(path: &Path, n: u32) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(format!(".{n}"));
+    PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_keeps_every_line_within_the_file_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/metrics.json");
+        let mut file = RotatingFile::new(&path, 100, 50);
+        for i in 0..40 {
+            file.write_line(&format!("{{\"n\":{i:04}}}")).unwrap();
+        }
+        file.flush().unwrap();
+        let mut lines = Vec::new();
+        for n in (1..=50).rev() {
+            if let Ok(text) = fs::read_to_string(numbered(&path, n)) {
+                assert!(text.len() <= 100, "rotated file over budget");
+                lines.extend(text.lines().map(str::to_owned));
+            }
+        }
+        lines.extend(fs::read_to_string(&path).unwrap().lines().map(str::to_owned));
+        let want: Vec<String> = (0..40).map(|i| format!("{{\"n\":{i:04}}}")).collect();
+        assert_eq!(lines, want);
+    }
+
+    #[test]
+    fn old_files_beyond_max_files_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        let mut file = RotatingFile::new(&path, 20, 2);
+        for _ in 0..10 {
+            file.write_line("0123456789abcdef").unwrap();
+        }
+        assert!(numbered(&path, 2).exists());
+        assert!(!numbered(&path, 3).exists());
+    }
+}

@@ -1,0 +1,102 @@
+//! Export: the Prometheus reader, the console and file exporters, and export status.
+
+mod console;
+mod file;
+pub(crate) mod prometheus;
+mod status;
+
+use std::io::Write;
+
+pub(crate) use file::RotatingFile;
+pub use status::{ExportStatus, ExportStatusBoard, ExporterReport};
+
+use crate::config::MetricsExporter;
+use crate::store::Snapshot;
+
+/// Why an exporter could not be set up or could not export.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// An exporter could not be created.
+    #[error("exporter setup failed: {0}")]
+    Setup(String),
+    /// Metrics could not be encoded.
+    #[error("cannot encode metrics: {0}")]
+    Encode(String),
+    /// Writing to a file failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// A push exporter: receives a snapshot every collection interval.
+pub(crate) enum SnapshotExporter {
+    Console { service: String },
+    File { path: String, file: RotatingFile },
+}
+
+impl SnapshotExporter {
+    /// The push exporter for `config`, or `None` for pull exporters (Prometheus).
+    pub(crate) fn from_config(config: &MetricsExporter, service: &str) -> Option<Self> {
+        match config {
+            MetricsExporter::Console {} => Some(Self::Console {
+                service: service.to_owned(),
+            }),
+            MetricsExporter::File {
+                path,
+                max_file_bytes,
+                max_files,
+            } => Some(Self::File {
+                path: path.clone(),
+                file: RotatingFile::new(path, *max_file_bytes, *max_files),
+            }),
+            MetricsExporter::Prometheus { .. } => None,
+        }
+    }
+
+    /// The name in export status reports.
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Self::Console { .. } => "console".into(),
+            Self::File { path, .. } => format!("file:{path}"),
+        }
+    }
+
+    /// Exports one snapshot.
+    pub(crate) fn export(&mut self, snapshot: &Snapshot) -> Result<(), ExportError> {
+        match self {
+            Self::Console { service } => {
+                let text = console::render(snapshot, service);
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())
+                    .and_then(|()| out.flush())
+                    .map_err(|source| ExportError::Io {
+                        path: "stdout".into(),
+                        source,
+                    })
+            }
+            Self::File { path, file } => {
+                let line = serde_json::to_string(snapshot).map_err(|e| ExportError::Encode(e.to_string()))?;
+                file.write_line(&line).map_err(|source| ExportError::Io {
+                    path: path.clone(),
+                    source,
+                })
+            }
+        }
+    }
+
+    /// Flushes buffered output.
+    pub(crate) fn flush(&mut self) -> Result<(), ExportError> {
+        match self {
+            Self::Console { .. } => Ok(()),
+            Self::File { path, file } => file.flush().map_err(|source| ExportError::Io {
+                path: path.clone(),
+                source,
+            }),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The engine's one metric reader: opentelemetry-prometheus over a `prometheus` registry.
+//!
+//! Every consumer reads through it: the `/metrics` endpoint renders what it gathers, and
+//! each collection turns the same families into a [`Snapshot`] for the series store and
+//! the console and file exporters. One reader means one aggregation per measurement.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::{Encoder, Registry, TextEncoder};
+
+use super::status::unix_ms;
+use super::ExportError;
+use crate::metrics::Metrics;
+use crate::store::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
+
+/// Gathers metric families from the SDK (through the registry) plus sketch quantiles.
+#[derive(Clone)]
+pub(crate) struct Gatherer {
+    registry: Registry,
+    metrics: Metrics,
+    quantiles: Vec<f64>,
+    window: Duration,
+}
+
+impl Gatherer {
+    /// Builds the reader to register with the meter provider, and the gatherer over it.
+    pub(crate) fn new(
+        metrics_for: impl FnOnce(opentelemetry_prometheus::PrometheusExporter) -> Metrics,
+        quantiles: Vec<f64>,
+        window: Duration,
+    ) -> Result<Self, ExportError> {
+        let registry = Registry::new();
+        let reader = opentelemetry_prometheus::exporter()
+            .with_registry(registry.clone())
+            .scope_info_enabled(false)
+            .without_units()
+            .build()
+            .map_err(|e| ExportError::Setup(format!("prometheus reader: {e}")))?;
+        Ok(Self {
+            registry,
+            metrics: metrics_for(reader),
+            quantiles,
+            window,
+        })
+    }
+
+    /// The `Metrics` recording into this reader's provider.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Every family: the SDK's, then one `<histogram>_quantile` gauge family per histogram
+    /// that had values in the last one to two windows.
+    pub(crate) fn gather(&self) -> Vec<MetricFamily> {
+        let mut families = self.registry.gather();
+        for (name, values) in self.metrics.histogram_quantiles(&self.quantiles, self.window) {
+            let mut family = MetricFamily::default();
+            family.set_name(format!("{name}_quantile"));
+            family.set_help(format!(
+                "Quantiles of {name} over the last {}s to {}s, within 1% relative error",
+                self.window.as_secs(),
+                2 * self.window.as_secs()
+            ));
+            family.set_field_type(MetricType::GAUGE);
+            let metrics = self
+                .quantiles
+                .iter()
+                .zip(values)
+                .map(|(q, v)| {
+                    let mut label = LabelPair::default();
+                    label.set_name("quantile".into());
+                    label.set_value(q.to_string());
+                    let mut gauge = Gauge::default();
+                    gauge.set_value(v);
+                    let mut metric = Metric::default();
+                    metric.set_label(vec![label]);
+                    metric.set_gauge(gauge);
+                    metric
+                })
+                .collect();
+            family.set_metric(metrics);
+            families.push(family);
+        }
+        families
+    }
+
+    /// The Prometheus text exposition of everything.
+    pub(crate) fn render(&self) -> Result<String, ExportError> {
+        let mut out = Vec::with_capacity(64 * 1024);
+        TextEncoder::new()
+            .encode(&self.gather(), &mut out)
+            .map_err(|e| ExportError::Encode(e.to_string()))?;
+        String::from_utf8(out).map_err(|e| ExportError::Encode(e.to_string()))
+    }
+
+    /// A snapshot of everything, timestamped now.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        to_snapshot(&self.gather(), unix_ms(SystemTime::now()))
+    }
+}
+
+/// Converts gathered families to a [`Snapshot`], leaving out `target_info`.
+pub(crate) fn to_snapshot(families: &[MetricFamily], timestamp_ms: i64) -> Snapshot {
+    let metrics = families
+        .iter()
+        .filter(|f| f.name() != "target_info")
+        .map(|f| {
+            let quantile = f.name().ends_with("_quantile");
+            let kind = match f.get_field_type() {
+                MetricType::COUNTER => SnapshotKind::Counter,
+                MetricType::HISTOGRAM => SnapshotKind::Histogram,
+                _ if quantile => SnapshotKind::Quantile,
+                _ => SnapshotKind::Gauge,
+            };
+            let series = f
+                .get_metric()
+                .iter()
+                .map(|m| SeriesSnapshot {
+                    labels: m
+                        .get_label()
+                        .iter()
+                        .map(|l| (l.name().to_owned(), l.value().to_owned()))
+                        .collect::<BTreeMap<_, _>>(),
+                    value: match kind {
+                        SnapshotKind::Counter => SeriesValue::Number {
+                            value: m.get_counter().get_value(),
+                        },
+                        SnapshotKind::Histogram => {
+                            let h = m.get_histogram();
+                            let buckets = h
+                                .get_bucket()
+                                .iter()
+                                .filter(|b| b.upper_bound().is_finite())
+                                .map(|b| (b.upper_bound(), b.cumulative_count()))
+                                .collect();
+                            SeriesValue::Histogram {
+                                count: h.get_sample_count(),
+                                sum: h.get_sample_sum(),
+                                buckets,
+                            }
+                        }
+                        _ => SeriesValue::Number {
+                            value: m.get_gauge().get_value(),
+                        },
+                    },
+                })
+                .collect();
+            MetricSnapshot {
+                name: f.name().to_owned(),
+                kind,
+                help: f.help().to_owned(),
+                series,
+            }
+        })
+        .collect();
+    Snapshot {
+        timestamp_ms,
+        metrics,
+    }
+}

@@ -1,0 +1,117 @@
+//! Export status per exporter, set from real export results.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use parking_lot::RwLock;
+use serde::Serialize;
+
+/// How an exporter is doing (spec section 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "reason")]
+pub enum ExportStatus {
+    /// The last export succeeded.
+    Healthy,
+    /// Working, with a caveat (the reason).
+    Degraded(String),
+    /// The last export failed (the error).
+    Failed(String),
+}
+
+/// An exporter's status with its counters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExporterReport {
+    /// Current status.
+    pub status: ExportStatus,
+    /// Successful exports (or scrapes served).
+    pub successes: u64,
+    /// Failed exports.
+    pub failures: u64,
+    /// When the last success happened, as Unix milliseconds.
+    pub last_success_ms: Option<i64>,
+}
+
+/// The status of every exporter, shared by the exporters that write it and the readers.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::export::{ExportStatus, ExportStatusBoard};
+/// let board = ExportStatusBoard::default();
+/// board.failure("file:/ro/metrics.json", "Read-only file system");
+/// assert_eq!(board.statuses()["file:/ro/metrics.json"],
+///     ExportStatus::Failed("Read-only file system".into()));
+/// board.success("file:/ro/metrics.json");
+/// assert_eq!(board.statuses()["file:/ro/metrics.json"], ExportStatus::Healthy);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ExportStatusBoard {
+    inner: Arc<RwLock<BTreeMap<String, ExporterReport>>>,
+}
+
+impl ExportStatusBoard {
+    fn update(&self, name: &str, f: impl FnOnce(&mut ExporterReport)) {
+        let mut map = self.inner.write();
+        let report = map.entry(name.to_owned()).or_insert(ExporterReport {
+            status: ExportStatus::Healthy,
+            successes: 0,
+            failures: 0,
+            last_success_ms: None,
+        });
+        f(report);
+    }
+
+    /// Records a successful export: the status becomes Healthy.
+    pub fn success(&self, name: &str) {
+        self.update(name, |r| {
+            r.status = ExportStatus::Healthy;
+            r.successes += 1;
+            r.last_success_ms = Some(unix_ms(SystemTime::now()));
+        });
+    }
+
+    /// Records a failed export: the status becomes Failed with `error`.
+    pub fn failure(&self, name: &str, error: impl Into<String>) {
+        let error = error.into();
+        self.update(name, |r| {
+            r.status = ExportStatus::Failed(error);
+            r.failures += 1;
+        });
+    }
+
+    /// Sets Degraded with `reason`, keeping the counters.
+    pub fn degraded(&self, name: &str, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.update(name, |r| r.status = ExportStatus::Degraded(reason));
+    }
+
+    /// Registers an exporter that has not exported yet, as Degraded("not exported yet").
+    pub fn register(&self, name: &str) {
+        self.update(name, |r| {
+            if r.successes == 0 && r.failures == 0 {
+                r.status = ExportStatus::Degraded("not exported yet".into());
+            }
+        });
+    }
+
+    /// Status by exporter name.
+    pub fn statuses(&self) -> BTreeMap<String, ExportStatus> {
+        self.inner
+            .read()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.status.clone()))
+            .collect()
+    }
+
+    /// Full reports by exporter name.
+    pub fn reports(&self) -> BTreeMap<String, ExporterReport> {
+        self.inner.read().clone()
+    }
+}
+
+/// Unix time in milliseconds.
+pub(crate) fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,29 @@
+//! The engine of `tauri-plugin-opentelemetry`: telemetry for desktop apps, with no window
+//! and no Tauri dependency.
+//!
+//! Data flows one way: instruments ([`metrics`]) → the OpenTelemetry SDK → one reader
+//! ([`export`]) → the series store ([`store`]), the console and file exporters and the
+//! Prometheus endpoint ([`server`]). [`collectors`] record system metrics every
+//! collection interval; [`config`] describes it all; [`TelemetryManager`] runs it.
+//!
+//! # Examples
+//! ```no_run
+//! use telemetry_engine::{config::{Profile, TelemetryConfig}, TelemetryManager};
+//! # async fn run() -> Result<(), telemetry_engine::TelemetryError> {
+//! let telemetry = TelemetryManager::new(TelemetryConfig::profile(Profile::Production)).await?;
+//! telemetry.initialize().await?;
+//! telemetry.metrics().record_histogram("frame_processing_duration_ms", 16.4).await?;
+//! telemetry.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod collectors;
+pub mod config;
+pub mod export;
+mod manager;
+pub mod metrics;
+pub mod server;
+pub mod store;
+
+pub use manager::{TelemetryError, TelemetryManager};
+pub use opentelemetry::KeyValue;

@@ -1,0 +1,367 @@
+//! The lifecycle (spec section 2): create, initialize, run, report export status, shut down.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::metrics::{Instrument, SdkMeterProvider, Stream};
+use opentelemetry_sdk::Resource;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::collectors::{CollectorError, SystemCollector};
+use crate::config::{ConfigError, MetricsExporter, TelemetryConfig};
+use crate::export::prometheus::Gatherer;
+use crate::export::{ExportError, ExportStatus, ExportStatusBoard, ExporterReport, SnapshotExporter};
+use crate::metrics::{Metrics, MetricsError};
+use crate::server::{RunningServer, ServerConfig};
+use crate::store::SeriesStore;
+
+/// Why the manager could not be created or started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TelemetryError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An exporter could not be set up.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// A built-in instrument could not be created.
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    /// The system collector could not start.
+    #[error(transparent)]
+    Collector(#[from] CollectorError),
+    /// `initialize` was called after `shutdown`.
+    #[error("telemetry was shut down; create a new TelemetryManager")]
+    ShutDown,
+}
+
+static INSTANCE: RwLock<Option<Arc<TelemetryManager>>> = RwLock::new(None);
+
+/// Owns the pipeline: the meter provider, its reader, the series store, the collectors,
+/// the exporters and the HTTP server.
+///
+/// # Examples
+/// ```no_run
+/// use telemetry_engine::{config::TelemetryConfig, TelemetryManager};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let telemetry = TelemetryManager::new(TelemetryConfig::from_env()?).await?;
+/// telemetry.initialize().await?;
+/// telemetry.metrics().increment_counter("videos_processed_total", 1).await?;
+/// for (exporter, status) in telemetry.get_export_status().await {
+///     println!("{exporter}: {status:?}");
+/// }
+/// telemetry.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct TelemetryManager {
+    config: TelemetryConfig,
+    provider: SdkMeterProvider,
+    gatherer: Gatherer,
+    store: Arc<SeriesStore>,
+    status: ExportStatusBoard,
+    cycle: Arc<Mutex<Cycle>>,
+    state: tokio::sync::Mutex<RunState>,
+}
+
+enum RunState {
+    Created,
+    Running {
+        stop: watch::Sender<bool>,
+        task: Option<JoinHandle<()>>,
+        servers: Vec<RunningServer>,
+    },
+    Stopped,
+}
+
+/// One collection: run collectors, gather, store, push to exporters.
+struct Cycle {
+    collector: Option<SystemCollector>,
+    exporters: Vec<SnapshotExporter>,
+    gatherer: Gatherer,
+    store: Arc<SeriesStore>,
+    status: ExportStatusBoard,
+}
+
+impl Cycle {
+    fn run(&mut self) {
+        if let Some(collector) = self.collector.as_mut() {
+            if let Err(e) = collector.collect() {
+                tracing::warn!(error = %e, "system collector");
+            }
+        }
+        let snapshot = self.gatherer.snapshot();
+        self.store.ingest(&snapshot);
+        for exporter in &mut self.exporters {
+            let name = exporter.name();
+            match exporter.export(&snapshot) {
+                Ok(()) => self.status.success(&name),
+                Err(e) => self.status.failure(&name, e.to_string()),
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        for exporter in &mut self.exporters {
+            if let Err(e) = exporter.flush() {
+                self.status.failure(&exporter.name(), e.to_string());
+            }
+        }
+    }
+}
+
+impl TelemetryManager {
+    /// Validates `config` and builds the pipeline; nothing runs until
+    /// [`TelemetryManager::initialize`].
+    ///
+    /// # Errors
+    /// [`TelemetryError::Config`] with every validation problem, or
+    /// [`TelemetryError::Export`] when the metric reader cannot be built.
+    pub async fn new(config: TelemetryConfig) -> Result<Arc<Self>, TelemetryError> {
+        config.validate()?;
+        let active = config.enabled && config.metrics.enabled;
+        let resource = Resource::builder_empty()
+            .with_service_name(config.service_name.clone())
+            .with_attribute(KeyValue::new("service.version", config.service_version.clone()))
+            .with_attributes(
+                config
+                    .resource_attributes
+                    .iter()
+                    .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+            )
+            .build();
+        let limit = config.metrics.max_series_per_metric;
+        let mut provider_slot = None;
+        let gatherer = Gatherer::new(
+            |reader| {
+                let mut builder = SdkMeterProvider::builder()
+                    .with_resource(resource)
+                    .with_view(move |_: &Instrument| Stream::builder().with_cardinality_limit(limit).build().ok());
+                if active {
+                    builder = builder.with_reader(reader);
+                }
+                let provider = builder.build();
+                let metrics = Metrics::new(provider.meter("tauri-plugin-opentelemetry"), &config.metrics);
+                provider_slot = Some(provider);
+                metrics
+            },
+            config.metrics.aggregation.summary_quantiles.clone(),
+            config.metrics.collection_interval.max(Duration::from_secs(10)),
+        )?;
+        let provider = provider_slot.ok_or_else(|| ExportError::Setup("meter provider was not built".into()))?;
+        let store = Arc::new(SeriesStore::new(&config.metrics));
+        let status = ExportStatusBoard::default();
+        let exporters = if active {
+            config
+                .metrics
+                .exporters
+                .iter()
+                .filter_map(|e| SnapshotExporter::from_config(e, &config.service_name))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let cycle = Cycle {
+            collector: None,
+            exporters,
+            gatherer: gatherer.clone(),
+            store: store.clone(),
+            status: status.clone(),
+        };
+        Ok(Arc::new(Self {
+            config,
+            provider,
+            gatherer,
+            store,
+            status,
+            cycle: Arc::new(Mutex::new(cycle)),
+            state: tokio::sync::Mutex::new(RunState::Created),
+        }))
+    }
+
+    /// Starts the collectors, the collection loop and the HTTP server, and makes this the
+    /// process-wide instance. An exporter that cannot start (a port in use) is reported
+    /// as Failed in [`TelemetryManager::get_export_status`]; the rest runs. Calling it
+    /// again while running does nothing.
+    ///
+    /// # Errors
+    /// [`TelemetryError::ShutDown`] after [`TelemetryManager::shutdown`];
+    /// [`TelemetryError::Collector`] when the system collector cannot start.
+    pub async fn initialize(self: &Arc<Self>) -> Result<(), TelemetryError> {
+        let mut state = self.state.lock().await;
+        match *state {
+            RunState::Running { .. } => return Ok(()),
+            RunState::Stopped => return Err(TelemetryError::ShutDown),
+            RunState::Created => {}
+        }
+        *INSTANCE.write() = Some(self.clone());
+        let (stop, stopped) = watch::channel(false);
+        if !(self.config.enabled && self.config.metrics.enabled) {
+            *state = RunState::Running {
+                stop,
+                task: None,
+                servers: Vec::new(),
+            };
+            return Ok(());
+        }
+        {
+            let mut cycle = self.cycle.lock();
+            for exporter in &cycle.exporters {
+                self.status.register(&exporter.name());
+            }
+            if self.config.metrics.system_collectors {
+                cycle.collector = Some(SystemCollector::new(self.metrics())?);
+            }
+        }
+        let mut servers = Vec::new();
+        for exporter in &self.config.metrics.exporters {
+            if let MetricsExporter::Prometheus {
+                port,
+                path,
+                enable_compression,
+                host,
+            } = exporter
+            {
+                let name = exporter.name();
+                self.status.register(&name);
+                let config = ServerConfig {
+                    host: host.clone(),
+                    port: *port,
+                    metrics_path: path.clone(),
+                    compression: *enable_compression,
+                    status_name: name.clone(),
+                };
+                match RunningServer::start(config, self.gatherer.clone(), self.status.clone()).await {
+                    Ok(server) => {
+                        self.status
+                            .degraded(&name, format!("listening on http://{}{path}, not scraped yet", server.addr()));
+                        servers.push(server);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "prometheus exporter");
+                        self.status.failure(&name, e.to_string());
+                    }
+                }
+            }
+        }
+        let task = tokio::spawn(collection_loop(
+            self.cycle.clone(),
+            self.config.metrics.collection_interval,
+            stopped,
+        ));
+        *state = RunState::Running {
+            stop,
+            task: Some(task),
+            servers,
+        };
+        Ok(())
+    }
+
+    /// The process-wide instance: the last one initialized and not shut down.
+    pub fn get_instance() -> Option<Arc<TelemetryManager>> {
+        INSTANCE.read().clone()
+    }
+
+    /// The status of every exporter, by name (`prometheus:9090`, `file:./logs/metrics.json`).
+    pub async fn get_export_status(&self) -> BTreeMap<String, ExportStatus> {
+        self.status.statuses()
+    }
+
+    /// Status with success and failure counts, by exporter name.
+    pub fn export_reports(&self) -> BTreeMap<String, ExporterReport> {
+        self.status.reports()
+    }
+
+    /// The metrics API.
+    pub fn metrics(&self) -> &Metrics {
+        self.gatherer.metrics()
+    }
+
+    /// The series store that feeds live panels and alert rules.
+    pub fn store(&self) -> &Arc<SeriesStore> {
+        &self.store
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &TelemetryConfig {
+        &self.config
+    }
+
+    /// Addresses the Prometheus endpoints listen on (the real port when 0 was asked).
+    pub async fn prometheus_addrs(&self) -> Vec<SocketAddr> {
+        match &*self.state.lock().await {
+            RunState::Running { servers, .. } => servers.iter().map(RunningServer::addr).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The Prometheus text exposition, as the endpoint serves it.
+    ///
+    /// # Errors
+    /// [`ExportError::Encode`] if the families cannot be encoded.
+    pub fn render_prometheus(&self) -> Result<String, ExportError> {
+        self.gatherer.render()
+    }
+
+    /// Runs one collection cycle now (collectors, store, push exporters), without waiting
+    /// for the interval.
+    pub async fn collect_now(&self) {
+        let cycle = self.cycle.clone();
+        let _ = tokio::task::spawn_blocking(move || cycle.lock().run()).await;
+    }
+
+    /// Stops the loop and the servers, runs a last collection so the final values reach
+    /// the store and the files, flushes every exporter and shuts the meter provider down.
+    /// Idempotent.
+    pub async fn shutdown(&self) {
+        let mut state = self.state.lock().await;
+        let previous = std::mem::replace(&mut *state, RunState::Stopped);
+        if let RunState::Running { stop, task, servers } = previous {
+            let _ = stop.send(true);
+            if let Some(task) = task {
+                let _ = task.await;
+            }
+            for server in servers {
+                server.stop().await;
+            }
+            if self.config.enabled && self.config.metrics.enabled {
+                let cycle = self.cycle.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    let mut cycle = cycle.lock();
+                    cycle.run();
+                    cycle.flush();
+                })
+                .await;
+            }
+            if let Err(e) = self.provider.shutdown() {
+                tracing::debug!(error = %e, "meter provider shutdown");
+            }
+        }
+        let mut instance = INSTANCE.write();
+        if instance.as_ref().is_some_and(|i| std::ptr::eq(Arc::as_ptr(i), self)) {
+            *instance = None;
+        }
+    }
+}
+
+async fn collection_loop(cycle: Arc<Mutex<Cycle>>, interval: Duration, mut stopped: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let cycle = cycle.clone();
+                if tokio::task::spawn_blocking(move || cycle.lock().run()).await.is_err() {
+                    tracing::error!("collection cycle panicked");
+                }
+            }
+            _ = stopped.changed() => break,
+        }
+    }
+}

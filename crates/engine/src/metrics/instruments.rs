@@ -1,0 +1,275 @@
+//! Instrument handles: look a metric up once, then record on the handle.
+
+use std::sync::Arc;
+
+use opentelemetry::metrics as otel;
+use opentelemetry::KeyValue;
+
+use super::sketch::Sketch;
+use super::MetricsError;
+
+/// Checks the attribute count and keys of one measurement.
+#[inline]
+fn check_attributes(metric: &str, attributes: &[KeyValue], max: usize) -> Result<(), MetricsError> {
+    if attributes.len() > max {
+        return Err(MetricsError::TooManyAttributes {
+            metric: metric.to_owned(),
+            count: attributes.len(),
+            max,
+        });
+    }
+    if attributes.iter().any(|kv| kv.key.as_str().is_empty()) {
+        return Err(MetricsError::EmptyAttributeKey {
+            metric: metric.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+#[inline]
+fn check_finite(metric: &str, value: f64) -> Result<(), MetricsError> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(MetricsError::NonFinite {
+            metric: metric.to_owned(),
+            value,
+        })
+    }
+}
+
+#[inline]
+fn check_histogram_value(metric: &str, value: f64) -> Result<(), MetricsError> {
+    check_finite(metric, value)?;
+    if value < 0.0 {
+        return Err(MetricsError::Negative {
+            metric: metric.to_owned(),
+            value,
+        });
+    }
+    Ok(())
+}
+
+/// A monotonic counter. Cheap to clone; keep one instead of looking the name up each time.
+///
+/// # Examples
+/// ```
+/// # use telemetry_engine::metrics::Metrics;
+/// # let metrics = Metrics::detached();
+/// use opentelemetry::KeyValue;
+/// let frames = metrics.counter("frames_processed_total")?;
+/// frames.add(1, &[KeyValue::new("codec", "h264")])?;
+/// # Ok::<(), telemetry_engine::metrics::MetricsError>(())
+/// ```
+#[derive(Clone)]
+pub struct Counter {
+    name: Arc<str>,
+    inner: otel::Counter<u64>,
+    max_attributes: usize,
+}
+
+impl Counter {
+    pub(crate) fn new(name: Arc<str>, inner: otel::Counter<u64>, max_attributes: usize) -> Self {
+        Self {
+            name,
+            inner,
+            max_attributes,
+        }
+    }
+
+    /// Adds `value` to the series of `attributes`.
+    ///
+    /// # Errors
+    /// [`MetricsError::TooManyAttributes`] or [`MetricsError::EmptyAttributeKey`].
+    #[inline]
+    pub fn add(&self, value: u64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
+        check_attributes(&self.name, attributes, self.max_attributes)?;
+        self.inner.add(value, attributes);
+        Ok(())
+    }
+
+    /// A handle bound to one attribute set: the fastest way to record.
+    ///
+    /// # Errors
+    /// As [`Counter::add`].
+    pub fn bind(&self, attributes: &[KeyValue]) -> Result<BoundCounter, MetricsError> {
+        check_attributes(&self.name, attributes, self.max_attributes)?;
+        Ok(BoundCounter {
+            inner: self.inner.bind(attributes),
+        })
+    }
+}
+
+/// A counter bound to one attribute set.
+///
+/// # Examples
+/// ```
+/// # use telemetry_engine::metrics::Metrics;
+/// # let metrics = Metrics::detached();
+/// let hits = metrics.counter("cache_hits_total")?.bind(&[])?;
+/// hits.add(1);
+/// # Ok::<(), telemetry_engine::metrics::MetricsError>(())
+/// ```
+pub struct BoundCounter {
+    inner: otel::BoundCounter<u64>,
+}
+
+impl BoundCounter {
+    /// Adds `value`.
+    #[inline]
+    pub fn add(&self, value: u64) {
+        self.inner.add(value);
+    }
+}
+
+/// A gauge: the last value set wins.
+///
+/// # Examples
+/// ```
+/// # use telemetry_engine::metrics::Metrics;
+/// # let metrics = Metrics::detached();
+/// metrics.gauge("queue_size")?.set(12.0, &[])?;
+/// assert!(metrics.gauge("queue_size")?.set(f64::NAN, &[]).is_err());
+/// # Ok::<(), telemetry_engine::metrics::MetricsError>(())
+/// ```
+#[derive(Clone)]
+pub struct Gauge {
+    name: Arc<str>,
+    inner: otel::Gauge<f64>,
+    max_attributes: usize,
+}
+
+impl Gauge {
+    pub(crate) fn new(name: Arc<str>, inner: otel::Gauge<f64>, max_attributes: usize) -> Self {
+        Self {
+            name,
+            inner,
+            max_attributes,
+        }
+    }
+
+    /// Sets the series of `attributes` to `value`.
+    ///
+    /// # Errors
+    /// [`MetricsError::NonFinite`] for NaN or infinity; attribute errors as [`Counter::add`].
+    #[inline]
+    pub fn set(&self, value: f64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
+        check_finite(&self.name, value)?;
+        check_attributes(&self.name, attributes, self.max_attributes)?;
+        self.inner.record(value, attributes);
+        Ok(())
+    }
+
+    /// A handle bound to one attribute set.
+    ///
+    /// # Errors
+    /// As [`Counter::add`].
+    pub fn bind(&self, attributes: &[KeyValue]) -> Result<BoundGauge, MetricsError> {
+        check_attributes(&self.name, attributes, self.max_attributes)?;
+        Ok(BoundGauge {
+            name: self.name.clone(),
+            inner: self.inner.bind(attributes),
+        })
+    }
+}
+
+/// A gauge bound to one attribute set.
+pub struct BoundGauge {
+    name: Arc<str>,
+    inner: otel::BoundGauge<f64>,
+}
+
+impl BoundGauge {
+    /// Sets `value`.
+    ///
+    /// # Errors
+    /// [`MetricsError::NonFinite`] for NaN or infinity.
+    #[inline]
+    pub fn set(&self, value: f64) -> Result<(), MetricsError> {
+        check_finite(&self.name, value)?;
+        self.inner.record(value);
+        Ok(())
+    }
+}
+
+/// A histogram with the configured buckets, whose quantiles are also tracked by a sketch.
+///
+/// # Examples
+/// ```
+/// # use telemetry_engine::metrics::Metrics;
+/// # let metrics = Metrics::detached();
+/// let frame_ms = metrics.histogram("frame_processing_duration_ms")?;
+/// frame_ms.record(16.7, &[])?;
+/// assert!(frame_ms.record(-1.0, &[]).is_err());
+/// # Ok::<(), telemetry_engine::metrics::MetricsError>(())
+/// ```
+#[derive(Clone)]
+pub struct Histogram {
+    name: Arc<str>,
+    inner: otel::Histogram<f64>,
+    sketch: Arc<Sketch>,
+    max_attributes: usize,
+}
+
+impl Histogram {
+    pub(crate) fn new(
+        name: Arc<str>,
+        inner: otel::Histogram<f64>,
+        sketch: Arc<Sketch>,
+        max_attributes: usize,
+    ) -> Self {
+        Self {
+            name,
+            inner,
+            sketch,
+            max_attributes,
+        }
+    }
+
+    /// Records `value` (finite, `>= 0`) in the series of `attributes`.
+    ///
+    /// # Errors
+    /// [`MetricsError::NonFinite`], [`MetricsError::Negative`], or attribute errors.
+    #[inline]
+    pub fn record(&self, value: f64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
+        check_histogram_value(&self.name, value)?;
+        check_attributes(&self.name, attributes, self.max_attributes)?;
+        self.inner.record(value, attributes);
+        self.sketch.record(value);
+        Ok(())
+    }
+
+    /// A handle bound to one attribute set.
+    ///
+    /// # Errors
+    /// As [`Counter::add`].
+    pub fn bind(&self, attributes: &[KeyValue]) -> Result<BoundHistogram, MetricsError> {
+        check_attributes(&self.name, attributes, self.max_attributes)?;
+        Ok(BoundHistogram {
+            name: self.name.clone(),
+            inner: self.inner.bind(attributes),
+            sketch: self.sketch.clone(),
+        })
+    }
+}
+
+/// A histogram bound to one attribute set.
+pub struct BoundHistogram {
+    name: Arc<str>,
+    inner: otel::BoundHistogram<f64>,
+    sketch: Arc<Sketch>,
+}
+
+impl BoundHistogram {
+    /// Records `value` (finite, `>= 0`).
+    ///
+    /// # Errors
+    /// [`MetricsError::NonFinite`] or [`MetricsError::Negative`].
+    #[inline]
+    pub fn record(&self, value: f64) -> Result<(), MetricsError> {
+        check_histogram_value(&self.name, value)?;
+        self.inner.record(value);
+        self.sketch.record(value);
+        Ok(())
+    }
+}

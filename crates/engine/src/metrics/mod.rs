@@ -1,0 +1,377 @@
+//! Metrics: the spec's name-keyed API and instrument handles, on opentelemetry_sdk.
+//!
+//! Names are checked (Prometheus-compatible), values are checked (no NaN or infinity,
+//! no negative histogram values), attributes per measurement and distinct metrics are
+//! capped, and each metric keeps at most `max_series_per_metric` attribute sets (the
+//! SDK folds the rest into one `otel.metric.overflow="true"` series). Every histogram
+//! also feeds a quantile sketch ([`RELATIVE_ERROR`]).
+
+mod error;
+mod instruments;
+mod name;
+pub(crate) mod sketch;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::metrics::{Meter, MeterProvider as _};
+use opentelemetry::{Key, KeyValue, Value};
+use parking_lot::RwLock;
+use serde::Serialize;
+
+pub use error::MetricsError;
+pub use instruments::{BoundCounter, BoundGauge, BoundHistogram, Counter, Gauge, Histogram};
+pub use sketch::RELATIVE_ERROR;
+
+use crate::config::MetricsConfig;
+use sketch::Sketch;
+
+/// The kind of an instrument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKind {
+    /// Monotonic sum.
+    Counter,
+    /// Last value.
+    Gauge,
+    /// Distribution with buckets and quantiles.
+    Histogram,
+}
+
+impl MetricKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Counter => "counter",
+            Self::Gauge => "gauge",
+            Self::Histogram => "histogram",
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Instrument {
+    Counter(Counter),
+    Gauge(Gauge),
+    Histogram(Histogram),
+}
+
+impl Instrument {
+    fn kind(&self) -> MetricKind {
+        match self {
+            Self::Counter(_) => MetricKind::Counter,
+            Self::Gauge(_) => MetricKind::Gauge,
+            Self::Histogram(_) => MetricKind::Histogram,
+        }
+    }
+}
+
+/// The metrics API. Cheap to clone; every clone records into the same instruments.
+///
+/// # Examples
+/// ```
+/// # use telemetry_engine::metrics::Metrics;
+/// # tokio_test_block_on(async {
+/// let metrics = Metrics::detached();
+/// metrics.increment_counter("videos_processed_total", 1).await?;
+/// metrics.set_gauge("encoding_speed_fps", 58.5).await?;
+/// metrics.record_histogram("video_processing_duration_ms", 1250.0).await?;
+/// metrics
+///     .increment_counter_with_attributes("api_requests_total", 1,
+///         [("method", "POST"), ("endpoint", "/render")])
+///     .await?;
+/// # Ok::<(), telemetry_engine::metrics::MetricsError>(()) });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f) }
+/// ```
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    meter: Meter,
+    instruments: RwLock<HashMap<Arc<str>, Instrument>>,
+    sketches: RwLock<Vec<(Arc<str>, Arc<Sketch>)>>,
+    buckets: Vec<f64>,
+    max_metrics: usize,
+    max_attributes: usize,
+}
+
+impl Metrics {
+    pub(crate) fn new(meter: Meter, config: &MetricsConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                meter,
+                instruments: RwLock::new(HashMap::new()),
+                sketches: RwLock::new(Vec::new()),
+                buckets: config.aggregation.histogram_buckets.clone(),
+                max_metrics: config.max_metrics,
+                max_attributes: config.max_attributes_per_measurement,
+            }),
+        }
+    }
+
+    /// A `Metrics` on a meter provider of its own with no reader: everything is checked
+    /// and nothing is kept. For examples and for code that runs without telemetry.
+    pub fn detached() -> Self {
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder().build();
+        Self::new(provider.meter("detached"), &MetricsConfig::default())
+    }
+
+    fn get_or_create(
+        &self,
+        name: &str,
+        kind: MetricKind,
+        create: impl FnOnce(&Inner, Arc<str>, &str) -> Instrument,
+    ) -> Result<Instrument, MetricsError> {
+        if let Some(found) = self.inner.instruments.read().get(name) {
+            return check_kind(name, found, kind);
+        }
+        let sdk_name = name::instrument_name(name, kind == MetricKind::Counter)?.to_owned();
+        let mut map = self.inner.instruments.write();
+        if let Some(found) = map.get(name) {
+            return check_kind(name, found, kind);
+        }
+        if map.len() >= self.inner.max_metrics {
+            return Err(MetricsError::TooManyMetrics {
+                name: name.to_owned(),
+                max: self.inner.max_metrics,
+            });
+        }
+        let key: Arc<str> = Arc::from(name);
+        let instrument = create(&self.inner, key.clone(), &sdk_name);
+        map.insert(key, instrument.clone());
+        Ok(instrument)
+    }
+
+    /// The counter called `name`, created on first use. A trailing `_total` is the
+    /// Prometheus convention: `api_requests_total` is exported under that very name.
+    ///
+    /// # Errors
+    /// [`MetricsError::InvalidName`], [`MetricsError::KindConflict`] or
+    /// [`MetricsError::TooManyMetrics`].
+    pub fn counter(&self, name: &str) -> Result<Counter, MetricsError> {
+        match self.get_or_create(name, MetricKind::Counter, |inner, key, sdk| {
+            let c = inner.meter.u64_counter(sdk.to_owned()).build();
+            Instrument::Counter(Counter::new(key, c, inner.max_attributes))
+        })? {
+            Instrument::Counter(c) => Ok(c),
+            other => Err(conflict(name, &other, MetricKind::Counter)),
+        }
+    }
+
+    /// The gauge called `name`, created on first use.
+    ///
+    /// # Errors
+    /// As [`Metrics::counter`].
+    pub fn gauge(&self, name: &str) -> Result<Gauge, MetricsError> {
+        match self.get_or_create(name, MetricKind::Gauge, |inner, key, sdk| {
+            let g = inner.meter.f64_gauge(sdk.to_owned()).build();
+            Instrument::Gauge(Gauge::new(key, g, inner.max_attributes))
+        })? {
+            Instrument::Gauge(g) => Ok(g),
+            other => Err(conflict(name, &other, MetricKind::Gauge)),
+        }
+    }
+
+    /// The histogram called `name`, with the configured buckets, created on first use.
+    ///
+    /// # Errors
+    /// As [`Metrics::counter`].
+    pub fn histogram(&self, name: &str) -> Result<Histogram, MetricsError> {
+        match self.get_or_create(name, MetricKind::Histogram, |inner, key, sdk| {
+            let h = inner
+                .meter
+                .f64_histogram(sdk.to_owned())
+                .with_boundaries(inner.buckets.clone())
+                .build();
+            let sketch = Arc::new(Sketch::new());
+            inner.sketches.write().push((key.clone(), sketch.clone()));
+            Instrument::Histogram(Histogram::new(key, h, sketch, inner.max_attributes))
+        })? {
+            Instrument::Histogram(h) => Ok(h),
+            other => Err(conflict(name, &other, MetricKind::Histogram)),
+        }
+    }
+
+    /// Adds `value` to counter `name` with `attributes` (sync form of the spec's calls).
+    ///
+    /// # Errors
+    /// As [`Metrics::counter`] and [`Counter::add`].
+    pub fn add(&self, name: &str, value: u64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
+        self.counter(name)?.add(value, attributes)
+    }
+
+    /// Sets gauge `name` to `value`.
+    ///
+    /// # Errors
+    /// As [`Metrics::gauge`] and [`Gauge::set`].
+    pub fn set(&self, name: &str, value: f64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
+        self.gauge(name)?.set(value, attributes)
+    }
+
+    /// Records `value` in histogram `name`.
+    ///
+    /// # Errors
+    /// As [`Metrics::histogram`] and [`Histogram::record`].
+    pub fn record(&self, name: &str, value: f64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
+        self.histogram(name)?.record(value, attributes)
+    }
+
+    /// Spec API: adds `value` to counter `name`.
+    ///
+    /// # Errors
+    /// As [`Metrics::add`].
+    pub async fn increment_counter(&self, name: &str, value: u64) -> Result<(), MetricsError> {
+        self.add(name, value, &[])
+    }
+
+    /// Spec API: adds `value` to counter `name` with attributes given as pairs.
+    ///
+    /// # Errors
+    /// As [`Metrics::add`].
+    pub async fn increment_counter_with_attributes<K, V>(
+        &self,
+        name: &str,
+        value: u64,
+        attributes: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<(), MetricsError>
+    where
+        K: Into<Key>,
+        V: Into<Value>,
+    {
+        let attributes: Vec<KeyValue> = attributes
+            .into_iter()
+            .map(|(k, v)| KeyValue::new(k, v))
+            .collect();
+        self.add(name, value, &attributes)
+    }
+
+    /// Spec API: sets gauge `name`.
+    ///
+    /// # Errors
+    /// As [`Metrics::set`].
+    pub async fn set_gauge(&self, name: &str, value: f64) -> Result<(), MetricsError> {
+        self.set(name, value, &[])
+    }
+
+    /// Spec API: records `value` in histogram `name`.
+    ///
+    /// # Errors
+    /// As [`Metrics::record`].
+    pub async fn record_histogram(&self, name: &str, value: f64) -> Result<(), MetricsError> {
+        self.record(name, value, &[])
+    }
+
+    /// Every metric created so far, by name, with its kind.
+    pub fn catalogue(&self) -> Vec<(String, MetricKind)> {
+        let mut list: Vec<_> = self
+            .inner
+            .instruments
+            .read()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.kind()))
+            .collect();
+        list.sort();
+        list
+    }
+
+    /// Quantiles of each histogram over the last one to two `window`s, by name; histograms
+    /// with no value in that time are left out.
+    pub(crate) fn histogram_quantiles(&self, quantiles: &[f64], window: Duration) -> Vec<(Arc<str>, Vec<f64>)> {
+        self.inner
+            .sketches
+            .read()
+            .iter()
+            .filter_map(|(name, s)| Some((name.clone(), s.windowed_quantiles(quantiles, window)?)))
+            .collect()
+    }
+}
+
+fn check_kind(name: &str, found: &Instrument, want: MetricKind) -> Result<Instrument, MetricsError> {
+    if found.kind() == want {
+        Ok(found.clone())
+    } else {
+        Err(conflict(name, found, want))
+    }
+}
+
+fn conflict(name: &str, found: &Instrument, want: MetricKind) -> MetricsError {
+    MetricsError::KindConflict {
+        name: name.to_owned(),
+        existing: found.kind().as_str(),
+        requested: want.as_str(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_keeps_its_kind() {
+        let m = Metrics::detached();
+        m.counter("jobs_total").unwrap();
+        assert_eq!(
+            m.gauge("jobs_total").err().unwrap().to_string(),
+            "metric \"jobs_total\" is already a counter; it cannot also be a gauge"
+        );
+        m.histogram("render_ms").unwrap();
+        assert!(matches!(m.counter("render_ms"), Err(MetricsError::KindConflict { .. })));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_metric_named() {
+        let m = Metrics::detached();
+        assert_eq!(
+            m.set("queue_size", f64::NAN, &[]).unwrap_err().to_string(),
+            "metric \"queue_size\": value NaN is not a finite number"
+        );
+        assert!(matches!(m.set("queue_size", f64::INFINITY, &[]), Err(MetricsError::NonFinite { .. })));
+        assert_eq!(
+            m.record("latency_ms", -3.0, &[]).unwrap_err().to_string(),
+            "metric \"latency_ms\": histogram value -3 is negative; histograms take values >= 0"
+        );
+        let h = m.histogram("latency_ms").unwrap().bind(&[]).unwrap();
+        assert!(h.record(f64::NEG_INFINITY).is_err());
+        let g = m.gauge("temp").unwrap().bind(&[]).unwrap();
+        assert!(g.set(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn attribute_limits() {
+        let m = Metrics::detached();
+        let many: Vec<KeyValue> = (0..17).map(|i| KeyValue::new(format!("k{i}"), i as i64)).collect();
+        assert_eq!(
+            m.add("x_total", 1, &many).unwrap_err().to_string(),
+            "metric \"x_total\": 17 attributes given, at most 16 allowed (metrics.max_attributes_per_measurement)"
+        );
+        assert!(m.add("x_total", 1, &many[..16]).is_ok());
+        assert!(matches!(
+            m.add("x_total", 1, &[KeyValue::new("", "v")]),
+            Err(MetricsError::EmptyAttributeKey { .. })
+        ));
+        assert!(m.counter("x_total").unwrap().bind(&many).is_err());
+    }
+
+    #[test]
+    fn the_number_of_metrics_is_capped() {
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder().build();
+        let config = MetricsConfig {
+            max_metrics: 3,
+            ..Default::default()
+        };
+        let m = Metrics::new(provider.meter("t"), &config);
+        for name in ["a", "b", "c"] {
+            m.gauge(name).unwrap();
+        }
+        assert_eq!(
+            m.gauge("d").err().unwrap(),
+            MetricsError::TooManyMetrics { name: "d".into(), max: 3 }
+        );
+        // Existing ones still work.
+        m.set("a", 1.0, &[]).unwrap();
+        assert_eq!(m.catalogue().len(), 3);
+    }
+}

@@ -1,0 +1,100 @@
+//! Metric name rules: valid for both OpenTelemetry and Prometheus.
+
+use super::MetricsError;
+
+/// Longest accepted name (the OpenTelemetry limit).
+const MAX_LEN: usize = 255;
+
+/// Checks `name`: a letter first, then letters, digits and `_`, at most 255 characters.
+/// Names that are valid OpenTelemetry but not Prometheus names (`.`, `-`, `/`) are refused,
+/// because the exporter would rewrite them and two names could meet as one series.
+pub(crate) fn validate(name: &str) -> Result<(), MetricsError> {
+    let invalid = |reason| {
+        Err(MetricsError::InvalidName {
+            name: name.to_owned(),
+            reason,
+        })
+    };
+    let Some(first) = name.chars().next() else {
+        return invalid("it is empty");
+    };
+    if name.len() > MAX_LEN {
+        return invalid("it is longer than 255 characters");
+    }
+    if !first.is_ascii_alphabetic() {
+        return invalid("it must start with a letter (a-z, A-Z)");
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return invalid("use only letters, digits and '_' (Prometheus naming)");
+    }
+    Ok(())
+}
+
+/// Suffixes the Prometheus exposition gives histogram series.
+const HISTOGRAM_SUFFIXES: [&str; 3] = ["_bucket", "_count", "_sum"];
+
+/// Checks the suffix rules for a kind and returns the name the SDK instrument gets:
+/// counters drop a trailing `_total` (the exporter adds it back), other kinds may not
+/// end in `_total`, and no name may end in a histogram series suffix.
+pub(crate) fn instrument_name(name: &str, is_counter: bool) -> Result<&str, MetricsError> {
+    validate(name)?;
+    if HISTOGRAM_SUFFIXES.iter().any(|s| name.ends_with(s)) {
+        return Err(MetricsError::InvalidName {
+            name: name.to_owned(),
+            reason: "names ending in _bucket, _count or _sum clash with histogram series",
+        });
+    }
+    match name.strip_suffix("_total") {
+        Some(base) if is_counter && !base.is_empty() => Ok(base),
+        Some(_) if !is_counter => Err(MetricsError::InvalidName {
+            name: name.to_owned(),
+            reason: "only counters may end in _total",
+        }),
+        _ => Ok(name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_spec_names() {
+        for name in ["system_cpu_usage_percent", "frames_processed_total", "queue_size", "a"] {
+            validate(name).unwrap();
+        }
+    }
+
+    #[test]
+    fn refuses_bad_names_with_the_reason() {
+        let cases = [
+            ("", "it is empty"),
+            ("9lives", "it must start with a letter (a-z, A-Z)"),
+            ("_x", "it must start with a letter (a-z, A-Z)"),
+            ("http.requests", "use only letters, digits and '_' (Prometheus naming)"),
+            ("cache hits", "use only letters, digits and '_' (Prometheus naming)"),
+            ("лат", "it must start with a letter (a-z, A-Z)"),
+        ];
+        for (name, reason) in cases {
+            assert_eq!(
+                validate(name),
+                Err(MetricsError::InvalidName { name: name.into(), reason }),
+                "{name}"
+            );
+        }
+        assert!(validate(&"a".repeat(256)).is_err());
+        assert!(validate(&"a".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn counter_suffix_rules() {
+        assert_eq!(instrument_name("api_requests_total", true).unwrap(), "api_requests");
+        assert_eq!(instrument_name("system_network_bytes_sent", true).unwrap(), "system_network_bytes_sent");
+        assert!(instrument_name("queue_total", false).is_err());
+        assert!(instrument_name("latency_sum", false).is_err());
+        assert_eq!(
+            instrument_name("x_count", true).unwrap_err().to_string(),
+            "metric name \"x_count\" is invalid: names ending in _bucket, _count or _sum clash with histogram series"
+        );
+    }
+}

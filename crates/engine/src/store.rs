@@ -1,0 +1,357 @@
+//! The in-app series store: every metric's recent points, for live panels and alert rules.
+//!
+//! Each collection produces a [`Snapshot`]; the store flattens it into series keyed by
+//! name and labels (counters and gauges under their exposition name, histograms as
+//! `<name>_count` and `<name>_sum`, sketch quantiles as `<name>_quantile{quantile=".."}`)
+//! and keeps, per series, a ring of at most `max_points_per_series` points spanning
+//! `retention_period`. When the retention holds more collection intervals than that,
+//! points are thinned to one per `retention_period / max_points_per_series` slot (the
+//! newest in the slot wins). A point is 16 bytes, so a full series costs
+//! `16 × max_points_per_series` bytes plus its key (about 11.5 KiB at the default 720
+//! points); at most `max_store_series` series are kept and the rest are counted in
+//! [`SeriesStore::dropped_series`].
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::RwLock;
+use serde::Serialize;
+
+use crate::config::MetricsConfig;
+
+/// Every metric's values at one instant, as gathered from the SDK.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// Unix time in milliseconds.
+    pub timestamp_ms: i64,
+    /// One entry per metric family.
+    pub metrics: Vec<MetricSnapshot>,
+}
+
+/// One metric family in a [`Snapshot`].
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricSnapshot {
+    /// Exposition name (`api_requests_total`).
+    pub name: String,
+    /// `counter`, `gauge`, `histogram` or `quantile`.
+    pub kind: SnapshotKind,
+    /// Description, may be empty.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub help: String,
+    /// One entry per attribute set.
+    pub series: Vec<SeriesSnapshot>,
+}
+
+/// The kind of a [`MetricSnapshot`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotKind {
+    /// Monotonic sum.
+    Counter,
+    /// Last value.
+    Gauge,
+    /// Buckets, count and sum.
+    Histogram,
+    /// Sketch quantiles of a histogram, labelled `quantile`.
+    Quantile,
+}
+
+/// One series of a [`MetricSnapshot`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesSnapshot {
+    /// Attribute set.
+    pub labels: BTreeMap<String, String>,
+    /// Its value.
+    #[serde(flatten)]
+    pub value: SeriesValue,
+}
+
+/// The value of one series.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum SeriesValue {
+    /// Counter, gauge or quantile.
+    Number {
+        /// The value.
+        value: f64,
+    },
+    /// A histogram.
+    Histogram {
+        /// Number of values.
+        count: u64,
+        /// Sum of values.
+        sum: f64,
+        /// `(upper bound, cumulative count)` of the finite bounds; `count` is the `+Inf` bucket.
+        buckets: Vec<(f64, u64)>,
+    },
+}
+
+/// A stored series and its points, as returned by [`SeriesStore::query`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeriesData {
+    /// Series name (`api_requests_total`, `frame_processing_duration_ms_count`).
+    pub name: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// `(unix ms, value)`, oldest first.
+    pub points: Vec<(i64, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SeriesKey {
+    name: String,
+    labels: BTreeMap<String, String>,
+}
+
+/// Bounded, time-limited storage of every series' recent points.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::config::MetricsConfig;
+/// use telemetry_engine::store::{MetricSnapshot, SeriesStore, SeriesValue, SeriesSnapshot, Snapshot, SnapshotKind};
+/// let store = SeriesStore::new(&MetricsConfig::default());
+/// store.ingest(&Snapshot { timestamp_ms: 1_000, metrics: vec![MetricSnapshot {
+///     name: "queue_size".into(), kind: SnapshotKind::Gauge, help: String::new(),
+///     series: vec![SeriesSnapshot { labels: Default::default(), value: SeriesValue::Number { value: 3.0 } }],
+/// }]});
+/// assert_eq!(store.query("queue_size", &[], None)[0].points, vec![(1_000, 3.0)]);
+/// ```
+pub struct SeriesStore {
+    series: RwLock<HashMap<SeriesKey, VecDeque<(i64, f64)>>>,
+    retention_ms: i64,
+    slot_ms: i64,
+    max_points: usize,
+    max_series: usize,
+    dropped: AtomicU64,
+}
+
+impl SeriesStore {
+    /// An empty store sized by `config` (retention, interval, points and series limits).
+    pub fn new(config: &MetricsConfig) -> Self {
+        let retention_ms = duration_ms(config.retention_period).max(1);
+        let max_points = config.max_points_per_series.max(2);
+        let thinned = retention_ms / max_points as i64;
+        let slot_ms = duration_ms(config.collection_interval).max(thinned).max(1);
+        Self {
+            series: RwLock::new(HashMap::new()),
+            retention_ms,
+            slot_ms,
+            max_points,
+            max_series: config.max_store_series,
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Adds one point per series of `snapshot` and forgets points older than the retention.
+    pub fn ingest(&self, snapshot: &Snapshot) {
+        let ts = snapshot.timestamp_ms;
+        let mut map = self.series.write();
+        for metric in &snapshot.metrics {
+            for series in &metric.series {
+                match &series.value {
+                    SeriesValue::Number { value } => {
+                        self.push(&mut map, &metric.name, &series.labels, ts, *value);
+                    }
+                    SeriesValue::Histogram { count, sum, .. } => {
+                        let name = &metric.name;
+                        self.push(&mut map, &format!("{name}_count"), &series.labels, ts, *count as f64);
+                        self.push(&mut map, &format!("{name}_sum"), &series.labels, ts, *sum);
+                    }
+                }
+            }
+        }
+        let oldest = ts - self.retention_ms;
+        map.retain(|_, points| {
+            while points.front().is_some_and(|(t, _)| *t <= oldest) {
+                points.pop_front();
+            }
+            !points.is_empty()
+        });
+    }
+
+    fn push(
+        &self,
+        map: &mut HashMap<SeriesKey, VecDeque<(i64, f64)>>,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        ts: i64,
+        value: f64,
+    ) {
+        let key = SeriesKey {
+            name: name.to_owned(),
+            labels: labels.clone(),
+        };
+        let len = map.len();
+        let points = match map.get_mut(&key) {
+            Some(points) => points,
+            None if len >= self.max_series => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            None => map.entry(key).or_default(),
+        };
+        let slot = ts.div_euclid(self.slot_ms);
+        match points.back_mut() {
+            Some(last) if last.0.div_euclid(self.slot_ms) == slot => *last = (ts, value),
+            _ => {
+                if points.len() >= self.max_points {
+                    points.pop_front();
+                }
+                points.push_back((ts, value));
+            }
+        }
+    }
+
+    /// Series called `name` whose labels include every `(key, value)` of `matchers`, with
+    /// their points at or after `since_ms` (all when `None`).
+    pub fn query(&self, name: &str, matchers: &[(&str, &str)], since_ms: Option<i64>) -> Vec<SeriesData> {
+        let map = self.series.read();
+        let mut out: Vec<SeriesData> = map
+            .iter()
+            .filter(|(k, _)| k.name == name)
+            .filter(|(k, _)| {
+                matchers
+                    .iter()
+                    .all(|(mk, mv)| k.labels.get(*mk).is_some_and(|v| v == mv))
+            })
+            .map(|(k, points)| SeriesData {
+                name: k.name.clone(),
+                labels: k.labels.clone(),
+                points: points
+                    .iter()
+                    .filter(|(t, _)| since_ms.is_none_or(|s| *t >= s))
+                    .copied()
+                    .collect(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out
+    }
+
+    /// The newest value of each series called `name`.
+    pub fn latest(&self, name: &str) -> Vec<(BTreeMap<String, String>, f64)> {
+        self.query(name, &[], None)
+            .into_iter()
+            .filter_map(|s| Some((s.labels, s.points.last()?.1)))
+            .collect()
+    }
+
+    /// Distinct series names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.series.read().keys().map(|k| k.name.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Number of series held.
+    pub fn series_count(&self) -> usize {
+        self.series.read().len()
+    }
+
+    /// Points refused because `max_store_series` was reached.
+    pub fn dropped_series(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Time covered by one stored point.
+    pub fn resolution(&self) -> Duration {
+        Duration::from_millis(self.slot_ms as u64)
+    }
+}
+
+fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gauge(ts: i64, name: &str, labels: &[(&str, &str)], value: f64) -> Snapshot {
+        Snapshot {
+            timestamp_ms: ts,
+            metrics: vec![MetricSnapshot {
+                name: name.into(),
+                kind: SnapshotKind::Gauge,
+                help: String::new(),
+                series: vec![SeriesSnapshot {
+                    labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                    value: SeriesValue::Number { value },
+                }],
+            }],
+        }
+    }
+
+    fn config(interval_s: u64, retention_s: u64, points: usize, series: usize) -> MetricsConfig {
+        MetricsConfig {
+            collection_interval: Duration::from_secs(interval_s),
+            retention_period: Duration::from_secs(retention_s),
+            max_points_per_series: points,
+            max_store_series: series,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn keeps_points_for_the_retention_only() {
+        let store = SeriesStore::new(&config(1, 10, 100, 10));
+        for i in 0..30 {
+            store.ingest(&gauge(i * 1000, "q", &[], i as f64));
+        }
+        let points = &store.query("q", &[], None)[0].points;
+        assert_eq!(points.first(), Some(&(20_000, 20.0)));
+        assert_eq!(points.last(), Some(&(29_000, 29.0)));
+        assert_eq!(points.len(), 10);
+    }
+
+    #[test]
+    fn thins_points_when_retention_exceeds_the_point_budget() {
+        // 1s interval, 100s retention, 10 points: one point per 10s slot.
+        let store = SeriesStore::new(&config(1, 100, 10, 10));
+        assert_eq!(store.resolution(), Duration::from_secs(10));
+        for i in 0..100 {
+            store.ingest(&gauge(i * 1000, "q", &[], i as f64));
+        }
+        let points = &store.query("q", &[], None)[0].points;
+        assert_eq!(points.len(), 10);
+        // The newest point of each slot wins.
+        assert_eq!(points[0], (9_000, 9.0));
+        assert_eq!(points[9], (99_000, 99.0));
+    }
+
+    #[test]
+    fn the_number_of_series_is_capped_and_counted() {
+        let store = SeriesStore::new(&config(1, 10, 10, 3));
+        for i in 0..5 {
+            store.ingest(&gauge(1000, "q", &[("id", &i.to_string())], 1.0));
+        }
+        assert_eq!(store.series_count(), 3);
+        assert_eq!(store.dropped_series(), 2);
+    }
+
+    #[test]
+    fn label_matchers_and_histogram_flattening() {
+        let store = SeriesStore::new(&config(1, 10, 10, 10));
+        store.ingest(&gauge(1000, "api", &[("method", "GET")], 1.0));
+        store.ingest(&gauge(1000, "api", &[("method", "POST")], 2.0));
+        assert_eq!(store.query("api", &[("method", "POST")], None)[0].points, vec![(1000, 2.0)]);
+        assert_eq!(store.query("api", &[], None).len(), 2);
+        store.ingest(&Snapshot {
+            timestamp_ms: 2000,
+            metrics: vec![MetricSnapshot {
+                name: "lat_ms".into(),
+                kind: SnapshotKind::Histogram,
+                help: String::new(),
+                series: vec![SeriesSnapshot {
+                    labels: BTreeMap::new(),
+                    value: SeriesValue::Histogram { count: 4, sum: 10.0, buckets: vec![] },
+                }],
+            }],
+        });
+        assert_eq!(store.latest("lat_ms_count"), vec![(BTreeMap::new(), 4.0)]);
+        assert_eq!(store.latest("lat_ms_sum"), vec![(BTreeMap::new(), 10.0)]);
+        assert!(store.names().contains(&"lat_ms_sum".to_string()));
+    }
+}
