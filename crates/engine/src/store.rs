@@ -2,7 +2,7 @@
 //!
 //! Each collection produces a [`Snapshot`]; the store flattens it into series keyed by
 //! name and labels (counters and gauges under their exposition name, histograms as
-//! `<name>_count` and `<name>_sum`, sketch quantiles as `<name>_quantile{quantile=".."}`)
+//! `<name>_count` and `<name>_sum`, sketch quantiles as `<name>_p50`, `<name>_p99`, …)
 //! and keeps, per series, a ring of at most `max_points_per_series` points spanning
 //! `retention_period`. When the retention holds more collection intervals than that,
 //! points are thinned to one per `retention_period / max_points_per_series` slot (the
@@ -53,7 +53,7 @@ pub enum SnapshotKind {
     Gauge,
     /// Buckets, count and sum.
     Histogram,
-    /// Sketch quantiles of a histogram, labelled `quantile`.
+    /// One sketch quantile of a histogram (`<histogram>_p99`).
     Quantile,
 }
 

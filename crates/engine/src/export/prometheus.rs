@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::proto::{Gauge, Metric, MetricFamily, MetricType};
 use prometheus::{Encoder, Registry, TextEncoder};
 
 use super::status::unix_ms;
@@ -51,37 +51,28 @@ impl Gatherer {
         &self.metrics
     }
 
-    /// Every family: the SDK's, then one `<histogram>_quantile` gauge family per histogram
-    /// that had values in the last one to two windows.
+    /// Every family: the SDK's, then per histogram with values in the last one to two
+    /// windows one gauge family per configured quantile, `<histogram>_p50`, `_p99`, ….
     pub(crate) fn gather(&self) -> Vec<MetricFamily> {
         let mut families = self.registry.gather();
         for (name, values) in self.metrics.histogram_quantiles(&self.quantiles, self.window) {
-            let mut family = MetricFamily::default();
-            family.set_name(format!("{name}_quantile"));
-            family.set_help(format!(
-                "Quantiles of {name} over the last {}s to {}s, within 1% relative error",
-                self.window.as_secs(),
-                2 * self.window.as_secs()
-            ));
-            family.set_field_type(MetricType::GAUGE);
-            let metrics = self
-                .quantiles
-                .iter()
-                .zip(values)
-                .map(|(q, v)| {
-                    let mut label = LabelPair::default();
-                    label.set_name("quantile".into());
-                    label.set_value(q.to_string());
-                    let mut gauge = Gauge::default();
-                    gauge.set_value(v);
-                    let mut metric = Metric::default();
-                    metric.set_label(vec![label]);
-                    metric.set_gauge(gauge);
-                    metric
-                })
-                .collect();
-            family.set_metric(metrics);
-            families.push(family);
+            for (q, v) in self.quantiles.iter().zip(values) {
+                let mut family = MetricFamily::default();
+                family.set_name(format!("{name}_{}", quantile_suffix(*q)));
+                family.set_help(format!(
+                    "{} quantile of {name} over the last {}s to {}s, within 1% relative error",
+                    q,
+                    self.window.as_secs(),
+                    2 * self.window.as_secs()
+                ));
+                family.set_field_type(MetricType::GAUGE);
+                let mut gauge = Gauge::default();
+                gauge.set_value(v);
+                let mut metric = Metric::default();
+                metric.set_gauge(gauge);
+                family.set_metric(vec![metric]);
+                families.push(family);
+            }
         }
         families
     }
@@ -101,13 +92,19 @@ impl Gatherer {
     }
 }
 
+/// `0.5` → `p50`, `0.999` → `p99_9`.
+pub(crate) fn quantile_suffix(q: f64) -> String {
+    let percent = format!("{}", (q * 1000.0).round() / 10.0);
+    format!("p{}", percent.replace('.', "_"))
+}
+
 /// Converts gathered families to a [`Snapshot`], leaving out `target_info`.
 pub(crate) fn to_snapshot(families: &[MetricFamily], timestamp_ms: i64) -> Snapshot {
     let metrics = families
         .iter()
         .filter(|f| f.name() != "target_info")
         .map(|f| {
-            let quantile = f.name().ends_with("_quantile");
+            let quantile = f.help().contains(" quantile of ");
             let kind = match f.get_field_type() {
                 MetricType::COUNTER => SnapshotKind::Counter,
                 MetricType::HISTOGRAM => SnapshotKind::Histogram,
@@ -158,5 +155,18 @@ pub(crate) fn to_snapshot(families: &[MetricFamily], timestamp_ms: i64) -> Snaps
     Snapshot {
         timestamp_ms,
         metrics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantile_suffix;
+
+    #[test]
+    fn quantile_suffixes() {
+        assert_eq!(quantile_suffix(0.5), "p50");
+        assert_eq!(quantile_suffix(0.99), "p99");
+        assert_eq!(quantile_suffix(0.95), "p95");
+        assert_eq!(quantile_suffix(0.999), "p99_9");
     }
 }

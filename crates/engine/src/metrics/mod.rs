@@ -6,6 +6,7 @@
 //! SDK folds the rest into one `otel.metric.overflow="true"` series). Every histogram
 //! also feeds a quantile sketch ([`RELATIVE_ERROR`]).
 
+mod catalog;
 mod error;
 mod instruments;
 mod name;
@@ -92,6 +93,7 @@ pub struct Metrics {
 struct Inner {
     meter: Meter,
     instruments: RwLock<HashMap<Arc<str>, Instrument>>,
+    descriptions: RwLock<HashMap<String, String>>,
     sketches: RwLock<Vec<(Arc<str>, Arc<Sketch>)>>,
     buckets: Vec<f64>,
     max_metrics: usize,
@@ -104,6 +106,7 @@ impl Metrics {
             inner: Arc::new(Inner {
                 meter,
                 instruments: RwLock::new(HashMap::new()),
+                descriptions: RwLock::new(HashMap::new()),
                 sketches: RwLock::new(Vec::new()),
                 buckets: config.aggregation.histogram_buckets.clone(),
                 max_metrics: config.max_metrics,
@@ -119,11 +122,29 @@ impl Metrics {
         Self::new(provider.meter("detached"), &MetricsConfig::default())
     }
 
+    /// Sets the description (`# HELP`) a metric gets when it is created; call it before
+    /// the metric's first use. The spec's metrics have descriptions already.
+    ///
+    /// # Examples
+    /// ```
+    /// # use telemetry_engine::metrics::Metrics;
+    /// let metrics = Metrics::detached();
+    /// metrics.describe("thumbnails_rendered_total", "Thumbnails rendered for the timeline");
+    /// metrics.counter("thumbnails_rendered_total")?.add(1, &[])?;
+    /// # Ok::<(), telemetry_engine::metrics::MetricsError>(())
+    /// ```
+    pub fn describe(&self, name: &str, description: &str) {
+        self.inner
+            .descriptions
+            .write()
+            .insert(name.to_owned(), description.to_owned());
+    }
+
     fn get_or_create(
         &self,
         name: &str,
         kind: MetricKind,
-        create: impl FnOnce(&Inner, Arc<str>, &str) -> Instrument,
+        create: impl FnOnce(&Inner, Arc<str>, &str, String) -> Instrument,
     ) -> Result<Instrument, MetricsError> {
         if let Some(found) = self.inner.instruments.read().get(name) {
             return check_kind(name, found, kind);
@@ -140,7 +161,15 @@ impl Metrics {
             });
         }
         let key: Arc<str> = Arc::from(name);
-        let instrument = create(&self.inner, key.clone(), &sdk_name);
+        let description = self
+            .inner
+            .descriptions
+            .read()
+            .get(name)
+            .cloned()
+            .or_else(|| catalog::description(name).map(str::to_owned))
+            .unwrap_or_else(|| format!("Application {} {name}", kind.as_str()));
+        let instrument = create(&self.inner, key.clone(), &sdk_name, description);
         map.insert(key, instrument.clone());
         Ok(instrument)
     }
@@ -152,8 +181,8 @@ impl Metrics {
     /// [`MetricsError::InvalidName`], [`MetricsError::KindConflict`] or
     /// [`MetricsError::TooManyMetrics`].
     pub fn counter(&self, name: &str) -> Result<Counter, MetricsError> {
-        match self.get_or_create(name, MetricKind::Counter, |inner, key, sdk| {
-            let c = inner.meter.u64_counter(sdk.to_owned()).build();
+        match self.get_or_create(name, MetricKind::Counter, |inner, key, sdk, help| {
+            let c = inner.meter.u64_counter(sdk.to_owned()).with_description(help).build();
             Instrument::Counter(Counter::new(key, c, inner.max_attributes))
         })? {
             Instrument::Counter(c) => Ok(c),
@@ -166,8 +195,8 @@ impl Metrics {
     /// # Errors
     /// As [`Metrics::counter`].
     pub fn gauge(&self, name: &str) -> Result<Gauge, MetricsError> {
-        match self.get_or_create(name, MetricKind::Gauge, |inner, key, sdk| {
-            let g = inner.meter.f64_gauge(sdk.to_owned()).build();
+        match self.get_or_create(name, MetricKind::Gauge, |inner, key, sdk, help| {
+            let g = inner.meter.f64_gauge(sdk.to_owned()).with_description(help).build();
             Instrument::Gauge(Gauge::new(key, g, inner.max_attributes))
         })? {
             Instrument::Gauge(g) => Ok(g),
@@ -180,10 +209,11 @@ impl Metrics {
     /// # Errors
     /// As [`Metrics::counter`].
     pub fn histogram(&self, name: &str) -> Result<Histogram, MetricsError> {
-        match self.get_or_create(name, MetricKind::Histogram, |inner, key, sdk| {
+        match self.get_or_create(name, MetricKind::Histogram, |inner, key, sdk, help| {
             let h = inner
                 .meter
                 .f64_histogram(sdk.to_owned())
+                .with_description(help)
                 .with_boundaries(inner.buckets.clone())
                 .build();
             let sketch = Arc::new(Sketch::new());
