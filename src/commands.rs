@@ -32,6 +32,8 @@ pub(crate) async fn get_snapshot<R: Runtime>(app: AppHandle<R>) -> MetricsSnapsh
 
 /// The status of every exporter.
 #[command]
-pub(crate) async fn get_export_status<R: Runtime>(app: AppHandle<R>) -> BTreeMap<String, ExportStatus> {
+pub(crate) async fn get_export_status<R: Runtime>(
+    app: AppHandle<R>,
+) -> BTreeMap<String, ExportStatus> {
     app.telemetry().get_export_status().await
 }

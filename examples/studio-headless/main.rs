@@ -42,7 +42,8 @@ fn config() -> Result<TelemetryConfig, String> {
     let from_file = std::env::var_os("TELEMETRY_CONFIG").is_some();
     let mut config = TelemetryConfig::from_env().map_err(|e| e.to_string())?;
     if !from_file {
-        config.service_name = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "timeline-studio".into());
+        config.service_name =
+            std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "timeline-studio".into());
         config.service_version = env!("CARGO_PKG_VERSION").into();
         config.metrics.collection_interval = Duration::from_secs(5);
         if config.metrics.exporters.is_empty() {
@@ -68,32 +69,54 @@ fn duration_arg() -> Result<Option<Duration>, String> {
             .filter(|s| s.is_finite() && *s > 0.0)
             .map(|s| Some(Duration::from_secs_f64(s)))
             .ok_or_else(|| format!("--duration takes a positive number of seconds, not {secs:?}")),
-        (Some(other), _) => Err(format!("unknown argument {other:?}; usage: studio-headless [--duration SECONDS]")),
+        (Some(other), _) => Err(format!(
+            "unknown argument {other:?}; usage: studio-headless [--duration SECONDS]"
+        )),
     }
 }
 
 /// One simulated frame, API call, cache access and task, recorded through the spec's API.
-async fn workload_step(m: &Metrics, rng: &mut Rng, frame: u64) -> Result<(), Box<dyn std::error::Error>> {
+async fn workload_step(
+    m: &Metrics,
+    rng: &mut Rng,
+    frame: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
     // Rendering: ~16 ms frames, 2% slow frames.
-    let frame_ms = if rng.chance(0.02) { rng.around(180.0) } else { rng.around(16.0) };
-    m.record_histogram("frame_processing_duration_ms", frame_ms).await?;
+    let frame_ms = if rng.chance(0.02) {
+        rng.around(180.0)
+    } else {
+        rng.around(16.0)
+    };
+    m.record_histogram("frame_processing_duration_ms", frame_ms)
+        .await?;
     m.increment_counter("frames_processed_total", 1).await?;
-    m.set_gauge("encoding_speed_fps", 1000.0 / frame_ms.max(1.0)).await?;
+    m.set_gauge("encoding_speed_fps", 1000.0 / frame_ms.max(1.0))
+        .await?;
     if frame % 120 == 0 {
         let codec = if rng.chance(0.7) { "h264" } else { "prores" };
-        m.record_histogram("video_processing_duration_ms", rng.around(4000.0)).await?;
+        m.record_histogram("video_processing_duration_ms", rng.around(4000.0))
+            .await?;
         m.increment_counter_with_attributes("videos_processed_total", 1, [("codec", codec)])
             .await?;
     }
     // API: the studio's local render API.
-    let endpoint = ["/render", "/preview", "/export", "/projects"][(rng.next_f64() * 4.0) as usize % 4];
-    let method = if endpoint == "/projects" { "GET" } else { "POST" };
+    let endpoint =
+        ["/render", "/preview", "/export", "/projects"][(rng.next_f64() * 4.0) as usize % 4];
+    let method = if endpoint == "/projects" {
+        "GET"
+    } else {
+        "POST"
+    };
     let failed = rng.chance(0.04);
     let status = if failed { "error" } else { "success" };
     m.increment_counter_with_attributes(
         "api_requests_total",
         1,
-        [("method", method), ("endpoint", endpoint), ("status", status)],
+        [
+            ("method", method),
+            ("endpoint", endpoint),
+            ("status", status),
+        ],
     )
     .await?;
     m.record(
@@ -114,14 +137,20 @@ async fn workload_step(m: &Metrics, rng: &mut Rng, frame: u64) -> Result<(), Box
             m.increment_counter("cache_evictions_total", 1).await?;
         }
     }
-    m.set_gauge("cache_size_bytes", 256e6 + rng.next_f64() * 64e6).await?;
+    m.set_gauge("cache_size_bytes", 256e6 + rng.next_f64() * 64e6)
+        .await?;
     // Worker pool.
-    m.set_gauge("worker_pool_utilization", (0.4 + rng.next_f64() * 0.5).min(1.0)).await?;
+    m.set_gauge(
+        "worker_pool_utilization",
+        (0.4 + rng.next_f64() * 0.5).min(1.0),
+    )
+    .await?;
     m.increment_counter("tasks_executed_total", 1).await?;
     if rng.chance(0.01) {
         m.increment_counter("tasks_failed_total", 1).await?;
     }
-    m.set_gauge("queue_size", (rng.next_f64() * 20.0).floor()).await?;
+    m.set_gauge("queue_size", (rng.next_f64() * 20.0).floor())
+        .await?;
     Ok(())
 }
 

@@ -18,7 +18,9 @@
 use std::collections::HashSet;
 
 use opentelemetry::KeyValue;
-use sysinfo::{DiskRefreshKind, Disks, Networks, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+use sysinfo::{
+    DiskRefreshKind, Disks, Networks, Pid, ProcessRefreshKind, ProcessesToUpdate, System,
+};
 
 use crate::metrics::{BoundCounter, BoundGauge, Gauge, Metrics, MetricsError};
 
@@ -76,7 +78,10 @@ impl SystemCollector {
         system.refresh_cpu_usage();
         Ok(Self {
             system,
-            disks: Disks::new_with_refreshed_list_specifics(DiskRefreshKind::nothing().with_storage()).ok(),
+            disks: Disks::new_with_refreshed_list_specifics(
+                DiskRefreshKind::nothing().with_storage(),
+            )
+            .ok(),
             networks: Networks::new_with_refreshed_list().ok(),
             pid: sysinfo::get_current_pid().ok(),
             cpu: gauge("system_cpu_usage_percent")?,
@@ -103,7 +108,8 @@ impl SystemCollector {
         self.system.refresh_memory();
         let cpu = self.cpu.set(f64::from(self.system.global_cpu_usage()));
         self.memory_used.set(self.system.used_memory() as f64)?;
-        self.memory_available.set(self.system.available_memory() as f64)?;
+        self.memory_available
+            .set(self.system.available_memory() as f64)?;
         self.collect_disks()?;
         self.collect_network();
         let process = self.collect_process();
@@ -121,10 +127,14 @@ impl SystemCollector {
             if disk.total_space() == 0 || !seen.insert(disk.name().to_owned()) {
                 continue;
             }
-            let labels = [KeyValue::new("mountpoint", disk.mount_point().display().to_string())];
+            let labels = [KeyValue::new(
+                "mountpoint",
+                disk.mount_point().display().to_string(),
+            )];
             let used = disk.total_space().saturating_sub(disk.available_space());
             self.disk_used.set(used as f64, &labels)?;
-            self.disk_available.set(disk.available_space() as f64, &labels)?;
+            self.disk_available
+                .set(disk.available_space() as f64, &labels)?;
         }
         Ok(())
     }
@@ -138,11 +148,15 @@ impl SystemCollector {
             .iter()
             .filter(|(name, _)| name.to_str() != Some("lo"))
             .fold((0u64, 0u64), |(s, r), (_, n)| {
-                (s.saturating_add(n.total_transmitted()), r.saturating_add(n.total_received()))
+                (
+                    s.saturating_add(n.total_transmitted()),
+                    r.saturating_add(n.total_received()),
+                )
             });
         // Counters start at the totals since boot and then grow by the difference; a
         // total that goes down (an interface removed) adds nothing.
-        self.net_sent.add(sent.saturating_sub(self.last_sent.unwrap_or(0)));
+        self.net_sent
+            .add(sent.saturating_sub(self.last_sent.unwrap_or(0)));
         self.net_received
             .add(received.saturating_sub(self.last_received.unwrap_or(0)));
         self.last_sent = Some(sent);
@@ -156,7 +170,10 @@ impl SystemCollector {
         self.system.refresh_processes_specifics(
             ProcessesToUpdate::Some(&[pid]),
             false,
-            ProcessRefreshKind::nothing().with_cpu().with_memory().without_tasks(),
+            ProcessRefreshKind::nothing()
+                .with_cpu()
+                .with_memory()
+                .without_tasks(),
         );
         if let Some(process) = self.system.process(pid) {
             self.process_cpu.set(f64::from(process.cpu_usage()))?;

@@ -16,7 +16,9 @@ use tokio::task::JoinHandle;
 use crate::collectors::{CollectorError, SystemCollector};
 use crate::config::{ConfigError, MetricsExporter, TelemetryConfig};
 use crate::export::prometheus::Gatherer;
-use crate::export::{ExportError, ExportStatus, ExportStatusBoard, ExporterReport, SnapshotExporter};
+use crate::export::{
+    ExportError, ExportStatus, ExportStatusBoard, ExporterReport, SnapshotExporter,
+};
 use crate::metrics::{Metrics, MetricsError};
 use crate::server::{RunningServer, ServerConfig};
 use crate::store::SeriesStore;
@@ -128,7 +130,10 @@ impl TelemetryManager {
         let active = config.enabled && config.metrics.enabled;
         let resource = Resource::builder_empty()
             .with_service_name(config.service_name.clone())
-            .with_attribute(KeyValue::new("service.version", config.service_version.clone()))
+            .with_attribute(KeyValue::new(
+                "service.version",
+                config.service_version.clone(),
+            ))
             .with_attributes(
                 config
                     .resource_attributes
@@ -142,19 +147,28 @@ impl TelemetryManager {
             |reader| {
                 let mut builder = SdkMeterProvider::builder()
                     .with_resource(resource)
-                    .with_view(move |_: &Instrument| Stream::builder().with_cardinality_limit(limit).build().ok());
+                    .with_view(move |_: &Instrument| {
+                        Stream::builder().with_cardinality_limit(limit).build().ok()
+                    });
                 if active {
                     builder = builder.with_reader(reader);
                 }
                 let provider = builder.build();
-                let metrics = Metrics::new(provider.meter("tauri-plugin-opentelemetry"), &config.metrics);
+                let metrics = Metrics::new(
+                    provider.meter("tauri-plugin-opentelemetry"),
+                    &config.metrics,
+                );
                 provider_slot = Some(provider);
                 metrics
             },
             config.metrics.aggregation.summary_quantiles.clone(),
-            config.metrics.collection_interval.max(Duration::from_secs(10)),
+            config
+                .metrics
+                .collection_interval
+                .max(Duration::from_secs(10)),
         )?;
-        let provider = provider_slot.ok_or_else(|| ExportError::Setup("meter provider was not built".into()))?;
+        let provider = provider_slot
+            .ok_or_else(|| ExportError::Setup("meter provider was not built".into()))?;
         let store = Arc::new(SeriesStore::new(&config.metrics));
         let status = ExportStatusBoard::default();
         let exporters = if active {
@@ -237,10 +251,16 @@ impl TelemetryManager {
                     compression: *enable_compression,
                     status_name: name.clone(),
                 };
-                match RunningServer::start(config, self.gatherer.clone(), self.status.clone()).await {
+                match RunningServer::start(config, self.gatherer.clone(), self.status.clone()).await
+                {
                     Ok(server) => {
-                        self.status
-                            .degraded(&name, format!("listening on http://{}{path}, not scraped yet", server.addr()));
+                        self.status.degraded(
+                            &name,
+                            format!(
+                                "listening on http://{}{path}, not scraped yet",
+                                server.addr()
+                            ),
+                        );
                         servers.push(server);
                     }
                     Err(e) => {
@@ -322,7 +342,12 @@ impl TelemetryManager {
     pub async fn shutdown(&self) {
         let mut state = self.state.lock().await;
         let previous = std::mem::replace(&mut *state, RunState::Stopped);
-        if let RunState::Running { stop, task, servers } = previous {
+        if let RunState::Running {
+            stop,
+            task,
+            servers,
+        } = previous
+        {
             let _ = stop.send(true);
             if let Some(task) = task {
                 let _ = task.await;
@@ -344,13 +369,20 @@ impl TelemetryManager {
             }
         }
         let mut instance = INSTANCE.write();
-        if instance.as_ref().is_some_and(|i| std::ptr::eq(Arc::as_ptr(i), self)) {
+        if instance
+            .as_ref()
+            .is_some_and(|i| std::ptr::eq(Arc::as_ptr(i), self))
+        {
             *instance = None;
         }
     }
 }
 
-async fn collection_loop(cycle: Arc<Mutex<Cycle>>, interval: Duration, mut stopped: watch::Receiver<bool>) {
+async fn collection_loop(
+    cycle: Arc<Mutex<Cycle>>,
+    interval: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -63,7 +63,10 @@ impl RunningServer {
         let addr = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&addr)
             .await
-            .map_err(|source| ServerError::Bind { addr: addr.clone(), source })?;
+            .map_err(|source| ServerError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
         let addr = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
@@ -72,7 +75,9 @@ impl RunningServer {
             status,
             status_name: Arc::from(config.status_name.as_str()),
         };
-        let mut router = Router::new().route(&config.metrics_path, get(metrics)).with_state(state);
+        let mut router = Router::new()
+            .route(&config.metrics_path, get(metrics))
+            .with_state(state);
         if config.compression {
             router = router.layer(CompressionLayer::new().gzip(true));
         }
@@ -113,7 +118,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
         Ok(Ok(text)) => {
             state.status.success(&state.status_name);
             (
-                [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                [(
+                    header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )],
                 text,
             )
                 .into_response()

@@ -155,7 +155,13 @@ impl SeriesStore {
                     }
                     SeriesValue::Histogram { count, sum, .. } => {
                         let name = &metric.name;
-                        self.push(&mut map, &format!("{name}_count"), &series.labels, ts, *count as f64);
+                        self.push(
+                            &mut map,
+                            &format!("{name}_count"),
+                            &series.labels,
+                            ts,
+                            *count as f64,
+                        );
                         self.push(&mut map, &format!("{name}_sum"), &series.labels, ts, *sum);
                     }
                 }
@@ -205,7 +211,12 @@ impl SeriesStore {
 
     /// Series called `name` whose labels include every `(key, value)` of `matchers`, with
     /// their points at or after `since_ms` (all when `None`).
-    pub fn query(&self, name: &str, matchers: &[(&str, &str)], since_ms: Option<i64>) -> Vec<SeriesData> {
+    pub fn query(
+        &self,
+        name: &str,
+        matchers: &[(&str, &str)],
+        since_ms: Option<i64>,
+    ) -> Vec<SeriesData> {
         let map = self.series.read();
         let mut out: Vec<SeriesData> = map
             .iter()
@@ -277,7 +288,10 @@ mod tests {
                 kind: SnapshotKind::Gauge,
                 help: String::new(),
                 series: vec![SeriesSnapshot {
-                    labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                    labels: labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
                     value: SeriesValue::Number { value },
                 }],
             }],
@@ -336,7 +350,10 @@ mod tests {
         let store = SeriesStore::new(&config(1, 10, 10, 10));
         store.ingest(&gauge(1000, "api", &[("method", "GET")], 1.0));
         store.ingest(&gauge(1000, "api", &[("method", "POST")], 2.0));
-        assert_eq!(store.query("api", &[("method", "POST")], None)[0].points, vec![(1000, 2.0)]);
+        assert_eq!(
+            store.query("api", &[("method", "POST")], None)[0].points,
+            vec![(1000, 2.0)]
+        );
         assert_eq!(store.query("api", &[], None).len(), 2);
         store.ingest(&Snapshot {
             timestamp_ms: 2000,
@@ -346,7 +363,11 @@ mod tests {
                 help: String::new(),
                 series: vec![SeriesSnapshot {
                     labels: BTreeMap::new(),
-                    value: SeriesValue::Histogram { count: 4, sum: 10.0, buckets: vec![] },
+                    value: SeriesValue::Histogram {
+                        count: 4,
+                        sum: 10.0,
+                        buckets: vec![],
+                    },
                 }],
             }],
         });

@@ -87,15 +87,18 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
     #[test]
     fn prometheus_port_adds_an_exporter_when_none() {
         let mut cfg = TelemetryConfig::default();
-        cfg.apply_env_overrides(env(&[("PROMETHEUS_PORT", "9464")])).unwrap();
+        cfg.apply_env_overrides(env(&[("PROMETHEUS_PORT", "9464")]))
+            .unwrap();
         assert_eq!(cfg.metrics.exporters.len(), 1);
         assert!(matches!(&cfg.metrics.exporters[0],
             MetricsExporter::Prometheus { port: 9464, host, .. } if host == "127.0.0.1"));
@@ -104,25 +107,37 @@ mod tests {
     #[test]
     fn prometheus_port_replaces_the_configured_port() {
         let mut cfg = TelemetryConfig::profile(crate::config::Profile::Production);
-        cfg.apply_env_overrides(env(&[("PROMETHEUS_PORT", "9100")])).unwrap();
+        cfg.apply_env_overrides(env(&[("PROMETHEUS_PORT", "9100")]))
+            .unwrap();
         assert_eq!(cfg.metrics.exporters.len(), 1);
-        assert!(matches!(cfg.metrics.exporters[0], MetricsExporter::Prometheus { port: 9100, .. }));
+        assert!(matches!(
+            cfg.metrics.exporters[0],
+            MetricsExporter::Prometheus { port: 9100, .. }
+        ));
     }
 
     #[test]
     fn bad_values_name_the_variable() {
         let mut cfg = TelemetryConfig::default();
-        let err = cfg.apply_env_overrides(env(&[("PROMETHEUS_PORT", "0")])).unwrap_err();
+        let err = cfg
+            .apply_env_overrides(env(&[("PROMETHEUS_PORT", "0")]))
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "environment variable PROMETHEUS_PORT=\"0\": expected a TCP port from 1 to 65535"
         );
-        let err = cfg.apply_env_overrides(env(&[("TELEMETRY_ENABLED", "maybe")])).unwrap_err();
-        assert!(err.to_string().starts_with("environment variable TELEMETRY_ENABLED=\"maybe\""));
+        let err = cfg
+            .apply_env_overrides(env(&[("TELEMETRY_ENABLED", "maybe")]))
+            .unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("environment variable TELEMETRY_ENABLED=\"maybe\""));
         let err = cfg
             .apply_env_overrides(env(&[("OTEL_RESOURCE_ATTRIBUTES", "a=b,broken")]))
             .unwrap_err();
-        assert!(err.to_string().contains("entry \"broken\" is not key=value"));
+        assert!(err
+            .to_string()
+            .contains("entry \"broken\" is not key=value"));
     }
 
     #[test]
@@ -131,7 +146,10 @@ mod tests {
         cfg.apply_env_overrides(env(&[
             ("TELEMETRY_ENABLED", "false"),
             ("OTEL_SERVICE_NAME", "studio"),
-            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod, host.name=render-1"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=prod, host.name=render-1",
+            ),
         ]))
         .unwrap();
         assert!(!cfg.enabled);

@@ -346,10 +346,11 @@ impl TelemetryConfig {
     /// assert!(err.to_string().starts_with("metrics.colection_interval: unknown field"));
     /// ```
     pub fn from_json(json: &str) -> Result<Self, ConfigError> {
-        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| ConfigError::Parse {
-            path: String::new(),
-            message: e.to_string(),
-        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| ConfigError::Parse {
+                path: String::new(),
+                message: e.to_string(),
+            })?;
         let wrapped = matches!(&value, serde_json::Value::Object(m) if m.contains_key("telemetry"));
         let config = if wrapped {
             deserialize_at::<Wrapped>(value)?.telemetry
@@ -418,7 +419,9 @@ impl TelemetryConfig {
     }
 }
 
-fn deserialize_at<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ConfigError> {
+fn deserialize_at<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ConfigError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };

@@ -13,13 +13,18 @@ fn the_spec_profiles_parse_verbatim() {
         dev.tracing.exporters,
         vec![
             TracingExporter::Console {},
-            TracingExporter::File { path: "./logs/traces.json".into() }
+            TracingExporter::File {
+                path: "./logs/traces.json".into()
+            }
         ]
     );
 
     let prod = TelemetryConfig::from_json(Profile::Production.json()).unwrap();
     assert_eq!(prod.tracing.sample_rate, 0.01);
-    assert_eq!(prod.metrics.retention_period, Duration::from_secs(24 * 3600));
+    assert_eq!(
+        prod.metrics.retention_period,
+        Duration::from_secs(24 * 3600)
+    );
     assert!(matches!(&prod.metrics.exporters[0],
         MetricsExporter::Prometheus { port: 9090, path, host, enable_compression: false }
             if path == "/metrics" && host == "127.0.0.1"));
@@ -30,21 +35,43 @@ fn the_spec_profiles_parse_verbatim() {
     let high = TelemetryConfig::from_json(Profile::HighLoad.json()).unwrap();
     assert_eq!(high.tracing.sample_rate, 0.001);
     assert_eq!(high.tracing.batch_export.max_batch_size, 1000);
-    assert_eq!(high.tracing.batch_export.export_interval, Duration::from_secs(30));
-    assert_eq!(high.metrics.retention_period, Duration::from_secs(7 * 24 * 3600));
+    assert_eq!(
+        high.tracing.batch_export.export_interval,
+        Duration::from_secs(30)
+    );
+    assert_eq!(
+        high.metrics.retention_period,
+        Duration::from_secs(7 * 24 * 3600)
+    );
     assert_eq!(
         high.metrics.aggregation.histogram_buckets,
         vec![0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
     );
-    assert_eq!(high.metrics.aggregation.summary_quantiles, vec![0.5, 0.9, 0.95, 0.99]);
+    assert_eq!(
+        high.metrics.aggregation.summary_quantiles,
+        vec![0.5, 0.9, 0.95, 0.99]
+    );
     assert!(high.health.parallel_checks);
-    assert!(matches!(&high.tracing.exporters[0],
-        TracingExporter::Jaeger { compression: Some(Compression::Gzip), .. }));
-    assert!(matches!(&high.metrics.exporters[0],
-        MetricsExporter::Prometheus { enable_compression: true, .. }));
+    assert!(matches!(
+        &high.tracing.exporters[0],
+        TracingExporter::Jaeger {
+            compression: Some(Compression::Gzip),
+            ..
+        }
+    ));
+    assert!(matches!(
+        &high.metrics.exporters[0],
+        MetricsExporter::Prometheus {
+            enable_compression: true,
+            ..
+        }
+    ));
 
     for p in Profile::ALL {
-        assert_eq!(TelemetryConfig::profile(p), TelemetryConfig::from_json(p.json()).unwrap());
+        assert_eq!(
+            TelemetryConfig::profile(p),
+            TelemetryConfig::from_json(p.json()).unwrap()
+        );
     }
 }
 
@@ -122,7 +149,10 @@ fn bad_configs_name_the_field() {
             ConfigError::Invalid(issues) => issues[0].to_string(),
             _ => text.lines().next().unwrap_or_default().to_owned(),
         };
-        assert!(first.starts_with(want), "config {json}\n  got:  {first}\n  want: {want}");
+        assert!(
+            first.starts_with(want),
+            "config {json}\n  got:  {first}\n  want: {want}"
+        );
     }
 }
 
@@ -133,8 +163,17 @@ fn every_problem_is_reported_at_once() {
     )
     .unwrap_err();
     let paths: Vec<&str> = err.issues().iter().map(|i| i.path.as_str()).collect();
-    assert_eq!(paths, ["service_name", "tracing.sample_rate", "metrics.exporters[0].Prometheus.port"]);
-    assert!(err.to_string().starts_with("invalid telemetry config:\n  service_name: must not be empty\n"));
+    assert_eq!(
+        paths,
+        [
+            "service_name",
+            "tracing.sample_rate",
+            "metrics.exporters[0].Prometheus.port"
+        ]
+    );
+    assert!(err
+        .to_string()
+        .starts_with("invalid telemetry config:\n  service_name: must not be empty\n"));
 }
 
 #[test]
@@ -152,7 +191,13 @@ fn from_env_reads_the_file_named_by_telemetry_config() {
     assert_eq!(cfg.service_name, "timeline-studio");
     assert!(!cfg.enabled);
 
-    let err = TelemetryConfig::from_env_with(|v| (v == "TELEMETRY_CONFIG").then(|| "/nonexistent/t.json".into()))
-        .unwrap_err();
-    assert!(err.to_string().starts_with("cannot read config file /nonexistent/t.json:"), "{err}");
+    let err = TelemetryConfig::from_env_with(|v| {
+        (v == "TELEMETRY_CONFIG").then(|| "/nonexistent/t.json".into())
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("cannot read config file /nonexistent/t.json:"),
+        "{err}"
+    );
 }

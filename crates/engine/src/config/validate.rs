@@ -64,7 +64,10 @@ impl TelemetryConfig {
         if !(0.0..=1.0).contains(&t.sample_rate) {
             issues.add(
                 "tracing.sample_rate",
-                format!("{} is outside 0.0..=1.0 (1.0 keeps every trace)", t.sample_rate),
+                format!(
+                    "{} is outside 0.0..=1.0 (1.0 keeps every trace)",
+                    t.sample_rate
+                ),
             );
         }
         if t.max_attributes_per_span == 0 {
@@ -77,14 +80,20 @@ impl TelemetryConfig {
         if b.max_batch_size == 0 {
             issues.add("tracing.batch_export.max_batch_size", "must be at least 1");
         }
-        issues.positive("tracing.batch_export.max_export_timeout", b.max_export_timeout);
+        issues.positive(
+            "tracing.batch_export.max_export_timeout",
+            b.max_export_timeout,
+        );
         issues.positive("tracing.batch_export.export_interval", b.export_interval);
         for (i, exporter) in t.exporters.iter().enumerate() {
             match exporter {
                 TracingExporter::Console {} => {}
                 TracingExporter::File { path } => {
                     if path.trim().is_empty() {
-                        issues.add(format!("tracing.exporters[{i}].File.path"), "must not be empty");
+                        issues.add(
+                            format!("tracing.exporters[{i}].File.path"),
+                            "must not be empty",
+                        );
                     }
                 }
                 TracingExporter::Jaeger { endpoint, .. } => {
@@ -101,7 +110,10 @@ impl TelemetryConfig {
         if m.collection_interval < Duration::from_millis(100) {
             issues.add(
                 "metrics.collection_interval",
-                format!("{:?} is too short; use at least 100ms", m.collection_interval),
+                format!(
+                    "{:?} is too short; use at least 100ms",
+                    m.collection_interval
+                ),
             );
         }
         if m.retention_period < m.collection_interval {
@@ -112,7 +124,10 @@ impl TelemetryConfig {
         }
         let buckets = &m.aggregation.histogram_buckets;
         if buckets.is_empty() {
-            issues.add("metrics.aggregation.histogram_buckets", "must have at least one bound");
+            issues.add(
+                "metrics.aggregation.histogram_buckets",
+                "must have at least one bound",
+            );
         }
         if let Some(i) = buckets.iter().position(|b| !b.is_finite()) {
             issues.add(
@@ -122,7 +137,10 @@ impl TelemetryConfig {
         } else if let Some(i) = buckets.windows(2).position(|w| w[0] >= w[1]) {
             issues.add(
                 format!("metrics.aggregation.histogram_buckets[{}]", i + 1),
-                format!("{} does not exceed the bound before it; bounds must increase", buckets[i + 1]),
+                format!(
+                    "{} does not exceed the bound before it; bounds must increase",
+                    buckets[i + 1]
+                ),
             );
         }
         for (i, q) in m.aggregation.summary_quantiles.iter().enumerate() {
@@ -155,13 +173,22 @@ impl TelemetryConfig {
                     if *port == 0 {
                         issues.add(format!("{at}.port"), "port 0 is not allowed");
                     } else if !ports.insert(*port) {
-                        issues.add(format!("{at}.port"), format!("port {port} is used by another Prometheus exporter"));
+                        issues.add(
+                            format!("{at}.port"),
+                            format!("port {port} is used by another Prometheus exporter"),
+                        );
                     }
                     if !path.starts_with('/') || path.contains(char::is_whitespace) {
-                        issues.add(format!("{at}.path"), format!("{path:?} must start with '/' and have no spaces"));
+                        issues.add(
+                            format!("{at}.path"),
+                            format!("{path:?} must start with '/' and have no spaces"),
+                        );
                     }
                     if host.parse::<IpAddr>().is_err() {
-                        issues.add(format!("{at}.host"), format!("{host:?} is not an IP address (use 127.0.0.1 or 0.0.0.0)"));
+                        issues.add(
+                            format!("{at}.host"),
+                            format!("{host:?} is not an IP address (use 127.0.0.1 or 0.0.0.0)"),
+                        );
                     }
                 }
                 MetricsExporter::Console {} => {}

@@ -6,13 +6,20 @@ use crate::store::{SeriesValue, Snapshot};
 
 /// Renders `snapshot` as aligned `name{labels} value` lines under a header.
 pub(crate) fn render(snapshot: &Snapshot, service: &str) -> String {
-    let mut out = format!("── metrics of {service} at {} ms ──\n", snapshot.timestamp_ms);
+    let mut out = format!(
+        "── metrics of {service} at {} ms ──\n",
+        snapshot.timestamp_ms
+    );
     for metric in &snapshot.metrics {
         for series in &metric.series {
             let labels = if series.labels.is_empty() {
                 String::new()
             } else {
-                let inner: Vec<String> = series.labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+                let inner: Vec<String> = series
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}=\"{v}\""))
+                    .collect();
                 format!("{{{}}}", inner.join(","))
             };
             let value = match &series.value {

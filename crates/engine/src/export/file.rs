@@ -30,7 +30,10 @@ impl RotatingFile {
             if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 fs::create_dir_all(dir)?;
             }
-            let file = OpenOptions::new().create(true).append(true).open(&self.path)?;
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
             self.size = file.metadata()?.len();
             self.writer = Some(BufWriter::new(file));
         }
@@ -107,7 +110,12 @@ mod tests {
                 lines.extend(text.lines().map(str::to_owned));
             }
         }
-        lines.extend(fs::read_to_string(&path).unwrap().lines().map(str::to_owned));
+        lines.extend(
+            fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .map(str::to_owned),
+        );
         let want: Vec<String> = (0..40).map(|i| format!("{{\"n\":{i:04}}}")).collect();
         assert_eq!(lines, want);
     }

@@ -80,7 +80,8 @@ impl SnapshotExporter {
                     })
             }
             Self::File { path, file } => {
-                let line = serde_json::to_string(snapshot).map_err(|e| ExportError::Encode(e.to_string()))?;
+                let line = serde_json::to_string(snapshot)
+                    .map_err(|e| ExportError::Encode(e.to_string()))?;
                 file.write_line(&line).map_err(|source| ExportError::Io {
                     path: path.clone(),
                     source,

@@ -55,7 +55,10 @@ impl Gatherer {
     /// windows one gauge family per configured quantile, `<histogram>_p50`, `_p99`, ….
     pub(crate) fn gather(&self) -> Vec<MetricFamily> {
         let mut families = self.registry.gather();
-        for (name, values) in self.metrics.histogram_quantiles(&self.quantiles, self.window) {
+        for (name, values) in self
+            .metrics
+            .histogram_quantiles(&self.quantiles, self.window)
+        {
             for (q, v) in self.quantiles.iter().zip(values) {
                 let mut family = MetricFamily::default();
                 family.set_name(format!("{name}_{}", quantile_suffix(*q)));

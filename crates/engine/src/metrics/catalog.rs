@@ -2,28 +2,70 @@
 
 /// `(name as recorded, description)`.
 const KNOWN: &[(&str, &str)] = &[
-    ("system_cpu_usage_percent", "CPU usage of the whole machine, in percent of all cores"),
-    ("system_memory_usage_bytes", "Memory in use on the machine, in bytes"),
-    ("system_memory_available_bytes", "Memory available for new work on the machine, in bytes"),
-    ("system_disk_usage_bytes", "Space used on each mounted disk, in bytes"),
-    ("system_disk_available_bytes", "Space available on each mounted disk, in bytes"),
-    ("system_network_bytes_sent", "Bytes sent on all non-loopback interfaces"),
-    ("system_network_bytes_received", "Bytes received on all non-loopback interfaces"),
-    ("process_cpu_usage_percent", "CPU usage of this process, in percent of one core"),
-    ("process_resident_memory_bytes", "Resident memory of this process, in bytes"),
-    ("video_processing_duration_ms", "Time to process one video, in milliseconds"),
-    ("frame_processing_duration_ms", "Time to process one frame, in milliseconds"),
+    (
+        "system_cpu_usage_percent",
+        "CPU usage of the whole machine, in percent of all cores",
+    ),
+    (
+        "system_memory_usage_bytes",
+        "Memory in use on the machine, in bytes",
+    ),
+    (
+        "system_memory_available_bytes",
+        "Memory available for new work on the machine, in bytes",
+    ),
+    (
+        "system_disk_usage_bytes",
+        "Space used on each mounted disk, in bytes",
+    ),
+    (
+        "system_disk_available_bytes",
+        "Space available on each mounted disk, in bytes",
+    ),
+    (
+        "system_network_bytes_sent",
+        "Bytes sent on all non-loopback interfaces",
+    ),
+    (
+        "system_network_bytes_received",
+        "Bytes received on all non-loopback interfaces",
+    ),
+    (
+        "process_cpu_usage_percent",
+        "CPU usage of this process, in percent of one core",
+    ),
+    (
+        "process_resident_memory_bytes",
+        "Resident memory of this process, in bytes",
+    ),
+    (
+        "video_processing_duration_ms",
+        "Time to process one video, in milliseconds",
+    ),
+    (
+        "frame_processing_duration_ms",
+        "Time to process one frame, in milliseconds",
+    ),
     ("frames_processed_total", "Frames processed"),
     ("videos_processed_total", "Videos processed"),
-    ("encoding_speed_fps", "Current encoding speed, in frames per second"),
+    (
+        "encoding_speed_fps",
+        "Current encoding speed, in frames per second",
+    ),
     ("api_requests_total", "API requests handled"),
-    ("api_request_duration_ms", "Time to handle one API request, in milliseconds"),
+    (
+        "api_request_duration_ms",
+        "Time to handle one API request, in milliseconds",
+    ),
     ("api_errors_total", "API requests that failed"),
     ("cache_hits_total", "Cache lookups that found their entry"),
     ("cache_misses_total", "Cache lookups that missed"),
     ("cache_evictions_total", "Entries evicted from the cache"),
     ("cache_size_bytes", "Current size of the cache, in bytes"),
-    ("worker_pool_utilization", "Busy share of the worker pool, from 0 to 1"),
+    (
+        "worker_pool_utilization",
+        "Busy share of the worker pool, from 0 to 1",
+    ),
     ("tasks_executed_total", "Tasks executed by the worker pool"),
     ("tasks_failed_total", "Tasks that failed"),
     ("queue_size", "Tasks waiting in the queue"),

@@ -182,7 +182,11 @@ impl Metrics {
     /// [`MetricsError::TooManyMetrics`].
     pub fn counter(&self, name: &str) -> Result<Counter, MetricsError> {
         match self.get_or_create(name, MetricKind::Counter, |inner, key, sdk, help| {
-            let c = inner.meter.u64_counter(sdk.to_owned()).with_description(help).build();
+            let c = inner
+                .meter
+                .u64_counter(sdk.to_owned())
+                .with_description(help)
+                .build();
             Instrument::Counter(Counter::new(key, c, inner.max_attributes))
         })? {
             Instrument::Counter(c) => Ok(c),
@@ -196,7 +200,11 @@ impl Metrics {
     /// As [`Metrics::counter`].
     pub fn gauge(&self, name: &str) -> Result<Gauge, MetricsError> {
         match self.get_or_create(name, MetricKind::Gauge, |inner, key, sdk, help| {
-            let g = inner.meter.f64_gauge(sdk.to_owned()).with_description(help).build();
+            let g = inner
+                .meter
+                .f64_gauge(sdk.to_owned())
+                .with_description(help)
+                .build();
             Instrument::Gauge(Gauge::new(key, g, inner.max_attributes))
         })? {
             Instrument::Gauge(g) => Ok(g),
@@ -245,7 +253,12 @@ impl Metrics {
     ///
     /// # Errors
     /// As [`Metrics::histogram`] and [`Histogram::record`].
-    pub fn record(&self, name: &str, value: f64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
+    pub fn record(
+        &self,
+        name: &str,
+        value: f64,
+        attributes: &[KeyValue],
+    ) -> Result<(), MetricsError> {
         self.histogram(name)?.record(value, attributes)
     }
 
@@ -309,7 +322,11 @@ impl Metrics {
 
     /// Quantiles of each histogram over the last one to two `window`s, by name; histograms
     /// with no value in that time are left out.
-    pub(crate) fn histogram_quantiles(&self, quantiles: &[f64], window: Duration) -> Vec<(Arc<str>, Vec<f64>)> {
+    pub(crate) fn histogram_quantiles(
+        &self,
+        quantiles: &[f64],
+        window: Duration,
+    ) -> Vec<(Arc<str>, Vec<f64>)> {
         self.inner
             .sketches
             .read()
@@ -319,7 +336,11 @@ impl Metrics {
     }
 }
 
-fn check_kind(name: &str, found: &Instrument, want: MetricKind) -> Result<Instrument, MetricsError> {
+fn check_kind(
+    name: &str,
+    found: &Instrument,
+    want: MetricKind,
+) -> Result<Instrument, MetricsError> {
     if found.kind() == want {
         Ok(found.clone())
     } else {
@@ -348,7 +369,10 @@ mod tests {
             "metric \"jobs_total\" is already a counter; it cannot also be a gauge"
         );
         m.histogram("render_ms").unwrap();
-        assert!(matches!(m.counter("render_ms"), Err(MetricsError::KindConflict { .. })));
+        assert!(matches!(
+            m.counter("render_ms"),
+            Err(MetricsError::KindConflict { .. })
+        ));
     }
 
     #[test]
@@ -358,7 +382,10 @@ mod tests {
             m.set("queue_size", f64::NAN, &[]).unwrap_err().to_string(),
             "metric \"queue_size\": value NaN is not a finite number"
         );
-        assert!(matches!(m.set("queue_size", f64::INFINITY, &[]), Err(MetricsError::NonFinite { .. })));
+        assert!(matches!(
+            m.set("queue_size", f64::INFINITY, &[]),
+            Err(MetricsError::NonFinite { .. })
+        ));
         assert_eq!(
             m.record("latency_ms", -3.0, &[]).unwrap_err().to_string(),
             "metric \"latency_ms\": histogram value -3 is negative; histograms take values >= 0"
@@ -372,7 +399,9 @@ mod tests {
     #[test]
     fn attribute_limits() {
         let m = Metrics::detached();
-        let many: Vec<KeyValue> = (0..17).map(|i| KeyValue::new(format!("k{i}"), i as i64)).collect();
+        let many: Vec<KeyValue> = (0..17)
+            .map(|i| KeyValue::new(format!("k{i}"), i as i64))
+            .collect();
         assert_eq!(
             m.add("x_total", 1, &many).unwrap_err().to_string(),
             "metric \"x_total\": 17 attributes given, at most 16 allowed (metrics.max_attributes_per_measurement)"
@@ -398,7 +427,10 @@ mod tests {
         }
         assert_eq!(
             m.gauge("d").err().unwrap(),
-            MetricsError::TooManyMetrics { name: "d".into(), max: 3 }
+            MetricsError::TooManyMetrics {
+                name: "d".into(),
+                max: 3
+            }
         );
         // Existing ones still work.
         m.set("a", 1.0, &[]).unwrap();

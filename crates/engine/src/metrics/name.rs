@@ -60,7 +60,12 @@ mod tests {
 
     #[test]
     fn accepts_the_spec_names() {
-        for name in ["system_cpu_usage_percent", "frames_processed_total", "queue_size", "a"] {
+        for name in [
+            "system_cpu_usage_percent",
+            "frames_processed_total",
+            "queue_size",
+            "a",
+        ] {
             validate(name).unwrap();
         }
     }
@@ -71,14 +76,23 @@ mod tests {
             ("", "it is empty"),
             ("9lives", "it must start with a letter (a-z, A-Z)"),
             ("_x", "it must start with a letter (a-z, A-Z)"),
-            ("http.requests", "use only letters, digits and '_' (Prometheus naming)"),
-            ("cache hits", "use only letters, digits and '_' (Prometheus naming)"),
+            (
+                "http.requests",
+                "use only letters, digits and '_' (Prometheus naming)",
+            ),
+            (
+                "cache hits",
+                "use only letters, digits and '_' (Prometheus naming)",
+            ),
             ("лат", "it must start with a letter (a-z, A-Z)"),
         ];
         for (name, reason) in cases {
             assert_eq!(
                 validate(name),
-                Err(MetricsError::InvalidName { name: name.into(), reason }),
+                Err(MetricsError::InvalidName {
+                    name: name.into(),
+                    reason
+                }),
                 "{name}"
             );
         }
@@ -88,8 +102,14 @@ mod tests {
 
     #[test]
     fn counter_suffix_rules() {
-        assert_eq!(instrument_name("api_requests_total", true).unwrap(), "api_requests");
-        assert_eq!(instrument_name("system_network_bytes_sent", true).unwrap(), "system_network_bytes_sent");
+        assert_eq!(
+            instrument_name("api_requests_total", true).unwrap(),
+            "api_requests"
+        );
+        assert_eq!(
+            instrument_name("system_network_bytes_sent", true).unwrap(),
+            "system_network_bytes_sent"
+        );
         assert!(instrument_name("queue_total", false).is_err());
         assert!(instrument_name("latency_sum", false).is_err());
         assert_eq!(

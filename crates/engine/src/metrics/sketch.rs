@@ -80,7 +80,10 @@ impl Sketch {
     }
 
     fn snapshot(&self) -> Vec<u64> {
-        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect()
+        self.counts
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect()
     }
 
     /// The bucket's representative value: within `RELATIVE_ERROR` of every value in it.
@@ -95,7 +98,11 @@ impl Sketch {
 
     /// Quantiles of the values recorded in the last one to two `window`s; `None` when no
     /// value was recorded in that time.
-    pub(crate) fn windowed_quantiles(&self, quantiles: &[f64], window: Duration) -> Option<Vec<f64>> {
+    pub(crate) fn windowed_quantiles(
+        &self,
+        quantiles: &[f64],
+        window: Duration,
+    ) -> Option<Vec<f64>> {
         let now = self.snapshot();
         let mut w = self.window.lock();
         if w.rotated_at.elapsed() >= window {
@@ -166,7 +173,10 @@ mod tests {
         for (q, g) in qs.iter().zip(got) {
             let want = exact(&values, *q);
             let err = (g - want).abs() / want;
-            assert!(err <= RELATIVE_ERROR + 1e-9, "q={q} got={g} want={want} err={err}");
+            assert!(
+                err <= RELATIVE_ERROR + 1e-9,
+                "q={q} got={g} want={want} err={err}"
+            );
         }
     }
 
@@ -184,7 +194,9 @@ mod tests {
     #[test]
     fn empty_sketch_has_no_quantiles() {
         assert!(Sketch::new().quantiles(&[0.5]).is_none());
-        assert!(Sketch::new().windowed_quantiles(&[0.5], Duration::from_secs(1)).is_none());
+        assert!(Sketch::new()
+            .windowed_quantiles(&[0.5], Duration::from_secs(1))
+            .is_none());
     }
 
     #[test]
