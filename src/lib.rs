@@ -3,12 +3,10 @@
 //! Register the plugin; it starts the engine ([`telemetry_engine`]) with the app and shuts
 //! it down, flushing every exporter, when the app exits.
 //!
-//! ```no_run
-//! fn main() {
-//!     tauri::Builder::default()
-//!         .plugin(tauri_plugin_opentelemetry::init())
-//!         .run(tauri::generate_context!())
-//!         .expect("error while running tauri application");
+//! ```
+//! fn register<R: tauri::Runtime>(app: tauri::Builder<R>) -> tauri::Builder<R> {
+//!     // then `.run(tauri::generate_context!())` as usual
+//!     app.plugin(tauri_plugin_opentelemetry::init())
 //! }
 //! ```
 //!
@@ -52,11 +50,12 @@ impl<R: Runtime, T: Manager<R>> TelemetryExt<R> for T {
 /// Configures the plugin in code.
 ///
 /// # Examples
-/// ```no_run
+/// ```
 /// use tauri_plugin_opentelemetry::{Builder, TelemetryConfig};
-/// let plugin = Builder::new()
-///     .config(TelemetryConfig { service_name: "studio".into(), ..Default::default() })
-///     .build::<tauri::Wry>();
+/// fn register<R: tauri::Runtime>(app: tauri::Builder<R>) -> tauri::Builder<R> {
+///     let config = TelemetryConfig { service_name: "studio".into(), ..Default::default() };
+///     app.plugin(Builder::new().config(config).build())
+/// }
 /// ```
 #[derive(Default)]
 pub struct Builder {

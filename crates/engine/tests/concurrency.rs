@@ -1,4 +1,5 @@
 //! Many threads recording at once lose nothing.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

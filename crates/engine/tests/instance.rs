@@ -1,4 +1,5 @@
 //! The process-wide instance (its own test binary: it is global state).
+#![allow(clippy::unwrap_used)]
 
 use telemetry_engine::config::TelemetryConfig;
 use telemetry_engine::{TelemetryError, TelemetryManager};

@@ -1,4 +1,5 @@
 //! Lifecycle and export status against real sockets and files.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! A real Prometheus server scrapes the engine's endpoint; promtool lints the exposition.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

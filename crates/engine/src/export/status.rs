@@ -8,8 +8,9 @@ use parking_lot::RwLock;
 use serde::Serialize;
 
 /// How an exporter is doing (spec section 2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "state", content = "reason")]
+#[ts(export)]
 pub enum ExportStatus {
     /// The last export succeeded.
     Healthy,

@@ -19,6 +19,7 @@ use std::time::Duration;
 use opentelemetry::metrics::{Meter, MeterProvider as _};
 use opentelemetry::{Key, KeyValue, Value};
 use parking_lot::RwLock;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 pub use error::MetricsError;
@@ -92,7 +93,7 @@ pub struct Metrics {
 
 struct Inner {
     meter: Meter,
-    instruments: RwLock<HashMap<Arc<str>, Instrument>>,
+    instruments: RwLock<FxHashMap<Arc<str>, Instrument>>,
     descriptions: RwLock<HashMap<String, String>>,
     sketches: RwLock<Vec<(Arc<str>, Arc<Sketch>)>>,
     buckets: Vec<f64>,
@@ -105,7 +106,7 @@ impl Metrics {
         Self {
             inner: Arc::new(Inner {
                 meter,
-                instruments: RwLock::new(HashMap::new()),
+                instruments: RwLock::new(FxHashMap::default()),
                 descriptions: RwLock::new(HashMap::new()),
                 sketches: RwLock::new(Vec::new()),
                 buckets: config.aggregation.histogram_buckets.clone(),
@@ -233,12 +234,23 @@ impl Metrics {
         }
     }
 
+    /// Runs `f` on the existing instrument called `name`, under the read lock, without
+    /// cloning it: the by-name hot path.
+    #[inline]
+    fn on_existing<T>(&self, name: &str, f: impl FnOnce(&Instrument) -> Option<T>) -> Option<T> {
+        self.inner.instruments.read().get(name).and_then(f)
+    }
+
     /// Adds `value` to counter `name` with `attributes` (sync form of the spec's calls).
     ///
     /// # Errors
     /// As [`Metrics::counter`] and [`Counter::add`].
     pub fn add(&self, name: &str, value: u64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
-        self.counter(name)?.add(value, attributes)
+        let found = self.on_existing(name, |i| match i {
+            Instrument::Counter(c) => Some(c.add(value, attributes)),
+            _ => None,
+        });
+        found.unwrap_or_else(|| self.counter(name)?.add(value, attributes))
     }
 
     /// Sets gauge `name` to `value`.
@@ -246,7 +258,11 @@ impl Metrics {
     /// # Errors
     /// As [`Metrics::gauge`] and [`Gauge::set`].
     pub fn set(&self, name: &str, value: f64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
-        self.gauge(name)?.set(value, attributes)
+        let found = self.on_existing(name, |i| match i {
+            Instrument::Gauge(g) => Some(g.set(value, attributes)),
+            _ => None,
+        });
+        found.unwrap_or_else(|| self.gauge(name)?.set(value, attributes))
     }
 
     /// Records `value` in histogram `name`.
@@ -259,7 +275,11 @@ impl Metrics {
         value: f64,
         attributes: &[KeyValue],
     ) -> Result<(), MetricsError> {
-        self.histogram(name)?.record(value, attributes)
+        let found = self.on_existing(name, |i| match i {
+            Instrument::Histogram(h) => Some(h.record(value, attributes)),
+            _ => None,
+        });
+        found.unwrap_or_else(|| self.histogram(name)?.record(value, attributes))
     }
 
     /// Spec API: adds `value` to counter `name`.

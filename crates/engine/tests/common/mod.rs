@@ -1,5 +1,5 @@
 //! Helpers for tests that start real servers and processes.
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Turn criterion's results into the README's benchmark table of ratios.
+
+Each group's figures are divided by the group's reference peer measured in the same
+run (raw opentelemetry_sdk where it has the operation), so the table compares ratios,
+not absolute times. Writes the table between the bench markers in README.md and
+prints it.
+"""
+import json
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CRITERION = ROOT / "target" / "criterion"
+# group -> (reference bench, {bench: (target ratio, what it is compared with)})
+GROUPS = {
+    "counter_add_0_attrs": ("sdk_bound", {"ours_bound": (1.1, "sdk_bound"), "ours_by_name": (1.5, "sdk_add")}),
+    "counter_add_3_attrs": ("sdk_bound", {"ours_bound": (1.1, "sdk_bound"), "ours_by_name": (1.5, "sdk_add")}),
+    "histogram_record": ("sdk_bound", {"ours_bound": (1.1, "sdk_bound"), "ours_by_name": (1.5, "sdk_record")}),
+    "gauge_set": ("sdk_bound", {"ours_bound": (1.1, "sdk_bound"), "ours_by_name": (1.5, "sdk_record")}),
+    "scrape_10k_series": ("sdk_prometheus_exporter", {}),
+    "collector_cycle": ("sysinfo_refresh_all", {}),
+}
+
+
+def estimate(group: str, bench: str) -> float | None:
+    path = CRITERION / group / bench / "new" / "estimates.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())["median"]["point_estimate"]
+
+
+def fmt_time(ns: float) -> str:
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.2f} µs"
+    return f"{ns:.1f} ns"
+
+
+def main() -> int:
+    lines = [
+        "| group | bench | median | × reference | target |",
+        "|---|---|---|---|---|",
+    ]
+    found = False
+    for group, (reference, targets) in GROUPS.items():
+        ref = estimate(group, reference)
+        if ref is None:
+            continue
+        found = True
+        benches = sorted(p.name for p in (CRITERION / group).iterdir() if (p / "new").exists())
+        for bench in benches:
+            t = estimate(group, bench)
+            if t is None:
+                continue
+            target = ""
+            if bench in targets:
+                limit, peer = targets[bench]
+                peer_t = estimate(group, peer)
+                if peer_t:
+                    ratio = t / peer_t
+                    verdict = "met" if ratio <= limit else "missed"
+                    target = f"≤ {limit}× {peer}: {ratio:.2f}× ({verdict})"
+            mark = " (reference)" if bench == reference else ""
+            lines.append(f"| {group} | {bench}{mark} | {fmt_time(t)} | {t / ref:.2f} | {target} |")
+    if not found:
+        print("no criterion results under target/criterion: run `make bench`", file=sys.stderr)
+        return 1
+    table = "\n".join(lines)
+    print(table)
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    new = re.sub(
+        r"(<!-- bench:start -->\n).*?(<!-- bench:end -->)",
+        lambda m: m.group(1) + table + "\n" + m.group(2),
+        text,
+        flags=re.S,
+    )
+    if new != text:
+        readme.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
