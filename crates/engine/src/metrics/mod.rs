@@ -12,7 +12,9 @@ mod instruments;
 mod name;
 pub(crate) mod sketch;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,6 +94,8 @@ pub struct Metrics {
 }
 
 struct Inner {
+    /// Distinguishes instances in the per-thread lookup caches.
+    id: u64,
     meter: Meter,
     instruments: RwLock<FxHashMap<Arc<str>, Instrument>>,
     descriptions: RwLock<HashMap<String, String>>,
@@ -105,6 +109,7 @@ impl Metrics {
     pub(crate) fn new(meter: Meter, config: &MetricsConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 meter,
                 instruments: RwLock::new(FxHashMap::default()),
                 descriptions: RwLock::new(HashMap::new()),
@@ -234,11 +239,22 @@ impl Metrics {
         }
     }
 
-    /// Runs `f` on the existing instrument called `name`, under the read lock, without
-    /// cloning it: the by-name hot path.
+    /// Runs `f` on the existing instrument called `name`: the by-name hot path. Each
+    /// thread keeps its own copy of the name → instrument map, filled from the shared map
+    /// on a miss, so a hit takes no lock and no atomic operation.
     #[inline]
     fn on_existing<T>(&self, name: &str, f: impl FnOnce(&Instrument) -> Option<T>) -> Option<T> {
-        self.inner.instruments.read().get(name).and_then(f)
+        LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            let map = local.map_for(self.inner.id);
+            if let Some(found) = map.get(name) {
+                return f(found);
+            }
+            let shared = self.inner.instruments.read();
+            let (key, instrument) = shared.get_key_value(name)?;
+            map.insert(key.clone(), instrument.clone());
+            f(instrument)
+        })
     }
 
     /// Adds `value` to counter `name` with `attributes` (sync form of the spec's calls).
@@ -353,6 +369,36 @@ impl Metrics {
             .iter()
             .filter_map(|(name, s)| Some((name.clone(), s.windowed_quantiles(quantiles, window)?)))
             .collect()
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// How many `Metrics` instances one thread caches lookups for.
+const LOCAL_INSTANCES: usize = 4;
+
+thread_local! {
+    static LOCAL: RefCell<LocalCache> = const { RefCell::new(LocalCache(Vec::new())) };
+}
+
+/// Per-thread copies of instrument maps, for the few instances a thread records into.
+/// Instruments are never removed, so a copy never goes stale; an instance pushed out by
+/// newer ones is simply refilled on its next miss.
+struct LocalCache(Vec<(u64, FxHashMap<Arc<str>, Instrument>)>);
+
+impl LocalCache {
+    fn map_for(&mut self, id: u64) -> &mut FxHashMap<Arc<str>, Instrument> {
+        let position = match self.0.iter().position(|(i, _)| *i == id) {
+            Some(p) => p,
+            None => {
+                if self.0.len() >= LOCAL_INSTANCES {
+                    self.0.remove(0);
+                }
+                self.0.push((id, FxHashMap::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[position].1
     }
 }
 

@@ -1,0 +1,142 @@
+//! The headless studio runner (`make demo`) as a user runs it: a real process, real
+//! config files, the real endpoint.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// `cargo test` builds the examples next to the test binaries' folder.
+fn runner() -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let path: PathBuf = dir.join("examples").join("studio-headless");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test --all-targets`",
+        path.display()
+    );
+    let mut cmd = Command::new(path);
+    for var in [
+        "TELEMETRY_CONFIG",
+        "TELEMETRY_ENABLED",
+        "PROMETHEUS_PORT",
+        "OTEL_SERVICE_NAME",
+        "OTEL_RESOURCE_ATTRIBUTES",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+struct Guard(Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn an_invalid_config_exits_2_and_lists_every_problem_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.json");
+    std::fs::write(
+        &path,
+        r#"{"telemetry":{"service_name":"","tracing":{"sample_rate":7},"metrics":{"exporters":[{"Prometheus":{"port":0}}]}}}"#,
+    )
+    .unwrap();
+    let out = runner().env("TELEMETRY_CONFIG", &path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "service_name: must not be empty",
+        "tracing.sample_rate: 7 is outside 0.0..=1.0",
+        "metrics.exporters[0].Prometheus.port: port 0 is not allowed",
+    ] {
+        assert!(stderr.contains(want), "missing {want:?} in:\n{stderr}");
+    }
+
+    let out = runner()
+        .env("PROMETHEUS_PORT", "not-a-port")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PROMETHEUS_PORT"));
+}
+
+#[test]
+fn the_production_profile_serves_live_metrics_on_the_overridden_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("production.json");
+    std::fs::write(&config, telemetry_engine_profile()).unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = runner()
+        .env("TELEMETRY_CONFIG", &config)
+        .env("PROMETHEUS_PORT", port.to_string())
+        .args(["--duration", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(child);
+    let stdout = guard.0.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("metrics: ").map(str::to_owned))
+        .expect("the runner prints its metrics URL");
+    assert_eq!(url, format!("http://127.0.0.1:{port}/metrics"));
+
+    // The workload records every 20 ms; poll until each metric has been recorded.
+    let names = [
+        "frames_processed_total",
+        "api_requests_total",
+        "cache_hits_total",
+        "queue_size",
+        "system_memory_usage_bytes",
+    ];
+    let addr = format!("127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let body = loop {
+        let body = http_get(&addr, "/metrics");
+        let complete = names.iter().all(|n| body.contains(&format!("\n{n}")));
+        if complete || std::time::Instant::now() > deadline {
+            break body;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(
+        body.starts_with("HTTP/1.0 200") || body.starts_with("HTTP/1.1 200"),
+        "{body}"
+    );
+    for name in names {
+        assert!(
+            body.contains(&format!("\n{name}")),
+            "{name} missing:\n{body}"
+        );
+    }
+    assert!(
+        body.contains("service_name=\"timeline-studio\""),
+        "resource from the profile"
+    );
+}
+
+/// The spec's production profile, verbatim.
+fn telemetry_engine_profile() -> &'static str {
+    tauri_plugin_opentelemetry::engine::config::Profile::Production.json()
+}
