@@ -10,7 +10,11 @@ use super::MetricsError;
 
 /// Checks the attribute count and keys of one measurement.
 #[inline]
-fn check_attributes(metric: &str, attributes: &[KeyValue], max: usize) -> Result<(), MetricsError> {
+pub(super) fn check_attributes(
+    metric: &str,
+    attributes: &[KeyValue],
+    max: usize,
+) -> Result<(), MetricsError> {
     if attributes.len() > max {
         return Err(MetricsError::TooManyAttributes {
             metric: metric.to_owned(),
@@ -27,7 +31,7 @@ fn check_attributes(metric: &str, attributes: &[KeyValue], max: usize) -> Result
 }
 
 #[inline]
-fn check_finite(metric: &str, value: f64) -> Result<(), MetricsError> {
+pub(super) fn check_finite(metric: &str, value: f64) -> Result<(), MetricsError> {
     if value.is_finite() {
         Ok(())
     } else {
@@ -39,7 +43,7 @@ fn check_finite(metric: &str, value: f64) -> Result<(), MetricsError> {
 }
 
 #[inline]
-fn check_histogram_value(metric: &str, value: f64) -> Result<(), MetricsError> {
+pub(super) fn check_histogram_value(metric: &str, value: f64) -> Result<(), MetricsError> {
     check_finite(metric, value)?;
     if value < 0.0 {
         return Err(MetricsError::Negative {
@@ -84,8 +88,14 @@ impl Counter {
     #[inline]
     pub fn add(&self, value: u64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
         check_attributes(&self.name, attributes, self.max_attributes)?;
-        self.inner.add(value, attributes);
+        self.add_checked(value, attributes);
         Ok(())
+    }
+
+    /// Adds without checks; the caller has checked the attributes.
+    #[inline]
+    pub(super) fn add_checked(&self, value: u64, attributes: &[KeyValue]) {
+        self.inner.add(value, attributes);
     }
 
     /// A handle bound to one attribute set: the fastest way to record.
@@ -156,8 +166,14 @@ impl Gauge {
     pub fn set(&self, value: f64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
         check_finite(&self.name, value)?;
         check_attributes(&self.name, attributes, self.max_attributes)?;
-        self.inner.record(value, attributes);
+        self.set_checked(value, attributes);
         Ok(())
+    }
+
+    /// Sets without checks; the caller has checked value and attributes.
+    #[inline]
+    pub(super) fn set_checked(&self, value: f64, attributes: &[KeyValue]) {
+        self.inner.record(value, attributes);
     }
 
     /// A handle bound to one attribute set.
@@ -234,9 +250,15 @@ impl Histogram {
     pub fn record(&self, value: f64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
         check_histogram_value(&self.name, value)?;
         check_attributes(&self.name, attributes, self.max_attributes)?;
+        self.record_checked(value, attributes);
+        Ok(())
+    }
+
+    /// Records without checks; the caller has checked value and attributes.
+    #[inline]
+    pub(super) fn record_checked(&self, value: f64, attributes: &[KeyValue]) {
         self.inner.record(value, attributes);
         self.sketch.record(value);
-        Ok(())
     }
 
     /// A handle bound to one attribute set.

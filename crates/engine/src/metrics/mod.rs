@@ -239,11 +239,12 @@ impl Metrics {
         }
     }
 
-    /// Runs `f` on the existing instrument called `name`: the by-name hot path. Each
-    /// thread keeps its own copy of the name → instrument map, filled from the shared map
-    /// on a miss, so a hit takes no lock and no atomic operation.
+    /// Runs `f` on the existing instrument called `name`, returning whether it did: the
+    /// by-name hot path. Each thread keeps its own copy of the name → instrument map,
+    /// filled from the shared map on a miss, so a hit takes no lock and no atomic
+    /// operation. `f` returns `false` for an instrument of another kind.
     #[inline]
-    fn on_existing<T>(&self, name: &str, f: impl FnOnce(&Instrument) -> Option<T>) -> Option<T> {
+    fn on_existing(&self, name: &str, f: impl FnOnce(&Instrument) -> bool) -> bool {
         LOCAL.with(|local| {
             let mut local = local.borrow_mut();
             let map = local.map_for(self.inner.id);
@@ -251,7 +252,9 @@ impl Metrics {
                 return f(found);
             }
             let shared = self.inner.instruments.read();
-            let (key, instrument) = shared.get_key_value(name)?;
+            let Some((key, instrument)) = shared.get_key_value(name) else {
+                return false;
+            };
             map.insert(key.clone(), instrument.clone());
             f(instrument)
         })
@@ -262,11 +265,18 @@ impl Metrics {
     /// # Errors
     /// As [`Metrics::counter`] and [`Counter::add`].
     pub fn add(&self, name: &str, value: u64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
-        let found = self.on_existing(name, |i| match i {
-            Instrument::Counter(c) => Some(c.add(value, attributes)),
-            _ => None,
+        instruments::check_attributes(name, attributes, self.inner.max_attributes)?;
+        let done = self.on_existing(name, |i| match i {
+            Instrument::Counter(c) => {
+                c.add_checked(value, attributes);
+                true
+            }
+            _ => false,
         });
-        found.unwrap_or_else(|| self.counter(name)?.add(value, attributes))
+        if done {
+            return Ok(());
+        }
+        self.counter(name)?.add(value, attributes)
     }
 
     /// Sets gauge `name` to `value`.
@@ -274,11 +284,19 @@ impl Metrics {
     /// # Errors
     /// As [`Metrics::gauge`] and [`Gauge::set`].
     pub fn set(&self, name: &str, value: f64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
-        let found = self.on_existing(name, |i| match i {
-            Instrument::Gauge(g) => Some(g.set(value, attributes)),
-            _ => None,
+        instruments::check_finite(name, value)?;
+        instruments::check_attributes(name, attributes, self.inner.max_attributes)?;
+        let done = self.on_existing(name, |i| match i {
+            Instrument::Gauge(g) => {
+                g.set_checked(value, attributes);
+                true
+            }
+            _ => false,
         });
-        found.unwrap_or_else(|| self.gauge(name)?.set(value, attributes))
+        if done {
+            return Ok(());
+        }
+        self.gauge(name)?.set(value, attributes)
     }
 
     /// Records `value` in histogram `name`.
@@ -291,11 +309,19 @@ impl Metrics {
         value: f64,
         attributes: &[KeyValue],
     ) -> Result<(), MetricsError> {
-        let found = self.on_existing(name, |i| match i {
-            Instrument::Histogram(h) => Some(h.record(value, attributes)),
-            _ => None,
+        instruments::check_histogram_value(name, value)?;
+        instruments::check_attributes(name, attributes, self.inner.max_attributes)?;
+        let done = self.on_existing(name, |i| match i {
+            Instrument::Histogram(h) => {
+                h.record_checked(value, attributes);
+                true
+            }
+            _ => false,
         });
-        found.unwrap_or_else(|| self.histogram(name)?.record(value, attributes))
+        if done {
+            return Ok(());
+        }
+        self.histogram(name)?.record(value, attributes)
     }
 
     /// Spec API: adds `value` to counter `name`.
