@@ -20,7 +20,15 @@ use telemetry_engine::config::TelemetryConfig;
 use telemetry_engine::TelemetryManager;
 
 fn ours(max_series: usize) -> Arc<TelemetryManager> {
+    ours_with(max_series, |_| {})
+}
+
+fn ours_with(
+    max_series: usize,
+    adjust: impl FnOnce(&mut TelemetryConfig),
+) -> Arc<TelemetryManager> {
     let mut config = TelemetryConfig::default();
+    adjust(&mut config);
     config.metrics.system_collectors = false;
     config.metrics.max_series_per_metric = max_series;
     config.metrics.max_metrics = 100_000;

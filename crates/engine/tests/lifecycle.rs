@@ -218,3 +218,45 @@ async fn invalid_config_is_refused_with_every_problem() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cardinality_is_capped_with_an_overflow_series_and_no_loss() {
+    let mut config = TelemetryConfig::default();
+    config.metrics.system_collectors = false;
+    config.metrics.max_series_per_metric = 5;
+    let telemetry = TelemetryManager::new(config).await.unwrap();
+    telemetry.initialize().await.unwrap();
+    for user in 0..50 {
+        telemetry
+            .metrics()
+            .increment_counter_with_attributes(
+                "api_requests_total",
+                2,
+                [("user", user.to_string())],
+            )
+            .await
+            .unwrap();
+    }
+    let text = telemetry.render_prometheus().unwrap();
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("api_requests_total{"))
+        .collect();
+    // Five attribute sets are kept; the other 45 share the overflow series.
+    assert_eq!(series.len(), 6, "{series:?}");
+    assert!(
+        series
+            .iter()
+            .any(|l| l.contains("otel_metric_overflow=\"true\"")),
+        "{series:?}"
+    );
+    let total: f64 = series
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(
+        total, 100.0,
+        "every increment is counted, in its series or the overflow one"
+    );
+    telemetry.shutdown().await;
+}

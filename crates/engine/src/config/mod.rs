@@ -172,8 +172,8 @@ pub struct MetricsConfig {
     pub exporters: Vec<MetricsExporter>,
     /// Run the system collectors (CPU, memory, disk, network, this process). Default `true`.
     pub system_collectors: bool,
-    /// Distinct attribute sets kept per metric; more go to the `otel.metric.overflow`
-    /// series. Default `2000`.
+    /// Distinct attribute sets kept per metric; measurements with further sets go to one
+    /// extra `otel.metric.overflow="true"` series, so nothing is lost. Default `2000`.
     pub max_series_per_metric: usize,
     /// Distinct metric names accepted; more are refused with an error. Default `1000`.
     pub max_metrics: usize,

@@ -208,7 +208,8 @@ impl BoundGauge {
     }
 }
 
-/// A histogram with the configured buckets, whose quantiles are also tracked by a sketch.
+/// A histogram with the configured buckets, whose quantiles are also tracked by a sketch
+/// (unless `summary_quantiles` is empty).
 ///
 /// # Examples
 /// ```
@@ -223,7 +224,7 @@ impl BoundGauge {
 pub struct Histogram {
     name: Arc<str>,
     inner: otel::Histogram<f64>,
-    sketch: Arc<Sketch>,
+    sketch: Option<Arc<Sketch>>,
     max_attributes: usize,
 }
 
@@ -231,7 +232,7 @@ impl Histogram {
     pub(crate) fn new(
         name: Arc<str>,
         inner: otel::Histogram<f64>,
-        sketch: Arc<Sketch>,
+        sketch: Option<Arc<Sketch>>,
         max_attributes: usize,
     ) -> Self {
         Self {
@@ -258,7 +259,9 @@ impl Histogram {
     #[inline]
     pub(super) fn record_checked(&self, value: f64, attributes: &[KeyValue]) {
         self.inner.record(value, attributes);
-        self.sketch.record(value);
+        if let Some(sketch) = &self.sketch {
+            sketch.record(value);
+        }
     }
 
     /// A handle bound to one attribute set.
@@ -279,7 +282,7 @@ impl Histogram {
 pub struct BoundHistogram {
     name: Arc<str>,
     inner: otel::BoundHistogram<f64>,
-    sketch: Arc<Sketch>,
+    sketch: Option<Arc<Sketch>>,
 }
 
 impl BoundHistogram {
@@ -291,7 +294,9 @@ impl BoundHistogram {
     pub fn record(&self, value: f64) -> Result<(), MetricsError> {
         check_histogram_value(&self.name, value)?;
         self.inner.record(value);
-        self.sketch.record(value);
+        if let Some(sketch) = &self.sketch {
+            sketch.record(value);
+        }
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 //! no negative histogram values), attributes per measurement and distinct metrics are
 //! capped, and each metric keeps at most `max_series_per_metric` attribute sets (the
 //! SDK folds the rest into one `otel.metric.overflow="true"` series). Every histogram
-//! also feeds a quantile sketch ([`RELATIVE_ERROR`]).
+//! also feeds a quantile sketch ([`RELATIVE_ERROR`]) unless `summary_quantiles` is empty.
 
 mod catalog;
 mod error;
@@ -101,6 +101,8 @@ struct Inner {
     descriptions: RwLock<HashMap<String, String>>,
     sketches: RwLock<Vec<(Arc<str>, Arc<Sketch>)>>,
     buckets: Vec<f64>,
+    /// Whether histograms feed a quantile sketch (`summary_quantiles` not empty).
+    quantiles: bool,
     max_metrics: usize,
     max_attributes: usize,
 }
@@ -115,6 +117,7 @@ impl Metrics {
                 descriptions: RwLock::new(HashMap::new()),
                 sketches: RwLock::new(Vec::new()),
                 buckets: config.aggregation.histogram_buckets.clone(),
+                quantiles: !config.aggregation.summary_quantiles.is_empty(),
                 max_metrics: config.max_metrics,
                 max_attributes: config.max_attributes_per_measurement,
             }),
@@ -230,8 +233,11 @@ impl Metrics {
                 .with_description(help)
                 .with_boundaries(inner.buckets.clone())
                 .build();
-            let sketch = Arc::new(Sketch::new());
-            inner.sketches.write().push((key.clone(), sketch.clone()));
+            let sketch = inner.quantiles.then(|| {
+                let sketch = Arc::new(Sketch::new());
+                inner.sketches.write().push((key.clone(), sketch.clone()));
+                sketch
+            });
             Instrument::Histogram(Histogram::new(key, h, sketch, inner.max_attributes))
         })? {
             Instrument::Histogram(h) => Ok(h),
