@@ -164,6 +164,16 @@ fn histogram_and_gauge(c: &mut Criterion) {
     g.bench_function("ours_bound", |b| {
         b.iter(|| bound.record(black_box(16.7)).unwrap())
     });
+    let no_quantiles = ours_with(2000, |c| c.metrics.aggregation.summary_quantiles.clear());
+    let plain = no_quantiles
+        .metrics()
+        .histogram("frame_ms")
+        .unwrap()
+        .bind(&[])
+        .unwrap();
+    g.bench_function("ours_bound_no_quantiles", |b| {
+        b.iter(|| plain.record(black_box(16.7)).unwrap())
+    });
     g.bench_function("ours_handle", |b| {
         b.iter(|| h.record(black_box(16.7), &[]).unwrap())
     });
