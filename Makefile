@@ -26,6 +26,7 @@ demo: setup
 test: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo build --workspace --examples  # tests/headless_runner.rs runs the example binary
 	cargo test --workspace --all-targets
 	cargo test --workspace --doc
 	$(MAKE) check-bindings

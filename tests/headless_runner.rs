@@ -7,14 +7,14 @@ use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-/// `cargo test` builds the examples next to the test binaries' folder.
+/// The example binary, built by `cargo build --examples` (as `make test` does).
 fn runner() -> Command {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|d| d.parent()).unwrap();
     let path: PathBuf = dir.join("examples").join("studio-headless");
     assert!(
         path.exists(),
-        "{} is missing: run `cargo test --all-targets`",
+        "{} is missing: run `cargo build --examples` first (make test does)",
         path.display()
     );
     let mut cmd = Command::new(path);

@@ -24,6 +24,7 @@ mod manager;
 pub mod metrics;
 pub mod server;
 pub mod store;
+pub mod tracing;
 
 pub use manager::{TelemetryError, TelemetryManager};
 pub use opentelemetry::KeyValue;

@@ -22,6 +22,7 @@ use crate::export::{
 use crate::metrics::{Metrics, MetricsError};
 use crate::server::{RunningServer, ServerConfig};
 use crate::store::SeriesStore;
+use crate::tracing::{TraceStore, Tracer, TracingPipeline};
 
 /// Why the manager could not be created or started.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +66,7 @@ static INSTANCE: RwLock<Option<Arc<TelemetryManager>>> = RwLock::new(None);
 pub struct TelemetryManager {
     config: TelemetryConfig,
     provider: SdkMeterProvider,
+    tracing: TracingPipeline,
     gatherer: Gatherer,
     store: Arc<SeriesStore>,
     status: ExportStatusBoard,
@@ -95,7 +97,7 @@ impl Cycle {
     fn run(&mut self) {
         if let Some(collector) = self.collector.as_mut() {
             if let Err(e) = collector.collect() {
-                tracing::warn!(error = %e, "system collector");
+                ::tracing::warn!(error = %e, "system collector");
             }
         }
         let snapshot = self.gatherer.snapshot();
@@ -146,7 +148,7 @@ impl TelemetryManager {
         let gatherer = Gatherer::new(
             |reader| {
                 let mut builder = SdkMeterProvider::builder()
-                    .with_resource(resource)
+                    .with_resource(resource.clone())
                     .with_view(move |_: &Instrument| {
                         Stream::builder().with_cardinality_limit(limit).build().ok()
                     });
@@ -171,6 +173,7 @@ impl TelemetryManager {
             .ok_or_else(|| ExportError::Setup("meter provider was not built".into()))?;
         let store = Arc::new(SeriesStore::new(&config.metrics));
         let status = ExportStatusBoard::default();
+        let tracing = TracingPipeline::new(&config, resource, &status);
         let exporters = if active {
             config
                 .metrics
@@ -191,6 +194,7 @@ impl TelemetryManager {
         Ok(Arc::new(Self {
             config,
             provider,
+            tracing,
             gatherer,
             store,
             status,
@@ -215,6 +219,9 @@ impl TelemetryManager {
             RunState::Created => {}
         }
         *INSTANCE.write() = Some(self.clone());
+        if self.config.enabled && self.config.tracing.enabled {
+            opentelemetry::global::set_tracer_provider(self.tracing.provider().clone());
+        }
         let (stop, stopped) = watch::channel(false);
         if !(self.config.enabled && self.config.metrics.enabled) {
             *state = RunState::Running {
@@ -264,7 +271,7 @@ impl TelemetryManager {
                         servers.push(server);
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, "prometheus exporter");
+                        ::tracing::error!(error = %e, "prometheus exporter");
                         self.status.failure(&name, e.to_string());
                     }
                 }
@@ -301,6 +308,16 @@ impl TelemetryManager {
     /// The metrics API.
     pub fn metrics(&self) -> &Metrics {
         self.gatherer.metrics()
+    }
+
+    /// The tracer: `trace_async`, `trace`, `span_builder`.
+    pub fn tracer(&self) -> &Tracer {
+        self.tracing.tracer()
+    }
+
+    /// The last finished traces, as span trees.
+    pub fn traces(&self) -> &TraceStore {
+        self.tracing.store()
     }
 
     /// The series store that feeds live panels and alert rules.
@@ -364,8 +381,9 @@ impl TelemetryManager {
                 })
                 .await;
             }
+            self.tracing.shutdown();
             if let Err(e) = self.provider.shutdown() {
-                tracing::debug!(error = %e, "meter provider shutdown");
+                ::tracing::debug!(error = %e, "meter provider shutdown");
             }
         }
         let mut instance = INSTANCE.write();
@@ -390,7 +408,7 @@ async fn collection_loop(
             _ = ticker.tick() => {
                 let cycle = cycle.clone();
                 if tokio::task::spawn_blocking(move || cycle.lock().run()).await.is_err() {
-                    tracing::error!("collection cycle panicked");
+                    ::tracing::error!("collection cycle panicked");
                 }
             }
             _ = stopped.changed() => break,

@@ -87,7 +87,7 @@ impl RunningServer {
                 let _ = stopped.await;
             });
             if let Err(e) = serve.await {
-                tracing::error!(error = %e, "telemetry HTTP server stopped");
+                ::tracing::error!(error = %e, "telemetry HTTP server stopped");
             }
         });
         Ok(Self {

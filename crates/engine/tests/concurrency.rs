@@ -5,7 +5,6 @@ mod common;
 
 use std::sync::Arc;
 
-use telemetry_engine::config::TelemetryConfig;
 use telemetry_engine::{KeyValue, TelemetryManager};
 
 const THREADS: u64 = 4;
@@ -13,7 +12,7 @@ const PER_THREAD: u64 = 500_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_increments_lose_none() {
-    let mut config = TelemetryConfig::default();
+    let mut config = common::config_with_prometheus(false);
     config.metrics.system_collectors = false;
     let telemetry = TelemetryManager::new(config).await.unwrap();
     telemetry.initialize().await.unwrap();
@@ -65,8 +64,11 @@ async fn concurrent_increments_lose_none() {
         (THREADS * PER_THREAD) as f64
     );
 
-    // Through the Prometheus exposition.
-    let text = telemetry.render_prometheus().unwrap();
+    // Through the Prometheus endpoint.
+    let addr = telemetry.prometheus_addrs().await[0];
+    let (status, _, body) = common::get(&format!("http://{addr}/metrics"), false).await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8(body).unwrap();
     assert!(
         text.contains(&format!(
             "jobs_total{{path=\"bound\"}} {}\n",

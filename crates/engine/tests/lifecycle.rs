@@ -13,10 +13,7 @@ use telemetry_engine::TelemetryManager;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_only_when_enabled_and_accepted() {
-    let telemetry = TelemetryManager::new(config_with_prometheus(true))
-        .await
-        .unwrap();
-    telemetry.initialize().await.unwrap();
+    let telemetry = start(config_with_prometheus(true)).await;
     telemetry
         .metrics()
         .increment_counter("frames_processed_total", 5)
@@ -40,10 +37,7 @@ async fn gzip_only_when_enabled_and_accepted() {
         .contains("\nframes_processed_total 5\n"));
     telemetry.shutdown().await;
 
-    let plain = TelemetryManager::new(config_with_prometheus(false))
-        .await
-        .unwrap();
-    plain.initialize().await.unwrap();
+    let plain = start(config_with_prometheus(false)).await;
     let url = format!("http://{}/metrics", plain.prometheus_addrs().await[0]);
     let (_, headers, _) = get(&url, true).await;
     assert!(
@@ -67,14 +61,9 @@ async fn a_port_in_use_fails_that_exporter_and_the_rest_runs() {
             enable_compression: false,
             host: "127.0.0.1".into(),
         },
-        MetricsExporter::File {
-            path: file.display().to_string(),
-            max_file_bytes: 1 << 20,
-            max_files: 2,
-        },
+        file_exporter(&file),
     ];
-    let telemetry = TelemetryManager::new(config).await.unwrap();
-    telemetry.initialize().await.unwrap();
+    let telemetry = start(config).await;
     telemetry
         .metrics()
         .increment_counter("videos_processed_total", 1)
@@ -83,13 +72,11 @@ async fn a_port_in_use_fails_that_exporter_and_the_rest_runs() {
     telemetry.collect_now().await;
 
     let status = telemetry.get_export_status().await;
-    match &status[&format!("prometheus:{port}")] {
-        ExportStatus::Failed(e) => assert!(
-            e.starts_with(&format!("cannot listen on 127.0.0.1:{port}: ")),
-            "{e}"
-        ),
-        other => panic!("expected Failed, got {other:?}"),
-    }
+    let e = failure_of(&status, &format!("prometheus:{port}"));
+    assert!(
+        e.starts_with(&format!("cannot listen on 127.0.0.1:{port}: ")),
+        "{e}"
+    );
     assert_eq!(
         status[&format!("file:{}", file.display())],
         ExportStatus::Healthy
@@ -107,20 +94,8 @@ async fn file_exporter_writes_json_lines_and_flushes_on_shutdown() {
     let bad = dir.path().join("not-a-dir/metrics.json");
     let mut config = TelemetryConfig::default();
     config.metrics.system_collectors = false;
-    config.metrics.exporters = vec![
-        MetricsExporter::File {
-            path: good.display().to_string(),
-            max_file_bytes: 1 << 20,
-            max_files: 2,
-        },
-        MetricsExporter::File {
-            path: bad.display().to_string(),
-            max_file_bytes: 1 << 20,
-            max_files: 2,
-        },
-    ];
-    let telemetry = TelemetryManager::new(config).await.unwrap();
-    telemetry.initialize().await.unwrap();
+    config.metrics.exporters = vec![file_exporter(&good), file_exporter(&bad)];
+    let telemetry = start(config).await;
     telemetry
         .metrics()
         .increment_counter("tasks_executed_total", 2)
@@ -132,13 +107,11 @@ async fn file_exporter_writes_json_lines_and_flushes_on_shutdown() {
         status[&format!("file:{}", good.display())],
         ExportStatus::Healthy
     );
-    match &status[&format!("file:{}", bad.display())] {
-        ExportStatus::Failed(e) => assert!(
-            e.starts_with(&format!("cannot write {}: ", bad.display())),
-            "{e}"
-        ),
-        other => panic!("expected Failed, got {other:?}"),
-    }
+    let e = failure_of(&status, &format!("file:{}", bad.display()));
+    assert!(
+        e.starts_with(&format!("cannot write {}: ", bad.display())),
+        "{e}"
+    );
 
     // Recorded just before shutdown: must reach the file through the final collection.
     telemetry
@@ -173,8 +146,7 @@ async fn disabled_telemetry_binds_nothing_and_keeps_nothing() {
         MetricsExporter::Prometheus { port, .. } => *port,
         _ => unreachable!(),
     };
-    let telemetry = TelemetryManager::new(config).await.unwrap();
-    telemetry.initialize().await.unwrap();
+    let telemetry = start(config).await;
     telemetry
         .metrics()
         .increment_counter("frames_processed_total", 1)
@@ -224,8 +196,7 @@ async fn cardinality_is_capped_with_an_overflow_series_and_no_loss() {
     let mut config = TelemetryConfig::default();
     config.metrics.system_collectors = false;
     config.metrics.max_series_per_metric = 5;
-    let telemetry = TelemetryManager::new(config).await.unwrap();
-    telemetry.initialize().await.unwrap();
+    let telemetry = start(config).await;
     for user in 0..50 {
         telemetry
             .metrics()

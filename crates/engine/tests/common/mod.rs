@@ -127,3 +127,32 @@ pub async fn get(url: &str, accept_gzip: bool) -> (u16, reqwest::header::HeaderM
     let headers = resp.headers().clone();
     (status, headers, resp.bytes().await.unwrap().to_vec())
 }
+
+/// A file exporter at `path` with 1 MiB rotation.
+pub fn file_exporter(path: &Path) -> MetricsExporter {
+    MetricsExporter::File {
+        path: path.display().to_string(),
+        max_file_bytes: 1 << 20,
+        max_files: 2,
+    }
+}
+
+/// A manager built from `config` and initialized.
+pub async fn start(config: TelemetryConfig) -> std::sync::Arc<telemetry_engine::TelemetryManager> {
+    let telemetry = telemetry_engine::TelemetryManager::new(config)
+        .await
+        .unwrap();
+    telemetry.initialize().await.unwrap();
+    telemetry
+}
+
+/// The error of a Failed exporter, or a panic naming what it was instead.
+pub fn failure_of(
+    status: &std::collections::BTreeMap<String, telemetry_engine::export::ExportStatus>,
+    name: &str,
+) -> String {
+    match &status[name] {
+        telemetry_engine::export::ExportStatus::Failed(e) => e.clone(),
+        other => panic!("{name}: expected Failed, got {other:?}"),
+    }
+}

@@ -1,0 +1,282 @@
+//! The span API of the spec: `trace_async`, `trace`, `span_builder`, and span handles.
+
+use std::borrow::Cow;
+use std::fmt::Display;
+use std::future::Future;
+
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::trace::{Status, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, Key, KeyValue, Value};
+use opentelemetry_sdk::trace::SdkTracer;
+
+/// A value for [`SpanHandle::set_attribute`]: strings (borrowed or owned), integers,
+/// floats and booleans.
+pub trait AttributeValue {
+    /// The OpenTelemetry value.
+    fn into_value(self) -> Value;
+}
+
+impl AttributeValue for &str {
+    fn into_value(self) -> Value {
+        Value::from(self.to_owned())
+    }
+}
+impl AttributeValue for String {
+    fn into_value(self) -> Value {
+        Value::from(self)
+    }
+}
+impl AttributeValue for &String {
+    fn into_value(self) -> Value {
+        Value::from(self.clone())
+    }
+}
+impl AttributeValue for i64 {
+    fn into_value(self) -> Value {
+        Value::I64(self)
+    }
+}
+impl AttributeValue for f64 {
+    fn into_value(self) -> Value {
+        Value::F64(self)
+    }
+}
+impl AttributeValue for bool {
+    fn into_value(self) -> Value {
+        Value::Bool(self)
+    }
+}
+
+/// Creates spans. Cheap to clone.
+///
+/// # Examples
+/// ```
+/// # use telemetry_engine::tracing::Tracer;
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let tracer = Tracer::detached();
+/// let inner = tracer.clone();
+/// let frames = tracer
+///     .trace_async("video_render_pipeline", |span| async move {
+///         span.set_attribute("codec", "h264");
+///         span.add_event("preparation_started");
+///         // A nested call becomes a child span of "video_render_pipeline".
+///         inner
+///             .trace_async("video_render", |render| async move {
+///                 render.set_attribute("frames_count", 3600_i64);
+///                 Ok::<_, std::io::Error>(3600)
+///             })
+///             .await
+///     })
+///     .await?;
+/// assert_eq!(frames, 3600);
+/// # Ok::<(), std::io::Error>(()) }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Tracer {
+    inner: SdkTracer,
+}
+
+impl Tracer {
+    pub(crate) fn new(inner: SdkTracer) -> Self {
+        Self { inner }
+    }
+
+    /// A tracer on a provider of its own with no processor: spans are created and
+    /// dropped. For examples and for code that runs without telemetry.
+    pub fn detached() -> Self {
+        use opentelemetry::trace::TracerProvider as _;
+        Self::new(
+            opentelemetry_sdk::trace::SdkTracerProvider::builder()
+                .build()
+                .tracer("detached"),
+        )
+    }
+
+    /// Runs `f` inside a new span called `name`, child of the current span if there is
+    /// one. The span is current while `f`'s future runs (across `.await`s), so spans
+    /// started inside become its children. An `Err` marks the span's status as error
+    /// with the error's message. The span ends when the future completes.
+    ///
+    /// # Errors
+    /// Whatever `f` returns.
+    pub async fn trace_async<F, Fut, T, E>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        f: F,
+    ) -> Result<T, E>
+    where
+        F: FnOnce(SpanHandle) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Display,
+    {
+        let cx = self.start(name.into(), &Context::current());
+        let result = f(SpanHandle { cx: cx.clone() })
+            .with_context(cx.clone())
+            .await;
+        finish(&cx, &result);
+        result
+    }
+
+    /// The synchronous twin of [`Tracer::trace_async`].
+    ///
+    /// # Errors
+    /// Whatever `f` returns.
+    ///
+    /// # Examples
+    /// ```
+    /// # use telemetry_engine::tracing::Tracer;
+    /// let n = Tracer::detached().trace("count_frames", |span| {
+    ///     span.set_attribute("source", "timeline");
+    ///     Ok::<_, String>(42)
+    /// })?;
+    /// # assert_eq!(n, 42);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn trace<T, E: Display>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        f: impl FnOnce(SpanHandle) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let cx = self.start(name.into(), &Context::current());
+        let result = {
+            let _guard = cx.clone().attach();
+            f(SpanHandle { cx: cx.clone() })
+        };
+        finish(&cx, &result);
+        result
+    }
+
+    /// A builder for a span started by hand and ended with [`SpanHandle::end`] (or when
+    /// its last handle is dropped).
+    ///
+    /// # Examples
+    /// ```
+    /// # use telemetry_engine::tracing::Tracer;
+    /// let tracer = Tracer::detached();
+    /// let batch = tracer.span_builder("complex_video_operation")
+    ///     .with_attribute("batch_size", "50")
+    ///     .start(&tracer);
+    /// for i in 0..3 {
+    ///     let item = tracer.span_builder(format!("process_item_{i}"))
+    ///         .with_attribute("item_index", &i.to_string())
+    ///         .with_parent(&batch)
+    ///         .start(&tracer);
+    ///     item.add_event("processing_successful");
+    ///     item.end();
+    /// }
+    /// batch.end();
+    /// ```
+    pub fn span_builder(&self, name: impl Into<Cow<'static, str>>) -> SpanBuilder {
+        SpanBuilder {
+            name: name.into(),
+            attributes: Vec::new(),
+            parent: None,
+        }
+    }
+
+    fn start(&self, name: Cow<'static, str>, parent: &Context) -> Context {
+        let span = self.inner.start_with_context(name, parent);
+        parent.with_span(span)
+    }
+}
+
+fn finish<T, E: Display>(cx: &Context, result: &Result<T, E>) {
+    let span = cx.span();
+    if let Err(e) = result {
+        span.set_status(Status::error(e.to_string()));
+    }
+    span.end();
+}
+
+/// A span under construction; see [`Tracer::span_builder`].
+pub struct SpanBuilder {
+    name: Cow<'static, str>,
+    attributes: Vec<KeyValue>,
+    parent: Option<Context>,
+}
+
+impl SpanBuilder {
+    /// Adds an attribute.
+    pub fn with_attribute(mut self, key: impl Into<Key>, value: impl AttributeValue) -> Self {
+        self.attributes.push(KeyValue::new(key, value.into_value()));
+        self
+    }
+
+    /// Makes the span a child of `parent` (else of the current span, if any).
+    pub fn with_parent(mut self, parent: &SpanHandle) -> Self {
+        self.parent = Some(parent.cx.clone());
+        self
+    }
+
+    /// Starts the span.
+    pub fn start(self, tracer: &Tracer) -> SpanHandle {
+        let parent = self.parent.unwrap_or_else(Context::current);
+        let span = opentelemetry::trace::SpanBuilder::from_name(self.name)
+            .with_attributes(self.attributes)
+            .start_with_context(&tracer.inner, &parent);
+        SpanHandle {
+            cx: parent.with_span(span),
+        }
+    }
+}
+
+/// A live span. Clones refer to the same span; it ends at [`SpanHandle::end`] or when the
+/// last clone is dropped.
+#[derive(Clone)]
+pub struct SpanHandle {
+    cx: Context,
+}
+
+impl SpanHandle {
+    /// Sets an attribute (kept up to `max_attributes_per_span`; more are counted as dropped).
+    pub fn set_attribute(&self, key: impl Into<Key>, value: impl AttributeValue) {
+        self.cx
+            .span()
+            .set_attribute(KeyValue::new(key, value.into_value()));
+    }
+
+    /// Adds an event now (kept up to `max_events_per_span`).
+    pub fn add_event(&self, name: impl Into<Cow<'static, str>>) {
+        self.cx.span().add_event(name, Vec::new());
+    }
+
+    /// Adds an event with attributes.
+    pub fn add_event_with_attributes(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        attributes: Vec<KeyValue>,
+    ) {
+        self.cx.span().add_event(name, attributes);
+    }
+
+    /// Marks the span failed with `message`.
+    pub fn set_error(&self, message: impl Into<Cow<'static, str>>) {
+        self.cx.span().set_status(Status::error(message));
+    }
+
+    /// Ends the span; later calls do nothing.
+    pub fn end(&self) {
+        self.cx.span().end();
+    }
+
+    /// The trace id as 32 hex digits.
+    pub fn trace_id(&self) -> String {
+        self.cx.span().span_context().trace_id().to_string()
+    }
+
+    /// The span id as 16 hex digits.
+    pub fn span_id(&self) -> String {
+        self.cx.span().span_context().span_id().to_string()
+    }
+
+    /// Whether the span was sampled (recorded and exported).
+    pub fn is_sampled(&self) -> bool {
+        self.cx.span().span_context().is_sampled()
+    }
+
+    /// The OpenTelemetry context carrying this span, to pass into other OTel APIs or to
+    /// spawned tasks (`future.with_context(span.context().clone())`).
+    pub fn context(&self) -> &Context {
+        &self.cx
+    }
+}

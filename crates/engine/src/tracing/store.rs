@@ -1,0 +1,402 @@
+//! The trace store: the last finished traces as span trees, for the live panel.
+//!
+//! A span processor collects finished spans by trace id; a trace is complete when its
+//! local root span ends. At most `max_traces` complete traces are kept (oldest dropped
+//! first), at most `max_pending` traces wait for their root, and at most
+//! `max_spans_per_trace` spans are kept per trace (the rest are counted), so memory stays
+//! bounded whatever the app does.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::trace::{SpanId, Status};
+use opentelemetry::Context;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use parking_lot::Mutex;
+use serde::Serialize;
+
+use crate::export::unix_ms;
+
+/// One finished span.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpanRecord {
+    /// 16 hex digits.
+    pub span_id: String,
+    /// Parent span id, `None` for the root.
+    pub parent_span_id: Option<String>,
+    /// Span name.
+    pub name: String,
+    /// Start, Unix milliseconds.
+    pub start_ms: i64,
+    /// Duration in milliseconds.
+    pub duration_ms: f64,
+    /// `None` when not failed; the error message when failed.
+    pub error: Option<String>,
+    /// Attributes as strings.
+    pub attributes: BTreeMap<String, String>,
+    /// Events: `(Unix ms, name)`.
+    pub events: Vec<(i64, String)>,
+    /// Attributes and events dropped by the span limits.
+    pub dropped_attributes: u32,
+    /// Events dropped by the span limits.
+    pub dropped_events: u32,
+}
+
+/// A finished trace: its root and every kept span.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceRecord {
+    /// 32 hex digits.
+    pub trace_id: String,
+    /// The root span's name.
+    pub name: String,
+    /// Root start, Unix milliseconds.
+    pub start_ms: i64,
+    /// Root duration in milliseconds.
+    pub duration_ms: f64,
+    /// Whether any span failed.
+    pub error: bool,
+    /// Spans in start order, root first.
+    pub spans: Vec<SpanRecord>,
+    /// Spans not kept because of `max_spans_per_trace`.
+    pub dropped_spans: u32,
+}
+
+/// What to look for in [`TraceStore::query`]; every set field must match.
+#[derive(Debug, Clone, Default)]
+pub struct TraceQuery {
+    /// Root name contains this.
+    pub name: Option<String>,
+    /// Root lasted at least this long.
+    pub min_duration: Option<Duration>,
+    /// `Some(true)`: failed traces only; `Some(false)`: successful only.
+    pub error: Option<bool>,
+    /// Some span has this attribute with this value.
+    pub attribute: Option<(String, String)>,
+    /// Root started at or after (Unix ms).
+    pub since_ms: Option<i64>,
+    /// Root started at or before (Unix ms).
+    pub until_ms: Option<i64>,
+    /// At most this many, newest first. Default all.
+    pub limit: Option<usize>,
+}
+
+/// Limits of a [`TraceStore`].
+#[derive(Debug, Clone, Copy)]
+pub struct TraceStoreLimits {
+    /// Complete traces kept.
+    pub max_traces: usize,
+    /// Traces waiting for their root span.
+    pub max_pending: usize,
+    /// Spans kept per trace.
+    pub max_spans_per_trace: usize,
+}
+
+impl Default for TraceStoreLimits {
+    fn default() -> Self {
+        Self {
+            max_traces: 500,
+            max_pending: 1000,
+            max_spans_per_trace: 1000,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Pending {
+    spans: Vec<SpanRecord>,
+    dropped: u32,
+}
+
+struct Inner {
+    done: VecDeque<TraceRecord>,
+    pending: HashMap<String, Pending>,
+    /// Insertion order of pending trace ids, to drop the oldest when full.
+    pending_order: VecDeque<String>,
+}
+
+/// The last finished traces. Cheap to clone; register it on the tracer provider with
+/// [`TraceStore::processor`].
+#[derive(Clone)]
+pub struct TraceStore {
+    inner: Arc<Mutex<Inner>>,
+    limits: TraceStoreLimits,
+}
+
+impl TraceStore {
+    /// An empty store.
+    pub fn new(limits: TraceStoreLimits) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(Inner {
+                done: VecDeque::new(),
+                pending: HashMap::new(),
+                pending_order: VecDeque::new(),
+            })),
+            limits,
+        }
+    }
+
+    /// The span processor that feeds this store.
+    pub fn processor(&self) -> TraceStoreProcessor {
+        TraceStoreProcessor {
+            store: self.clone(),
+        }
+    }
+
+    fn add(&self, span: SpanData) {
+        let trace_id = span.span_context.trace_id().to_string();
+        let is_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
+        let record = to_record(&span);
+        let mut inner = self.inner.lock();
+        if !is_root {
+            if !inner.pending.contains_key(&trace_id) {
+                if inner.pending.len() >= self.limits.max_pending {
+                    if let Some(oldest) = inner.pending_order.pop_front() {
+                        inner.pending.remove(&oldest);
+                    }
+                }
+                inner.pending_order.push_back(trace_id.clone());
+            }
+            let pending = inner.pending.entry(trace_id).or_default();
+            if pending.spans.len() < self.limits.max_spans_per_trace.saturating_sub(1) {
+                pending.spans.push(record);
+            } else {
+                pending.dropped += 1;
+            }
+            return;
+        }
+        // The root completes its trace; it is always kept (the cap leaves room for it).
+        let mut children = match inner.pending.remove(&trace_id) {
+            Some(p) => {
+                inner.pending_order.retain(|t| *t != trace_id);
+                p
+            }
+            None => Pending::default(),
+        };
+        children.spans.sort_by_key(|s| s.start_ms);
+        let error = record.error.is_some() || children.spans.iter().any(|s| s.error.is_some());
+        let trace = TraceRecord {
+            trace_id,
+            name: record.name.clone(),
+            start_ms: record.start_ms,
+            duration_ms: record.duration_ms,
+            error,
+            spans: std::iter::once(record).chain(children.spans).collect(),
+            dropped_spans: children.dropped,
+        };
+        if inner.done.len() >= self.limits.max_traces {
+            inner.done.pop_front();
+        }
+        inner.done.push_back(trace);
+    }
+
+    /// Traces matching `query`, newest first.
+    pub fn query(&self, query: &TraceQuery) -> Vec<TraceRecord> {
+        let inner = self.inner.lock();
+        inner
+            .done
+            .iter()
+            .rev()
+            .filter(|t| {
+                query
+                    .name
+                    .as_ref()
+                    .is_none_or(|n| t.name.contains(n.as_str()))
+            })
+            .filter(|t| {
+                query
+                    .min_duration
+                    .is_none_or(|d| t.duration_ms >= d.as_secs_f64() * 1000.0)
+            })
+            .filter(|t| query.error.is_none_or(|e| t.error == e))
+            .filter(|t| query.since_ms.is_none_or(|s| t.start_ms >= s))
+            .filter(|t| query.until_ms.is_none_or(|u| t.start_ms <= u))
+            .filter(|t| {
+                query.attribute.as_ref().is_none_or(|(k, v)| {
+                    t.spans
+                        .iter()
+                        .any(|s| s.attributes.get(k).is_some_and(|x| x == v))
+                })
+            })
+            .take(query.limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect()
+    }
+
+    /// One trace by its id.
+    pub fn get(&self, trace_id: &str) -> Option<TraceRecord> {
+        self.inner
+            .lock()
+            .done
+            .iter()
+            .find(|t| t.trace_id == trace_id)
+            .cloned()
+    }
+
+    /// Number of complete traces held.
+    pub fn len(&self) -> usize {
+        self.inner.lock().done.len()
+    }
+
+    /// Whether no complete trace is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn to_record(span: &SpanData) -> SpanRecord {
+    let duration = span
+        .end_time
+        .duration_since(span.start_time)
+        .unwrap_or_default();
+    SpanRecord {
+        span_id: span.span_context.span_id().to_string(),
+        parent_span_id: (span.parent_span_id != SpanId::INVALID)
+            .then(|| span.parent_span_id.to_string()),
+        name: span.name.to_string(),
+        start_ms: unix_ms(span.start_time),
+        duration_ms: duration.as_secs_f64() * 1000.0,
+        error: match &span.status {
+            Status::Error { description } => Some(description.to_string()),
+            _ => None,
+        },
+        attributes: span
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect(),
+        events: span
+            .events
+            .iter()
+            .map(|e| (unix_ms(e.timestamp), e.name.to_string()))
+            .collect(),
+        dropped_attributes: span.dropped_attributes_count,
+        dropped_events: span.events.dropped_count,
+    }
+}
+
+/// Feeds finished spans to a [`TraceStore`].
+#[derive(Clone)]
+pub struct TraceStoreProcessor {
+    store: TraceStore,
+}
+
+impl std::fmt::Debug for TraceStoreProcessor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TraceStoreProcessor")
+    }
+}
+
+impl SpanProcessor for TraceStoreProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        if span.span_context.is_sampled() {
+            self.store.add(span);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+
+    fn store_with(limits: TraceStoreLimits) -> (TraceStore, SdkTracerProvider) {
+        let store = TraceStore::new(limits);
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(store.processor())
+            .build();
+        (store, provider)
+    }
+
+    #[test]
+    fn keeps_only_the_last_traces_and_caps_spans_per_trace() {
+        let (store, provider) = store_with(TraceStoreLimits {
+            max_traces: 3,
+            max_pending: 10,
+            max_spans_per_trace: 2,
+        });
+        let tracer = provider.tracer("t");
+        for i in 0..5 {
+            tracer.in_span(format!("root{i}"), |_| {
+                for _ in 0..4 {
+                    tracer.in_span("child", |_| {});
+                }
+            });
+        }
+        let traces = store.query(&TraceQuery::default());
+        let names: Vec<&str> = traces.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["root4", "root3", "root2"]);
+        assert_eq!(traces[0].spans.len(), 2, "root plus one kept child");
+        assert_eq!(traces[0].spans[0].name, "root4");
+        assert_eq!(traces[0].dropped_spans, 3);
+    }
+
+    #[test]
+    fn pending_traces_are_bounded() {
+        use opentelemetry::trace::{Span as _, TraceContextExt as _};
+        let (store, provider) = store_with(TraceStoreLimits {
+            max_traces: 10,
+            max_pending: 2,
+            max_spans_per_trace: 10,
+        });
+        let tracer = provider.tracer("t");
+        // Five roots stay open while a child of each ends: five traces wait, two are kept.
+        let cxs: Vec<Context> = (0..5)
+            .map(|i| Context::new().with_span(tracer.start(format!("open{i}"))))
+            .collect();
+        for cx in &cxs {
+            tracer.start_with_context("child", cx).end();
+        }
+        assert_eq!(store.inner.lock().pending.len(), 2);
+        for cx in &cxs {
+            cx.span().end();
+        }
+        let traces = store.query(&TraceQuery::default());
+        assert_eq!(traces.len(), 5);
+        assert_eq!(
+            traces.iter().filter(|t| t.spans.len() == 2).count(),
+            2,
+            "the two newest kept their child"
+        );
+    }
+
+    #[test]
+    fn query_filters_by_duration_and_time() {
+        let (store, provider) = store_with(TraceStoreLimits::default());
+        let tracer = provider.tracer("t");
+        tracer.in_span("fast", |_| {});
+        tracer.in_span("slow", |_| std::thread::sleep(Duration::from_millis(30)));
+        let slow = store.query(&TraceQuery {
+            min_duration: Some(Duration::from_millis(20)),
+            ..Default::default()
+        });
+        assert_eq!(slow.len(), 1);
+        assert_eq!(slow[0].name, "slow");
+        let future = store.query(&TraceQuery {
+            since_ms: Some(i64::MAX),
+            ..Default::default()
+        });
+        assert!(future.is_empty());
+        assert_eq!(
+            store
+                .query(&TraceQuery {
+                    limit: Some(1),
+                    ..Default::default()
+                })
+                .len(),
+            1
+        );
+    }
+}

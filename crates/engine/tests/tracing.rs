@@ -1,0 +1,212 @@
+//! The span API end to end through the SDK into the trace store.
+#![allow(clippy::unwrap_used)]
+// The spec writes `set_attribute("k", &value.to_string())`; the tests keep that shape.
+#![allow(clippy::needless_borrows_for_generic_args)]
+
+mod common;
+
+use std::sync::Arc;
+
+use telemetry_engine::config::{TelemetryConfig, TracingExporter};
+use telemetry_engine::export::ExportStatus;
+use telemetry_engine::tracing::TraceQuery;
+use telemetry_engine::TelemetryManager;
+
+async fn manager(adjust: impl FnOnce(&mut TelemetryConfig)) -> Arc<TelemetryManager> {
+    let mut config = TelemetryConfig::default();
+    config.metrics.system_collectors = false;
+    adjust(&mut config);
+    common::start(config).await
+}
+
+#[derive(Debug)]
+struct RenderError(&'static str);
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_trace_async_builds_a_tree_with_attributes_events_and_errors() {
+    let telemetry = manager(|_| {}).await;
+    let tracer = telemetry.tracer().clone();
+    let result: Result<(), RenderError> = tracer
+        .trace_async("video_render_pipeline", |span| {
+            let tracer = tracer.clone();
+            async move {
+                span.set_attribute("video_id", "12345");
+                span.set_attribute("resolution", &"1920x1080".to_string());
+                span.add_event("preparation_started");
+                tokio::task::yield_now().await;
+                let frames = tracer
+                    .trace_async("video_render", |render| async move {
+                        render.set_attribute("frames_count", 3600_i64);
+                        Ok::<_, RenderError>(3600)
+                    })
+                    .await?;
+                assert_eq!(frames, 3600);
+                tracer
+                    .trace_async("finalize", |_| async {
+                        Err::<(), _>(RenderError("disk full"))
+                    })
+                    .await
+            }
+        })
+        .await;
+    assert!(result.is_err());
+
+    let traces = telemetry.traces().query(&TraceQuery::default());
+    assert_eq!(traces.len(), 1);
+    let trace = &traces[0];
+    assert_eq!(trace.name, "video_render_pipeline");
+    assert!(trace.error);
+    assert_eq!(trace.spans.len(), 3);
+    let root = &trace.spans[0];
+    assert_eq!(root.parent_span_id, None);
+    assert_eq!(root.attributes["video_id"], "12345");
+    assert_eq!(root.attributes["resolution"], "1920x1080");
+    assert_eq!(root.events[0].1, "preparation_started");
+    assert_eq!(
+        root.error.as_deref(),
+        Some("disk full"),
+        "the closure's error marks the span"
+    );
+    let render = trace
+        .spans
+        .iter()
+        .find(|s| s.name == "video_render")
+        .unwrap();
+    assert_eq!(
+        render.parent_span_id.as_deref(),
+        Some(root.span_id.as_str())
+    );
+    assert_eq!(render.attributes["frames_count"], "3600");
+    assert_eq!(render.error, None);
+    let finalize = trace.spans.iter().find(|s| s.name == "finalize").unwrap();
+    assert_eq!(finalize.error.as_deref(), Some("disk full"));
+    assert_eq!(telemetry.traces().get(&trace.trace_id).unwrap(), *trace);
+    telemetry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_spans_with_parent_and_sync_trace() {
+    let telemetry = manager(|_| {}).await;
+    let tracer = telemetry.tracer();
+    let main = tracer
+        .span_builder("complex_video_operation")
+        .with_attribute("batch_size", "3")
+        .start(tracer);
+    for i in 0..3 {
+        let item = tracer
+            .span_builder(format!("process_item_{i}"))
+            .with_attribute("item_index", &i.to_string())
+            .with_parent(&main)
+            .start(tracer);
+        item.add_event("processing_successful");
+        item.end();
+    }
+    let sync: Result<u32, String> = tracer.trace("count", |s| {
+        s.set_attribute("sync", true);
+        Ok(7)
+    });
+    assert_eq!(sync.unwrap(), 7);
+    main.end();
+
+    let all = telemetry.traces().query(&TraceQuery::default());
+    let batch = telemetry.traces().query(&TraceQuery {
+        name: Some("complex".into()),
+        ..Default::default()
+    });
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch[0].spans.len(), 4);
+    assert!(batch[0].spans[1..]
+        .iter()
+        .all(|s| s.parent_span_id.as_deref() == Some(batch[0].spans[0].span_id.as_str())));
+    let by_attribute = telemetry.traces().query(&TraceQuery {
+        attribute: Some(("item_index".into(), "2".into())),
+        ..Default::default()
+    });
+    assert_eq!(by_attribute.len(), 1);
+    assert_eq!(all.len(), 2, "the sync span is a trace of its own");
+    assert!(telemetry
+        .traces()
+        .query(&TraceQuery {
+            error: Some(true),
+            ..Default::default()
+        })
+        .is_empty());
+    telemetry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sampling_keeps_the_rate_and_children_follow_their_parent() {
+    let telemetry = manager(|c| c.tracing.sample_rate = 0.1).await;
+    let tracer = telemetry.tracer();
+    let roots = 10_000;
+    let mut sampled = 0;
+    for _ in 0..roots {
+        let root = tracer.span_builder("root").start(tracer);
+        let child = tracer
+            .span_builder("child")
+            .with_parent(&root)
+            .start(tracer);
+        assert_eq!(
+            child.is_sampled(),
+            root.is_sampled(),
+            "ParentBased: the child follows"
+        );
+        sampled += usize::from(root.is_sampled());
+    }
+    // Binomial(10000, 0.1): mean 1000, sd 30; five sd either side.
+    assert!(
+        (850..=1150).contains(&sampled),
+        "sampled {sampled} of {roots}"
+    );
+    telemetry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn span_limits_drop_and_count() {
+    let telemetry = manager(|c| {
+        c.tracing.max_attributes_per_span = 2;
+        c.tracing.max_events_per_span = 1;
+    })
+    .await;
+    let tracer = telemetry.tracer();
+    let span = tracer.span_builder("limited").start(tracer);
+    for i in 0..5_i64 {
+        span.set_attribute(format!("k{i}"), i);
+        span.add_event(format!("e{i}"));
+    }
+    span.end();
+    let trace = &telemetry.traces().query(&TraceQuery::default())[0];
+    assert_eq!(trace.spans[0].attributes.len(), 2);
+    assert_eq!(trace.spans[0].dropped_attributes, 3);
+    assert_eq!(trace.spans[0].events.len(), 1);
+    assert_eq!(trace.spans[0].dropped_events, 4);
+    telemetry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabled_tracing_records_nothing_and_unbuilt_exporters_say_so() {
+    let off = manager(|c| c.tracing.enabled = false).await;
+    off.tracer().trace("x", |_| Ok::<_, String>(())).unwrap();
+    assert!(off.traces().is_empty());
+    off.shutdown().await;
+
+    let jaeger = manager(|c| {
+        c.tracing.exporters = vec![TracingExporter::Jaeger {
+            endpoint: "http://jaeger-collector:14268/api/traces".into(),
+            compression: None,
+        }]
+    })
+    .await;
+    let status = jaeger.get_export_status().await;
+    let failed = matches!(
+        &status["traces:jaeger:http://jaeger-collector:14268/api/traces"],
+        ExportStatus::Failed(m) if m.contains("not built yet")
+    );
+    assert!(failed, "{status:?}");
+    jaeger.shutdown().await;
+}
