@@ -173,7 +173,16 @@ impl TelemetryManager {
             .ok_or_else(|| ExportError::Setup("meter provider was not built".into()))?;
         let store = Arc::new(SeriesStore::new(&config.metrics));
         let status = ExportStatusBoard::default();
-        let tracing = TracingPipeline::new(&config, resource, &status);
+        let dropped = gatherer
+            .metrics()
+            .counter("telemetry_spans_dropped_total")?;
+        let tracing = TracingPipeline::new(
+            &config,
+            resource,
+            &status,
+            dropped,
+            tokio::runtime::Handle::try_current().ok(),
+        );
         let exporters = if active {
             config
                 .metrics
@@ -353,6 +362,18 @@ impl TelemetryManager {
         let _ = tokio::task::spawn_blocking(move || cycle.lock().run()).await;
     }
 
+    /// Exports every span waiting in the batch processors now, and returns when done
+    /// (or failed: the export status says which).
+    pub async fn force_flush(&self) {
+        let tracing = self.tracing.provider().clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(e) = tracing.force_flush() {
+                ::tracing::debug!(error = %e, "tracer provider flush");
+            }
+        })
+        .await;
+    }
+
     /// Stops the loop and the servers, runs a last collection so the final values reach
     /// the store and the files, flushes every exporter and shuts the meter provider down.
     /// Idempotent.
@@ -381,7 +402,14 @@ impl TelemetryManager {
                 })
                 .await;
             }
-            self.tracing.shutdown();
+            // Off the async worker: a gRPC exporter's last export needs the runtime.
+            let tracing = self.tracing.provider().clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Err(e) = tracing.shutdown() {
+                    ::tracing::debug!(error = %e, "tracer provider shutdown");
+                }
+            })
+            .await;
             if let Err(e) = self.provider.shutdown() {
                 ::tracing::debug!(error = %e, "meter provider shutdown");
             }

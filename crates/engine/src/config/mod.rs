@@ -144,7 +144,9 @@ pub enum TracingExporter {
         /// File to write; rotated by size.
         path: String,
     },
-    /// Jaeger, reached over OTLP.
+    /// Jaeger, reached over OTLP (Jaeger takes OTLP natively since 1.35). The spec's
+    /// legacy Thrift endpoint `http://host:14268/api/traces` is sent to the same host's
+    /// OTLP/HTTP endpoint `http://host:4318/v1/traces`, and the export status says so.
     Jaeger {
         /// Collector endpoint URL.
         endpoint: String,
@@ -152,6 +154,32 @@ pub enum TracingExporter {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         compression: Option<Compression>,
     },
+    /// Any OTLP receiver (OpenTelemetry Collector, Jaeger, Tempo, …).
+    Otlp {
+        /// Full URL: `http://host:4318/v1/traces` for HTTP, `http://host:4317` for gRPC.
+        endpoint: String,
+        /// Wire protocol. Default `http/protobuf`.
+        #[serde(default)]
+        protocol: OtlpProtocol,
+        /// Extra request headers (API keys). Never logged or sent to the webview.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        headers: BTreeMap<String, String>,
+        /// Payload compression. Default none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        compression: Option<Compression>,
+    },
+}
+
+/// The OTLP wire protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum OtlpProtocol {
+    /// Protobuf over HTTP POST.
+    #[default]
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    /// gRPC.
+    #[serde(rename = "grpc")]
+    Grpc,
 }
 
 /// Metric settings (spec section 1, `metrics`).

@@ -101,6 +101,25 @@ impl TelemetryConfig {
                         issues.add(format!("tracing.exporters[{i}].Jaeger.endpoint"), why);
                     }
                 }
+                TracingExporter::Otlp {
+                    endpoint, headers, ..
+                } => {
+                    if let Err(why) = check_url(endpoint) {
+                        issues.add(format!("tracing.exporters[{i}].Otlp.endpoint"), why);
+                    }
+                    for name in headers.keys() {
+                        let valid = !name.is_empty()
+                            && name
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+                        if !valid {
+                            issues.add(
+                                format!("tracing.exporters[{i}].Otlp.headers"),
+                                format!("{name:?} is not a valid header name"),
+                            );
+                        }
+                    }
+                }
             }
         }
     }

@@ -69,6 +69,10 @@ const KNOWN: &[(&str, &str)] = &[
     ("tasks_executed_total", "Tasks executed by the worker pool"),
     ("tasks_failed_total", "Tasks that failed"),
     ("queue_size", "Tasks waiting in the queue"),
+    (
+        "telemetry_spans_dropped_total",
+        "Spans lost because an exporter failed to deliver them",
+    ),
 ];
 
 /// The description of a well-known metric, if `name` is one.

@@ -300,3 +300,21 @@ impl BoundHistogram {
         Ok(())
     }
 }
+
+macro_rules! debug_by_name {
+    ($($t:ident),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t)).field("name", &self.name).finish()
+            }
+        }
+    )*};
+}
+
+debug_by_name!(Counter, Gauge, Histogram, BoundGauge, BoundHistogram);
+
+impl std::fmt::Debug for BoundCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BoundCounter")
+    }
+}

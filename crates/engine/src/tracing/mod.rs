@@ -6,11 +6,14 @@
 //! `max_events_per_span` are the SDK's span limits; what they drop is counted on the span.
 //! Exporters run behind the SDK's batch span processor configured from `batch_export`.
 //!
-//! Status of this module: the console exporter and the trace store work; the `File` and
-//! `Jaeger` (OTLP) span exporters are not built yet and report `Failed` in the export
-//! status instead of silently sending nothing.
+//! Exporters: `Console` (a tree per trace), `Jaeger` and `Otlp` (OTLP over HTTP/protobuf
+//! or gRPC, gzip optional; the spec's legacy Jaeger endpoint is mapped to OTLP/HTTP with a
+//! Degraded status saying so). Each reports its real results in the export status, and
+//! spans lost to failed exports are counted in `telemetry_spans_dropped_total`. The `File`
+//! span exporter is not built yet: it reports `Failed` instead of silently writing nothing.
 
 mod console;
+mod otlp;
 mod span;
 mod store;
 
@@ -30,6 +33,7 @@ pub use store::{
 
 use crate::config::{TelemetryConfig, TracingExporter};
 use crate::export::ExportStatusBoard;
+use crate::metrics::Counter;
 use console::ConsoleSpanExporter;
 
 /// The tracer provider with its processors, the tracer and the trace store.
@@ -44,6 +48,8 @@ impl TracingPipeline {
         config: &TelemetryConfig,
         resource: Resource,
         status: &ExportStatusBoard,
+        dropped: Counter,
+        runtime: Option<tokio::runtime::Handle>,
     ) -> Self {
         let t = &config.tracing;
         let active = config.enabled && t.enabled;
@@ -69,27 +75,63 @@ impl TracingPipeline {
             });
         }
         if active {
+            let batch = || {
+                BatchConfigBuilder::default()
+                    .with_max_queue_size(t.batch_export.max_batch_size.max(2048))
+                    .with_max_export_batch_size(t.batch_export.max_batch_size)
+                    .with_scheduled_delay(t.batch_export.export_interval)
+                    .build()
+            };
             for (i, exporter) in t.exporters.iter().enumerate() {
-                match exporter {
+                let target = match exporter {
                     TracingExporter::Console {} => {
-                        let batch = BatchConfigBuilder::default()
-                            .with_max_queue_size(t.batch_export.max_batch_size.max(2048))
-                            .with_max_export_batch_size(t.batch_export.max_batch_size)
-                            .with_scheduled_delay(t.batch_export.export_interval)
-                            .build();
-                        let processor = BatchSpanProcessor::builder(ConsoleSpanExporter::new(status.clone()))
-                            .with_batch_config(batch)
+                        let processor =
+                            BatchSpanProcessor::builder(ConsoleSpanExporter::new(status.clone()))
+                                .with_batch_config(batch())
+                                .build();
+                        builder = builder.with_span_processor(processor);
+                        continue;
+                    }
+                    TracingExporter::File { path } => {
+                        status.failure(
+                            &format!("traces:file:{path}"),
+                            format!("tracing.exporters[{i}]: the File span exporter is not built yet; spans stay in the in-app trace store"),
+                        );
+                        continue;
+                    }
+                    TracingExporter::Jaeger {
+                        endpoint,
+                        compression,
+                    } => otlp::jaeger_target(endpoint, *compression),
+                    TracingExporter::Otlp {
+                        endpoint,
+                        protocol,
+                        headers,
+                        compression,
+                    } => otlp::OtlpTarget {
+                        name: format!("traces:otlp:{endpoint}"),
+                        endpoint: endpoint.clone(),
+                        protocol: *protocol,
+                        headers: headers.clone(),
+                        gzip: *compression == Some(crate::config::Compression::Gzip),
+                        note: None,
+                    },
+                };
+                let timeout = t.batch_export.max_export_timeout;
+                match otlp::exporter(
+                    &target,
+                    timeout,
+                    runtime.clone(),
+                    status.clone(),
+                    dropped.clone(),
+                ) {
+                    Ok(exporter) => {
+                        let processor = BatchSpanProcessor::builder(exporter)
+                            .with_batch_config(batch())
                             .build();
                         builder = builder.with_span_processor(processor);
                     }
-                    TracingExporter::File { path } => status.failure(
-                        &format!("traces:file:{path}"),
-                        format!("tracing.exporters[{i}]: the File span exporter is not built yet; spans stay in the in-app trace store"),
-                    ),
-                    TracingExporter::Jaeger { endpoint, .. } => status.failure(
-                        &format!("traces:jaeger:{endpoint}"),
-                        format!("tracing.exporters[{i}]: the Jaeger (OTLP) span exporter is not built yet; spans stay in the in-app trace store"),
-                    ),
+                    Err(e) => status.failure(&target.name, format!("tracing.exporters[{i}]: {e}")),
                 }
             }
         }
@@ -112,13 +154,6 @@ impl TracingPipeline {
 
     pub(crate) fn provider(&self) -> &SdkTracerProvider {
         &self.provider
-    }
-
-    /// Exports what is queued and stops the processors.
-    pub(crate) fn shutdown(&self) {
-        if let Err(e) = self.provider.shutdown() {
-            ::tracing::debug!(error = %e, "tracer provider shutdown");
-        }
     }
 }
 

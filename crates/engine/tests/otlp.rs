@@ -1,0 +1,352 @@
+//! Spans over real OTLP, HTTP/protobuf and gRPC, to receivers started by the tests.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use telemetry_engine::config::{Compression, OtlpProtocol, TelemetryConfig, TracingExporter};
+use telemetry_engine::export::ExportStatus;
+use telemetry_engine::TelemetryManager;
+use tokio::sync::{mpsc, oneshot};
+
+type Received = (ExportTraceServiceRequest, Option<String>);
+
+/// An OTLP/HTTP receiver on 127.0.0.1:`port` (0 for any); stops when dropped.
+struct HttpReceiver {
+    addr: SocketAddr,
+    rx: mpsc::UnboundedReceiver<Received>,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn http_receiver(port: u16) -> HttpReceiver {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let tx = tx.clone();
+            async move {
+                let encoding = headers
+                    .get("content-encoding")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                let bytes = if encoding.as_deref() == Some("gzip") {
+                    let mut out = Vec::new();
+                    flate2::read::GzDecoder::new(&body[..])
+                        .read_to_end(&mut out)
+                        .unwrap();
+                    out
+                } else {
+                    body.to_vec()
+                };
+                tx.send((
+                    ExportTraceServiceRequest::decode(&bytes[..]).unwrap(),
+                    encoding,
+                ))
+                .unwrap();
+                (
+                    [("content-type", "application/x-protobuf")],
+                    ExportTraceServiceResponse {
+                        partial_success: None,
+                    }
+                    .encode_to_vec(),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    HttpReceiver {
+        addr,
+        rx,
+        _stop: stop,
+    }
+}
+
+struct GrpcService(mpsc::UnboundedSender<Received>);
+
+#[tonic::async_trait]
+impl TraceService for GrpcService {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let encoding = request
+            .metadata()
+            .get("grpc-encoding")
+            .map(|v| v.to_str().unwrap().to_owned());
+        self.0.send((request.into_inner(), encoding)).unwrap();
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+async fn grpc_receiver() -> HttpReceiver {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let addr: SocketAddr = format!("127.0.0.1:{}", common::free_port())
+        .parse()
+        .unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let service = TraceServiceServer::new(GrpcService(tx))
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_shutdown(addr, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    // Ready when it accepts a connection.
+    common::eventually(
+        "the gRPC receiver to listen",
+        std::time::Duration::from_secs(10),
+        || async move { tokio::net::TcpStream::connect(addr).await.ok().map(|_| ()) },
+    )
+    .await;
+    HttpReceiver {
+        addr,
+        rx,
+        _stop: stop,
+    }
+}
+
+fn config_for(exporter: TracingExporter) -> TelemetryConfig {
+    let mut config = TelemetryConfig {
+        service_name: "studio-otlp".into(),
+        service_version: "9.9.9".into(),
+        ..Default::default()
+    };
+    config.metrics.system_collectors = false;
+    config.tracing.batch_export.export_interval = std::time::Duration::from_millis(200);
+    config.tracing.batch_export.max_export_timeout = std::time::Duration::from_secs(3);
+    config.tracing.exporters = vec![exporter];
+    config
+}
+
+#[derive(Debug)]
+struct Failure;
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("encoder crashed")
+    }
+}
+
+/// The studio's pipeline: a root with an attribute and an event, a child, a failing child.
+async fn workload(telemetry: &Arc<TelemetryManager>) {
+    let tracer = telemetry.tracer().clone();
+    let _ = tracer
+        .trace_async("video_render_pipeline", |span| {
+            let tracer = tracer.clone();
+            async move {
+                span.set_attribute("video_id", "12345");
+                span.add_event("preparation_started");
+                tracer
+                    .trace_async("video_render", |_| async { Ok::<_, Failure>(()) })
+                    .await?;
+                tracer
+                    .trace_async("encode", |_| async { Err::<(), _>(Failure) })
+                    .await
+            }
+        })
+        .await;
+}
+
+fn spans_of(received: &[Received]) -> Vec<Span> {
+    received
+        .iter()
+        .flat_map(|(r, _)| r.resource_spans.iter())
+        .flat_map(|rs| rs.scope_spans.iter())
+        .flat_map(|ss| ss.spans.iter().cloned())
+        .collect()
+}
+
+fn string_attr(
+    attrs: &[opentelemetry_proto::tonic::common::v1::KeyValue],
+    key: &str,
+) -> Option<String> {
+    attrs.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            AnyValue::StringValue(s) => Some(s.clone()),
+            _ => None,
+        }
+    })
+}
+
+fn assert_pipeline_tree(received: &[Received]) {
+    let spans = spans_of(received);
+    assert_eq!(spans.len(), 3, "{spans:?}");
+    let root = spans
+        .iter()
+        .find(|s| s.name == "video_render_pipeline")
+        .unwrap();
+    let render = spans.iter().find(|s| s.name == "video_render").unwrap();
+    let encode = spans.iter().find(|s| s.name == "encode").unwrap();
+    assert!(root.parent_span_id.is_empty());
+    assert_eq!(render.parent_span_id, root.span_id);
+    assert_eq!(encode.parent_span_id, root.span_id);
+    assert_eq!(render.trace_id, root.trace_id);
+    assert_eq!(
+        string_attr(&root.attributes, "video_id").as_deref(),
+        Some("12345")
+    );
+    assert_eq!(root.events[0].name, "preparation_started");
+    let status = encode.status.as_ref().unwrap();
+    assert_eq!(status.code, 2, "STATUS_CODE_ERROR");
+    assert_eq!(status.message, "encoder crashed");
+    let resource = received[0].0.resource_spans[0].resource.as_ref().unwrap();
+    assert_eq!(
+        string_attr(&resource.attributes, "service.name").as_deref(),
+        Some("studio-otlp")
+    );
+    assert_eq!(
+        string_attr(&resource.attributes, "service.version").as_deref(),
+        Some("9.9.9")
+    );
+}
+
+fn drain(rx: &mut mpsc::UnboundedReceiver<Received>) -> Vec<Received> {
+    let mut all = Vec::new();
+    while let Ok(r) = rx.try_recv() {
+        all.push(r);
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_reach_an_otlp_http_receiver_gzipped() {
+    let mut receiver = http_receiver(0).await;
+    let endpoint = format!("http://{}/v1/traces", receiver.addr);
+    let telemetry = common::start(config_for(TracingExporter::Otlp {
+        endpoint: endpoint.clone(),
+        protocol: OtlpProtocol::HttpProtobuf,
+        headers: Default::default(),
+        compression: Some(Compression::Gzip),
+    }))
+    .await;
+    workload(&telemetry).await;
+    // Graceful shutdown exports what is still queued: nothing is lost.
+    telemetry.shutdown().await;
+    let received = drain(&mut receiver.rx);
+    assert!(received
+        .iter()
+        .all(|(_, enc)| enc.as_deref() == Some("gzip")));
+    assert_pipeline_tree(&received);
+    assert_eq!(
+        telemetry.get_export_status().await[&format!("traces:otlp:{endpoint}")],
+        ExportStatus::Healthy
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_reach_an_otlp_grpc_receiver() {
+    let mut receiver = grpc_receiver().await;
+    let endpoint = format!("http://{}", receiver.addr);
+    let telemetry = common::start(config_for(TracingExporter::Otlp {
+        endpoint: endpoint.clone(),
+        protocol: OtlpProtocol::Grpc,
+        headers: [("x-api-key".to_string(), "secret".to_string())].into(),
+        compression: Some(Compression::Gzip),
+    }))
+    .await;
+    workload(&telemetry).await;
+    telemetry.force_flush().await;
+    let received = drain(&mut receiver.rx);
+    assert_pipeline_tree(&received);
+    assert_eq!(received[0].1.as_deref(), Some("gzip"));
+    assert_eq!(
+        telemetry.get_export_status().await[&format!("traces:otlp:{endpoint}")],
+        ExportStatus::Healthy
+    );
+    telemetry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_down_then_up_fails_counts_drops_and_recovers() {
+    let port = common::free_port();
+    let endpoint = format!("http://127.0.0.1:{port}/v1/traces");
+    let name = format!("traces:otlp:{endpoint}");
+    let telemetry = common::start(config_for(TracingExporter::Otlp {
+        endpoint: endpoint.clone(),
+        protocol: OtlpProtocol::HttpProtobuf,
+        headers: Default::default(),
+        compression: None,
+    }))
+    .await;
+    workload(&telemetry).await;
+    telemetry.force_flush().await;
+    let failure = common::failure_of(&telemetry.get_export_status().await, &name);
+    assert!(!failure.is_empty());
+    let text = telemetry.render_prometheus().unwrap();
+    assert!(
+        text.contains(&format!(
+            "telemetry_spans_dropped_total{{exporter=\"{name}\"}} 3"
+        )),
+        "{text}"
+    );
+
+    // The receiver comes up on that port: the next export succeeds.
+    let mut receiver = http_receiver(port).await;
+    workload(&telemetry).await;
+    telemetry.force_flush().await;
+    assert_eq!(
+        telemetry.get_export_status().await[&name],
+        ExportStatus::Healthy
+    );
+    assert_pipeline_tree(&drain(&mut receiver.rx));
+    telemetry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spec_jaeger_endpoint_is_sent_as_otlp_http_with_a_degraded_note() {
+    let mut receiver = http_receiver(0).await;
+    // The spec's legacy form, with this machine's receiver standing in for Jaeger's 4318.
+    let legacy = format!("http://127.0.0.1:{}/api/traces", receiver.addr.port());
+    let telemetry = common::start(config_for(TracingExporter::Jaeger {
+        endpoint: legacy.clone(),
+        compression: None,
+    }))
+    .await;
+    workload(&telemetry).await;
+    telemetry.force_flush().await;
+    // Mapped to :4318, where nothing listens here: the status says where it went and why.
+    let status = telemetry.get_export_status().await;
+    let name = format!("traces:jaeger:{legacy}");
+    match &status[&name] {
+        ExportStatus::Failed(e) => assert!(!e.is_empty()),
+        ExportStatus::Degraded(note) => {
+            assert!(note.contains("127.0.0.1:4318/v1/traces"), "{note}")
+        }
+        ExportStatus::Healthy => panic!("a legacy endpoint is never reported plainly Healthy"),
+    }
+    assert!(
+        drain(&mut receiver.rx).is_empty(),
+        "nothing goes to the Thrift path"
+    );
+    telemetry.shutdown().await;
+}
