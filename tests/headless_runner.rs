@@ -140,3 +140,78 @@ fn the_production_profile_serves_live_metrics_on_the_overridden_port() {
 fn telemetry_engine_profile() -> &'static str {
     tauri_plugin_opentelemetry::engine::config::Profile::Production.json()
 }
+
+/// A minimal HTTP/1.1 receiver: answers 200 to every request and reports
+/// `(request line, content-type, body length)`.
+fn spawn_receiver() -> (u16, std::sync::mpsc::Receiver<(String, String, usize)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let (mut length, mut content_type) = (0usize, String::new());
+                    loop {
+                        let mut header = String::new();
+                        reader.read_line(&mut header).unwrap();
+                        let header = header.trim_end();
+                        if header.is_empty() {
+                            break;
+                        }
+                        let (name, value) = header.split_once(':').unwrap_or((header, ""));
+                        match name.to_ascii_lowercase().as_str() {
+                            "content-length" => length = value.trim().parse().unwrap_or(0),
+                            "content-type" => content_type = value.trim().to_owned(),
+                            _ => {}
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let _ = tx.send((request_line.trim_end().to_owned(), content_type, length));
+                    stream
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n")
+                        .unwrap();
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn otel_variables_send_the_demo_traces_over_otlp() {
+    let (port, requests) = spawn_receiver();
+    let prometheus = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let status = runner()
+        .env("PROMETHEUS_PORT", prometheus.to_string())
+        .env("OTEL_TRACES_EXPORTER", "otlp")
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .args(["--duration", "2"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Shutdown flushed the queue before the process exited: the requests are here.
+    let received: Vec<_> = requests.try_iter().collect();
+    assert!(!received.is_empty(), "no OTLP request reached the receiver");
+    for (line, content_type, length) in &received {
+        assert_eq!(line, "POST /v1/traces HTTP/1.1");
+        assert_eq!(content_type, "application/x-protobuf");
+        assert!(*length > 0);
+    }
+}

@@ -6,7 +6,8 @@
 //! cargo run --example studio-headless [-- --duration 60]
 //! ```
 //! Configuration: `TELEMETRY_CONFIG` (a JSON file), `TELEMETRY_ENABLED`,
-//! `PROMETHEUS_PORT`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`. With no file, the
+//! `PROMETHEUS_PORT`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, and for traces
+//! `OTEL_TRACES_EXPORTER=otlp` with `OTEL_EXPORTER_OTLP_ENDPOINT` and friends. With no file, the
 //! Prometheus endpoint listens on 127.0.0.1:9090 and collection runs every 5 s.
 
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use tauri_plugin_opentelemetry::engine::config::{MetricsExporter, TelemetryConfig};
 use tauri_plugin_opentelemetry::engine::metrics::Metrics;
+use tauri_plugin_opentelemetry::engine::tracing::Tracer;
 use tauri_plugin_opentelemetry::engine::{KeyValue, TelemetryManager};
 
 /// xorshift64*: enough randomness for a simulated workload, no dependency.
@@ -154,6 +156,33 @@ async fn workload_step(
     Ok(())
 }
 
+/// A traced render of one segment: pipeline span, decode and encode children, 3% failures.
+async fn traced_segment(tracer: &Tracer, segment: u64, fail: bool) {
+    let inner = tracer.clone();
+    let _ = tracer
+        .trace_async("video_render_pipeline", |span| async move {
+            span.set_attribute("segment", segment as i64);
+            span.add_event("preparation_started");
+            inner
+                .trace_async("decode", |s| async move {
+                    s.set_attribute("codec", "prores");
+                    Ok::<_, String>(())
+                })
+                .await?;
+            inner
+                .trace_async("encode", |s| async move {
+                    s.set_attribute("codec", "h264");
+                    if fail {
+                        Err("encoder ran out of memory".to_string())
+                    } else {
+                        Ok(())
+                    }
+                })
+                .await
+        })
+        .await;
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let (config, duration) = match (config(), duration_arg()) {
@@ -193,6 +222,10 @@ async fn main() -> ExitCode {
                 frame += 1;
                 if let Err(e) = workload_step(&metrics, &mut rng, frame).await {
                     eprintln!("studio-headless: workload: {e}");
+                }
+                if frame % 30 == 0 {
+                    let fail = rng.chance(0.03);
+                    traced_segment(telemetry.tracer(), frame / 30, fail).await;
                 }
                 if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                     break;

@@ -189,23 +189,72 @@ async fn span_limits_drop_and_count() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn disabled_tracing_records_nothing_and_unbuilt_exporters_say_so() {
+async fn disabled_tracing_records_nothing() {
     let off = manager(|c| c.tracing.enabled = false).await;
     off.tracer().trace("x", |_| Ok::<_, String>(())).unwrap();
     assert!(off.traces().is_empty());
     off.shutdown().await;
+}
 
-    let file = manager(|c| {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_file_exporter_writes_otlp_json_and_rotation_keeps_every_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("logs/traces.json");
+    let telemetry = manager(|c| {
+        c.service_name = "studio-file".into();
+        c.tracing.batch_export.max_batch_size = 7;
         c.tracing.exporters = vec![TracingExporter::File {
-            path: "./logs/traces.json".into(),
-        }]
+            path: path.display().to_string(),
+            max_file_bytes: 2048,
+            max_files: 1000,
+        }];
     })
     .await;
-    let status = file.get_export_status().await;
-    let failed = matches!(
-        &status["traces:file:./logs/traces.json"],
-        ExportStatus::Failed(m) if m.contains("not built yet")
+    let tracer = telemetry.tracer();
+    let spans = 120;
+    for i in 0..spans {
+        tracer
+            .span_builder(format!("frame_{i}"))
+            .with_attribute("i", &i.to_string())
+            .start(tracer)
+            .end();
+    }
+    telemetry.shutdown().await;
+    assert_eq!(
+        telemetry.get_export_status().await[&format!("traces:file:{}", path.display())],
+        ExportStatus::Healthy
     );
-    assert!(failed, "{status:?}");
-    file.shutdown().await;
+
+    let mut files = vec![path.clone()];
+    files.extend(
+        (1..=1000)
+            .map(|n| dir.path().join(format!("logs/traces.json.{n}")))
+            .filter(|p| p.exists()),
+    );
+    assert!(files.len() > 2, "small files rotated: {files:?}");
+    let mut names = std::collections::BTreeSet::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        // A file stays within the budget, unless one line alone is larger (lines are whole).
+        let within = text.len() <= 2048 || text.lines().count() == 1;
+        assert!(within, "{} is {} bytes", file.display(), text.len());
+        for line in text.lines() {
+            let request: serde_json::Value = serde_json::from_str(line).unwrap();
+            let resource_spans = &request["resourceSpans"][0];
+            let service = resource_spans["resource"]["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|kv| kv["key"] == "service.name")
+                .unwrap();
+            assert_eq!(service["value"]["stringValue"], "studio-file");
+            for span in resource_spans["scopeSpans"][0]["spans"].as_array().unwrap() {
+                let trace_id = span["traceId"].as_str().unwrap();
+                assert_eq!(trace_id.len(), 32, "OTLP JSON ids are hex: {trace_id}");
+                assert!(trace_id.chars().all(|c| c.is_ascii_hexdigit()));
+                names.insert(span["name"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    assert_eq!(names.len(), spans, "every span is in some file, once");
 }

@@ -1,13 +1,24 @@
 //! Environment overrides on top of a loaded configuration.
 
-use super::{ConfigError, MetricsExporter, TelemetryConfig};
+use std::collections::BTreeMap;
+
+use super::{
+    Compression, ConfigError, MetricsExporter, OtlpProtocol, TelemetryConfig, TracingExporter,
+};
 
 impl TelemetryConfig {
-    /// Applies `TELEMETRY_ENABLED`, `PROMETHEUS_PORT`, `OTEL_SERVICE_NAME` and
-    /// `OTEL_RESOURCE_ATTRIBUTES` read through `lookup`.
+    /// Applies `TELEMETRY_ENABLED`, `PROMETHEUS_PORT`, `OTEL_SERVICE_NAME`,
+    /// `OTEL_RESOURCE_ATTRIBUTES` and the standard trace export variables read through
+    /// `lookup`.
     ///
     /// `PROMETHEUS_PORT` sets the port of every Prometheus exporter, adding one on
     /// `127.0.0.1` when the config has none (the spec's deployment example).
+    /// `OTEL_TRACES_EXPORTER` (`otlp`, `console`, `none`, comma-separated) adds span
+    /// exporters to the config's; an OTLP one takes `OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT`,
+    /// `_PROTOCOL` (`http/protobuf`, `grpc`), `_HEADERS` and `_COMPRESSION`.
+    /// `OTEL_TRACES_SAMPLER` (`always_on`, `always_off`, `traceidratio`,
+    /// `parentbased_*`) with `OTEL_TRACES_SAMPLER_ARG` sets `tracing.sample_rate`; the
+    /// sampler is always parent-based.
     ///
     /// # Errors
     /// [`ConfigError::Env`] naming the variable whose value cannot be used.
@@ -49,6 +60,145 @@ impl TelemetryConfig {
                 })?;
                 self.resource_attributes
                     .insert(key.trim().to_owned(), val.trim().to_owned());
+            }
+        }
+        self.apply_otel_trace_env(&lookup)?;
+        Ok(())
+    }
+
+    fn apply_otel_trace_env(
+        &mut self,
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let bad = |var: &str, value: &str, message: String| ConfigError::Env {
+            var: var.into(),
+            value: value.into(),
+            message,
+        };
+        if let Some(sampler) = lookup("OTEL_TRACES_SAMPLER") {
+            let arg = lookup("OTEL_TRACES_SAMPLER_ARG");
+            self.tracing.sample_rate = match sampler.trim() {
+                "always_on" | "parentbased_always_on" => 1.0,
+                "always_off" | "parentbased_always_off" => 0.0,
+                "traceidratio" | "parentbased_traceidratio" => {
+                    match arg.as_deref().map(str::trim) {
+                        None => 1.0,
+                        Some(a) => a
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|r| (0.0..=1.0).contains(r))
+                            .ok_or_else(|| {
+                                bad(
+                                    "OTEL_TRACES_SAMPLER_ARG",
+                                    a,
+                                    "expected a ratio from 0 to 1".into(),
+                                )
+                            })?,
+                    }
+                }
+                other => {
+                    return Err(bad(
+                        "OTEL_TRACES_SAMPLER",
+                        other,
+                        "expected always_on, always_off, traceidratio or parentbased_*".into(),
+                    ))
+                }
+            };
+        }
+        let Some(exporters) = lookup("OTEL_TRACES_EXPORTER") else {
+            return Ok(());
+        };
+        for name in exporters
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            match name {
+                "none" => self.tracing.exporters.clear(),
+                "console" => self.tracing.exporters.push(TracingExporter::Console {}),
+                "otlp" => {
+                    let var =
+                        |signal: &str, general: &str| lookup(signal).or_else(|| lookup(general));
+                    let protocol = match var(
+                        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                        "OTEL_EXPORTER_OTLP_PROTOCOL",
+                    )
+                    .as_deref()
+                    .map(str::trim)
+                    {
+                        None | Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
+                        Some("grpc") => OtlpProtocol::Grpc,
+                        Some(other) => {
+                            return Err(bad(
+                                "OTEL_EXPORTER_OTLP_PROTOCOL",
+                                other,
+                                "expected http/protobuf or grpc (http/json is not supported)"
+                                    .into(),
+                            ))
+                        }
+                    };
+                    let endpoint = match (
+                        lookup("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+                        lookup("OTEL_EXPORTER_OTLP_ENDPOINT"),
+                    ) {
+                        (Some(signal), _) => signal,
+                        (None, Some(base)) if protocol == OtlpProtocol::HttpProtobuf => {
+                            format!("{}/v1/traces", base.trim_end_matches('/'))
+                        }
+                        (None, Some(base)) => base,
+                        (None, None) if protocol == OtlpProtocol::Grpc => {
+                            "http://localhost:4317".into()
+                        }
+                        (None, None) => "http://localhost:4318/v1/traces".into(),
+                    };
+                    let mut headers = BTreeMap::new();
+                    if let Some(list) = var(
+                        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                        "OTEL_EXPORTER_OTLP_HEADERS",
+                    ) {
+                        for pair in list.split(',').filter(|p| !p.trim().is_empty()) {
+                            // The value is a secret: name the entry's position, never its text.
+                            let (k, v) = pair.split_once('=').ok_or_else(|| {
+                                bad(
+                                    "OTEL_EXPORTER_OTLP_HEADERS",
+                                    "<redacted>",
+                                    "entries must be key=value".into(),
+                                )
+                            })?;
+                            headers.insert(k.trim().to_owned(), v.trim().to_owned());
+                        }
+                    }
+                    let compression = match var(
+                        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                        "OTEL_EXPORTER_OTLP_COMPRESSION",
+                    )
+                    .as_deref()
+                    .map(str::trim)
+                    {
+                        None | Some("none") | Some("") => None,
+                        Some("gzip") => Some(Compression::Gzip),
+                        Some(other) => {
+                            return Err(bad(
+                                "OTEL_EXPORTER_OTLP_COMPRESSION",
+                                other,
+                                "expected gzip or none".into(),
+                            ))
+                        }
+                    };
+                    self.tracing.exporters.push(TracingExporter::Otlp {
+                        endpoint,
+                        protocol,
+                        headers,
+                        compression,
+                    });
+                }
+                other => {
+                    return Err(bad(
+                        "OTEL_TRACES_EXPORTER",
+                        other,
+                        "expected otlp, console or none".into(),
+                    ))
+                }
             }
         }
         Ok(())
@@ -138,6 +288,73 @@ mod tests {
         assert!(err
             .to_string()
             .contains("entry \"broken\" is not key=value"));
+    }
+
+    #[test]
+    fn otel_trace_variables_add_an_otlp_exporter_and_set_the_sampler() {
+        let mut cfg = TelemetryConfig::default();
+        cfg.apply_env_overrides(env(&[
+            ("OTEL_TRACES_EXPORTER", "otlp,console"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "x-api-key=secret, tenant=studio",
+            ),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.tracing.sample_rate, 0.25);
+        let TracingExporter::Otlp {
+            endpoint,
+            protocol,
+            headers,
+            compression,
+        } = &cfg.tracing.exporters[0]
+        else {
+            panic!("{:?}", cfg.tracing.exporters);
+        };
+        assert_eq!(endpoint, "http://collector:4318/v1/traces");
+        assert_eq!(*protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(headers["x-api-key"], "secret");
+        assert_eq!(headers["tenant"], "studio");
+        assert_eq!(*compression, Some(Compression::Gzip));
+        assert_eq!(cfg.tracing.exporters[1], TracingExporter::Console {});
+
+        let mut grpc = TelemetryConfig::default();
+        grpc.apply_env_overrides(env(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ]))
+        .unwrap();
+        assert!(matches!(&grpc.tracing.exporters[0],
+            TracingExporter::Otlp { endpoint, protocol: OtlpProtocol::Grpc, .. } if endpoint == "http://localhost:4317"));
+    }
+
+    #[test]
+    fn bad_otel_values_are_named_and_secrets_are_not_echoed() {
+        let mut cfg = TelemetryConfig::default();
+        let err = cfg
+            .apply_env_overrides(env(&[("OTEL_TRACES_EXPORTER", "zipkin")]))
+            .unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("environment variable OTEL_TRACES_EXPORTER=\"zipkin\""));
+        let err = cfg
+            .apply_env_overrides(env(&[
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_HEADERS", "token:hunter2"),
+            ]))
+            .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = cfg
+            .apply_env_overrides(env(&[
+                ("OTEL_TRACES_SAMPLER", "traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "2"),
+            ]))
+            .unwrap_err();
+        assert!(err.to_string().contains("OTEL_TRACES_SAMPLER_ARG"));
     }
 
     #[test]

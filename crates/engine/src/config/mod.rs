@@ -139,10 +139,16 @@ pub enum Compression {
 pub enum TracingExporter {
     /// A readable tree of each finished trace on standard output.
     Console {},
-    /// JSON lines at `path`.
+    /// One OTLP JSON `ExportTraceServiceRequest` per line at `path`, rotated by size.
     File {
-        /// File to write; rotated by size.
+        /// File to write.
         path: String,
+        /// Size at which the file is rotated. Default `10 MiB`.
+        #[serde(default = "default_max_file_bytes")]
+        max_file_bytes: u64,
+        /// Rotated files kept beside the live one. Default `5`.
+        #[serde(default = "default_max_files")]
+        max_files: u32,
     },
     /// Jaeger, reached over OTLP (Jaeger takes OTLP natively since 1.35). The spec's
     /// legacy Thrift endpoint `http://host:14268/api/traces` is sent to the same host's

@@ -14,7 +14,9 @@ fn the_spec_profiles_parse_verbatim() {
         vec![
             TracingExporter::Console {},
             TracingExporter::File {
-                path: "./logs/traces.json".into()
+                path: "./logs/traces.json".into(),
+                max_file_bytes: 10 * 1024 * 1024,
+                max_files: 5
             }
         ]
     );

@@ -88,11 +88,21 @@ impl TelemetryConfig {
         for (i, exporter) in t.exporters.iter().enumerate() {
             match exporter {
                 TracingExporter::Console {} => {}
-                TracingExporter::File { path } => {
+                TracingExporter::File {
+                    path,
+                    max_file_bytes,
+                    ..
+                } => {
                     if path.trim().is_empty() {
                         issues.add(
                             format!("tracing.exporters[{i}].File.path"),
                             "must not be empty",
+                        );
+                    }
+                    if *max_file_bytes < 1024 {
+                        issues.add(
+                            format!("tracing.exporters[{i}].File.max_file_bytes"),
+                            "must be at least 1024",
                         );
                     }
                 }

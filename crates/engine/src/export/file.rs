@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// Appends lines to `path`; when the next line would pass `max_bytes`, the file becomes
 /// `path.1` (older ones shift to `.2`, …, keeping `max_files`) and a new one starts.
+#[derive(Debug)]
 pub(crate) struct RotatingFile {
     path: PathBuf,
     max_bytes: u64,

@@ -9,10 +9,11 @@
 //! Exporters: `Console` (a tree per trace), `Jaeger` and `Otlp` (OTLP over HTTP/protobuf
 //! or gRPC, gzip optional; the spec's legacy Jaeger endpoint is mapped to OTLP/HTTP with a
 //! Degraded status saying so). Each reports its real results in the export status, and
-//! spans lost to failed exports are counted in `telemetry_spans_dropped_total`. The `File`
-//! span exporter is not built yet: it reports `Failed` instead of silently writing nothing.
+//! spans lost to failed exports are counted in `telemetry_spans_dropped_total`. `File`
+//! writes one OTLP JSON request per batch per line, rotated by size.
 
 mod console;
+mod file;
 mod otlp;
 mod span;
 mod store;
@@ -92,11 +93,23 @@ impl TracingPipeline {
                         builder = builder.with_span_processor(processor);
                         continue;
                     }
-                    TracingExporter::File { path } => {
-                        status.failure(
-                            &format!("traces:file:{path}"),
-                            format!("tracing.exporters[{i}]: the File span exporter is not built yet; spans stay in the in-app trace store"),
+                    TracingExporter::File {
+                        path,
+                        max_file_bytes,
+                        max_files,
+                    } => {
+                        let exporter = otlp::StatusSpanExporter::new(
+                            file::FileSpanExporter::new(path, *max_file_bytes, *max_files),
+                            format!("traces:file:{path}"),
+                            None,
+                            status.clone(),
+                            dropped.clone(),
+                            None,
                         );
+                        let processor = BatchSpanProcessor::builder(exporter)
+                            .with_batch_config(batch())
+                            .build();
+                        builder = builder.with_span_processor(processor);
                         continue;
                     }
                     TracingExporter::Jaeger {
