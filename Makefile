@@ -42,5 +42,5 @@ check-bindings:
 
 ## bench: criterion benchmarks with their peers, then the README table of ratios
 bench: setup
-	cargo bench -p telemetry-engine --bench metrics
+	cargo bench -p telemetry-engine --bench metrics --bench tracing
 	python3 scripts/bench-table.py

@@ -1,0 +1,120 @@
+//! Span start + end with three attributes, sampled and not, through our API beside raw
+//! opentelemetry_sdk (with the same span processor: the in-app trace store, and with
+//! none) and beside `tracing` spans on a `tracing-subscriber` registry.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use telemetry_engine::config::TelemetryConfig;
+use telemetry_engine::tracing::{TraceStore, TraceStoreLimits};
+use telemetry_engine::TelemetryManager;
+
+fn ours(sample_rate: f64) -> Arc<TelemetryManager> {
+    let mut config = TelemetryConfig::default();
+    config.metrics.system_collectors = false;
+    config.tracing.sample_rate = sample_rate;
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(TelemetryManager::new(config))
+        .unwrap()
+}
+
+fn raw(sampler: Sampler, with_store: bool) -> SdkTracerProvider {
+    let mut builder =
+        SdkTracerProvider::builder().with_sampler(Sampler::ParentBased(Box::new(sampler)));
+    if with_store {
+        builder =
+            builder.with_span_processor(TraceStore::new(TraceStoreLimits::default()).processor());
+    }
+    builder.build()
+}
+
+fn spans(c: &mut Criterion) {
+    for (group, rate, sampler) in [
+        ("span_3_attrs_sampled", 1.0, Sampler::AlwaysOn),
+        ("span_3_attrs_not_sampled", 0.0, Sampler::AlwaysOff),
+    ] {
+        let telemetry = ours(rate);
+        let tracer = telemetry.tracer().clone();
+        let with_store = raw(sampler.clone(), true);
+        let sdk_store = with_store.tracer("bench");
+        let bare = raw(sampler, false);
+        let sdk_bare = bare.tracer("bench");
+        let mut g = c.benchmark_group(group);
+        g.warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2))
+            .sample_size(30);
+        g.bench_function("ours_span_builder", |b| {
+            b.iter(|| {
+                tracer
+                    .span_builder("render")
+                    .with_attribute("codec", "h264")
+                    .with_attribute("frame", 42_i64)
+                    .with_attribute("keyframe", true)
+                    .start(&tracer)
+                    .end()
+            })
+        });
+        g.bench_function("ours_trace", |b| {
+            b.iter(|| {
+                tracer.trace("render", |s| {
+                    s.set_attribute("codec", "h264");
+                    s.set_attribute("frame", 42_i64);
+                    s.set_attribute("keyframe", true);
+                    Ok::<_, String>(black_box(1))
+                })
+            })
+        });
+        g.bench_function("sdk_same_processor", |b| {
+            b.iter(|| {
+                let mut span = sdk_store
+                    .span_builder("render")
+                    .with_attributes([
+                        KeyValue::new("codec", "h264"),
+                        KeyValue::new("frame", 42_i64),
+                        KeyValue::new("keyframe", true),
+                    ])
+                    .start(&sdk_store);
+                span.end();
+            })
+        });
+        g.bench_function("sdk_no_processor", |b| {
+            b.iter(|| {
+                let mut span = sdk_bare
+                    .span_builder("render")
+                    .with_attributes([
+                        KeyValue::new("codec", "h264"),
+                        KeyValue::new("frame", 42_i64),
+                        KeyValue::new("keyframe", true),
+                    ])
+                    .start(&sdk_bare);
+                span.end();
+            })
+        });
+        let subscriber = tracing_subscriber::registry();
+        tracing::subscriber::with_default(subscriber, || {
+            g.bench_function("tracing_crate_registry", |b| {
+                b.iter(|| {
+                    let span = tracing::info_span!(
+                        "render",
+                        codec = "h264",
+                        frame = 42_i64,
+                        keyframe = true
+                    );
+                    let _entered = black_box(span.enter());
+                })
+            });
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, spans);
+criterion_main!(benches);
