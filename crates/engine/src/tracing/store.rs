@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::trace::{SpanId, Status};
+use opentelemetry::trace::{SpanId, Status, TraceId};
 use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
@@ -105,15 +105,48 @@ impl Default for TraceStoreLimits {
 
 #[derive(Default)]
 struct Pending {
-    spans: Vec<SpanRecord>,
+    spans: Vec<SpanData>,
     dropped: u32,
 }
 
+/// A complete trace as the SDK produced it; converted to [`TraceRecord`] only when read,
+/// so ending a span (on the app's thread) costs a move, not a conversion.
+struct Stored {
+    /// Root first, then the rest in start order.
+    spans: Vec<SpanData>,
+    dropped: u32,
+}
+
+impl Stored {
+    fn root(&self) -> &SpanData {
+        &self.spans[0]
+    }
+
+    fn error(&self) -> bool {
+        self.spans
+            .iter()
+            .any(|s| matches!(s.status, Status::Error { .. }))
+    }
+
+    fn to_record(&self) -> TraceRecord {
+        let spans: Vec<SpanRecord> = self.spans.iter().map(to_record).collect();
+        TraceRecord {
+            trace_id: self.root().span_context.trace_id().to_string(),
+            name: spans[0].name.clone(),
+            start_ms: spans[0].start_ms,
+            duration_ms: spans[0].duration_ms,
+            error: spans.iter().any(|s| s.error.is_some()),
+            spans,
+            dropped_spans: self.dropped,
+        }
+    }
+}
+
 struct Inner {
-    done: VecDeque<TraceRecord>,
-    pending: HashMap<String, Pending>,
+    done: VecDeque<Stored>,
+    pending: HashMap<TraceId, Pending>,
     /// Insertion order of pending trace ids, to drop the oldest when full.
-    pending_order: VecDeque<String>,
+    pending_order: VecDeque<TraceId>,
 }
 
 /// The last finished traces. Cheap to clone; register it on the tracer provider with
@@ -145,9 +178,8 @@ impl TraceStore {
     }
 
     fn add(&self, span: SpanData) {
-        let trace_id = span.span_context.trace_id().to_string();
+        let trace_id = span.span_context.trace_id();
         let is_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
-        let record = to_record(&span);
         let mut inner = self.inner.lock();
         if !is_root {
             if !inner.pending.contains_key(&trace_id) {
@@ -156,11 +188,11 @@ impl TraceStore {
                         inner.pending.remove(&oldest);
                     }
                 }
-                inner.pending_order.push_back(trace_id.clone());
+                inner.pending_order.push_back(trace_id);
             }
             let pending = inner.pending.entry(trace_id).or_default();
             if pending.spans.len() < self.limits.max_spans_per_trace.saturating_sub(1) {
-                pending.spans.push(record);
+                pending.spans.push(span);
             } else {
                 pending.dropped += 1;
             }
@@ -174,21 +206,15 @@ impl TraceStore {
             }
             None => Pending::default(),
         };
-        children.spans.sort_by_key(|s| s.start_ms);
-        let error = record.error.is_some() || children.spans.iter().any(|s| s.error.is_some());
-        let trace = TraceRecord {
-            trace_id,
-            name: record.name.clone(),
-            start_ms: record.start_ms,
-            duration_ms: record.duration_ms,
-            error,
-            spans: std::iter::once(record).chain(children.spans).collect(),
-            dropped_spans: children.dropped,
+        children.spans.sort_by_key(|s| s.start_time);
+        let stored = Stored {
+            spans: std::iter::once(span).chain(children.spans).collect(),
+            dropped: children.dropped,
         };
         if inner.done.len() >= self.limits.max_traces {
             inner.done.pop_front();
         }
-        inner.done.push_back(trace);
+        inner.done.push_back(stored);
     }
 
     /// Traces matching `query`, newest first.
@@ -202,36 +228,43 @@ impl TraceStore {
                 query
                     .name
                     .as_ref()
-                    .is_none_or(|n| t.name.contains(n.as_str()))
+                    .is_none_or(|n| t.root().name.contains(n.as_str()))
+            })
+            .filter(|t| query.min_duration.is_none_or(|d| duration(t.root()) >= d))
+            .filter(|t| query.error.is_none_or(|e| t.error() == e))
+            .filter(|t| {
+                query
+                    .since_ms
+                    .is_none_or(|s| unix_ms(t.root().start_time) >= s)
             })
             .filter(|t| {
                 query
-                    .min_duration
-                    .is_none_or(|d| t.duration_ms >= d.as_secs_f64() * 1000.0)
+                    .until_ms
+                    .is_none_or(|u| unix_ms(t.root().start_time) <= u)
             })
-            .filter(|t| query.error.is_none_or(|e| t.error == e))
-            .filter(|t| query.since_ms.is_none_or(|s| t.start_ms >= s))
-            .filter(|t| query.until_ms.is_none_or(|u| t.start_ms <= u))
             .filter(|t| {
                 query.attribute.as_ref().is_none_or(|(k, v)| {
-                    t.spans
-                        .iter()
-                        .any(|s| s.attributes.get(k).is_some_and(|x| x == v))
+                    t.spans.iter().any(|s| {
+                        s.attributes
+                            .iter()
+                            .any(|kv| kv.key.as_str() == k && kv.value.as_str() == v.as_str())
+                    })
                 })
             })
             .take(query.limit.unwrap_or(usize::MAX))
-            .cloned()
+            .map(Stored::to_record)
             .collect()
     }
 
-    /// One trace by its id.
+    /// One trace by its id (32 hex digits).
     pub fn get(&self, trace_id: &str) -> Option<TraceRecord> {
+        let id = TraceId::from_hex(trace_id).ok()?;
         self.inner
             .lock()
             .done
             .iter()
-            .find(|t| t.trace_id == trace_id)
-            .cloned()
+            .find(|t| t.root().span_context.trace_id() == id)
+            .map(Stored::to_record)
     }
 
     /// Number of complete traces held.
@@ -245,11 +278,14 @@ impl TraceStore {
     }
 }
 
-fn to_record(span: &SpanData) -> SpanRecord {
-    let duration = span
-        .end_time
+fn duration(span: &SpanData) -> Duration {
+    span.end_time
         .duration_since(span.start_time)
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn to_record(span: &SpanData) -> SpanRecord {
+    let duration = duration(span);
     SpanRecord {
         span_id: span.span_context.span_id().to_string(),
         parent_span_id: (span.parent_span_id != SpanId::INVALID)
