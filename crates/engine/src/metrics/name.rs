@@ -38,6 +38,12 @@ const HISTOGRAM_SUFFIXES: [&str; 3] = ["_bucket", "_count", "_sum"];
 /// end in `_total`, and no name may end in a histogram series suffix.
 pub(crate) fn instrument_name(name: &str, is_counter: bool) -> Result<&str, MetricsError> {
     validate(name)?;
+    if is_quantile_name(name) {
+        return Err(MetricsError::InvalidName {
+            name: name.to_owned(),
+            reason: "names ending in _p50, _p99, _p99_9 … are reserved for histogram quantiles",
+        });
+    }
     if HISTOGRAM_SUFFIXES.iter().any(|s| name.ends_with(s)) {
         return Err(MetricsError::InvalidName {
             name: name.to_owned(),
@@ -52,6 +58,18 @@ pub(crate) fn instrument_name(name: &str, is_counter: bool) -> Result<&str, Metr
         }),
         _ => Ok(name),
     }
+}
+
+/// Whether `name` ends like a quantile gauge: `_p` then digits, optionally `_` and digits.
+fn is_quantile_name(name: &str) -> bool {
+    let Some((_, tail)) = name.rsplit_once("_p") else {
+        return false;
+    };
+    let mut parts = tail.splitn(2, '_');
+    let whole = parts.next().unwrap_or_default();
+    let fraction = parts.next();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && fraction.is_none_or(digits)
 }
 
 #[cfg(test)]
@@ -98,6 +116,16 @@ mod tests {
         }
         assert!(validate(&"a".repeat(256)).is_err());
         assert!(validate(&"a".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn quantile_suffixes_are_reserved() {
+        for name in ["latency_p50", "latency_p99", "latency_p99_9"] {
+            assert!(instrument_name(name, false).is_err(), "{name}");
+        }
+        for name in ["cpu_percent", "group_pool", "latency_p99x", "p50"] {
+            assert!(instrument_name(name, false).is_ok(), "{name}");
+        }
     }
 
     #[test]
