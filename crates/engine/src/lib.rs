@@ -20,6 +20,7 @@
 pub mod collectors;
 pub mod config;
 pub mod export;
+pub mod logs;
 mod manager;
 pub mod metrics;
 pub mod server;

@@ -19,6 +19,7 @@ use crate::export::prometheus::Gatherer;
 use crate::export::{
     ExportError, ExportStatus, ExportStatusBoard, ExporterReport, SnapshotExporter,
 };
+use crate::logs::{LogLayer, LogStore};
 use crate::metrics::{Metrics, MetricsError};
 use crate::server::{RunningServer, ServerConfig};
 use crate::store::SeriesStore;
@@ -67,6 +68,7 @@ pub struct TelemetryManager {
     config: TelemetryConfig,
     provider: SdkMeterProvider,
     tracing: TracingPipeline,
+    logs: LogStore,
     gatherer: Gatherer,
     store: Arc<SeriesStore>,
     status: ExportStatusBoard,
@@ -204,6 +206,7 @@ impl TelemetryManager {
             config,
             provider,
             tracing,
+            logs: LogStore::new(2000),
             gatherer,
             store,
             status,
@@ -327,6 +330,17 @@ impl TelemetryManager {
     /// The last finished traces, as span trees.
     pub fn traces(&self) -> &TraceStore {
         self.tracing.store()
+    }
+
+    /// The last 2000 log records, with their trace and span ids.
+    pub fn logs(&self) -> &LogStore {
+        &self.logs
+    }
+
+    /// A `tracing` layer that records events into [`TelemetryManager::logs`]; add it to
+    /// your subscriber (`tracing_subscriber::registry().with(telemetry.log_layer())`).
+    pub fn log_layer(&self) -> LogLayer {
+        self.logs.layer()
     }
 
     /// The series store that feeds live panels and alert rules.
