@@ -187,7 +187,7 @@ fn spawn_receiver() -> (u16, std::sync::mpsc::Receiver<(String, String, usize)>)
 }
 
 #[test]
-fn otel_variables_send_the_demo_traces_over_otlp() {
+fn otel_variables_send_the_demo_traces_and_logs_over_otlp() {
     let (port, requests) = spawn_receiver();
     let prometheus = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -197,6 +197,7 @@ fn otel_variables_send_the_demo_traces_over_otlp() {
     let status = runner()
         .env("PROMETHEUS_PORT", prometheus.to_string())
         .env("OTEL_TRACES_EXPORTER", "otlp")
+        .env("OTEL_LOGS_EXPORTER", "otlp")
         .env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             format!("http://127.0.0.1:{port}"),
@@ -210,8 +211,17 @@ fn otel_variables_send_the_demo_traces_over_otlp() {
     let received: Vec<_> = requests.try_iter().collect();
     assert!(!received.is_empty(), "no OTLP request reached the receiver");
     for (line, content_type, length) in &received {
-        assert_eq!(line, "POST /v1/traces HTTP/1.1");
+        assert!(
+            line == "POST /v1/traces HTTP/1.1" || line == "POST /v1/logs HTTP/1.1",
+            "{line}"
+        );
         assert_eq!(content_type, "application/x-protobuf");
         assert!(*length > 0);
+    }
+    for path in ["/v1/traces", "/v1/logs"] {
+        assert!(
+            received.iter().any(|(line, _, _)| line.contains(path)),
+            "nothing was posted to {path}"
+        );
     }
 }

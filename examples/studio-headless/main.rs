@@ -172,15 +172,25 @@ async fn traced_segment(tracer: &Tracer, segment: u64, fail: bool) {
             inner
                 .trace_async("encode", |s| async move {
                     s.set_attribute("codec", "h264");
+                    let bytes = mux(segment);
                     if fail {
+                        tracing::error!(segment, "encoder ran out of memory");
                         Err("encoder ran out of memory".to_string())
                     } else {
+                        tracing::info!(segment, bytes, "segment encoded");
                         Ok(())
                     }
                 })
                 .await
         })
         .await;
+}
+
+/// Code instrumented the `tracing` way: its span joins the current trace as a child.
+#[tracing::instrument]
+fn mux(segment: u64) -> u64 {
+    tracing::debug!("writing container");
+    segment * 1_048_576
 }
 
 #[tokio::main]
@@ -199,6 +209,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = telemetry.install_tracing_subscriber() {
+        eprintln!("studio-headless: {e}");
+    }
     if let Err(e) = telemetry.initialize().await {
         eprintln!("studio-headless: {e}");
         return ExitCode::FAILURE;

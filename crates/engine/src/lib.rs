@@ -4,7 +4,9 @@
 //! Data flows one way: instruments ([`metrics`]) → the OpenTelemetry SDK → one reader
 //! ([`export`]) → the series store ([`store`]), the console and file exporters and the
 //! Prometheus endpoint ([`server`]). [`collectors`] record system metrics every
-//! collection interval; [`config`] describes it all; [`TelemetryManager`] runs it.
+//! collection interval. Spans ([`tracing`]) and log records ([`logs`], bridged from the
+//! `tracing` and `log` crates) go through the SDK's providers to in-app stores and OTLP /
+//! file exporters. [`config`] describes it all; [`TelemetryManager`] runs it.
 //!
 //! # Examples
 //! ```no_run

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ::tracing::Subscriber;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::{Instrument, SdkMeterProvider, Stream};
@@ -12,14 +13,17 @@ use opentelemetry_sdk::Resource;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
 
 use crate::collectors::{CollectorError, SystemCollector};
 use crate::config::{ConfigError, MetricsExporter, TelemetryConfig};
+use crate::export::otlp::ExportContext;
 use crate::export::prometheus::Gatherer;
 use crate::export::{
     ExportError, ExportStatus, ExportStatusBoard, ExporterReport, SnapshotExporter,
 };
-use crate::logs::{LogLayer, LogStore};
+use crate::logs::{LogStore, LogsPipeline};
 use crate::metrics::{Metrics, MetricsError};
 use crate::server::{RunningServer, ServerConfig};
 use crate::store::SeriesStore;
@@ -41,6 +45,9 @@ pub enum TelemetryError {
     /// The system collector could not start.
     #[error(transparent)]
     Collector(#[from] CollectorError),
+    /// A global `tracing` subscriber or `log` logger is already installed.
+    #[error("cannot install the tracing subscriber: {0}")]
+    Subscriber(String),
     /// `initialize` was called after `shutdown`.
     #[error("telemetry was shut down; create a new TelemetryManager")]
     ShutDown,
@@ -68,7 +75,7 @@ pub struct TelemetryManager {
     config: TelemetryConfig,
     provider: SdkMeterProvider,
     tracing: TracingPipeline,
-    logs: LogStore,
+    logs: LogsPipeline,
     gatherer: Gatherer,
     store: Arc<SeriesStore>,
     status: ExportStatusBoard,
@@ -175,15 +182,28 @@ impl TelemetryManager {
             .ok_or_else(|| ExportError::Setup("meter provider was not built".into()))?;
         let store = Arc::new(SeriesStore::new(&config.metrics));
         let status = ExportStatusBoard::default();
-        let dropped = gatherer
-            .metrics()
-            .counter("telemetry_spans_dropped_total")?;
+        let runtime = tokio::runtime::Handle::try_current().ok();
         let tracing = TracingPipeline::new(
             &config,
+            resource.clone(),
+            &ExportContext {
+                timeout: config.tracing.batch_export.max_export_timeout,
+                runtime: runtime.clone(),
+                status: status.clone(),
+                dropped: gatherer
+                    .metrics()
+                    .counter("telemetry_spans_dropped_total")?,
+            },
+        );
+        let logs = LogsPipeline::new(
+            &config,
             resource,
-            &status,
-            dropped,
-            tokio::runtime::Handle::try_current().ok(),
+            &ExportContext {
+                timeout: config.logs.batch_export.max_export_timeout,
+                runtime,
+                status: status.clone(),
+                dropped: gatherer.metrics().counter("telemetry_logs_dropped_total")?,
+            },
         );
         let exporters = if active {
             config
@@ -206,7 +226,7 @@ impl TelemetryManager {
             config,
             provider,
             tracing,
-            logs: LogStore::new(2000),
+            logs,
             gatherer,
             store,
             status,
@@ -332,15 +352,45 @@ impl TelemetryManager {
         self.tracing.store()
     }
 
-    /// The last 2000 log records, with their trace and span ids.
+    /// The last `logs.store_capacity` log records, with their trace and span ids.
     pub fn logs(&self) -> &LogStore {
-        &self.logs
+        self.logs.store()
     }
 
-    /// A `tracing` layer that records events into [`TelemetryManager::logs`]; add it to
-    /// your subscriber (`tracing_subscriber::registry().with(telemetry.log_layer())`).
-    pub fn log_layer(&self) -> LogLayer {
-        self.logs.layer()
+    /// The `tracing` bridge as one layer: spans (`#[instrument]`) become spans of
+    /// [`TelemetryManager::tracer`], events become log records (store and exporters) with
+    /// the current trace and span ids, both filtered by `logs.level`. Add it to your own
+    /// subscriber, or call [`TelemetryManager::install_tracing_subscriber`].
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use tracing_subscriber::layer::SubscriberExt as _;
+    /// # async fn run(telemetry: std::sync::Arc<telemetry_engine::TelemetryManager>) {
+    /// let subscriber = tracing_subscriber::registry().with(telemetry.tracing_layer());
+    /// tracing::subscriber::set_global_default(subscriber).unwrap();
+    /// tracing::info!(frame = 1, "rendered");
+    /// # }
+    /// ```
+    pub fn tracing_layer<S>(&self) -> impl Layer<S> + Send + Sync + 'static
+    where
+        S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+    {
+        self.logs.layer(self.tracing.sdk_tracer())
+    }
+
+    /// Installs a global `tracing` subscriber with [`TelemetryManager::tracing_layer`],
+    /// and routes the `log` crate's records into it.
+    ///
+    /// # Errors
+    /// [`TelemetryError::Subscriber`] when a global subscriber or logger is already set
+    /// (then add [`TelemetryManager::tracing_layer`] to that subscriber instead).
+    pub fn install_tracing_subscriber(&self) -> Result<(), TelemetryError> {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        tracing_subscriber::registry()
+            .with(self.tracing_layer())
+            .try_init()
+            .map_err(|e| TelemetryError::Subscriber(e.to_string()))
     }
 
     /// The series store that feeds live panels and alert rules.
@@ -380,9 +430,13 @@ impl TelemetryManager {
     /// (or failed: the export status says which).
     pub async fn force_flush(&self) {
         let tracing = self.tracing.provider().clone();
+        let logs = self.logs.provider().clone();
         let _ = tokio::task::spawn_blocking(move || {
             if let Err(e) = tracing.force_flush() {
                 ::tracing::debug!(error = %e, "tracer provider flush");
+            }
+            if let Err(e) = logs.force_flush() {
+                ::tracing::debug!(error = %e, "logger provider flush");
             }
         })
         .await;
@@ -418,9 +472,13 @@ impl TelemetryManager {
             }
             // Off the async worker: a gRPC exporter's last export needs the runtime.
             let tracing = self.tracing.provider().clone();
+            let logs = self.logs.provider().clone();
             let _ = tokio::task::spawn_blocking(move || {
                 if let Err(e) = tracing.shutdown() {
                     ::tracing::debug!(error = %e, "tracer provider shutdown");
+                }
+                if let Err(e) = logs.shutdown() {
+                    ::tracing::debug!(error = %e, "logger provider shutdown");
                 }
             })
             .await;

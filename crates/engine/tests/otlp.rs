@@ -9,6 +9,12 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -18,10 +24,13 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
-use telemetry_engine::config::{Compression, OtlpProtocol, TelemetryConfig, TracingExporter};
+use telemetry_engine::config::{
+    Compression, LogsExporter, OtlpExporterConfig, OtlpProtocol, TelemetryConfig, TracingExporter,
+};
 use telemetry_engine::export::ExportStatus;
 use telemetry_engine::TelemetryManager;
 use tokio::sync::{mpsc, oneshot};
+use tracing_subscriber::layer::SubscriberExt as _;
 
 type Received = (ExportTraceServiceRequest, Option<String>);
 
@@ -29,43 +38,70 @@ type Received = (ExportTraceServiceRequest, Option<String>);
 struct HttpReceiver {
     addr: SocketAddr,
     rx: mpsc::UnboundedReceiver<Received>,
+    logs: mpsc::UnboundedReceiver<ExportLogsServiceRequest>,
     _stop: oneshot::Sender<()>,
+}
+
+fn decode_body(headers: &HeaderMap, body: &Bytes) -> (Vec<u8>, Option<String>) {
+    let encoding = headers
+        .get("content-encoding")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = if encoding.as_deref() == Some("gzip") {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    } else {
+        body.to_vec()
+    };
+    (bytes, encoding)
 }
 
 async fn http_receiver(port: u16) -> HttpReceiver {
     let (tx, rx) = mpsc::unbounded_channel();
-    let app = axum::Router::new().route(
-        "/v1/traces",
-        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let tx = tx.clone();
-            async move {
-                let encoding = headers
-                    .get("content-encoding")
-                    .map(|v| v.to_str().unwrap().to_owned());
-                let bytes = if encoding.as_deref() == Some("gzip") {
-                    let mut out = Vec::new();
-                    flate2::read::GzDecoder::new(&body[..])
-                        .read_to_end(&mut out)
+    let (logs_tx, logs) = mpsc::unbounded_channel();
+    let app = axum::Router::new()
+        .route(
+            "/v1/logs",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let logs_tx = logs_tx.clone();
+                async move {
+                    let (bytes, _) = decode_body(&headers, &body);
+                    logs_tx
+                        .send(ExportLogsServiceRequest::decode(&bytes[..]).unwrap())
                         .unwrap();
-                    out
-                } else {
-                    body.to_vec()
-                };
-                tx.send((
-                    ExportTraceServiceRequest::decode(&bytes[..]).unwrap(),
-                    encoding,
-                ))
-                .unwrap();
-                (
-                    [("content-type", "application/x-protobuf")],
-                    ExportTraceServiceResponse {
-                        partial_success: None,
-                    }
-                    .encode_to_vec(),
-                )
-            }
-        }),
-    );
+                    (
+                        [("content-type", "application/x-protobuf")],
+                        ExportLogsServiceResponse {
+                            partial_success: None,
+                        }
+                        .encode_to_vec(),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/v1/traces",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let tx = tx.clone();
+                async move {
+                    let (bytes, encoding) = decode_body(&headers, &body);
+                    tx.send((
+                        ExportTraceServiceRequest::decode(&bytes[..]).unwrap(),
+                        encoding,
+                    ))
+                    .unwrap();
+                    (
+                        [("content-type", "application/x-protobuf")],
+                        ExportTraceServiceResponse {
+                            partial_success: None,
+                        }
+                        .encode_to_vec(),
+                    )
+                }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
@@ -82,7 +118,23 @@ async fn http_receiver(port: u16) -> HttpReceiver {
     HttpReceiver {
         addr,
         rx,
+        logs,
         _stop: stop,
+    }
+}
+
+struct GrpcLogs(mpsc::UnboundedSender<ExportLogsServiceRequest>);
+
+#[tonic::async_trait]
+impl LogsService for GrpcLogs {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+        self.0.send(request.into_inner()).unwrap();
+        Ok(tonic::Response::new(ExportLogsServiceResponse {
+            partial_success: None,
+        }))
     }
 }
 
@@ -107,6 +159,7 @@ impl TraceService for GrpcService {
 
 async fn grpc_receiver() -> HttpReceiver {
     let (tx, rx) = mpsc::unbounded_channel();
+    let (logs_tx, logs) = mpsc::unbounded_channel();
     let addr: SocketAddr = format!("127.0.0.1:{}", common::free_port())
         .parse()
         .unwrap();
@@ -116,6 +169,10 @@ async fn grpc_receiver() -> HttpReceiver {
     tokio::spawn(async move {
         tonic::transport::Server::builder()
             .add_service(service)
+            .add_service(
+                LogsServiceServer::new(GrpcLogs(logs_tx))
+                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+            )
             .serve_with_shutdown(addr, async {
                 let _ = stopped.await;
             })
@@ -132,6 +189,7 @@ async fn grpc_receiver() -> HttpReceiver {
     HttpReceiver {
         addr,
         rx,
+        logs,
         _stop: stop,
     }
 }
@@ -242,12 +300,12 @@ fn drain(rx: &mut mpsc::UnboundedReceiver<Received>) -> Vec<Received> {
 async fn spans_reach_an_otlp_http_receiver_gzipped() {
     let mut receiver = http_receiver(0).await;
     let endpoint = format!("http://{}/v1/traces", receiver.addr);
-    let telemetry = common::start(config_for(TracingExporter::Otlp {
+    let telemetry = common::start(config_for(TracingExporter::Otlp(OtlpExporterConfig {
         endpoint: endpoint.clone(),
         protocol: OtlpProtocol::HttpProtobuf,
         headers: Default::default(),
         compression: Some(Compression::Gzip),
-    }))
+    })))
     .await;
     workload(&telemetry).await;
     // Graceful shutdown exports what is still queued: nothing is lost.
@@ -267,12 +325,12 @@ async fn spans_reach_an_otlp_http_receiver_gzipped() {
 async fn spans_reach_an_otlp_grpc_receiver() {
     let mut receiver = grpc_receiver().await;
     let endpoint = format!("http://{}", receiver.addr);
-    let telemetry = common::start(config_for(TracingExporter::Otlp {
+    let telemetry = common::start(config_for(TracingExporter::Otlp(OtlpExporterConfig {
         endpoint: endpoint.clone(),
         protocol: OtlpProtocol::Grpc,
         headers: [("x-api-key".to_string(), "secret".to_string())].into(),
         compression: Some(Compression::Gzip),
-    }))
+    })))
     .await;
     workload(&telemetry).await;
     telemetry.force_flush().await;
@@ -291,12 +349,12 @@ async fn a_receiver_down_then_up_fails_counts_drops_and_recovers() {
     let port = common::free_port();
     let endpoint = format!("http://127.0.0.1:{port}/v1/traces");
     let name = format!("traces:otlp:{endpoint}");
-    let telemetry = common::start(config_for(TracingExporter::Otlp {
+    let telemetry = common::start(config_for(TracingExporter::Otlp(OtlpExporterConfig {
         endpoint: endpoint.clone(),
         protocol: OtlpProtocol::HttpProtobuf,
         headers: Default::default(),
         compression: None,
-    }))
+    })))
     .await;
     workload(&telemetry).await;
     telemetry.force_flush().await;
@@ -364,12 +422,12 @@ async fn a_hanging_receiver_times_out_and_the_app_keeps_going() {
         }
     });
     let endpoint = format!("http://{addr}/v1/traces");
-    let mut config = config_for(TracingExporter::Otlp {
+    let mut config = config_for(TracingExporter::Otlp(OtlpExporterConfig {
         endpoint: endpoint.clone(),
         protocol: OtlpProtocol::HttpProtobuf,
         headers: Default::default(),
         compression: None,
-    });
+    }));
     config.tracing.batch_export.max_export_timeout = std::time::Duration::from_millis(500);
     let telemetry = common::start(config).await;
     let started = std::time::Instant::now();
@@ -399,4 +457,99 @@ async fn a_hanging_receiver_times_out_and_the_app_keeps_going() {
     );
     acceptor.abort();
     telemetry.shutdown().await;
+}
+
+/// Spans and log records over one OTLP connection each; the record emitted inside a span
+/// carries that span's ids, and the resource names the service.
+async fn assert_logs_correlate(protocol: OtlpProtocol) {
+    let mut receiver = match protocol {
+        OtlpProtocol::HttpProtobuf => http_receiver(0).await,
+        OtlpProtocol::Grpc => grpc_receiver().await,
+    };
+    let (traces, logs) = match protocol {
+        OtlpProtocol::HttpProtobuf => (
+            format!("http://{}/v1/traces", receiver.addr),
+            format!("http://{}/v1/logs", receiver.addr),
+        ),
+        OtlpProtocol::Grpc => {
+            let base = format!("http://{}", receiver.addr);
+            (base.clone(), base)
+        }
+    };
+    let mut config = config_for(TracingExporter::Otlp(OtlpExporterConfig {
+        protocol,
+        ..OtlpExporterConfig::http(traces)
+    }));
+    config.logs.exporters = vec![LogsExporter::Otlp(OtlpExporterConfig {
+        protocol,
+        compression: Some(Compression::Gzip),
+        ..OtlpExporterConfig::http(logs.clone())
+    })];
+    let telemetry = common::start(config).await;
+    let subscriber = tracing_subscriber::registry().with(telemetry.tracing_layer());
+    let (trace_id, span_id) = tracing::subscriber::with_default(subscriber, || {
+        tracing::info!("outside any span");
+        telemetry
+            .tracer()
+            .trace("encode", |span| {
+                tracing::error!(codec = "h264", "encoder crashed");
+                Ok::<_, String>((span.trace_id(), span.span_id()))
+            })
+            .unwrap()
+    });
+    telemetry.shutdown().await;
+    let mut records = Vec::new();
+    let mut resource = None;
+    while let Ok(request) = receiver.logs.try_recv() {
+        for rl in request.resource_logs {
+            resource = rl.resource.clone().or(resource);
+            for sl in rl.scope_logs {
+                records.extend(sl.log_records);
+            }
+        }
+    }
+    assert_eq!(records.len(), 2, "{records:?}");
+    let error = records.iter().find(|r| r.severity_text == "ERROR").unwrap();
+    let body = error.body.as_ref().and_then(|b| b.value.as_ref());
+    assert_eq!(body, Some(&AnyValue::StringValue("encoder crashed".into())));
+    assert_eq!(
+        string_attr(&error.attributes, "codec").as_deref(),
+        Some("h264")
+    );
+    assert_eq!(
+        hex(&error.trace_id),
+        trace_id,
+        "the record is in the span's trace"
+    );
+    assert_eq!(hex(&error.span_id), span_id, "and names the span");
+    let outside = records.iter().find(|r| r.severity_text == "INFO").unwrap();
+    assert!(outside.trace_id.is_empty(), "no span, no trace id");
+    assert_eq!(
+        string_attr(&resource.unwrap().attributes, "service.name").as_deref(),
+        Some("studio-otlp")
+    );
+    let spans = spans_of(&drain(&mut receiver.rx));
+    assert_eq!(
+        hex(&spans[0].span_id),
+        span_id,
+        "the span itself arrived too"
+    );
+    assert_eq!(
+        telemetry.get_export_status().await[&format!("logs:otlp:{logs}")],
+        ExportStatus::Healthy
+    );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_reach_an_otlp_http_receiver_correlated_with_their_span() {
+    assert_logs_correlate(OtlpProtocol::HttpProtobuf).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_reach_an_otlp_grpc_receiver_correlated_with_their_span() {
+    assert_logs_correlate(OtlpProtocol::Grpc).await;
 }

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    Compression, ConfigError, MetricsExporter, OtlpProtocol, TelemetryConfig, TracingExporter,
+    Compression, ConfigError, LogsExporter, MetricsExporter, OtlpExporterConfig, OtlpProtocol,
+    TelemetryConfig, TracingExporter,
 };
 
 impl TelemetryConfig {
@@ -18,7 +19,8 @@ impl TelemetryConfig {
     /// `_PROTOCOL` (`http/protobuf`, `grpc`), `_HEADERS` and `_COMPRESSION`.
     /// `OTEL_TRACES_SAMPLER` (`always_on`, `always_off`, `traceidratio`,
     /// `parentbased_*`) with `OTEL_TRACES_SAMPLER_ARG` sets `tracing.sample_rate`; the
-    /// sampler is always parent-based.
+    /// sampler is always parent-based. `OTEL_LOGS_EXPORTER` (`otlp`, `none`) does the same
+    /// for log exporters with `OTEL_EXPORTER_OTLP_[LOGS_]*`; `RUST_LOG` sets `logs.level`.
     ///
     /// # Errors
     /// [`ConfigError::Env`] naming the variable whose value cannot be used.
@@ -105,101 +107,60 @@ impl TelemetryConfig {
                 }
             };
         }
-        let Some(exporters) = lookup("OTEL_TRACES_EXPORTER") else {
-            return Ok(());
-        };
-        for name in exporters
-            .split(',')
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-        {
-            match name {
-                "none" => self.tracing.exporters.clear(),
-                "console" => self.tracing.exporters.push(TracingExporter::Console {}),
-                "otlp" => {
-                    let var =
-                        |signal: &str, general: &str| lookup(signal).or_else(|| lookup(general));
-                    let protocol = match var(
-                        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-                        "OTEL_EXPORTER_OTLP_PROTOCOL",
-                    )
-                    .as_deref()
-                    .map(str::trim)
-                    {
-                        None | Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
-                        Some("grpc") => OtlpProtocol::Grpc,
-                        Some(other) => {
-                            return Err(bad(
-                                "OTEL_EXPORTER_OTLP_PROTOCOL",
-                                other,
-                                "expected http/protobuf or grpc (http/json is not supported)"
-                                    .into(),
-                            ))
-                        }
-                    };
-                    let endpoint = match (
-                        lookup("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-                        lookup("OTEL_EXPORTER_OTLP_ENDPOINT"),
-                    ) {
-                        (Some(signal), _) => signal,
-                        (None, Some(base)) if protocol == OtlpProtocol::HttpProtobuf => {
-                            format!("{}/v1/traces", base.trim_end_matches('/'))
-                        }
-                        (None, Some(base)) => base,
-                        (None, None) if protocol == OtlpProtocol::Grpc => {
-                            "http://localhost:4317".into()
-                        }
-                        (None, None) => "http://localhost:4318/v1/traces".into(),
-                    };
-                    let mut headers = BTreeMap::new();
-                    if let Some(list) = var(
-                        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-                        "OTEL_EXPORTER_OTLP_HEADERS",
-                    ) {
-                        for pair in list.split(',').filter(|p| !p.trim().is_empty()) {
-                            // The value is a secret: name the entry's position, never its text.
-                            let (k, v) = pair.split_once('=').ok_or_else(|| {
-                                bad(
-                                    "OTEL_EXPORTER_OTLP_HEADERS",
-                                    "<redacted>",
-                                    "entries must be key=value".into(),
-                                )
-                            })?;
-                            headers.insert(k.trim().to_owned(), v.trim().to_owned());
-                        }
+        if let Some(exporters) = lookup("OTEL_TRACES_EXPORTER") {
+            for name in exporters
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+            {
+                match name {
+                    "none" => self.tracing.exporters.clear(),
+                    "console" => self.tracing.exporters.push(TracingExporter::Console {}),
+                    "otlp" => self
+                        .tracing
+                        .exporters
+                        .push(TracingExporter::Otlp(otlp_from_env(lookup, "TRACES")?)),
+                    other => {
+                        return Err(bad(
+                            "OTEL_TRACES_EXPORTER",
+                            other,
+                            "expected otlp, console or none".into(),
+                        ))
                     }
-                    let compression = match var(
-                        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-                        "OTEL_EXPORTER_OTLP_COMPRESSION",
-                    )
-                    .as_deref()
-                    .map(str::trim)
-                    {
-                        None | Some("none") | Some("") => None,
-                        Some("gzip") => Some(Compression::Gzip),
-                        Some(other) => {
-                            return Err(bad(
-                                "OTEL_EXPORTER_OTLP_COMPRESSION",
-                                other,
-                                "expected gzip or none".into(),
-                            ))
-                        }
-                    };
-                    self.tracing.exporters.push(TracingExporter::Otlp {
-                        endpoint,
-                        protocol,
-                        headers,
-                        compression,
-                    });
-                }
-                other => {
-                    return Err(bad(
-                        "OTEL_TRACES_EXPORTER",
-                        other,
-                        "expected otlp, console or none".into(),
-                    ))
                 }
             }
+        }
+        if let Some(exporters) = lookup("OTEL_LOGS_EXPORTER") {
+            for name in exporters
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+            {
+                match name {
+                    "none" => self.logs.exporters.clear(),
+                    "otlp" => self
+                        .logs
+                        .exporters
+                        .push(LogsExporter::Otlp(otlp_from_env(lookup, "LOGS")?)),
+                    other => {
+                        return Err(bad(
+                            "OTEL_LOGS_EXPORTER",
+                            other,
+                            "expected otlp or none".into(),
+                        ))
+                    }
+                }
+            }
+        }
+        if let Some(level) = lookup("RUST_LOG").filter(|l| !l.trim().is_empty()) {
+            if let Err(e) = level.parse::<tracing_subscriber::filter::Targets>() {
+                return Err(bad(
+                    "RUST_LOG",
+                    &level,
+                    format!("not a level directive: {e}"),
+                ));
+            }
+            self.logs.level = level;
         }
         Ok(())
     }
@@ -221,6 +182,77 @@ impl TelemetryConfig {
             });
         }
     }
+}
+
+/// The OTLP destination for `signal` (`TRACES`, `LOGS`) from the standard variables: the
+/// signal's own `OTEL_EXPORTER_OTLP_<SIGNAL>_*` first, then the general ones.
+fn otlp_from_env(
+    lookup: &impl Fn(&str) -> Option<String>,
+    signal: &str,
+) -> Result<OtlpExporterConfig, ConfigError> {
+    let bad = |var: String, value: &str, message: &str| ConfigError::Env {
+        var,
+        value: value.into(),
+        message: message.into(),
+    };
+    // The variable that is set (the signal's own, else the general one) and its value.
+    let var = |suffix: &str| {
+        let own = format!("OTEL_EXPORTER_OTLP_{signal}_{suffix}");
+        let general = format!("OTEL_EXPORTER_OTLP_{suffix}");
+        match lookup(&own) {
+            Some(v) => Some((own, v)),
+            None => lookup(&general).map(|v| (general, v)),
+        }
+    };
+    let protocol = match var("PROTOCOL") {
+        None => OtlpProtocol::HttpProtobuf,
+        Some((name, value)) => match value.trim() {
+            "http/protobuf" => OtlpProtocol::HttpProtobuf,
+            "grpc" => OtlpProtocol::Grpc,
+            other => {
+                return Err(bad(
+                    name,
+                    other,
+                    "expected http/protobuf or grpc (http/json is not supported)",
+                ))
+            }
+        },
+    };
+    let path = format!("/v1/{}", signal.to_ascii_lowercase());
+    let own_endpoint = lookup(&format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"));
+    let endpoint = match (own_endpoint, lookup("OTEL_EXPORTER_OTLP_ENDPOINT")) {
+        (Some(own), _) => own,
+        (None, Some(base)) if protocol == OtlpProtocol::HttpProtobuf => {
+            format!("{}{path}", base.trim_end_matches('/'))
+        }
+        (None, Some(base)) => base,
+        (None, None) if protocol == OtlpProtocol::Grpc => "http://localhost:4317".into(),
+        (None, None) => format!("http://localhost:4318{path}"),
+    };
+    let mut headers = BTreeMap::new();
+    if let Some((name, list)) = var("HEADERS") {
+        for pair in list.split(',').filter(|p| !p.trim().is_empty()) {
+            // The value is a secret: never echo it.
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| bad(name.clone(), "<redacted>", "entries must be key=value"))?;
+            headers.insert(k.trim().to_owned(), v.trim().to_owned());
+        }
+    }
+    let compression = match var("COMPRESSION") {
+        None => None,
+        Some((name, value)) => match value.trim() {
+            "none" | "" => None,
+            "gzip" => Some(Compression::Gzip),
+            other => return Err(bad(name, other, "expected gzip or none")),
+        },
+    };
+    Ok(OtlpExporterConfig {
+        endpoint,
+        protocol,
+        headers,
+        compression,
+    })
 }
 
 fn parse_bool(value: &str) -> Option<bool> {
@@ -306,12 +338,12 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(cfg.tracing.sample_rate, 0.25);
-        let TracingExporter::Otlp {
+        let TracingExporter::Otlp(OtlpExporterConfig {
             endpoint,
             protocol,
             headers,
             compression,
-        } = &cfg.tracing.exporters[0]
+        }) = &cfg.tracing.exporters[0]
         else {
             panic!("{:?}", cfg.tracing.exporters);
         };
@@ -329,7 +361,40 @@ mod tests {
         ]))
         .unwrap();
         assert!(matches!(&grpc.tracing.exporters[0],
-            TracingExporter::Otlp { endpoint, protocol: OtlpProtocol::Grpc, .. } if endpoint == "http://localhost:4317"));
+            TracingExporter::Otlp(o) if o.endpoint == "http://localhost:4317" && o.protocol == OtlpProtocol::Grpc));
+    }
+
+    #[test]
+    fn otel_logs_exporter_takes_the_logs_endpoint_and_rust_log_the_level() {
+        let mut cfg = TelemetryConfig::default();
+        cfg.apply_env_overrides(env(&[
+            ("OTEL_LOGS_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("RUST_LOG", "warn,studio=debug"),
+        ]))
+        .unwrap();
+        assert!(matches!(&cfg.logs.exporters[0],
+            LogsExporter::Otlp(o) if o.endpoint == "http://collector:4318/v1/logs"
+                && o.protocol == OtlpProtocol::HttpProtobuf));
+        assert_eq!(cfg.logs.level, "warn,studio=debug");
+        assert!(cfg.tracing.exporters.is_empty(), "traces untouched");
+        let err = cfg
+            .apply_env_overrides(env(&[
+                ("OTEL_LOGS_EXPORTER", "otlp"),
+                ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "zstd"),
+            ]))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("environment variable OTEL_EXPORTER_OTLP_LOGS_COMPRESSION=\"zstd\""),
+            "{err}"
+        );
+        let err = cfg
+            .apply_env_overrides(env(&[("RUST_LOG", "info,=x=y")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("RUST_LOG"), "{err}");
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct TelemetryConfig {
     pub metrics: MetricsConfig,
     /// Health checks.
     pub health: HealthConfig,
+    /// Logs from the `tracing` and `log` crates: level, in-app store and exporters.
+    pub logs: LogsConfig,
 }
 
 impl Default for TelemetryConfig {
@@ -60,6 +62,7 @@ impl Default for TelemetryConfig {
             tracing: TracingConfig::default(),
             metrics: MetricsConfig::default(),
             health: HealthConfig::default(),
+            logs: LogsConfig::default(),
         }
     }
 }
@@ -140,16 +143,7 @@ pub enum TracingExporter {
     /// A readable tree of each finished trace on standard output.
     Console {},
     /// One OTLP JSON `ExportTraceServiceRequest` per line at `path`, rotated by size.
-    File {
-        /// File to write.
-        path: String,
-        /// Size at which the file is rotated. Default `10 MiB`.
-        #[serde(default = "default_max_file_bytes")]
-        max_file_bytes: u64,
-        /// Rotated files kept beside the live one. Default `5`.
-        #[serde(default = "default_max_files")]
-        max_files: u32,
-    },
+    File(FileExporterConfig),
     /// Jaeger, reached over OTLP (Jaeger takes OTLP natively since 1.35). The spec's
     /// legacy Thrift endpoint `http://host:14268/api/traces` is sent to the same host's
     /// OTLP/HTTP endpoint `http://host:4318/v1/traces`, and the export status says so.
@@ -161,19 +155,75 @@ pub enum TracingExporter {
         compression: Option<Compression>,
     },
     /// Any OTLP receiver (OpenTelemetry Collector, Jaeger, Tempo, …).
-    Otlp {
-        /// Full URL: `http://host:4318/v1/traces` for HTTP, `http://host:4317` for gRPC.
-        endpoint: String,
-        /// Wire protocol. Default `http/protobuf`.
-        #[serde(default)]
-        protocol: OtlpProtocol,
-        /// Extra request headers (API keys). Never logged or sent to the webview.
-        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-        headers: BTreeMap<String, String>,
-        /// Payload compression. Default none.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        compression: Option<Compression>,
-    },
+    Otlp(OtlpExporterConfig),
+}
+
+/// An OTLP destination (`{"Otlp": {"endpoint": .., "protocol": "grpc"}}`), for spans or logs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpExporterConfig {
+    /// Full URL: `http://host:4318/v1/traces` (or `/v1/logs`) for HTTP, `http://host:4317`
+    /// for gRPC.
+    pub endpoint: String,
+    /// Wire protocol. Default `http/protobuf`.
+    #[serde(default)]
+    pub protocol: OtlpProtocol,
+    /// Extra request headers (API keys). Never logged or sent to the webview.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Payload compression. Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Compression>,
+}
+
+impl OtlpExporterConfig {
+    /// An OTLP/HTTP destination with no headers and no compression.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::{OtlpExporterConfig, OtlpProtocol};
+    /// let otlp = OtlpExporterConfig::http("http://127.0.0.1:4318/v1/traces");
+    /// assert_eq!(otlp.protocol, OtlpProtocol::HttpProtobuf);
+    /// ```
+    pub fn http(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            protocol: OtlpProtocol::HttpProtobuf,
+            headers: BTreeMap::new(),
+            compression: None,
+        }
+    }
+}
+
+/// A size-rotated file destination (`{"File": {"path": "./logs/traces.json"}}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileExporterConfig {
+    /// File to write.
+    pub path: String,
+    /// Size at which the file is rotated. Default `10 MiB`.
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+    /// Rotated files kept beside the live one. Default `5`.
+    #[serde(default = "default_max_files")]
+    pub max_files: u32,
+}
+
+impl FileExporterConfig {
+    /// A file destination at `path` with the default rotation (10 MiB, 5 files kept).
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::FileExporterConfig;
+    /// assert_eq!(FileExporterConfig::new("./logs/traces.json").max_files, 5);
+    /// ```
+    pub fn new(path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            max_file_bytes: default_max_file_bytes(),
+            max_files: default_max_files(),
+        }
+    }
 }
 
 /// The OTLP wire protocol.
@@ -282,16 +332,7 @@ pub enum MetricsExporter {
     /// A readable snapshot on standard output every collection interval.
     Console {},
     /// One JSON line per collection interval at `path`, rotated by size.
-    File {
-        /// File to write.
-        path: String,
-        /// Size at which the file is rotated. Default `10 MiB`.
-        #[serde(default = "default_max_file_bytes")]
-        max_file_bytes: u64,
-        /// Rotated files kept beside the live one. Default `5`.
-        #[serde(default = "default_max_files")]
-        max_files: u32,
-    },
+    File(FileExporterConfig),
 }
 
 impl MetricsExporter {
@@ -306,7 +347,7 @@ impl MetricsExporter {
         match self {
             Self::Prometheus { port, .. } => format!("prometheus:{port}"),
             Self::Console {} => "console".to_owned(),
-            Self::File { path, .. } => format!("file:{path}"),
+            Self::File(file) => format!("file:{}", file.path),
         }
     }
 }
@@ -356,6 +397,54 @@ impl Default for HealthConfig {
             parallel_checks: false,
         }
     }
+}
+
+/// Log settings: what `tracing` / `log` records are kept, and where they go.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::config::{LogsExporter, TelemetryConfig};
+/// let cfg = TelemetryConfig::from_json(r#"{ "logs": { "level": "info,studio=debug",
+///     "exporters": [ { "File": { "path": "./logs/app.ecs.json" } } ] } }"#).unwrap();
+/// assert!(matches!(&cfg.logs.exporters[0], LogsExporter::File(f) if f.path.ends_with("ecs.json")));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogsConfig {
+    /// Default `true`.
+    pub enabled: bool,
+    /// Which records are kept, as `tracing` target directives: `"info"`,
+    /// `"warn,studio::render=debug"`. `RUST_LOG` overrides it. Default `"info"`.
+    pub level: String,
+    /// Records kept in memory for the live panel. Default `2000`.
+    pub store_capacity: usize,
+    /// Batching of log export (same fields as `tracing.batch_export`).
+    pub batch_export: BatchExportConfig,
+    /// Where records go. Default none.
+    pub exporters: Vec<LogsExporter>,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            level: "info".to_owned(),
+            store_capacity: 2000,
+            batch_export: BatchExportConfig::default(),
+            exporters: Vec::new(),
+        }
+    }
+}
+
+/// A destination for log records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum LogsExporter {
+    /// Any OTLP receiver (`/v1/logs` over HTTP, or gRPC).
+    Otlp(OtlpExporterConfig),
+    /// JSON lines in the Elastic Common Schema (`@timestamp`, `log.level`, `message`,
+    /// `trace.id`, …), ready for Filebeat or Logstash, rotated by size.
+    File(FileExporterConfig),
 }
 
 /// The file form: either the bare config or the spec's `{"telemetry": {..}}` wrapper.

@@ -13,11 +13,7 @@ fn the_spec_profiles_parse_verbatim() {
         dev.tracing.exporters,
         vec![
             TracingExporter::Console {},
-            TracingExporter::File {
-                path: "./logs/traces.json".into(),
-                max_file_bytes: 10 * 1024 * 1024,
-                max_files: 5
-            }
+            TracingExporter::File(FileExporterConfig::new("./logs/traces.json"))
         ]
     );
 

@@ -4,7 +4,10 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::{ConfigError, ConfigIssue, MetricsExporter, TelemetryConfig, TracingExporter};
+use super::{
+    BatchExportConfig, ConfigError, ConfigIssue, FileExporterConfig, LogsExporter, MetricsExporter,
+    OtlpExporterConfig, TelemetryConfig, TracingExporter,
+};
 
 #[derive(Default)]
 struct Issues(Vec<ConfigIssue>);
@@ -20,6 +23,41 @@ impl Issues {
     fn positive(&mut self, path: &str, value: Duration) {
         if value.is_zero() {
             self.add(path, "must be greater than 0s");
+        }
+    }
+
+    fn batch(&mut self, at: &str, b: &BatchExportConfig) {
+        if b.max_batch_size == 0 {
+            self.add(format!("{at}.max_batch_size"), "must be at least 1");
+        }
+        self.positive(&format!("{at}.max_export_timeout"), b.max_export_timeout);
+        self.positive(&format!("{at}.export_interval"), b.export_interval);
+    }
+
+    fn file(&mut self, at: &str, file: &FileExporterConfig) {
+        if file.path.trim().is_empty() {
+            self.add(format!("{at}.path"), "must not be empty");
+        }
+        if file.max_file_bytes < 1024 {
+            self.add(format!("{at}.max_file_bytes"), "must be at least 1024");
+        }
+    }
+
+    fn otlp(&mut self, at: &str, otlp: &OtlpExporterConfig) {
+        if let Err(why) = check_url(&otlp.endpoint) {
+            self.add(format!("{at}.endpoint"), why);
+        }
+        for name in otlp.headers.keys() {
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+            if !valid {
+                self.add(
+                    format!("{at}.headers"),
+                    format!("{name:?} is not a valid header name"),
+                );
+            }
         }
     }
 }
@@ -52,6 +90,7 @@ impl TelemetryConfig {
         self.validate_tracing(&mut issues);
         self.validate_metrics(&mut issues);
         self.validate_health(&mut issues);
+        self.validate_logs(&mut issues);
         if issues.0.is_empty() {
             Ok(())
         } else {
@@ -76,60 +115,42 @@ impl TelemetryConfig {
         if t.max_events_per_span > 65_536 {
             issues.add("tracing.max_events_per_span", "must be at most 65536");
         }
-        let b = &t.batch_export;
-        if b.max_batch_size == 0 {
-            issues.add("tracing.batch_export.max_batch_size", "must be at least 1");
-        }
-        issues.positive(
-            "tracing.batch_export.max_export_timeout",
-            b.max_export_timeout,
-        );
-        issues.positive("tracing.batch_export.export_interval", b.export_interval);
+        issues.batch("tracing.batch_export", &t.batch_export);
         for (i, exporter) in t.exporters.iter().enumerate() {
+            let at = format!("tracing.exporters[{i}]");
             match exporter {
                 TracingExporter::Console {} => {}
-                TracingExporter::File {
-                    path,
-                    max_file_bytes,
-                    ..
-                } => {
-                    if path.trim().is_empty() {
-                        issues.add(
-                            format!("tracing.exporters[{i}].File.path"),
-                            "must not be empty",
-                        );
-                    }
-                    if *max_file_bytes < 1024 {
-                        issues.add(
-                            format!("tracing.exporters[{i}].File.max_file_bytes"),
-                            "must be at least 1024",
-                        );
-                    }
-                }
+                TracingExporter::File(file) => issues.file(&format!("{at}.File"), file),
                 TracingExporter::Jaeger { endpoint, .. } => {
                     if let Err(why) = check_url(endpoint) {
-                        issues.add(format!("tracing.exporters[{i}].Jaeger.endpoint"), why);
+                        issues.add(format!("{at}.Jaeger.endpoint"), why);
                     }
                 }
-                TracingExporter::Otlp {
-                    endpoint, headers, ..
-                } => {
-                    if let Err(why) = check_url(endpoint) {
-                        issues.add(format!("tracing.exporters[{i}].Otlp.endpoint"), why);
-                    }
-                    for name in headers.keys() {
-                        let valid = !name.is_empty()
-                            && name
-                                .bytes()
-                                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
-                        if !valid {
-                            issues.add(
-                                format!("tracing.exporters[{i}].Otlp.headers"),
-                                format!("{name:?} is not a valid header name"),
-                            );
-                        }
-                    }
-                }
+                TracingExporter::Otlp(otlp) => issues.otlp(&format!("{at}.Otlp"), otlp),
+            }
+        }
+    }
+
+    fn validate_logs(&self, issues: &mut Issues) {
+        let l = &self.logs;
+        if let Err(e) = l.level.parse::<tracing_subscriber::filter::Targets>() {
+            issues.add(
+                "logs.level",
+                format!(
+                    "{:?} is not a level directive like \"info,studio=debug\": {e}",
+                    l.level
+                ),
+            );
+        }
+        if l.store_capacity == 0 {
+            issues.add("logs.store_capacity", "must be at least 1");
+        }
+        issues.batch("logs.batch_export", &l.batch_export);
+        for (i, exporter) in l.exporters.iter().enumerate() {
+            let at = format!("logs.exporters[{i}]");
+            match exporter {
+                LogsExporter::File(file) => issues.file(&format!("{at}.File"), file),
+                LogsExporter::Otlp(otlp) => issues.otlp(&format!("{at}.Otlp"), otlp),
             }
         }
     }
@@ -221,18 +242,8 @@ impl TelemetryConfig {
                     }
                 }
                 MetricsExporter::Console {} => {}
-                MetricsExporter::File {
-                    path,
-                    max_file_bytes,
-                    ..
-                } => {
-                    let at = format!("metrics.exporters[{i}].File");
-                    if path.trim().is_empty() {
-                        issues.add(format!("{at}.path"), "must not be empty");
-                    }
-                    if *max_file_bytes < 1024 {
-                        issues.add(format!("{at}.max_file_bytes"), "must be at least 1024");
-                    }
+                MetricsExporter::File(file) => {
+                    issues.file(&format!("metrics.exporters[{i}].File"), file);
                 }
             }
         }

@@ -4,6 +4,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::config::FileExporterConfig;
+
 /// Appends lines to `path`; when the next line would pass `max_bytes`, the file becomes
 /// `path.1` (older ones shift to `.2`, …, keeping `max_files`) and a new one starts.
 #[derive(Debug)]
@@ -16,11 +18,11 @@ pub(crate) struct RotatingFile {
 }
 
 impl RotatingFile {
-    pub(crate) fn new(path: impl Into<PathBuf>, max_bytes: u64, max_files: u32) -> Self {
+    pub(crate) fn new(config: &FileExporterConfig) -> Self {
         Self {
-            path: path.into(),
-            max_bytes,
-            max_files,
+            path: PathBuf::from(&config.path),
+            max_bytes: config.max_file_bytes,
+            max_files: config.max_files,
             writer: None,
             size: 0,
         }
@@ -95,11 +97,19 @@ fn numbered(path: &Path, n: u32) -> PathBuf {
 mod tests {
     use super::*;
 
+    fn config(path: &Path, max_file_bytes: u64, max_files: u32) -> FileExporterConfig {
+        FileExporterConfig {
+            path: path.display().to_string(),
+            max_file_bytes,
+            max_files,
+        }
+    }
+
     #[test]
     fn rotation_keeps_every_line_within_the_file_budget() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("logs/metrics.json");
-        let mut file = RotatingFile::new(&path, 100, 50);
+        let mut file = RotatingFile::new(&config(&path, 100, 50));
         for i in 0..40 {
             file.write_line(&format!("{{\"n\":{i:04}}}")).unwrap();
         }
@@ -125,7 +135,7 @@ mod tests {
     fn old_files_beyond_max_files_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.json");
-        let mut file = RotatingFile::new(&path, 20, 2);
+        let mut file = RotatingFile::new(&config(&path, 20, 2));
         for _ in 0..10 {
             file.write_line("0123456789abcdef").unwrap();
         }

@@ -1,7 +1,9 @@
-//! Export: the Prometheus reader, the console and file exporters, and export status.
+//! Export: the Prometheus reader, the console and file exporters, OTLP exporters shared by
+//! spans and logs, and export status.
 
 mod console;
 mod file;
+pub(crate) mod otlp;
 pub(crate) mod prometheus;
 mod status;
 
@@ -47,13 +49,9 @@ impl SnapshotExporter {
             MetricsExporter::Console {} => Some(Self::Console {
                 service: service.to_owned(),
             }),
-            MetricsExporter::File {
-                path,
-                max_file_bytes,
-                max_files,
-            } => Some(Self::File {
-                path: path.clone(),
-                file: RotatingFile::new(path, *max_file_bytes, *max_files),
+            MetricsExporter::File(file) => Some(Self::File {
+                path: file.path.clone(),
+                file: RotatingFile::new(file),
             }),
             MetricsExporter::Prometheus { .. } => None,
         }

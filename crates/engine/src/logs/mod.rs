@@ -1,212 +1,134 @@
-//! Logs: records from the `tracing` crate (and `log`, through `tracing-log`) with the
-//! current OpenTelemetry trace and span ids, kept in a bounded in-app store.
+//! Logs: the `tracing` and `log` crates bridged into OpenTelemetry, kept in a bounded
+//! in-app store and exported over OTLP and to an Elastic Common Schema file.
 //!
-//! Add [`TelemetryManager::log_layer`](crate::TelemetryManager::log_layer) to your
-//! `tracing` subscriber; every event becomes a [`LogRecord`], correlated with the span
-//! that was current when it was emitted. Status: the in-app store works; export of logs
-//! (OTLP, an ECS JSON file) is not built yet.
+//! [`TelemetryManager::tracing_layer`](crate::TelemetryManager::tracing_layer) is one
+//! `tracing_subscriber` layer that does both halves of the bridge: `tracing` spans
+//! (`#[instrument]`, `info_span!`) become OpenTelemetry spans of the engine's tracer
+//! (children of the [`Tracer`](crate::tracing::Tracer) span that is current, and parents
+//! of the spans started inside them), and events (`info!`, and `log::warn!` once the
+//! subscriber is installed with `tracing-log`) become OpenTelemetry log records carrying
+//! the trace and span id of the span that was current. Records go through the SDK's
+//! logger provider to the [`LogStore`] and, behind batch processors with bounded queues,
+//! to the configured exporters; `logs.level` filters both spans and events.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::fmt::Debug;
-use std::sync::Arc;
-use std::time::SystemTime;
+mod ecs;
+mod store;
 
-use opentelemetry::trace::TraceContextExt;
-use parking_lot::Mutex;
-use serde::Serialize;
-use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::layer::Context as LayerContext;
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_sdk::logs::{
+    BatchConfigBuilder, BatchLogProcessor, LogExporter, SdkLoggerProvider,
+};
+use opentelemetry_sdk::trace::SdkTracer;
+use opentelemetry_sdk::Resource;
+use tracing::Subscriber;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use crate::export::unix_ms;
+pub use store::{LogQuery, LogRecord, LogStore};
 
-/// One log record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LogRecord {
-    /// Unix milliseconds.
-    pub timestamp_ms: i64,
-    /// `TRACE`, `DEBUG`, `INFO`, `WARN` or `ERROR`.
-    pub level: String,
-    /// The event's target (module path by default).
-    pub target: String,
-    /// The message.
-    pub message: String,
-    /// Other fields, as strings.
-    pub fields: BTreeMap<String, String>,
-    /// Trace id of the current span, if one is recording.
-    pub trace_id: Option<String>,
-    /// Span id of the current span, if one is recording.
-    pub span_id: Option<String>,
-}
+use crate::config::{BatchExportConfig, LogsExporter, TelemetryConfig};
+use crate::export::otlp::{log_exporter, ExportContext, OtlpTarget, StatusExporter};
+use ecs::EcsFileExporter;
+use store::StoreProcessor;
 
-/// What to look for in [`LogStore::query`].
-#[derive(Debug, Clone, Default)]
-pub struct LogQuery {
-    /// At least this severe (`"warn"` keeps WARN and ERROR). Default all.
-    pub min_level: Option<Level>,
-    /// Message or a field value contains this (case-insensitive).
-    pub text: Option<String>,
-    /// Only records of this trace.
-    pub trace_id: Option<String>,
-    /// At most this many, newest first.
-    pub limit: Option<usize>,
-}
+/// Crates whose own spans and events stay at `warn` unless `logs.level` names them: the
+/// HTTP and gRPC stacks the exporters run on (their debug output would be exported by
+/// the exporters themselves).
+const QUIET_TARGETS: &str = "h2=warn,hyper=warn,hyper_util=warn,tonic=warn,tower=warn,reqwest=warn";
 
-/// The last log records, bounded. Cheap to clone.
-#[derive(Clone)]
-pub struct LogStore {
-    records: Arc<Mutex<VecDeque<LogRecord>>>,
-    capacity: usize,
-}
-
-impl LogStore {
-    /// An empty store keeping at most `capacity` records (the oldest go first).
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            records: Arc::new(Mutex::new(VecDeque::new())),
-            capacity: capacity.max(1),
-        }
-    }
-
-    fn push(&self, record: LogRecord) {
-        let mut records = self.records.lock();
-        if records.len() >= self.capacity {
-            records.pop_front();
-        }
-        records.push_back(record);
-    }
-
-    /// Records matching `query`, newest first.
-    pub fn query(&self, query: &LogQuery) -> Vec<LogRecord> {
-        let text = query.text.as_ref().map(|t| t.to_lowercase());
-        let records = self.records.lock();
-        records
-            .iter()
-            .rev()
-            .filter(|r| {
-                query
-                    .min_level
-                    .is_none_or(|min| r.level.parse::<Level>().is_ok_and(|l| l <= min))
-            })
-            .filter(|r| {
-                text.as_ref().is_none_or(|t| {
-                    r.message.to_lowercase().contains(t.as_str())
-                        || r.fields
-                            .values()
-                            .any(|v| v.to_lowercase().contains(t.as_str()))
-                })
-            })
-            .filter(|r| {
-                query
-                    .trace_id
-                    .as_ref()
-                    .is_none_or(|id| r.trace_id.as_ref() == Some(id))
-            })
-            .take(query.limit.unwrap_or(usize::MAX))
-            .cloned()
-            .collect()
-    }
-
-    /// The `tracing` layer that feeds this store.
-    pub fn layer(&self) -> LogLayer {
-        LogLayer {
-            store: self.clone(),
-        }
-    }
-}
-
-/// A `tracing_subscriber` layer that turns events into [`LogRecord`]s in a [`LogStore`].
-pub struct LogLayer {
+/// The logger provider with the in-app store and the exporters, and the level filter.
+pub(crate) struct LogsPipeline {
+    provider: SdkLoggerProvider,
     store: LogStore,
+    filter: Targets,
 }
 
-#[derive(Default)]
-struct Fields {
-    message: String,
-    other: BTreeMap<String, String>,
-}
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        if field.name() == "message" {
-            self.message = format!("{value:?}");
-        } else {
-            self.other
-                .insert(field.name().to_owned(), format!("{value:?}"));
+impl LogsPipeline {
+    pub(crate) fn new(config: &TelemetryConfig, resource: Resource, cx: &ExportContext) -> Self {
+        let l = &config.logs;
+        let active = config.enabled && l.enabled;
+        let store = LogStore::new(l.store_capacity);
+        let mut builder = SdkLoggerProvider::builder()
+            .with_resource(resource)
+            .with_log_processor(StoreProcessor::new(store.clone()));
+        if active {
+            for (i, exporter) in l.exporters.iter().enumerate() {
+                match exporter {
+                    LogsExporter::File(file) => {
+                        let exporter = StatusExporter::named(
+                            EcsFileExporter::new(file),
+                            format!("logs:file:{}", file.path),
+                            None,
+                            cx,
+                            None,
+                        );
+                        builder = builder.with_log_processor(batch(exporter, &l.batch_export));
+                    }
+                    LogsExporter::Otlp(otlp) => {
+                        let target = OtlpTarget {
+                            name: format!("logs:otlp:{}", otlp.endpoint),
+                            config: otlp.clone(),
+                            note: None,
+                        };
+                        match log_exporter(&target, cx) {
+                            Ok(exporter) => {
+                                builder =
+                                    builder.with_log_processor(batch(exporter, &l.batch_export));
+                            }
+                            Err(e) => cx
+                                .status
+                                .failure(&target.name, format!("logs.exporters[{i}]: {e}")),
+                        }
+                    }
+                }
+            }
         }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.message = value.to_owned();
+        let filter = if active {
+            // Validation has parsed `level` already; a failure here means "nothing".
+            format!("{QUIET_TARGETS},{}", l.level)
+                .parse()
+                .unwrap_or_default()
         } else {
-            self.other.insert(field.name().to_owned(), value.to_owned());
-        }
-    }
-}
-
-impl<S: Subscriber> Layer<S> for LogLayer {
-    fn on_event(&self, event: &Event<'_>, _ctx: LayerContext<'_, S>) {
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let cx = opentelemetry::Context::current();
-        let span = cx.span();
-        let sc = span.span_context();
-        let (trace_id, span_id) = if sc.is_valid() {
-            (
-                Some(sc.trace_id().to_string()),
-                Some(sc.span_id().to_string()),
-            )
-        } else {
-            (None, None)
+            Targets::new()
         };
-        let meta = event.metadata();
-        self.store.push(LogRecord {
-            timestamp_ms: unix_ms(SystemTime::now()),
-            level: meta.level().to_string(),
-            target: meta.target().to_owned(),
-            message: fields.message,
-            fields: fields.other,
-            trace_id,
-            span_id,
-        });
+        Self {
+            provider: builder.build(),
+            store,
+            filter,
+        }
+    }
+
+    pub(crate) fn store(&self) -> &LogStore {
+        &self.store
+    }
+
+    pub(crate) fn provider(&self) -> &SdkLoggerProvider {
+        &self.provider
+    }
+
+    /// The layer bridging `tracing` into spans of `tracer` and records of this pipeline.
+    pub(crate) fn layer<S>(&self, tracer: SdkTracer) -> impl Layer<S> + Send + Sync + 'static
+    where
+        S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+    {
+        let spans = tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_tracked_inactivity(false);
+        let events = OpenTelemetryTracingBridge::new(&self.provider);
+        spans.and_then(events).with_filter(self.filter.clone())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tracing_subscriber::layer::SubscriberExt as _;
-
-    #[test]
-    fn events_become_records_with_level_fields_and_bounds() {
-        let store = LogStore::new(3);
-        let subscriber = tracing_subscriber::registry().with(store.layer());
-        tracing::subscriber::with_default(subscriber, || {
-            tracing::info!(frame = 1, "rendered frame");
-            tracing::warn!(codec = "h264", "slow encode");
-            tracing::error!("disk full");
-            tracing::debug!("cache warm");
-        });
-        let all = store.query(&LogQuery::default());
-        assert_eq!(all.len(), 3, "capacity 3 keeps the newest three");
-        assert_eq!(all[0].message, "cache warm");
-        let warn = store.query(&LogQuery {
-            min_level: Some(Level::WARN),
-            ..Default::default()
-        });
-        let levels: Vec<&str> = warn.iter().map(|r| r.level.as_str()).collect();
-        assert_eq!(levels, ["ERROR", "WARN"]);
-        assert_eq!(warn[1].fields["codec"], "h264");
-        let text = store.query(&LogQuery {
-            text: Some("H264".into()),
-            ..Default::default()
-        });
-        assert_eq!(text.len(), 1);
-        assert!(
-            all.iter().all(|r| r.trace_id.is_none()),
-            "no span was current"
-        );
-    }
+/// A batch log processor for `exporter`, configured from `batch_export`, with a bounded
+/// queue (records beyond it are dropped, never buffered without limit).
+fn batch(exporter: impl LogExporter + 'static, b: &BatchExportConfig) -> BatchLogProcessor {
+    let config = BatchConfigBuilder::default()
+        .with_max_queue_size(b.max_batch_size.max(2048))
+        .with_max_export_batch_size(b.max_batch_size)
+        .with_scheduled_delay(b.export_interval)
+        .build();
+    BatchLogProcessor::builder(exporter)
+        .with_batch_config(config)
+        .build()
 }

@@ -8,6 +8,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use parking_lot::Mutex;
 
+use crate::config::FileExporterConfig;
 use crate::export::RotatingFile;
 
 /// Writes each batch as one line of OTLP JSON (the encoding the OpenTelemetry Collector's
@@ -20,10 +21,10 @@ pub(crate) struct FileSpanExporter {
 }
 
 impl FileSpanExporter {
-    pub(crate) fn new(path: &str, max_bytes: u64, max_files: u32) -> Self {
+    pub(crate) fn new(config: &FileExporterConfig) -> Self {
         Self {
-            path: path.to_owned(),
-            file: Mutex::new(RotatingFile::new(path, max_bytes, max_files)),
+            path: config.path.clone(),
+            file: Mutex::new(RotatingFile::new(config)),
             resource: ResourceAttributesWithSchema::default(),
         }
     }

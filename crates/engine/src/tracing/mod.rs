@@ -22,8 +22,8 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, Span, SpanData, SpanLimits,
-    SpanProcessor,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, Span, SpanData,
+    SpanExporter, SpanLimits, SpanProcessor,
 };
 use opentelemetry_sdk::Resource;
 
@@ -32,9 +32,8 @@ pub use store::{
     SpanRecord, TraceQuery, TraceRecord, TraceStore, TraceStoreLimits, TraceStoreProcessor,
 };
 
-use crate::config::{TelemetryConfig, TracingExporter};
-use crate::export::ExportStatusBoard;
-use crate::metrics::Counter;
+use crate::config::{BatchExportConfig, TelemetryConfig, TracingExporter};
+use crate::export::otlp::{span_exporter, ExportContext, OtlpTarget, StatusExporter};
 use console::ConsoleSpanExporter;
 
 /// The tracer provider with its processors, the tracer and the trace store.
@@ -45,13 +44,8 @@ pub(crate) struct TracingPipeline {
 }
 
 impl TracingPipeline {
-    pub(crate) fn new(
-        config: &TelemetryConfig,
-        resource: Resource,
-        status: &ExportStatusBoard,
-        dropped: Counter,
-        runtime: Option<tokio::runtime::Handle>,
-    ) -> Self {
+    pub(crate) fn new(config: &TelemetryConfig, resource: Resource, cx: &ExportContext) -> Self {
+        let status = &cx.status;
         let t = &config.tracing;
         let active = config.enabled && t.enabled;
         let sampler = if active {
@@ -76,73 +70,37 @@ impl TracingPipeline {
             });
         }
         if active {
-            let batch = || {
-                BatchConfigBuilder::default()
-                    .with_max_queue_size(t.batch_export.max_batch_size.max(2048))
-                    .with_max_export_batch_size(t.batch_export.max_batch_size)
-                    .with_scheduled_delay(t.batch_export.export_interval)
-                    .build()
-            };
             for (i, exporter) in t.exporters.iter().enumerate() {
                 let target = match exporter {
                     TracingExporter::Console {} => {
-                        let processor =
-                            BatchSpanProcessor::builder(ConsoleSpanExporter::new(status.clone()))
-                                .with_batch_config(batch())
-                                .build();
-                        builder = builder.with_span_processor(processor);
+                        let exporter = ConsoleSpanExporter::new(status.clone());
+                        builder = builder.with_span_processor(batch(exporter, &t.batch_export));
                         continue;
                     }
-                    TracingExporter::File {
-                        path,
-                        max_file_bytes,
-                        max_files,
-                    } => {
-                        let exporter = otlp::StatusSpanExporter::new(
-                            file::FileSpanExporter::new(path, *max_file_bytes, *max_files),
-                            format!("traces:file:{path}"),
+                    TracingExporter::File(file) => {
+                        let exporter = StatusExporter::named(
+                            file::FileSpanExporter::new(file),
+                            format!("traces:file:{}", file.path),
                             None,
-                            status.clone(),
-                            dropped.clone(),
+                            cx,
                             None,
                         );
-                        let processor = BatchSpanProcessor::builder(exporter)
-                            .with_batch_config(batch())
-                            .build();
-                        builder = builder.with_span_processor(processor);
+                        builder = builder.with_span_processor(batch(exporter, &t.batch_export));
                         continue;
                     }
                     TracingExporter::Jaeger {
                         endpoint,
                         compression,
                     } => otlp::jaeger_target(endpoint, *compression),
-                    TracingExporter::Otlp {
-                        endpoint,
-                        protocol,
-                        headers,
-                        compression,
-                    } => otlp::OtlpTarget {
-                        name: format!("traces:otlp:{endpoint}"),
-                        endpoint: endpoint.clone(),
-                        protocol: *protocol,
-                        headers: headers.clone(),
-                        gzip: *compression == Some(crate::config::Compression::Gzip),
+                    TracingExporter::Otlp(config) => OtlpTarget {
+                        name: format!("traces:otlp:{}", config.endpoint),
+                        config: config.clone(),
                         note: None,
                     },
                 };
-                let timeout = t.batch_export.max_export_timeout;
-                match otlp::exporter(
-                    &target,
-                    timeout,
-                    runtime.clone(),
-                    status.clone(),
-                    dropped.clone(),
-                ) {
+                match span_exporter(&target, cx) {
                     Ok(exporter) => {
-                        let processor = BatchSpanProcessor::builder(exporter)
-                            .with_batch_config(batch())
-                            .build();
-                        builder = builder.with_span_processor(processor);
+                        builder = builder.with_span_processor(batch(exporter, &t.batch_export));
                     }
                     Err(e) => status.failure(&target.name, format!("tracing.exporters[{i}]: {e}")),
                 }
@@ -165,9 +123,27 @@ impl TracingPipeline {
         &self.store
     }
 
+    /// The SDK tracer, for the `tracing` bridge.
+    pub(crate) fn sdk_tracer(&self) -> SdkTracer {
+        self.tracer.sdk().clone()
+    }
+
     pub(crate) fn provider(&self) -> &SdkTracerProvider {
         &self.provider
     }
+}
+
+/// A batch span processor for `exporter`, configured from `batch_export`, with a bounded
+/// queue (spans beyond it are dropped, never buffered without limit).
+fn batch(exporter: impl SpanExporter + 'static, b: &BatchExportConfig) -> BatchSpanProcessor {
+    let config = BatchConfigBuilder::default()
+        .with_max_queue_size(b.max_batch_size.max(2048))
+        .with_max_export_batch_size(b.max_batch_size)
+        .with_scheduled_delay(b.export_interval)
+        .build();
+    BatchSpanProcessor::builder(exporter)
+        .with_batch_config(config)
+        .build()
 }
 
 /// Logs finished spans (`log_spans`), with their attributes in `debug_mode`.

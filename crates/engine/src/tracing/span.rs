@@ -81,6 +81,10 @@ impl Tracer {
         Self { inner }
     }
 
+    pub(crate) fn sdk(&self) -> &SdkTracer {
+        &self.inner
+    }
+
     /// A tracer on a provider of its own with no processor: spans are created and
     /// dropped. For examples and for code that runs without telemetry.
     pub fn detached() -> Self {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use telemetry_engine::config::{MetricsExporter, TelemetryConfig};
+use telemetry_engine::config::{FileExporterConfig, MetricsExporter, TelemetryConfig};
 
 /// A TCP port that was free a moment ago (the OS picks it).
 pub fn free_port() -> u16 {
@@ -130,11 +130,11 @@ pub async fn get(url: &str, accept_gzip: bool) -> (u16, reqwest::header::HeaderM
 
 /// A file exporter at `path` with 1 MiB rotation.
 pub fn file_exporter(path: &Path) -> MetricsExporter {
-    MetricsExporter::File {
+    MetricsExporter::File(FileExporterConfig {
         path: path.display().to_string(),
         max_file_bytes: 1 << 20,
         max_files: 2,
-    }
+    })
 }
 
 /// A manager built from `config` and initialized.

@@ -1,0 +1,244 @@
+//! OTLP export shared by spans and logs: building the HTTP/protobuf or gRPC exporter from
+//! an [`OtlpExporterConfig`], and a wrapper that reports every export's result.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _, WithTonicConfig as _};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+use tokio::runtime::Handle;
+
+use super::ExportStatusBoard;
+use crate::config::{Compression, OtlpExporterConfig, OtlpProtocol};
+use crate::metrics::Counter;
+
+/// Where and how to send one signal, under a name in the export status.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OtlpTarget {
+    /// Name in the export status (`traces:otlp:<endpoint>`, `logs:otlp:<endpoint>`).
+    pub(crate) name: String,
+    pub(crate) config: OtlpExporterConfig,
+    /// Why the target differs from what was configured (the Jaeger mapping).
+    pub(crate) note: Option<String>,
+}
+
+/// What an exporter needs besides its target.
+#[derive(Clone)]
+pub(crate) struct ExportContext {
+    /// Longest one export may take.
+    pub(crate) timeout: Duration,
+    /// The runtime gRPC exports run on (HTTP uses a blocking client on the processor's
+    /// thread and needs none).
+    pub(crate) runtime: Option<Handle>,
+    pub(crate) status: ExportStatusBoard,
+    /// Counts items lost to failed exports, labelled with the exporter's name.
+    pub(crate) dropped: Counter,
+}
+
+/// Builds an OTLP exporter of type `$exporter` (`opentelemetry_otlp::SpanExporter` or
+/// `::LogExporter`; their builders have the same shape) for an [`OtlpTarget`].
+macro_rules! build_otlp {
+    ($exporter:ty, $target:expr, $cx:expr) => {{
+        let target: &OtlpTarget = $target;
+        let cx: &ExportContext = $cx;
+        let config = &target.config;
+        let compression = (config.compression == Some(Compression::Gzip))
+            .then_some(opentelemetry_otlp::Compression::Gzip);
+        let built = match config.protocol {
+            OtlpProtocol::HttpProtobuf => {
+                let headers: HashMap<String, String> = config.headers.clone().into_iter().collect();
+                let mut builder = <$exporter>::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                    .with_endpoint(config.endpoint.clone())
+                    .with_timeout(cx.timeout)
+                    .with_headers(headers);
+                if let Some(c) = compression {
+                    builder = builder.with_compression(c);
+                }
+                builder.build()
+            }
+            OtlpProtocol::Grpc => {
+                let handle = grpc_runtime(cx)?;
+                let _entered = handle.enter();
+                let mut builder = <$exporter>::builder()
+                    .with_tonic()
+                    .with_endpoint(config.endpoint.clone())
+                    .with_timeout(cx.timeout)
+                    .with_metadata(grpc_metadata(config)?);
+                if let Some(c) = compression {
+                    builder = builder.with_compression(c);
+                }
+                builder.build()
+            }
+        }
+        .map_err(|e| {
+            format!(
+                "cannot build the OTLP exporter for {}: {e}",
+                config.endpoint
+            )
+        })?;
+        Ok(StatusExporter::new(
+            built,
+            target,
+            cx,
+            (config.protocol == OtlpProtocol::Grpc)
+                .then(|| cx.runtime.clone())
+                .flatten(),
+        ))
+    }};
+}
+
+/// The OTLP span exporter for `target`, reporting its results.
+pub(crate) fn span_exporter(
+    target: &OtlpTarget,
+    cx: &ExportContext,
+) -> Result<StatusExporter<opentelemetry_otlp::SpanExporter>, String> {
+    build_otlp!(opentelemetry_otlp::SpanExporter, target, cx)
+}
+
+/// The OTLP log exporter for `target`, reporting its results.
+pub(crate) fn log_exporter(
+    target: &OtlpTarget,
+    cx: &ExportContext,
+) -> Result<StatusExporter<opentelemetry_otlp::LogExporter>, String> {
+    build_otlp!(opentelemetry_otlp::LogExporter, target, cx)
+}
+
+fn grpc_runtime(cx: &ExportContext) -> Result<&Handle, String> {
+    cx.runtime.as_ref().ok_or_else(|| {
+        "OTLP/gRPC needs a Tokio runtime: create the TelemetryManager inside one".into()
+    })
+}
+
+fn grpc_metadata(config: &OtlpExporterConfig) -> Result<tonic::metadata::MetadataMap, String> {
+    let mut metadata = tonic::metadata::MetadataMap::new();
+    for (k, v) in &config.headers {
+        let key = tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
+            .map_err(|_| format!("header name {k:?} is not valid gRPC metadata"))?;
+        // The value is a secret: name the header, never its value.
+        let value = v
+            .parse()
+            .map_err(|_| format!("the value of header {k:?} is not valid gRPC metadata"))?;
+        metadata.insert(key, value);
+    }
+    Ok(metadata)
+}
+
+/// Wraps a span or log exporter: records each result in the export status, counts items
+/// lost to failed exports, and runs the export on a Tokio runtime when the exporter needs
+/// one.
+#[derive(Debug)]
+pub(crate) struct StatusExporter<E> {
+    inner: E,
+    name: String,
+    note: Option<String>,
+    status: ExportStatusBoard,
+    dropped: Counter,
+    runtime: Option<Handle>,
+}
+
+impl<E> StatusExporter<E> {
+    pub(crate) fn new(
+        inner: E,
+        target: &OtlpTarget,
+        cx: &ExportContext,
+        runtime: Option<Handle>,
+    ) -> Self {
+        Self::named(inner, target.name.clone(), target.note.clone(), cx, runtime)
+    }
+
+    /// A wrapper for an exporter that is not OTLP (the files), under `name`.
+    pub(crate) fn named(
+        inner: E,
+        name: String,
+        note: Option<String>,
+        cx: &ExportContext,
+        runtime: Option<Handle>,
+    ) -> Self {
+        cx.status.register(&name);
+        if let Some(note) = &note {
+            cx.status.degraded(&name, note.clone());
+        }
+        Self {
+            inner,
+            name,
+            note,
+            status: cx.status.clone(),
+            dropped: cx.dropped.clone(),
+            runtime,
+        }
+    }
+
+    fn record(&self, result: &OTelSdkResult, count: u64) {
+        match result {
+            Ok(()) => {
+                self.status.success(&self.name);
+                if let Some(note) = &self.note {
+                    self.status.degraded(&self.name, note.clone());
+                }
+            }
+            Err(e) => {
+                self.status.failure(&self.name, describe(e));
+                let _ = self.dropped.add(
+                    count,
+                    &[opentelemetry::KeyValue::new("exporter", self.name.clone())],
+                );
+            }
+        }
+    }
+}
+
+impl<E: SpanExporter> SpanExporter for StatusExporter<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let count = batch.len() as u64;
+        let result = match &self.runtime {
+            Some(handle) => handle.block_on(self.inner.export(batch)),
+            None => self.inner.export(batch).await,
+        };
+        self.record(&result, count);
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+impl<E: LogExporter> LogExporter for StatusExporter<E> {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        let count = batch.iter().count() as u64;
+        let result = match &self.runtime {
+            Some(handle) => handle.block_on(self.inner.export(batch)),
+            None => self.inner.export(batch).await,
+        };
+        self.record(&result, count);
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+fn describe(e: &OTelSdkError) -> String {
+    match e {
+        OTelSdkError::Timeout(d) => format!("export timed out after {d:?}"),
+        other => other.to_string(),
+    }
+}
