@@ -22,6 +22,7 @@
 pub mod collectors;
 pub mod config;
 pub mod export;
+pub mod health;
 pub mod logs;
 mod manager;
 pub mod metrics;

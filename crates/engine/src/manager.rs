@@ -23,9 +23,10 @@ use crate::export::prometheus::Gatherer;
 use crate::export::{
     ExportError, ExportStatus, ExportStatusBoard, ExporterReport, SnapshotExporter,
 };
+use crate::health::{self, HealthCheckManager, HealthError};
 use crate::logs::{LogStore, LogsPipeline};
 use crate::metrics::{Metrics, MetricsError};
-use crate::server::{RunningServer, ServerConfig};
+use crate::server::{RunningServer, Served, ServerConfig};
 use crate::store::SeriesStore;
 use crate::tracing::{TraceStore, Tracer, TracingPipeline};
 
@@ -45,6 +46,9 @@ pub enum TelemetryError {
     /// The system collector could not start.
     #[error(transparent)]
     Collector(#[from] CollectorError),
+    /// A configured health check could not be added.
+    #[error(transparent)]
+    Health(#[from] HealthError),
     /// A global `tracing` subscriber or `log` logger is already installed.
     #[error("cannot install the tracing subscriber: {0}")]
     Subscriber(String),
@@ -76,6 +80,7 @@ pub struct TelemetryManager {
     provider: SdkMeterProvider,
     tracing: TracingPipeline,
     logs: LogsPipeline,
+    health: Arc<HealthCheckManager>,
     gatherer: Gatherer,
     store: Arc<SeriesStore>,
     status: ExportStatusBoard,
@@ -87,7 +92,7 @@ enum RunState {
     Created,
     Running {
         stop: watch::Sender<bool>,
-        task: Option<JoinHandle<()>>,
+        tasks: Vec<JoinHandle<()>>,
         servers: Vec<RunningServer>,
     },
     Stopped,
@@ -215,6 +220,9 @@ impl TelemetryManager {
         } else {
             Vec::new()
         };
+        let health = Arc::new(
+            health::from_config(&config.health, gatherer.metrics().clone(), status.clone()).await?,
+        );
         let cycle = Cycle {
             collector: None,
             exporters,
@@ -227,6 +235,7 @@ impl TelemetryManager {
             provider,
             tracing,
             logs,
+            health,
             gatherer,
             store,
             status,
@@ -255,10 +264,18 @@ impl TelemetryManager {
             opentelemetry::global::set_tracer_provider(self.tracing.provider().clone());
         }
         let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        if self.config.enabled && self.config.health.enabled {
+            tasks.push(tokio::spawn(health_loop(
+                self.health.clone(),
+                self.config.health.check_interval,
+                stopped.clone(),
+            )));
+        }
         if !(self.config.enabled && self.config.metrics.enabled) {
             *state = RunState::Running {
                 stop,
-                task: None,
+                tasks,
                 servers: Vec::new(),
             };
             return Ok(());
@@ -289,9 +306,15 @@ impl TelemetryManager {
                     metrics_path: path.clone(),
                     compression: *enable_compression,
                     status_name: name.clone(),
+                    service: self.config.service_name.clone(),
+                    version: self.config.service_version.clone(),
                 };
-                match RunningServer::start(config, self.gatherer.clone(), self.status.clone()).await
-                {
+                let served = Served {
+                    gatherer: self.gatherer.clone(),
+                    status: self.status.clone(),
+                    health: (self.config.health.enabled).then(|| self.health.clone()),
+                };
+                match RunningServer::start(config, served).await {
                     Ok(server) => {
                         self.status.degraded(
                             &name,
@@ -309,14 +332,14 @@ impl TelemetryManager {
                 }
             }
         }
-        let task = tokio::spawn(collection_loop(
+        tasks.push(tokio::spawn(collection_loop(
             self.cycle.clone(),
             self.config.metrics.collection_interval,
             stopped,
-        ));
+        )));
         *state = RunState::Running {
             stop,
-            task: Some(task),
+            tasks,
             servers,
         };
         Ok(())
@@ -393,6 +416,11 @@ impl TelemetryManager {
             .map_err(|e| TelemetryError::Subscriber(e.to_string()))
     }
 
+    /// The health checks: add your own with `add_check`; results on `/health`.
+    pub fn health(&self) -> &Arc<HealthCheckManager> {
+        &self.health
+    }
+
     /// The series store that feeds live panels and alert rules.
     pub fn store(&self) -> &Arc<SeriesStore> {
         &self.store
@@ -450,12 +478,12 @@ impl TelemetryManager {
         let previous = std::mem::replace(&mut *state, RunState::Stopped);
         if let RunState::Running {
             stop,
-            task,
+            tasks,
             servers,
         } = previous
         {
             let _ = stop.send(true);
-            if let Some(task) = task {
+            for task in tasks {
                 let _ = task.await;
             }
             for server in servers {
@@ -492,6 +520,23 @@ impl TelemetryManager {
             .is_some_and(|i| std::ptr::eq(Arc::as_ptr(i), self))
         {
             *instance = None;
+        }
+    }
+}
+
+async fn health_loop(
+    health: Arc<HealthCheckManager>,
+    interval: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                health.refresh().await;
+            }
+            _ = stopped.changed() => break,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The engine's HTTP server (axum): the Prometheus endpoint, bound to loopback by default.
+//! The engine's HTTP server (axum): the Prometheus endpoint and the health endpoints
+//! (`/health`, `/health/live`, `/health/ready`), bound to loopback by default.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use tower_http::compression::CompressionLayer;
 
 use crate::export::prometheus::Gatherer;
 use crate::export::ExportStatusBoard;
+use crate::health::{health_json, HealthCheckManager, LIVENESS, READINESS};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -31,19 +33,31 @@ pub enum ServerError {
 }
 
 /// What the server serves and how.
+/// What a server serves: metrics, export status, and health when enabled.
+#[derive(Clone)]
+pub(crate) struct Served {
+    pub(crate) gatherer: Gatherer,
+    pub(crate) status: ExportStatusBoard,
+    pub(crate) health: Option<Arc<HealthCheckManager>>,
+}
+
 pub(crate) struct ServerConfig {
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) metrics_path: String,
     pub(crate) compression: bool,
     pub(crate) status_name: String,
+    /// `serviceId` and `version` of the health document.
+    pub(crate) service: String,
+    pub(crate) version: String,
 }
 
 #[derive(Clone)]
 struct AppState {
-    gatherer: Gatherer,
-    status: ExportStatusBoard,
+    served: Served,
     status_name: Arc<str>,
+    service: Arc<str>,
+    version: Arc<str>,
 }
 
 /// A running server; dropping it does not stop it, [`RunningServer::stop`] does.
@@ -55,11 +69,7 @@ pub(crate) struct RunningServer {
 
 impl RunningServer {
     /// Binds and starts serving on the current Tokio runtime.
-    pub(crate) async fn start(
-        config: ServerConfig,
-        gatherer: Gatherer,
-        status: ExportStatusBoard,
-    ) -> Result<Self, ServerError> {
+    pub(crate) async fn start(config: ServerConfig, served: Served) -> Result<Self, ServerError> {
         let addr = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&addr)
             .await
@@ -70,14 +80,21 @@ impl RunningServer {
         let addr = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
+        let health = served.health.is_some();
         let state = AppState {
-            gatherer,
-            status,
+            served,
             status_name: Arc::from(config.status_name.as_str()),
+            service: Arc::from(config.service.as_str()),
+            version: Arc::from(config.version.as_str()),
         };
-        let mut router = Router::new()
-            .route(&config.metrics_path, get(metrics))
-            .with_state(state);
+        let mut router = Router::new().route(&config.metrics_path, get(metrics));
+        if health {
+            router = router
+                .route("/health", get(health_all))
+                .route("/health/live", get(health_live))
+                .route("/health/ready", get(health_ready));
+        }
+        let mut router = router.with_state(state);
         if config.compression {
             router = router.layer(CompressionLayer::new().gzip(true));
         }
@@ -112,11 +129,11 @@ impl RunningServer {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let gatherer = state.gatherer.clone();
+    let gatherer = state.served.gatherer.clone();
     let rendered = tokio::task::spawn_blocking(move || gatherer.render()).await;
     match rendered {
         Ok(Ok(text)) => {
-            state.status.success(&state.status_name);
+            state.served.status.success(&state.status_name);
             (
                 [(
                     header::CONTENT_TYPE,
@@ -127,13 +144,50 @@ async fn metrics(State(state): State<AppState>) -> Response {
                 .into_response()
         }
         Ok(Err(e)) => {
-            state.status.failure(&state.status_name, e.to_string());
+            state
+                .served
+                .status
+                .failure(&state.status_name, e.to_string());
             (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
         }
         Err(e) => {
             let message = format!("render task failed: {e}");
-            state.status.failure(&state.status_name, message.clone());
+            state
+                .served
+                .status
+                .failure(&state.status_name, message.clone());
             (StatusCode::INTERNAL_SERVER_ERROR, message).into_response()
         }
     }
+}
+
+async fn health_all(State(state): State<AppState>) -> Response {
+    health_response(&state, None).await
+}
+
+async fn health_live(State(state): State<AppState>) -> Response {
+    health_response(&state, Some(LIVENESS)).await
+}
+
+async fn health_ready(State(state): State<AppState>) -> Response {
+    health_response(&state, Some(READINESS)).await
+}
+
+/// `application/health+json`: 200 for pass and warn, 503 for fail.
+async fn health_response(state: &AppState, group: Option<&str>) -> Response {
+    let Some(health) = &state.served.health else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let report = match group {
+        Some(g) => health.check_group(g).await,
+        None => health.check_all().await,
+    };
+    let (code, body) = health_json(&report, &state.service, &state.version);
+    let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/health+json")],
+        body.to_string(),
+    )
+        .into_response()
 }

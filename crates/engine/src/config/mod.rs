@@ -385,6 +385,58 @@ pub struct HealthConfig {
     pub default_timeout: Duration,
     /// Run checks concurrently. Default `false`.
     pub parallel_checks: bool,
+    /// Built-in checks to run (the exporters check always runs). Default none.
+    pub checks: Vec<HealthCheckConfig>,
+}
+
+/// A built-in health check, in the config's JSON shape (`{"DiskSpace": {"path": "/"}}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum HealthCheckConfig {
+    /// The disk holding `path` is at most `threshold` full.
+    DiskSpace {
+        /// A path on the disk to watch.
+        path: String,
+        /// Used fraction above which the check is Unhealthy (Warning above 90% of it).
+        /// Default `0.9`.
+        #[serde(default = "default_threshold")]
+        threshold: f64,
+    },
+    /// System memory is at most `threshold` used.
+    Memory {
+        /// Used fraction above which the check is Unhealthy. Default `0.9`.
+        #[serde(default = "default_threshold")]
+        threshold: f64,
+    },
+    /// FFmpeg runs (`ffmpeg -version`).
+    Ffmpeg {
+        /// Binary path or name on `PATH`. Default `ffmpeg`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        binary: Option<String>,
+    },
+    /// An HTTP endpoint answers `GET` with the expected status.
+    Http {
+        /// Check name (`render_api` → `render_api_health_status`).
+        name: String,
+        /// URL to get.
+        url: String,
+        /// Status that means healthy. Default `200`.
+        #[serde(default = "default_expected_status")]
+        expected_status: u16,
+        /// Latency above which the result is a Warning. Default `1s`.
+        #[serde(default = "default_warn_latency", with = "humantime_serde")]
+        warn_latency: Duration,
+    },
+}
+
+fn default_threshold() -> f64 {
+    0.9
+}
+fn default_expected_status() -> u16 {
+    200
+}
+fn default_warn_latency() -> Duration {
+    Duration::from_secs(1)
 }
 
 impl Default for HealthConfig {
@@ -395,6 +447,7 @@ impl Default for HealthConfig {
             cache_ttl: Duration::from_secs(60),
             default_timeout: Duration::from_secs(5),
             parallel_checks: false,
+            checks: Vec::new(),
         }
     }
 }

@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::{
-    BatchExportConfig, ConfigError, ConfigIssue, FileExporterConfig, LogsExporter, MetricsExporter,
-    OtlpExporterConfig, TelemetryConfig, TracingExporter,
+    BatchExportConfig, ConfigError, ConfigIssue, FileExporterConfig, HealthCheckConfig,
+    LogsExporter, MetricsExporter, OtlpExporterConfig, TelemetryConfig, TracingExporter,
 };
 
 #[derive(Default)]
@@ -251,6 +251,38 @@ impl TelemetryConfig {
 
     fn validate_health(&self, issues: &mut Issues) {
         let h = &self.health;
+        for (i, check) in h.checks.iter().enumerate() {
+            let at = format!("health.checks[{i}]");
+            let threshold = match check {
+                HealthCheckConfig::DiskSpace { path, threshold } => {
+                    if path.trim().is_empty() {
+                        issues.add(format!("{at}.DiskSpace.path"), "must not be empty");
+                    }
+                    Some((format!("{at}.DiskSpace.threshold"), *threshold))
+                }
+                HealthCheckConfig::Memory { threshold } => {
+                    Some((format!("{at}.Memory.threshold"), *threshold))
+                }
+                HealthCheckConfig::Ffmpeg { .. } => None,
+                HealthCheckConfig::Http { name, url, .. } => {
+                    if let Err(why) = check_url(url) {
+                        issues.add(format!("{at}.Http.url"), why);
+                    }
+                    if !crate::health::is_valid_name(name) {
+                        issues.add(
+                            format!("{at}.Http.name"),
+                            format!("{name:?} must be lowercase letters, digits and '_'"),
+                        );
+                    }
+                    None
+                }
+            };
+            if let Some((path, t)) = threshold {
+                if !(t > 0.0 && t <= 1.0) {
+                    issues.add(path, format!("{t} is outside (0, 1]; write 0.9 for 90%"));
+                }
+            }
+        }
         issues.positive("health.check_interval", h.check_interval);
         issues.positive("health.default_timeout", h.default_timeout);
         if h.default_timeout > h.check_interval && !h.check_interval.is_zero() {

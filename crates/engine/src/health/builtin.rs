@@ -1,0 +1,383 @@
+//! Built-in checks: disk space, memory, FFmpeg, an HTTP endpoint and the exporters.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sysinfo::{Disks, MemoryRefreshKind, RefreshKind, System};
+
+use super::{HealthCheck, HealthCheckResult, HealthStatus, LIVENESS, READINESS};
+use crate::export::{ExportStatus, ExportStatusBoard};
+
+/// How close to a threshold (as a fraction of it) a value turns the status to Warning.
+const WARN_AT: f64 = 0.9;
+
+/// Status of a used fraction against a threshold: Unhealthy above it, Warning above 90%
+/// of it.
+fn fraction_status(used: f64, threshold: f64) -> HealthStatus {
+    if used > threshold {
+        HealthStatus::Unhealthy
+    } else if used > threshold * WARN_AT {
+        HealthStatus::Warning
+    } else {
+        HealthStatus::Healthy
+    }
+}
+
+fn percent(fraction: f64) -> String {
+    format!("{:.1}", fraction * 100.0)
+}
+
+/// The disk holding `path` is at most `threshold` full (0.9 = 90%).
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::health::DiskSpaceHealthCheck;
+/// let check = DiskSpaceHealthCheck::new("/tmp", 0.9);
+/// ```
+pub struct DiskSpaceHealthCheck {
+    path: PathBuf,
+    threshold: f64,
+}
+
+impl DiskSpaceHealthCheck {
+    /// A check of the disk that holds `path`.
+    pub fn new(path: impl Into<PathBuf>, threshold: f64) -> Self {
+        Self {
+            path: path.into(),
+            threshold,
+        }
+    }
+}
+
+#[async_trait]
+impl HealthCheck for DiskSpaceHealthCheck {
+    fn name(&self) -> &str {
+        "disk_space"
+    }
+
+    async fn check(&self) -> HealthCheckResult {
+        let path = std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
+        let disks = match Disks::new_with_refreshed_list() {
+            Ok(disks) => disks,
+            Err(e) => {
+                return HealthCheckResult::new(
+                    HealthStatus::Unknown,
+                    format!("cannot list disks: {e}"),
+                )
+            }
+        };
+        // The disk whose mount point is the longest prefix of the path.
+        let disk = disks
+            .iter()
+            .filter(|d| path.starts_with(d.mount_point()))
+            .max_by_key(|d| d.mount_point().as_os_str().len());
+        let Some(disk) = disk.filter(|d| d.total_space() > 0) else {
+            return HealthCheckResult::new(
+                HealthStatus::Unknown,
+                format!("no mounted disk holds {}", self.path.display()),
+            );
+        };
+        let total = disk.total_space() as f64;
+        let used = 1.0 - disk.available_space() as f64 / total;
+        let status = fraction_status(used, self.threshold);
+        HealthCheckResult::new(
+            status,
+            format!(
+                "{} is {}% full (threshold {}%), {} bytes free",
+                disk.mount_point().display(),
+                percent(used),
+                percent(self.threshold),
+                disk.available_space()
+            ),
+        )
+        .with_metadata("observedValue", percent(used))
+        .with_metadata("observedUnit", "percent")
+        .with_metadata("path", self.path.display().to_string())
+    }
+}
+
+/// System memory is at most `threshold` used (0.8 = 80%).
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::health::MemoryHealthCheck;
+/// let check = MemoryHealthCheck::new(0.8);
+/// ```
+pub struct MemoryHealthCheck {
+    threshold: f64,
+}
+
+impl MemoryHealthCheck {
+    /// A check of used memory against `threshold`.
+    pub fn new(threshold: f64) -> Self {
+        Self { threshold }
+    }
+}
+
+#[async_trait]
+impl HealthCheck for MemoryHealthCheck {
+    fn name(&self) -> &str {
+        "memory"
+    }
+
+    async fn check(&self) -> HealthCheckResult {
+        let system = match System::new_with_specifics(
+            RefreshKind::nothing().with_memory(MemoryRefreshKind::nothing().with_ram()),
+        ) {
+            Ok(system) => system,
+            Err(e) => {
+                return HealthCheckResult::new(
+                    HealthStatus::Unknown,
+                    format!("cannot read memory: {e}"),
+                )
+            }
+        };
+        let total = system.total_memory();
+        if total == 0 {
+            return HealthCheckResult::new(HealthStatus::Unknown, "total memory is unknown");
+        }
+        let used = system.used_memory() as f64 / total as f64;
+        HealthCheckResult::new(
+            fraction_status(used, self.threshold),
+            format!(
+                "{}% of memory used (threshold {}%)",
+                percent(used),
+                percent(self.threshold)
+            ),
+        )
+        .with_metadata("observedValue", percent(used))
+        .with_metadata("observedUnit", "percent")
+    }
+
+    fn tags(&self) -> Vec<String> {
+        vec![LIVENESS.to_owned(), READINESS.to_owned()]
+    }
+}
+
+/// FFmpeg can be run: finds the binary (`PATH`, or the path given), runs `ffmpeg -version`
+/// and reports the version. Unhealthy when missing, failing or hanging.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::health::FfmpegHealthCheck;
+/// let check = FfmpegHealthCheck::new().with_binary("/usr/local/bin/ffmpeg");
+/// ```
+pub struct FfmpegHealthCheck {
+    binary: PathBuf,
+}
+
+impl Default for FfmpegHealthCheck {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FfmpegHealthCheck {
+    /// Looks for `ffmpeg` on `PATH`.
+    pub fn new() -> Self {
+        Self {
+            binary: PathBuf::from("ffmpeg"),
+        }
+    }
+
+    /// Uses this binary (a path, or a name looked up on `PATH`).
+    pub fn with_binary(mut self, binary: impl Into<PathBuf>) -> Self {
+        self.binary = binary.into();
+        self
+    }
+
+    fn locate(&self) -> Option<PathBuf> {
+        if self.binary.components().count() > 1 {
+            return self.binary.is_file().then(|| self.binary.clone());
+        }
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(&self.binary))
+            .find(|candidate| is_executable(candidate))
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        path.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}
+
+#[async_trait]
+impl HealthCheck for FfmpegHealthCheck {
+    fn name(&self) -> &str {
+        "ffmpeg"
+    }
+
+    async fn check(&self) -> HealthCheckResult {
+        let Some(binary) = self.locate() else {
+            return HealthCheckResult::new(
+                HealthStatus::Unhealthy,
+                format!("{} was not found", self.binary.display()),
+            );
+        };
+        // `kill_on_drop`: when the manager's timeout aborts this check, the process goes too.
+        let output = tokio::process::Command::new(&binary)
+            .arg("-version")
+            .kill_on_drop(true)
+            .output()
+            .await;
+        match output {
+            Ok(out) if out.status.success() => {
+                let text = String::from_utf8_lossy(&out.stdout);
+                let first = text.lines().next().unwrap_or_default();
+                let version = first
+                    .strip_prefix("ffmpeg version ")
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .unwrap_or("unknown");
+                HealthCheckResult::new(
+                    HealthStatus::Healthy,
+                    format!("ffmpeg {version} at {}", binary.display()),
+                )
+                .with_metadata("version", version)
+                .with_metadata("path", binary.display().to_string())
+            }
+            Ok(out) => HealthCheckResult::new(
+                HealthStatus::Unhealthy,
+                format!("{} -version exited with {}", binary.display(), out.status),
+            ),
+            Err(e) => HealthCheckResult::new(
+                HealthStatus::Unhealthy,
+                format!("cannot run {}: {e}", binary.display()),
+            ),
+        }
+    }
+}
+
+/// An HTTP endpoint answers with the expected status; slower than `warn_latency` is a
+/// Warning.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use telemetry_engine::health::HttpHealthCheck;
+/// let check = HttpHealthCheck::new("render_api", "https://render.example.com/ping")
+///     .expect_status(204)
+///     .warn_latency(Duration::from_millis(500));
+/// ```
+pub struct HttpHealthCheck {
+    name: String,
+    url: String,
+    expected: u16,
+    warn_latency: Duration,
+    client: reqwest::Client,
+}
+
+impl HttpHealthCheck {
+    /// A check named `name` of `GET url`, expecting 200 within 1s.
+    pub fn new(name: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            url: url.into(),
+            expected: 200,
+            warn_latency: Duration::from_secs(1),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// The status code that means healthy.
+    pub fn expect_status(mut self, status: u16) -> Self {
+        self.expected = status;
+        self
+    }
+
+    /// Latency above which the result is a Warning.
+    pub fn warn_latency(mut self, latency: Duration) -> Self {
+        self.warn_latency = latency;
+        self
+    }
+}
+
+#[async_trait]
+impl HealthCheck for HttpHealthCheck {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn check(&self) -> HealthCheckResult {
+        let started = tokio::time::Instant::now();
+        let response = self.client.get(&self.url).send().await;
+        let latency = started.elapsed();
+        let ms = format!("{:.1}", latency.as_secs_f64() * 1000.0);
+        match response {
+            Ok(r) if r.status().as_u16() == self.expected => {
+                let status = if latency > self.warn_latency {
+                    HealthStatus::Warning
+                } else {
+                    HealthStatus::Healthy
+                };
+                HealthCheckResult::new(
+                    status,
+                    format!("{} answered {} in {ms} ms", self.url, r.status()),
+                )
+            }
+            Ok(r) => HealthCheckResult::new(
+                HealthStatus::Unhealthy,
+                format!(
+                    "{} answered {}, expected {}",
+                    self.url,
+                    r.status(),
+                    self.expected
+                ),
+            ),
+            Err(e) => HealthCheckResult::new(
+                HealthStatus::Unhealthy,
+                format!("{} is unreachable: {e}", self.url),
+            ),
+        }
+        .with_metadata("observedValue", ms)
+        .with_metadata("observedUnit", "ms")
+    }
+}
+
+/// Every exporter is working: a Failed exporter is Unhealthy, a Degraded one a Warning.
+pub struct ExportersHealthCheck {
+    status: ExportStatusBoard,
+}
+
+impl ExportersHealthCheck {
+    /// A check over the exporters reporting to `status`.
+    pub fn new(status: ExportStatusBoard) -> Self {
+        Self { status }
+    }
+}
+
+#[async_trait]
+impl HealthCheck for ExportersHealthCheck {
+    fn name(&self) -> &str {
+        "exporters"
+    }
+
+    async fn check(&self) -> HealthCheckResult {
+        let mut worst = HealthStatus::Healthy;
+        let mut problems = Vec::new();
+        for (name, status) in self.status.statuses() {
+            let (level, why) = match status {
+                ExportStatus::Healthy => continue,
+                ExportStatus::Degraded(why) => (HealthStatus::Warning, why),
+                ExportStatus::Failed(why) => (HealthStatus::Unhealthy, why),
+            };
+            worst = worst.max(level);
+            problems.push(format!("{name}: {why}"));
+        }
+        let message = if problems.is_empty() {
+            "every exporter is healthy".to_owned()
+        } else {
+            problems.join("; ")
+        };
+        HealthCheckResult::new(worst, message)
+    }
+}
