@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev \
-	libayatana-appindicator3-dev librsvg2-dev prometheus
+	libayatana-appindicator3-dev librsvg2-dev prometheus python3-aiosmtpd openssl
 
 .PHONY: setup demo test bench fmt lint check-bindings
 

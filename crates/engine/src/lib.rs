@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod alerts;
 pub mod collectors;
 pub mod config;
 pub mod export;

@@ -16,12 +16,13 @@ use tokio::task::JoinHandle;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
+use crate::alerts::{AlertError, AlertManager};
 use crate::collectors::{CollectorError, SystemCollector};
 use crate::config::{ConfigError, MetricsExporter, TelemetryConfig};
 use crate::export::otlp::ExportContext;
 use crate::export::prometheus::Gatherer;
 use crate::export::{
-    ExportError, ExportStatus, ExportStatusBoard, ExporterReport, SnapshotExporter,
+    unix_ms, ExportError, ExportStatus, ExportStatusBoard, ExporterReport, SnapshotExporter,
 };
 use crate::health::{self, HealthCheckManager, HealthError};
 use crate::logs::{LogStore, LogsPipeline};
@@ -46,6 +47,9 @@ pub enum TelemetryError {
     /// The system collector could not start.
     #[error(transparent)]
     Collector(#[from] CollectorError),
+    /// A configured alert rule could not be added.
+    #[error(transparent)]
+    Alert(#[from] AlertError),
     /// A configured health check could not be added.
     #[error(transparent)]
     Health(#[from] HealthError),
@@ -81,6 +85,7 @@ pub struct TelemetryManager {
     tracing: TracingPipeline,
     logs: LogsPipeline,
     health: Arc<HealthCheckManager>,
+    alerts: Arc<AlertManager>,
     gatherer: Gatherer,
     store: Arc<SeriesStore>,
     status: ExportStatusBoard,
@@ -223,6 +228,15 @@ impl TelemetryManager {
         let health = Arc::new(
             health::from_config(&config.health, gatherer.metrics().clone(), status.clone()).await?,
         );
+        let alerts = Arc::new(
+            AlertManager::from_config(
+                &config.alerts,
+                &config.service_name,
+                gatherer.metrics().clone(),
+                status.clone(),
+            )
+            .await?,
+        );
         let cycle = Cycle {
             collector: None,
             exporters,
@@ -236,6 +250,7 @@ impl TelemetryManager {
             tracing,
             logs,
             health,
+            alerts,
             gatherer,
             store,
             status,
@@ -269,6 +284,14 @@ impl TelemetryManager {
             tasks.push(tokio::spawn(health_loop(
                 self.health.clone(),
                 self.config.health.check_interval,
+                stopped.clone(),
+            )));
+        }
+        if self.config.enabled && self.config.alerts.enabled && self.config.metrics.enabled {
+            tasks.push(tokio::spawn(alert_loop(
+                self.alerts.clone(),
+                self.store.clone(),
+                self.config.alerts.evaluation_interval,
                 stopped.clone(),
             )));
         }
@@ -421,6 +444,12 @@ impl TelemetryManager {
         &self.health
     }
 
+    /// The alert rules: add your own with `add_rule`; `active()`, `history()`,
+    /// `subscribe()` for in-app notifications.
+    pub fn alerts(&self) -> &Arc<AlertManager> {
+        &self.alerts
+    }
+
     /// The series store that feeds live panels and alert rules.
     pub fn store(&self) -> &Arc<SeriesStore> {
         &self.store
@@ -535,6 +564,24 @@ async fn health_loop(
         tokio::select! {
             _ = ticker.tick() => {
                 health.refresh().await;
+            }
+            _ = stopped.changed() => break,
+        }
+    }
+}
+
+async fn alert_loop(
+    alerts: Arc<AlertManager>,
+    store: Arc<SeriesStore>,
+    interval: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                alerts.evaluate(&store, unix_ms(std::time::SystemTime::now())).await;
             }
             _ = stopped.changed() => break,
         }

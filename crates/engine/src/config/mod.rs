@@ -50,6 +50,8 @@ pub struct TelemetryConfig {
     pub health: HealthConfig,
     /// Logs from the `tracing` and `log` crates: level, in-app store and exporters.
     pub logs: LogsConfig,
+    /// Alert rules and where their notifications go.
+    pub alerts: AlertsConfig,
 }
 
 impl Default for TelemetryConfig {
@@ -63,6 +65,7 @@ impl Default for TelemetryConfig {
             metrics: MetricsConfig::default(),
             health: HealthConfig::default(),
             logs: LogsConfig::default(),
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -498,6 +501,99 @@ pub enum LogsExporter {
     /// JSON lines in the Elastic Common Schema (`@timestamp`, `log.level`, `message`,
     /// `trace.id`, …), ready for Filebeat or Logstash, rotated by size.
     File(FileExporterConfig),
+}
+
+/// Alerting: rules evaluated on the in-app series store, and notification settings.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::config::TelemetryConfig;
+/// let cfg = TelemetryConfig::from_json(r#"{ "alerts": { "evaluation_interval": "15s",
+///     "rules": [ { "name": "cpu_high", "condition": "system_cpu_usage_percent > 80",
+///                  "for": "5m", "severity": "Warning", "actions": [ { "InApp": {} } ] } ] } }"#)
+///     .unwrap();
+/// assert_eq!(cfg.alerts.rules[0].for_.as_secs(), 300);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Default `true`.
+    pub enabled: bool,
+    /// Time between evaluations of every rule. Default `15s`.
+    #[serde(with = "humantime_serde")]
+    pub evaluation_interval: Duration,
+    /// SMTP settings for `Email` actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailConfig>,
+    /// Base URL of the PagerDuty Events API. Default `https://events.pagerduty.com`.
+    pub pagerduty_url: String,
+    /// Retries of a failed delivery (with doubling backoff). Default `3`.
+    pub retries: u32,
+    /// Wait before the first retry. Default `1s`.
+    #[serde(with = "humantime_serde")]
+    pub retry_backoff: Duration,
+    /// Longest one HTTP delivery may take. Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub delivery_timeout: Duration,
+    /// The rules.
+    pub rules: Vec<crate::alerts::AlertRule>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            evaluation_interval: Duration::from_secs(15),
+            email: None,
+            pagerduty_url: "https://events.pagerduty.com".to_owned(),
+            retries: 3,
+            retry_backoff: Duration::from_secs(1),
+            delivery_timeout: Duration::from_secs(10),
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// The SMTP server that sends alert emails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// Server host.
+    pub smtp_host: String,
+    /// Server port. Default `587`.
+    #[serde(default = "default_smtp_port")]
+    pub smtp_port: u16,
+    /// Sender address (`Studio <studio@example.com>` or `studio@example.com`).
+    pub from: String,
+    /// Login name, if the server wants one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Password (a secret: never logged or sent to the webview).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Transport security. Default `starttls`.
+    #[serde(default)]
+    pub security: SmtpSecurity,
+    /// A PEM file with an extra root certificate to trust (a company relay's own CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (required).
+    #[default]
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same machine.
+    None,
 }
 
 /// The file form: either the bare config or the spec's `{"telemetry": {..}}` wrapper.

@@ -91,6 +91,7 @@ impl TelemetryConfig {
         self.validate_metrics(&mut issues);
         self.validate_health(&mut issues);
         self.validate_logs(&mut issues);
+        self.validate_alerts(&mut issues);
         if issues.0.is_empty() {
             Ok(())
         } else {
@@ -127,6 +128,39 @@ impl TelemetryConfig {
                     }
                 }
                 TracingExporter::Otlp(otlp) => issues.otlp(&format!("{at}.Otlp"), otlp),
+            }
+        }
+    }
+
+    fn validate_alerts(&self, issues: &mut Issues) {
+        let a = &self.alerts;
+        issues.positive("alerts.evaluation_interval", a.evaluation_interval);
+        issues.positive("alerts.delivery_timeout", a.delivery_timeout);
+        if let Err(why) = check_url(&a.pagerduty_url) {
+            issues.add("alerts.pagerduty_url", why);
+        }
+        if let Some(email) = &a.email {
+            if email.smtp_host.trim().is_empty() {
+                issues.add("alerts.email.smtp_host", "must not be empty");
+            }
+            if email.from.parse::<lettre::message::Mailbox>().is_err() {
+                issues.add(
+                    "alerts.email.from",
+                    format!("{:?} is not an email address", email.from),
+                );
+            }
+        }
+        let mut names = HashSet::new();
+        for (i, rule) in a.rules.iter().enumerate() {
+            let at = format!("alerts.rules[{i}]");
+            if !names.insert(rule.name.as_str()) {
+                issues.add(
+                    format!("{at}.name"),
+                    format!("{:?} is used by another rule", rule.name),
+                );
+            }
+            for (field, message) in crate::alerts::rule_problems(rule, a.email.is_some()) {
+                issues.add(format!("{at}.{field}"), message);
             }
         }
     }

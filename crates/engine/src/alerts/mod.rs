@@ -1,0 +1,545 @@
+//! Alerting (spec section 6): rules whose conditions are PromQL expressions evaluated on
+//! the in-app series store, Prometheus' states (inactive → pending → firing → resolved)
+//! with `for` and a notification `cooldown`, and real notifications.
+//!
+//! Each element of a condition's result is one alert instance (its labels). An instance
+//! is pending while the condition holds for less than `for`, then firing; its actions run
+//! when it starts firing, again every `cooldown` while it keeps firing, and once when it
+//! resolves. The `alerts_active{alertname, alertstate, severity}` gauge is 1 for each
+//! pending or firing instance (Prometheus' `ALERTS`). The last 500 state changes and
+//! deliveries are kept in the history.
+
+pub mod expr;
+mod notify;
+mod rule;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{Hash as _, Hasher as _};
+use std::sync::Arc;
+
+use opentelemetry::KeyValue;
+use parking_lot::Mutex;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+pub use expr::{Condition, ExprError};
+pub use notify::{DeliveryError, Notification};
+pub use rule::{AlertAction, AlertRule, AlertSeverity, TemplateError};
+
+use crate::config::AlertsConfig;
+use crate::export::ExportStatusBoard;
+use crate::metrics::Metrics;
+use crate::store::SeriesStore;
+use notify::Notifier;
+use rule::{check_template, json_strings, render};
+
+/// The state of one alert instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum AlertState {
+    /// The condition holds, for less than `for`.
+    Pending,
+    /// The condition has held for `for`.
+    Firing,
+    /// The condition stopped holding after firing.
+    Resolved,
+}
+
+impl AlertState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Firing => "firing",
+            Self::Resolved => "resolved",
+        }
+    }
+}
+
+/// Why a rule was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AlertError {
+    /// A rule with this name exists.
+    #[error("an alert rule named {0:?} exists already")]
+    Duplicate(String),
+    /// The rule has problems, each with the field it is about.
+    #[error("alert rule {rule:?}: {}", problems.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
+    Invalid {
+        /// The rule's name.
+        rule: String,
+        /// `(field, problem)` pairs.
+        problems: Vec<(String, String)>,
+    },
+}
+
+/// The delivery of one notification through one action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivery {
+    /// The action kind (`webhook`, `email`, …).
+    pub action: &'static str,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The error of the last attempt, if all failed.
+    pub error: Option<String>,
+}
+
+/// One entry of the alert history: a state change and what was delivered for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertEvent {
+    /// The notification (rule, state, labels, value, times).
+    pub notification: Notification,
+    /// Deliveries (empty for pending, and within the cooldown).
+    pub deliveries: Vec<Delivery>,
+    /// When it happened (Unix ms).
+    pub at_ms: i64,
+}
+
+/// An alert that is pending or firing now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActiveAlert {
+    /// Rule name.
+    pub rule: String,
+    /// Pending or Firing.
+    pub state: AlertState,
+    /// Severity.
+    pub severity: AlertSeverity,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Last value.
+    pub value: f64,
+    /// When the condition started holding (Unix ms).
+    pub active_since_ms: i64,
+}
+
+/// Every problem of `rule`, as `(field, message)`: the condition, the templates, and
+/// email actions without email settings.
+pub(crate) fn rule_problems(rule: &AlertRule, has_email: bool) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let valid_name = !rule.name.is_empty()
+        && rule
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_name {
+        problems.push((
+            "name".into(),
+            format!("{:?} must be letters, digits and '_'", rule.name),
+        ));
+    }
+    if let Err(e) = Condition::parse(&rule.condition) {
+        problems.push(("condition".into(), e.to_string()));
+    }
+    let mut templates = vec![("description".to_owned(), rule.description.clone())];
+    for (k, v) in &rule.annotations {
+        templates.push((format!("annotations.{k}"), v.clone()));
+    }
+    for (i, action) in rule.actions.iter().enumerate() {
+        let at = format!("actions[{i}]");
+        match action {
+            AlertAction::Email {
+                recipients,
+                subject,
+            } => {
+                if !has_email {
+                    problems.push((at.clone(), DeliveryError::NoEmailSettings.to_string()));
+                }
+                for r in recipients {
+                    if r.parse::<lettre::message::Mailbox>().is_err() {
+                        problems.push((
+                            format!("{at}.Email.recipients"),
+                            format!("{r:?} is not an email address"),
+                        ));
+                    }
+                }
+                templates.push((format!("{at}.Email.subject"), subject.clone()));
+            }
+            AlertAction::Webhook { url, payload } => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    // The URL is a secret: do not echo it.
+                    problems.push((
+                        format!("{at}.Webhook.url"),
+                        "must start with http:// or https://".into(),
+                    ));
+                }
+                let mut strings = Vec::new();
+                if let Some(p) = payload {
+                    json_strings(p, &mut strings);
+                }
+                for s in strings {
+                    templates.push((format!("{at}.Webhook.payload"), s));
+                }
+            }
+            AlertAction::PagerDuty {
+                service_key,
+                description,
+            } => {
+                if service_key.trim().is_empty() {
+                    problems.push((
+                        format!("{at}.PagerDuty.service_key"),
+                        "must not be empty".into(),
+                    ));
+                }
+                templates.push((format!("{at}.PagerDuty.description"), description.clone()));
+            }
+            AlertAction::InApp {} | AlertAction::Log {} => {}
+        }
+    }
+    for (field, template) in templates {
+        if let Err(e) = check_template(&template) {
+            problems.push((field, e.message));
+        }
+    }
+    problems
+}
+
+struct CompiledRule {
+    rule: AlertRule,
+    condition: Condition,
+}
+
+struct Instance {
+    state: AlertState,
+    labels: BTreeMap<String, String>,
+    value: f64,
+    active_since_ms: i64,
+    fired_at_ms: Option<i64>,
+    notified_at_ms: Option<i64>,
+}
+
+const HISTORY: usize = 500;
+
+/// Evaluates rules and runs their actions.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::alerts::{AlertAction, AlertManager, AlertRule, AlertSeverity};
+/// # async fn run() {
+/// let alerts = AlertManager::new(&Default::default(), "studio");
+/// alerts.add_rule(AlertRule {
+///     name: "high_error_rate".into(),
+///     condition: "api_errors_rate_5m > 0.1".into(),
+///     severity: AlertSeverity::Critical,
+///     actions: vec![AlertAction::InApp {}],
+///     ..AlertRule::default()
+/// }).await.unwrap();
+/// let err = alerts.add_rule(AlertRule { name: "bad".into(), condition: "rate(x[5m]".into(),
+///     ..AlertRule::default() }).await.unwrap_err();
+/// assert!(err.to_string().contains("condition"));
+/// # }
+/// ```
+pub struct AlertManager {
+    rules: Mutex<Vec<Arc<CompiledRule>>>,
+    instances: Mutex<HashMap<(String, String), Instance>>,
+    history: Mutex<VecDeque<AlertEvent>>,
+    notifier: Notifier,
+    has_email: bool,
+    metrics: Option<Metrics>,
+    status: Option<ExportStatusBoard>,
+}
+
+impl AlertManager {
+    /// A manager with no rules, delivering with the settings of `config`
+    /// (`config.rules` are not added: use [`AlertManager::add_rule`]).
+    pub fn new(config: &AlertsConfig, service: &str) -> Self {
+        Self {
+            rules: Mutex::new(Vec::new()),
+            instances: Mutex::new(HashMap::new()),
+            history: Mutex::new(VecDeque::new()),
+            notifier: Notifier::new(config, service),
+            has_email: config.email.is_some(),
+            metrics: None,
+            status: None,
+        }
+    }
+
+    /// The manager of a telemetry pipeline: with `config.rules`, the `alerts_active` gauge
+    /// and delivery results in the export status (`alerts:<action>`).
+    pub(crate) async fn from_config(
+        config: &AlertsConfig,
+        service: &str,
+        metrics: Metrics,
+        status: ExportStatusBoard,
+    ) -> Result<Self, AlertError> {
+        let manager = Self {
+            metrics: Some(metrics),
+            status: Some(status),
+            ..Self::new(config, service)
+        };
+        for rule in &config.rules {
+            manager.add_rule(rule.clone()).await?;
+        }
+        Ok(manager)
+    }
+
+    /// Adds a rule, after checking its condition, templates and actions.
+    ///
+    /// # Errors
+    /// [`AlertError::Duplicate`] for a name in use; [`AlertError::Invalid`] listing every
+    /// problem (a condition that does not parse, with the position; an unknown template
+    /// variable; an email action without email settings).
+    pub async fn add_rule(&self, rule: AlertRule) -> Result<(), AlertError> {
+        let problems = rule_problems(&rule, self.has_email);
+        let condition = match Condition::parse(&rule.condition) {
+            Ok(c) if problems.is_empty() => c,
+            _ => {
+                return Err(AlertError::Invalid {
+                    rule: rule.name,
+                    problems,
+                })
+            }
+        };
+        let mut rules = self.rules.lock();
+        if rules.iter().any(|r| r.rule.name == rule.name) {
+            return Err(AlertError::Duplicate(rule.name));
+        }
+        rules.push(Arc::new(CompiledRule { rule, condition }));
+        Ok(())
+    }
+
+    /// The rules, in the order added.
+    pub fn rules(&self) -> Vec<AlertRule> {
+        self.rules.lock().iter().map(|r| r.rule.clone()).collect()
+    }
+
+    /// Alerts pending or firing now.
+    pub fn active(&self) -> Vec<ActiveAlert> {
+        let rules = self.rules.lock();
+        let mut out: Vec<ActiveAlert> = self
+            .instances
+            .lock()
+            .iter()
+            .map(|((rule, _), i)| ActiveAlert {
+                rule: rule.clone(),
+                state: i.state,
+                severity: rules
+                    .iter()
+                    .find(|r| &r.rule.name == rule)
+                    .map_or(AlertSeverity::Warning, |r| r.rule.severity),
+                labels: i.labels.clone(),
+                value: i.value,
+                active_since_ms: i.active_since_ms,
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.rule, &a.labels).cmp(&(&b.rule, &b.labels)));
+        out
+    }
+
+    /// State changes and deliveries, oldest first (at most 500).
+    pub fn history(&self) -> Vec<AlertEvent> {
+        self.history.lock().iter().cloned().collect()
+    }
+
+    /// In-app notifications (the `InApp` action), for the webview.
+    pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
+        self.notifier.subscribe()
+    }
+
+    /// Evaluates every rule at `now_ms` (Unix ms) against `store`, moves instances
+    /// between states and runs the due actions, returning the new history entries.
+    /// A rule whose evaluation fails is logged and skipped.
+    pub async fn evaluate(&self, store: &SeriesStore, now_ms: i64) -> Vec<AlertEvent> {
+        let rules: Vec<Arc<CompiledRule>> = self.rules.lock().clone();
+        let mut due = Vec::new();
+        for compiled in &rules {
+            let samples = match compiled.condition.eval(store, now_ms) {
+                Ok(samples) => samples,
+                Err(e) => {
+                    ::tracing::warn!(target: "telemetry::alerts", rule = %compiled.rule.name, error = %e, "alert rule evaluation failed");
+                    continue;
+                }
+            };
+            due.extend(self.step(compiled, samples, now_ms));
+        }
+        let mut events = Vec::new();
+        for (compiled, notification, notify) in due {
+            let deliveries = if notify {
+                self.run_actions(&compiled.rule, &notification).await
+            } else {
+                Vec::new()
+            };
+            events.push(AlertEvent {
+                notification,
+                deliveries,
+                at_ms: now_ms,
+            });
+        }
+        self.publish_gauge(&rules);
+        let mut history = self.history.lock();
+        for event in &events {
+            if history.len() >= HISTORY {
+                history.pop_front();
+            }
+            history.push_back(event.clone());
+        }
+        events
+    }
+
+    /// Moves the instances of one rule; returns the notifications to record, and whether
+    /// to run the actions for each.
+    fn step(
+        &self,
+        compiled: &Arc<CompiledRule>,
+        samples: Vec<expr::Sample>,
+        now_ms: i64,
+    ) -> Vec<(Arc<CompiledRule>, Notification, bool)> {
+        let rule = &compiled.rule;
+        let for_ms = i64::try_from(rule.for_.as_millis()).unwrap_or(i64::MAX);
+        let cooldown_ms = i64::try_from(rule.cooldown.as_millis()).unwrap_or(i64::MAX);
+        let mut out = Vec::new();
+        let mut instances = self.instances.lock();
+        let mut seen = Vec::new();
+        for sample in samples {
+            let mut labels = sample.labels;
+            labels.extend(rule.labels.clone());
+            labels.insert("alertname".into(), rule.name.clone());
+            labels.insert("severity".into(), rule.severity.as_str().into());
+            let key = (rule.name.clone(), fingerprint(&labels));
+            seen.push(key.clone());
+            let instance = instances.entry(key.clone()).or_insert_with(|| Instance {
+                state: AlertState::Pending,
+                labels: labels.clone(),
+                value: sample.value,
+                active_since_ms: now_ms,
+                fired_at_ms: None,
+                notified_at_ms: None,
+            });
+            instance.value = sample.value;
+            let newly_pending = instance.active_since_ms == now_ms && for_ms > 0;
+            if instance.state == AlertState::Pending
+                && now_ms.saturating_sub(instance.active_since_ms) >= for_ms
+            {
+                instance.state = AlertState::Firing;
+                instance.fired_at_ms = Some(now_ms);
+            }
+            match instance.state {
+                AlertState::Pending if newly_pending => {
+                    out.push((
+                        compiled.clone(),
+                        notification(rule, &key.1, instance, None),
+                        false,
+                    ));
+                }
+                AlertState::Firing => {
+                    let due = instance
+                        .notified_at_ms
+                        .is_none_or(|at| now_ms.saturating_sub(at) >= cooldown_ms);
+                    if due {
+                        instance.notified_at_ms = Some(now_ms);
+                        out.push((
+                            compiled.clone(),
+                            notification(rule, &key.1, instance, None),
+                            true,
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let gone: Vec<(String, String)> = instances
+            .keys()
+            .filter(|k| k.0 == rule.name && !seen.contains(k))
+            .cloned()
+            .collect();
+        for key in gone {
+            if let Some(mut instance) = instances.remove(&key) {
+                // A pending alert that stops holding goes back to inactive silently.
+                if instance.state == AlertState::Firing {
+                    instance.state = AlertState::Resolved;
+                    out.push((
+                        compiled.clone(),
+                        notification(rule, &key.1, &instance, Some(now_ms)),
+                        true,
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    async fn run_actions(&self, rule: &AlertRule, n: &Notification) -> Vec<Delivery> {
+        let deliveries = rule.actions.iter().map(|action| async move {
+            let (attempts, result) = self.notifier.deliver(action, n).await;
+            if let Some(status) = &self.status {
+                let name = format!("alerts:{}", action.kind());
+                status.register(&name);
+                match &result {
+                    Ok(()) => status.success(&name),
+                    Err(e) => status.failure(&name, e.to_string()),
+                }
+            }
+            if let Err(e) = &result {
+                ::tracing::warn!(target: "telemetry::alerts", rule = %rule.name, error = %e, "alert notification failed");
+            }
+            Delivery {
+                action: action.kind(),
+                attempts,
+                error: result.err().map(|e| e.to_string()),
+            }
+        });
+        futures_util::future::join_all(deliveries).await
+    }
+
+    fn publish_gauge(&self, rules: &[Arc<CompiledRule>]) {
+        let Some(metrics) = &self.metrics else {
+            return;
+        };
+        let instances = self.instances.lock();
+        for compiled in rules {
+            let rule = &compiled.rule;
+            for state in [AlertState::Pending, AlertState::Firing] {
+                let count = instances
+                    .iter()
+                    .filter(|((name, _), i)| name == &rule.name && i.state == state)
+                    .count();
+                let _ = metrics.set(
+                    "alerts_active",
+                    count as f64,
+                    &[
+                        KeyValue::new("alertname", rule.name.clone()),
+                        KeyValue::new("alertstate", state.as_str()),
+                        KeyValue::new("severity", rule.severity.as_str()),
+                    ],
+                );
+            }
+        }
+    }
+}
+
+fn fingerprint(labels: &BTreeMap<String, String>) -> String {
+    // FxHasher has no random seed: the fingerprint (PagerDuty's dedup_key) is stable
+    // across restarts.
+    let mut hasher = rustc_hash::FxHasher::default();
+    labels.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+fn notification(
+    rule: &AlertRule,
+    fingerprint: &str,
+    instance: &Instance,
+    ends_at_ms: Option<i64>,
+) -> Notification {
+    let mut annotations: BTreeMap<String, String> = rule
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), render(v, &instance.labels, instance.value)))
+        .collect();
+    if !rule.description.is_empty() {
+        annotations.insert(
+            "description".into(),
+            render(&rule.description, &instance.labels, instance.value),
+        );
+    }
+    Notification {
+        rule: rule.name.clone(),
+        state: instance.state,
+        labels: instance.labels.clone(),
+        annotations,
+        value: instance.value,
+        starts_at_ms: instance.fired_at_ms.unwrap_or(instance.active_since_ms),
+        ends_at_ms,
+        fingerprint: format!("{}/{fingerprint}", rule.name),
+    }
+}
+
+#[cfg(test)]
+mod tests;

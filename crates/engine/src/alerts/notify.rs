@@ -1,0 +1,320 @@
+//! Notification delivery: webhook (Alertmanager-compatible), PagerDuty Events API v2,
+//! email over SMTP (lettre), in-app events and log records, with retries and backoff.
+//! Secrets (webhook URLs, routing keys, SMTP passwords) never appear in errors or logs.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, UNIX_EPOCH};
+
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::broadcast;
+
+use super::rule::{render, render_json, AlertAction};
+use super::AlertState;
+use crate::config::{AlertsConfig, EmailConfig, SmtpSecurity};
+
+/// One alert instance's change, as the actions receive it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notification {
+    /// The rule's name.
+    pub rule: String,
+    /// `Firing` or `Resolved`.
+    pub state: AlertState,
+    /// Labels: the condition's, the rule's, `alertname` and `severity`.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations, rendered (`description` among them).
+    pub annotations: BTreeMap<String, String>,
+    /// The condition's value when it last held.
+    pub value: f64,
+    /// When the alert started firing (Unix ms).
+    pub starts_at_ms: i64,
+    /// When it resolved (Unix ms).
+    pub ends_at_ms: Option<i64>,
+    /// Stable id of the instance (rule + labels), the PagerDuty `dedup_key`.
+    pub fingerprint: String,
+}
+
+/// Why a delivery failed (after its retries). Never contains a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeliveryError {
+    /// The HTTP request failed or was answered with an error status.
+    #[error("{kind} delivery failed: {message}")]
+    Http {
+        /// `webhook` or `pagerduty`.
+        kind: &'static str,
+        /// What happened (without the URL).
+        message: String,
+    },
+    /// The email could not be built or sent.
+    #[error("email delivery failed: {0}")]
+    Email(String),
+    /// An email action without `alerts.email` settings.
+    #[error("email action needs alerts.email (smtp_host, from)")]
+    NoEmailSettings,
+}
+
+/// Delivers notifications to the actions' destinations.
+pub(crate) struct Notifier {
+    client: reqwest::Client,
+    email: Option<EmailConfig>,
+    pagerduty_url: String,
+    retries: u32,
+    backoff: Duration,
+    service: String,
+    in_app: broadcast::Sender<Notification>,
+}
+
+impl Notifier {
+    pub(crate) fn new(config: &AlertsConfig, service: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(config.delivery_timeout)
+            .build()
+            .unwrap_or_default();
+        let (in_app, _) = broadcast::channel(256);
+        Self {
+            client,
+            email: config.email.clone(),
+            pagerduty_url: config.pagerduty_url.trim_end_matches('/').to_owned(),
+            retries: config.retries,
+            backoff: config.retry_backoff,
+            service: service.to_owned(),
+            in_app,
+        }
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Notification> {
+        self.in_app.subscribe()
+    }
+
+    /// Delivers `n` through `action`, retrying with exponential backoff. Returns the
+    /// attempts made and the last error, if every attempt failed.
+    pub(crate) async fn deliver(
+        &self,
+        action: &AlertAction,
+        n: &Notification,
+    ) -> (u32, Result<(), DeliveryError>) {
+        let mut delay = self.backoff;
+        let mut attempt = 1;
+        loop {
+            let result = self.deliver_once(action, n).await;
+            let retriable = !matches!(result, Err(DeliveryError::NoEmailSettings));
+            if result.is_ok() || !retriable || attempt > self.retries {
+                return (attempt, result);
+            }
+            tokio::time::sleep(delay).await;
+            delay = delay.saturating_mul(2);
+            attempt += 1;
+        }
+    }
+
+    async fn deliver_once(
+        &self,
+        action: &AlertAction,
+        n: &Notification,
+    ) -> Result<(), DeliveryError> {
+        match action {
+            AlertAction::Webhook { url, payload } => {
+                let body = match payload {
+                    Some(p) => render_json(p, &n.labels, n.value),
+                    None => alertmanager_body(n),
+                };
+                self.post("webhook", url, &body).await
+            }
+            AlertAction::PagerDuty {
+                service_key,
+                description,
+            } => {
+                let body = pagerduty_body(n, service_key, description, &self.service);
+                let url = format!("{}/v2/enqueue", self.pagerduty_url);
+                self.post("pagerduty", &url, &body).await
+            }
+            AlertAction::Email {
+                recipients,
+                subject,
+            } => self.email(recipients, subject, n).await,
+            AlertAction::InApp {} => {
+                // No listener is not a failure: the webview may not be open.
+                let _ = self.in_app.send(n.clone());
+                Ok(())
+            }
+            AlertAction::Log {} => {
+                let description = n.annotations.get("description").map_or("", String::as_str);
+                match n.state {
+                    AlertState::Resolved => ::tracing::info!(
+                        target: "telemetry::alerts",
+                        alert = %n.rule, value = n.value, "resolved: {description}"
+                    ),
+                    _ => ::tracing::warn!(
+                        target: "telemetry::alerts",
+                        alert = %n.rule, value = n.value, "firing: {description}"
+                    ),
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn post(
+        &self,
+        kind: &'static str,
+        url: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), DeliveryError> {
+        let response =
+            self.client
+                .post(url)
+                .json(body)
+                .send()
+                .await
+                .map_err(|e| DeliveryError::Http {
+                    kind,
+                    message: e.without_url().to_string(),
+                })?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(DeliveryError::Http {
+                kind,
+                message: format!("answered {}", response.status()),
+            })
+        }
+    }
+
+    async fn email(
+        &self,
+        recipients: &[String],
+        subject: &str,
+        n: &Notification,
+    ) -> Result<(), DeliveryError> {
+        let settings = self.email.as_ref().ok_or(DeliveryError::NoEmailSettings)?;
+        let bad = |e: &dyn std::fmt::Display| DeliveryError::Email(e.to_string());
+        let mut message = Message::builder()
+            .from(settings.from.parse().map_err(|e| bad(&e))?)
+            .subject(render(subject, &n.labels, n.value))
+            .header(ContentType::TEXT_PLAIN);
+        for to in recipients {
+            message = message.to(to.parse().map_err(|e| bad(&e))?);
+        }
+        let message = message.body(email_body(n)).map_err(|e| bad(&e))?;
+        let tls = || -> Result<TlsParameters, DeliveryError> {
+            let mut params = TlsParameters::builder(settings.smtp_host.clone());
+            if let Some(path) = &settings.ca_cert {
+                let pem = std::fs::read(path).map_err(|e| {
+                    DeliveryError::Email(format!("cannot read ca_cert {path}: {e}"))
+                })?;
+                params =
+                    params.add_root_certificate(Certificate::from_pem(&pem).map_err(|e| bad(&e))?);
+            }
+            params.build().map_err(|e| bad(&e))
+        };
+        let tls = match settings.security {
+            SmtpSecurity::StartTls => Tls::Required(tls()?),
+            SmtpSecurity::Tls => Tls::Wrapper(tls()?),
+            SmtpSecurity::None => Tls::None,
+        };
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.smtp_host)
+                .port(settings.smtp_port)
+                .tls(tls);
+        if let (Some(user), Some(password)) = (&settings.username, &settings.password) {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        builder
+            .build()
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| bad(&e))
+    }
+}
+
+fn rfc3339(ms: i64) -> String {
+    let ms = u64::try_from(ms).unwrap_or_default();
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+}
+
+fn status_word(n: &Notification) -> &'static str {
+    match n.state {
+        AlertState::Resolved => "resolved",
+        _ => "firing",
+    }
+}
+
+/// Alertmanager's webhook payload, version 4.
+fn alertmanager_body(n: &Notification) -> serde_json::Value {
+    let ends_at = n
+        .ends_at_ms
+        .map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), rfc3339);
+    json!({
+        "version": "4",
+        "groupKey": format!("{{}}:{{alertname=\"{}\"}}", n.rule),
+        "truncatedAlerts": 0,
+        "status": status_word(n),
+        "receiver": "tauri-plugin-opentelemetry",
+        "groupLabels": { "alertname": n.rule },
+        "commonLabels": n.labels,
+        "commonAnnotations": n.annotations,
+        "externalURL": "",
+        "alerts": [{
+            "status": status_word(n),
+            "labels": n.labels,
+            "annotations": n.annotations,
+            "startsAt": rfc3339(n.starts_at_ms),
+            "endsAt": ends_at,
+            "generatorURL": "",
+            "fingerprint": n.fingerprint,
+        }],
+    })
+}
+
+/// A PagerDuty Events API v2 event.
+fn pagerduty_body(
+    n: &Notification,
+    routing_key: &str,
+    description: &str,
+    source: &str,
+) -> serde_json::Value {
+    let action = match n.state {
+        AlertState::Resolved => "resolve",
+        _ => "trigger",
+    };
+    let severity = match n.labels.get("severity").map(String::as_str) {
+        Some("critical") => "critical",
+        Some("info") => "info",
+        _ => "warning",
+    };
+    json!({
+        "routing_key": routing_key,
+        "event_action": action,
+        "dedup_key": n.fingerprint,
+        "payload": {
+            "summary": render(description, &n.labels, n.value),
+            "source": source,
+            "severity": severity,
+            "timestamp": rfc3339(n.starts_at_ms),
+            "custom_details": { "labels": n.labels, "value": n.value },
+        },
+    })
+}
+
+fn email_body(n: &Notification) -> String {
+    let mut body = format!(
+        "Alert {} is {}\nValue: {}\nSince: {}\n",
+        n.rule,
+        status_word(n),
+        n.value,
+        rfc3339(n.starts_at_ms)
+    );
+    for (k, v) in &n.annotations {
+        body.push_str(&format!("{k}: {v}\n"));
+    }
+    for (k, v) in &n.labels {
+        body.push_str(&format!("label {k}={v}\n"));
+    }
+    body
+}
