@@ -13,7 +13,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tauri_plugin_opentelemetry::engine::config::{MetricsExporter, TelemetryConfig};
+use tauri_plugin_opentelemetry::engine::alerts::{AlertAction, AlertRule, AlertSeverity};
+use tauri_plugin_opentelemetry::engine::config::{
+    HealthCheckConfig, MetricsExporter, TelemetryConfig,
+};
 use tauri_plugin_opentelemetry::engine::metrics::Metrics;
 use tauri_plugin_opentelemetry::engine::tracing::Tracer;
 use tauri_plugin_opentelemetry::engine::{KeyValue, TelemetryManager};
@@ -56,6 +59,38 @@ fn config() -> Result<TelemetryConfig, String> {
                 host: "127.0.0.1".into(),
             });
         }
+        config.health.parallel_checks = true;
+        config.health.checks = vec![
+            HealthCheckConfig::DiskSpace {
+                path: std::env::temp_dir().display().to_string(),
+                threshold: 0.95,
+            },
+            HealthCheckConfig::Memory { threshold: 0.95 },
+            HealthCheckConfig::Ffmpeg { binary: None },
+        ];
+        config.alerts.evaluation_interval = Duration::from_secs(5);
+        config.alerts.rules = vec![
+            AlertRule {
+                name: "slow_video_processing".into(),
+                condition: "video_processing_duration_ms_avg > 30000".into(),
+                for_: Duration::from_secs(10),
+                severity: AlertSeverity::Warning,
+                description: "Video processing averages {{ $value }} ms".into(),
+                actions: vec![AlertAction::InApp {}, AlertAction::Log {}],
+                ..AlertRule::default()
+            },
+            AlertRule {
+                name: "high_error_rate".into(),
+                condition: "sum by (endpoint) (rate(api_errors_total[1m])) \
+                            / sum by (endpoint) (rate(api_requests_total[1m])) > 0.02"
+                    .into(),
+                severity: AlertSeverity::Critical,
+                description: "API error ratio {{ $value }}".into(),
+                cooldown: Duration::from_secs(60),
+                actions: vec![AlertAction::InApp {}, AlertAction::Log {}],
+                ..AlertRule::default()
+            },
+        ];
         config.validate().map_err(|e| e.to_string())?;
     }
     Ok(config)
@@ -218,6 +253,7 @@ async fn main() -> ExitCode {
     }
     for addr in telemetry.prometheus_addrs().await {
         println!("metrics: http://{addr}/metrics");
+        println!("health: http://{addr}/health");
     }
     for (exporter, status) in telemetry.get_export_status().await {
         println!("exporter {exporter}: {status:?}");
