@@ -1,6 +1,31 @@
 //! Generates the plugin's permission files from its command list.
 
-const COMMANDS: &[&str] = &["get_snapshot", "get_export_status"];
+const COMMANDS: &[&str] = &[
+    // read (the `default` set)
+    "get_snapshot",
+    "get_metric_catalogue",
+    "query_series",
+    "get_histogram_quantiles",
+    "list_traces",
+    "get_trace",
+    "get_logs",
+    "get_health",
+    "get_health_history",
+    "get_active_alerts",
+    "get_alert_history",
+    "get_export_status",
+    "get_config",
+    "subscribe_series",
+    "ack_series",
+    "unsubscribe_series",
+    // write (the `allow-write` set)
+    "record_metric",
+    "run_health_checks",
+    "silence_alert",
+    "acknowledge_alert",
+    "start_span",
+    "end_span",
+];
 
 fn main() {
     tauri_plugin::Builder::new(COMMANDS).build();

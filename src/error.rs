@@ -1,6 +1,7 @@
 use serde::{Serialize, Serializer};
 
-/// Errors the plugin's commands return to the webview (serialised as their message).
+/// Errors of the plugin: setup failures and command errors (serialised to the webview as
+/// their message, which names the argument or value at fault).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -10,6 +11,23 @@ pub enum Error {
     /// The plugin configuration in `tauri.conf.json` is invalid.
     #[error(transparent)]
     Config(#[from] telemetry_engine::config::ConfigError),
+    /// A command argument cannot be used.
+    #[error("{field}: {message}")]
+    BadArgument {
+        /// The argument (`query.stepMs`).
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A metric could not be recorded (bad name, NaN, too many labels, …).
+    #[error(transparent)]
+    Metrics(#[from] telemetry_engine::metrics::MetricsError),
+    /// An alert operation failed (unknown rule, …).
+    #[error(transparent)]
+    Alert(#[from] telemetry_engine::alerts::AlertError),
+    /// A health check given to the builder could not be added.
+    #[error(transparent)]
+    Health(#[from] telemetry_engine::health::HealthError),
 }
 
 impl Serialize for Error {

@@ -1,7 +1,10 @@
-//! OpenTelemetry metrics, system collectors and a Prometheus endpoint for Tauri v2 apps.
+//! OpenTelemetry metrics, traces and logs, health checks, alerts, Prometheus and OTLP
+//! export for Tauri v2 apps.
 //!
 //! Register the plugin; it starts the engine ([`telemetry_engine`]) with the app and shuts
-//! it down, flushing every exporter, when the app exits.
+//! it down, flushing every exporter, when the app exits. The webview reaches it through
+//! the commands (read-only by default), series streams over a `Channel`, and the events
+//! [`EVENT_ALERT`], [`EVENT_HEALTH`] and [`EVENT_TRACE`].
 //!
 //! ```
 //! fn register<R: tauri::Runtime>(app: tauri::Builder<R>) -> tauri::Builder<R> {
@@ -16,8 +19,13 @@
 
 use std::sync::Arc;
 
+use indexmap::IndexMap;
+use parking_lot::Mutex;
 use tauri::plugin::{Builder as PluginBuilder, TauriPlugin};
-use tauri::{Manager, RunEvent, Runtime};
+use tauri::{AppHandle, Emitter, Manager, RunEvent, Runtime};
+use telemetry_engine::alerts::AlertRule;
+use telemetry_engine::health::HealthCheck;
+use telemetry_engine::tracing::SpanHandle;
 
 pub use telemetry_engine as engine;
 pub use telemetry_engine::config::TelemetryConfig;
@@ -26,9 +34,48 @@ pub use telemetry_engine::TelemetryManager;
 mod commands;
 mod error;
 mod models;
+mod streams;
 
 pub use error::{Error, Result};
-pub use models::{LatestValue, MetricsSnapshot};
+pub use models::{
+    CatalogueEntry, LatestValue, LogFilter, MetricRecord, MetricsSnapshot, QuantileValue,
+    SeriesQuery, SeriesSelector, SeriesUpdate, SpanRef, SpanStart, TraceFilter, TraceSummary,
+};
+
+/// Event with every alert state change (payload: `AlertEvent`).
+pub const EVENT_ALERT: &str = "opentelemetry://alert";
+/// Event with every health status change (payload: `StatusChange`).
+pub const EVENT_HEALTH: &str = "opentelemetry://health";
+/// Event with every completed trace (payload: [`TraceSummary`]).
+pub const EVENT_TRACE: &str = "opentelemetry://trace";
+
+/// The remote parent a webview call carries in its `traceparent` invoke header (set by
+/// the guest-js `withSpan` helper), to make backend work part of the UI action's trace.
+///
+/// # Examples
+/// ```
+/// #[tauri::command]
+/// async fn export_video(request: tauri::ipc::Request<'_>) -> Result<(), String> {
+///     let _parent = tauri_plugin_opentelemetry::remote_parent(&request).map(|cx| cx.attach());
+///     // spans started here (trace_async, #[instrument]) join the webview's trace
+///     Ok(())
+/// }
+/// ```
+pub fn remote_parent(request: &tauri::ipc::Request<'_>) -> Option<engine::Context> {
+    let header = request.headers().get("traceparent")?.to_str().ok()?;
+    engine::tracing::remote_context(header)
+}
+
+/// Per-app state of the plugin surface: live streams and spans opened by the webview.
+#[derive(Default)]
+pub(crate) struct PluginState {
+    pub(crate) streams: streams::Streams,
+    pub(crate) spans: OpenSpans,
+}
+
+/// Spans the webview started and has not ended, oldest first.
+#[derive(Default)]
+pub(crate) struct OpenSpans(Mutex<IndexMap<String, SpanHandle>>);
 
 /// The plugin id: commands are `plugin:opentelemetry|<command>`.
 pub const PLUGIN_ID: &str = "opentelemetry";
@@ -60,6 +107,9 @@ impl<R: Runtime, T: Manager<R>> TelemetryExt<R> for T {
 #[derive(Default)]
 pub struct Builder {
     config: Option<TelemetryConfig>,
+    checks: Vec<Box<dyn HealthCheck>>,
+    rules: Vec<AlertRule>,
+    tracing_subscriber: bool,
 }
 
 impl Builder {
@@ -74,13 +124,59 @@ impl Builder {
         self
     }
 
+    /// Adds a health check (besides those of the config).
+    pub fn health_check(mut self, check: Box<dyn HealthCheck>) -> Self {
+        self.checks.push(check);
+        self
+    }
+
+    /// Adds an alert rule (besides those of the config). A bad rule fails the setup with
+    /// every problem named.
+    pub fn alert_rule(mut self, rule: AlertRule) -> Self {
+        self.rules.push(rule);
+        self
+    }
+
+    /// Installs the global `tracing` subscriber (and `log` bridge) of the engine, so
+    /// `#[instrument]`, `tracing::info!` and `log::warn!` reach traces and logs. Off by
+    /// default: an app with its own subscriber adds `app.telemetry().tracing_layer()`.
+    pub fn tracing_subscriber(mut self, install: bool) -> Self {
+        self.tracing_subscriber = install;
+        self
+    }
+
     /// Builds the plugin.
     pub fn build<R: Runtime>(self) -> TauriPlugin<R, Option<serde_json::Value>> {
-        let explicit = self.config;
+        let Builder {
+            config: explicit,
+            checks,
+            rules,
+            tracing_subscriber,
+        } = self;
         PluginBuilder::<R, Option<serde_json::Value>>::new(PLUGIN_ID)
             .invoke_handler(tauri::generate_handler![
                 commands::get_snapshot,
-                commands::get_export_status
+                commands::get_metric_catalogue,
+                commands::query_series,
+                commands::get_histogram_quantiles,
+                commands::list_traces,
+                commands::get_trace,
+                commands::get_logs,
+                commands::get_health,
+                commands::get_health_history,
+                commands::get_active_alerts,
+                commands::get_alert_history,
+                commands::get_export_status,
+                commands::get_config,
+                commands::subscribe_series,
+                commands::ack_series,
+                commands::unsubscribe_series,
+                commands::record_metric,
+                commands::run_health_checks,
+                commands::silence_alert,
+                commands::acknowledge_alert,
+                commands::start_span,
+                commands::end_span,
             ])
             .setup(move |app, api| {
                 let config = match (explicit, api.config()) {
@@ -95,19 +191,87 @@ impl Builder {
                 };
                 let manager = tauri::async_runtime::block_on(async move {
                     let manager = TelemetryManager::new(config).await?;
+                    for check in checks {
+                        manager.health().add_check(check).await?;
+                    }
+                    for rule in rules {
+                        manager.alerts().add_rule(rule).await?;
+                    }
                     manager.initialize().await?;
                     Ok::<_, Error>(manager)
                 })?;
+                if tracing_subscriber {
+                    manager.install_tracing_subscriber()?;
+                }
+                forward_events(app, &manager);
                 app.manage(Telemetry(manager));
+                app.manage(PluginState::default());
                 Ok(())
             })
-            .on_event(|app, event| {
-                if let RunEvent::Exit = event {
+            .on_event(|app, event| match event {
+                RunEvent::WindowEvent {
+                    label,
+                    event: tauri::WindowEvent::Destroyed,
+                    ..
+                } => {
+                    if let Some(state) = app.try_state::<PluginState>() {
+                        state.streams.remove_webview(label);
+                    }
+                }
+                RunEvent::Exit => {
                     let manager = app.telemetry().clone();
                     tauri::async_runtime::block_on(async move { manager.shutdown().await });
                 }
+                _ => {}
             })
             .build()
+    }
+}
+
+/// Forwards alert, health and trace notifications from the engine as app events.
+fn forward_events<R: Runtime>(app: &AppHandle<R>, manager: &Arc<TelemetryManager>) {
+    let mut alerts = manager.alerts().subscribe_events();
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(event) = next(&mut alerts).await {
+            let _ = handle.emit(EVENT_ALERT, event);
+        }
+    });
+    let mut health = manager.health().subscribe();
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(change) = next(&mut health).await {
+            let _ = handle.emit(EVENT_HEALTH, change);
+        }
+    });
+    let mut traces = manager.traces().subscribe();
+    let store = manager.traces().clone();
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(id) = next(&mut traces).await {
+            if let Some(t) = store.get(&id) {
+                let summary = TraceSummary {
+                    span_count: u32::try_from(t.spans.len()).unwrap_or(u32::MAX),
+                    trace_id: t.trace_id,
+                    name: t.name,
+                    start_ms: t.start_ms,
+                    duration_ms: t.duration_ms,
+                    error: t.error,
+                };
+                let _ = handle.emit(EVENT_TRACE, summary);
+            }
+        }
+    });
+}
+
+/// The next message; a lagging receiver skips what it missed, a closed one ends.
+async fn next<T: Clone>(rx: &mut tokio::sync::broadcast::Receiver<T>) -> Option<T> {
+    loop {
+        match rx.recv().await {
+            Ok(v) => return Some(v),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        }
     }
 }
 

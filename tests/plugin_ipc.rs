@@ -13,7 +13,10 @@ use tauri::utils::acl::resolved::Resolved;
 use tauri::utils::platform::Target;
 use tauri::webview::InvokeRequest;
 use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri_plugin_opentelemetry::engine::config::{OtlpExporterConfig, TracingExporter};
 use tauri_plugin_opentelemetry::{Builder, TelemetryConfig, TelemetryExt, PLUGIN_ID};
+
+type Window = WebviewWindow<tauri::test::MockRuntime>;
 
 fn plugin_manifest() -> Manifest {
     let list = std::fs::read_to_string(concat!(
@@ -56,6 +59,15 @@ fn app(
         ..Default::default()
     };
     config.metrics.system_collectors = false;
+    config.alerts.rules = vec![serde_json::from_value(serde_json::json!({
+        "name": "queue_backlog", "condition": "queue_size > 10", "severity": "Warning",
+        "actions": [ { "Webhook": { "url": "https://hooks.example.com/SECRET-PATH" } } ]
+    }))
+    .unwrap()];
+    config.tracing.exporters = vec![TracingExporter::Otlp(OtlpExporterConfig {
+        headers: [("x-api-key".to_string(), "SECRET-KEY".to_string())].into(),
+        ..OtlpExporterConfig::http("http://127.0.0.1:9/v1/traces")
+    })];
     let app = mock_builder()
         .plugin(Builder::new().config(config).build())
         .build(context)
@@ -66,10 +78,19 @@ fn app(
     (app, window)
 }
 
-fn invoke(
-    window: &WebviewWindow<tauri::test::MockRuntime>,
+fn call(
+    window: &Window,
     command: &str,
-) -> Result<serde_json::Value, serde_json::Value> {
+    args: serde_json::Value,
+    headers: &[(&str, &str)],
+) -> Result<serde_json::Value, String> {
+    let mut map = tauri::http::HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(
+            tauri::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
     get_ipc_response(
         window,
         InvokeRequest {
@@ -77,28 +98,60 @@ fn invoke(
             callback: CallbackFn(0),
             error: CallbackFn(1),
             url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::default(),
-            headers: Default::default(),
+            body: InvokeBody::Json(args),
+            headers: map,
             invoke_key: INVOKE_KEY.to_string(),
         },
     )
     .map(|body| body.deserialize::<serde_json::Value>().unwrap())
+    .map_err(|e| e.as_str().map_or_else(|| e.to_string(), str::to_owned))
+}
+
+fn invoke(
+    window: &Window,
+    command: &str,
+    args: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    call(window, command, args, &[])
+}
+
+/// Records metrics, a trace and a log, and runs one collection and one alert evaluation.
+fn seed(app: &App<tauri::test::MockRuntime>) -> String {
+    let telemetry = app.telemetry().clone();
+    tauri::async_runtime::block_on(async {
+        let m = telemetry.metrics();
+        m.increment_counter("frames_processed_total", 9)
+            .await
+            .unwrap();
+        m.set_gauge("queue_size", 25.0).await.unwrap();
+        for v in [10.0, 20.0, 30.0] {
+            m.record_histogram("frame_processing_duration_ms", v)
+                .await
+                .unwrap();
+        }
+        telemetry.collect_now().await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        telemetry.alerts().evaluate(telemetry.store(), now).await;
+        telemetry
+            .tracer()
+            .trace("render", |span| {
+                span.set_attribute("codec", "h264");
+                Ok::<_, String>(span.trace_id())
+            })
+            .unwrap()
+    })
 }
 
 #[test]
-fn default_permissions_allow_the_read_commands() {
+fn every_read_command_answers_under_the_default_permissions() {
     let (app, window) = app(&["opentelemetry:default"]);
-    let telemetry = app.telemetry().clone();
-    tauri::async_runtime::block_on(async {
-        telemetry
-            .metrics()
-            .increment_counter("frames_processed_total", 9)
-            .await
-            .unwrap();
-        telemetry.collect_now().await;
-    });
+    let trace_id = seed(&app);
+    let none = serde_json::json!({});
 
-    let snapshot = invoke(&window, "get_snapshot").unwrap();
+    let snapshot = invoke(&window, "get_snapshot", none.clone()).unwrap();
     let frames = snapshot["series"]
         .as_array()
         .unwrap()
@@ -111,20 +164,343 @@ fn default_permissions_allow_the_read_commands() {
         "camelCase over IPC"
     );
 
-    let status = invoke(&window, "get_export_status").unwrap();
-    assert!(status.is_object());
+    let catalogue = invoke(&window, "get_metric_catalogue", none.clone()).unwrap();
+    let hist = catalogue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "frame_processing_duration_ms")
+        .unwrap();
+    assert_eq!(hist["kind"], "histogram");
+    assert_eq!(hist["unit"], "ms");
+    assert!(hist["description"].as_str().unwrap().len() > 5);
+    assert_eq!(hist["labelSets"].as_array().unwrap().len(), 1);
+
+    let series = invoke(
+        &window,
+        "query_series",
+        serde_json::json!({"query": {"name": "queue_size", "stepMs": 60000}}),
+    )
+    .unwrap();
+    assert_eq!(series[0]["points"][0][1], 25.0);
+
+    let quantiles = invoke(
+        &window,
+        "get_histogram_quantiles",
+        serde_json::json!({"name": "frame_processing_duration_ms"}),
+    )
+    .unwrap();
+    let p50 = quantiles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["quantile"] == 0.5)
+        .unwrap();
+    assert!(
+        (p50["value"].as_f64().unwrap() - 20.0).abs() < 0.5,
+        "{quantiles}"
+    );
+
+    let traces = invoke(
+        &window,
+        "list_traces",
+        serde_json::json!({"filter": {"name": "render"}}),
+    )
+    .unwrap();
+    assert_eq!(traces[0]["traceId"], trace_id.as_str());
+    let trace = invoke(
+        &window,
+        "get_trace",
+        serde_json::json!({"traceId": trace_id}),
+    )
+    .unwrap();
+    assert_eq!(trace["spans"][0]["attributes"]["codec"], "h264");
+
+    assert!(invoke(
+        &window,
+        "get_logs",
+        serde_json::json!({"filter": {"minLevel": "warn"}})
+    )
+    .unwrap()
+    .is_array());
+
+    let health = invoke(&window, "get_health", none.clone()).unwrap();
+    assert!(
+        health["checks"]["exporters"]["status"].is_string(),
+        "{health}"
+    );
+    assert!(
+        health["checks"]["exporters"]["timestamp"].is_i64(),
+        "Unix ms: {health}"
+    );
+    assert!(invoke(&window, "get_health_history", none.clone())
+        .unwrap()
+        .is_array());
+
+    let active = invoke(&window, "get_active_alerts", none.clone()).unwrap();
+    assert_eq!(active[0]["rule"], "queue_backlog");
+    assert_eq!(active[0]["state"], "Firing");
+    let history = invoke(&window, "get_alert_history", none.clone()).unwrap();
+    assert_eq!(history[0]["notification"]["rule"], "queue_backlog");
+
+    assert!(invoke(&window, "get_export_status", none.clone())
+        .unwrap()
+        .is_object());
+
+    let config = invoke(&window, "get_config", none).unwrap().to_string();
+    assert!(config.contains("queue_backlog"));
+    assert!(
+        !config.contains("SECRET"),
+        "secrets reach the webview: {config}"
+    );
     app.cleanup_before_exit();
+}
+
+#[test]
+fn bad_arguments_get_errors_that_name_them() {
+    let (app, window) = app(&["opentelemetry:default", "opentelemetry:allow-write"]);
+    let _keep_alive = &app;
+    for (command, args, expected) in [
+        (
+            "query_series",
+            serde_json::json!({"query": {"name": "x", "stepMs": 0}}),
+            "query.stepMs: must be greater than 0",
+        ),
+        (
+            "query_series",
+            serde_json::json!({"query": {"name": ""}}),
+            "query.name: must not be empty",
+        ),
+        (
+            "get_trace",
+            serde_json::json!({"traceId": "xyz"}),
+            "traceId: \"xyz\" is not 32 hex digits",
+        ),
+        (
+            "get_logs",
+            serde_json::json!({"filter": {"minLevel": "loud"}}),
+            "filter.minLevel: \"loud\"",
+        ),
+        (
+            "list_traces",
+            serde_json::json!({"filter": {"attributeKey": "codec"}}),
+            "filter.attributeKey: attributeKey and attributeValue go together",
+        ),
+        (
+            "get_histogram_quantiles",
+            serde_json::json!({"name": "nope"}),
+            "name: \"nope\" is not a recorded histogram",
+        ),
+        (
+            "subscribe_series",
+            serde_json::json!({"selectors": [{"name": "x"}], "intervalMs": 10, "onUpdate": "__CHANNEL__:1"}),
+            "intervalMs: 10 is outside 50..=60000",
+        ),
+        (
+            "record_metric",
+            serde_json::json!({"record": {"kind": "counter", "name": "clicks_total", "value": -1}}),
+            "record.value: -1 is not a whole number",
+        ),
+        (
+            "record_metric",
+            serde_json::json!({"record": {"kind": "meter", "name": "x", "value": 1}}),
+            "record.kind: \"meter\" is not counter, gauge or histogram",
+        ),
+        (
+            "record_metric",
+            serde_json::json!({"record": {"kind": "gauge", "name": "bad name", "value": 1}}),
+            "bad name",
+        ),
+        (
+            "silence_alert",
+            serde_json::json!({"rule": "nope", "durationMs": 1000}),
+            "no alert rule named \"nope\"",
+        ),
+        (
+            "start_span",
+            serde_json::json!({"span": {"name": "ui", "traceparent": "garbage"}}),
+            "span.traceparent: \"garbage\" is not a W3C traceparent",
+        ),
+        (
+            "end_span",
+            serde_json::json!({"spanId": "0000000000000001"}),
+            "spanId: no open span",
+        ),
+        (
+            "unsubscribe_series",
+            serde_json::json!({"id": 999}),
+            "id: no stream 999",
+        ),
+        ("get_trace", serde_json::json!({}), "traceId"),
+    ] {
+        let err = invoke(&window, command, args).unwrap_err();
+        assert!(
+            err.contains(expected),
+            "{command}: expected {expected:?} in {err:?}"
+        );
+    }
+}
+
+#[test]
+fn write_commands_are_refused_by_tauri_without_the_write_set() {
+    let (app, window) = app(&["opentelemetry:default"]);
+    let _keep_alive = &app;
+    for (command, args) in [
+        (
+            "record_metric",
+            serde_json::json!({"record": {"kind": "gauge", "name": "x", "value": 1}}),
+        ),
+        ("run_health_checks", serde_json::json!({})),
+        (
+            "silence_alert",
+            serde_json::json!({"rule": "queue_backlog", "durationMs": 1000}),
+        ),
+        (
+            "acknowledge_alert",
+            serde_json::json!({"rule": "queue_backlog"}),
+        ),
+        ("start_span", serde_json::json!({"span": {"name": "ui"}})),
+        (
+            "end_span",
+            serde_json::json!({"spanId": "0000000000000001"}),
+        ),
+    ] {
+        let denied = invoke(&window, command, args).unwrap_err();
+        assert!(
+            denied.contains("not allowed"),
+            "{command}: expected Tauri's ACL refusal, got {denied}"
+        );
+    }
+    let gauges = app.telemetry().metrics().catalogue();
+    assert!(!gauges.iter().any(|(n, _)| n == "x"), "no command code ran");
 }
 
 #[test]
 fn commands_outside_the_capability_are_refused_by_tauri() {
     let (app, window) = app(&["opentelemetry:allow-get-snapshot"]);
     let _keep_alive = &app;
-    assert!(invoke(&window, "get_snapshot").is_ok());
-    let denied = invoke(&window, "get_export_status").unwrap_err();
-    let message = denied.as_str().unwrap_or_default().to_owned();
+    assert!(invoke(&window, "get_snapshot", serde_json::json!({})).is_ok());
+    let denied = invoke(&window, "get_export_status", serde_json::json!({})).unwrap_err();
     assert!(
-        message.contains("not allowed"),
+        denied.contains("not allowed"),
         "expected Tauri's ACL refusal, got {denied}"
     );
+}
+
+#[test]
+fn with_the_write_set_the_webview_records_spans_and_controls_alerts() {
+    let (app, window) = app(&["opentelemetry:default", "opentelemetry:allow-write"]);
+    seed(&app);
+    invoke(
+        &window,
+        "record_metric",
+        serde_json::json!({"record": {"kind": "counter", "name": "ui_clicks_total", "value": 3, "labels": {"button": "export"}}}),
+    )
+    .unwrap();
+    let telemetry = app.telemetry().clone();
+    tauri::async_runtime::block_on(telemetry.collect_now());
+    let clicks = telemetry.store().latest("ui_clicks_total");
+    assert_eq!(clicks[0].1, 3.0);
+    assert_eq!(clicks[0].0["button"], "export");
+
+    // A UI action: a root span in the webview, a child passed by traceparent.
+    let root = invoke(&window, "start_span", serde_json::json!({"span": {"name": "ui.export_clicked", "attributes": {"screen": "timeline"}}})).unwrap();
+    let child = invoke(
+        &window,
+        "start_span",
+        serde_json::json!({"span": {"name": "ui.confirm", "traceparent": root["traceparent"]}}),
+    )
+    .unwrap();
+    assert_eq!(child["traceId"], root["traceId"]);
+    invoke(
+        &window,
+        "end_span",
+        serde_json::json!({"spanId": child["spanId"], "error": "cancelled"}),
+    )
+    .unwrap();
+    invoke(
+        &window,
+        "end_span",
+        serde_json::json!({"spanId": root["spanId"]}),
+    )
+    .unwrap();
+    let trace = invoke(
+        &window,
+        "get_trace",
+        serde_json::json!({"traceId": root["traceId"]}),
+    )
+    .unwrap();
+    let spans = trace["spans"].as_array().unwrap();
+    assert_eq!(spans.len(), 2);
+    assert_eq!(spans[1]["parentSpanId"], root["spanId"]);
+    assert_eq!(spans[1]["error"], "cancelled");
+    assert_eq!(spans[0]["attributes"]["screen"], "timeline");
+
+    assert_eq!(
+        invoke(
+            &window,
+            "acknowledge_alert",
+            serde_json::json!({"rule": "queue_backlog"})
+        )
+        .unwrap(),
+        1
+    );
+    invoke(
+        &window,
+        "silence_alert",
+        serde_json::json!({"rule": "queue_backlog", "durationMs": 60000}),
+    )
+    .unwrap();
+    let report = invoke(&window, "run_health_checks", serde_json::json!({})).unwrap();
+    assert!(report["checks"]["exporters"].is_object());
+}
+
+#[test]
+fn series_streams_open_acknowledge_and_close_over_ipc() {
+    let (app, window) = app(&["opentelemetry:default"]);
+    seed(&app);
+    let id = invoke(
+        &window,
+        "subscribe_series",
+        serde_json::json!({"selectors": [{"name": "queue_size"}], "intervalMs": 100, "onUpdate": "__CHANNEL__:42"}),
+    )
+    .unwrap();
+    let id = id.as_u64().unwrap();
+    invoke(
+        &window,
+        "ack_series",
+        serde_json::json!({"id": id, "seq": 1}),
+    )
+    .unwrap();
+    invoke(&window, "unsubscribe_series", serde_json::json!({"id": id})).unwrap();
+    let again = invoke(&window, "unsubscribe_series", serde_json::json!({"id": id})).unwrap_err();
+    assert!(again.contains("no stream"), "{again}");
+}
+
+#[test]
+fn a_backend_command_joins_the_webview_trace_through_the_traceparent_header() {
+    let (app, window) = app(&["opentelemetry:default", "opentelemetry:allow-write"]);
+    let root = invoke(
+        &window,
+        "start_span",
+        serde_json::json!({"span": {"name": "ui.export_clicked"}}),
+    )
+    .unwrap();
+    let traceparent = root["traceparent"].as_str().unwrap().to_owned();
+    // The header reaches commands as the remote parent: the plugin's own `get_health`
+    // ignores it, an app command uses `remote_parent`; here the engine side is checked.
+    let cx = tauri_plugin_opentelemetry::engine::tracing::remote_context(&traceparent).unwrap();
+    let tracer = app.telemetry().tracer().clone();
+    let _guard = cx.attach();
+    let child_trace = tracer
+        .trace("backend.encode", |s| Ok::<_, String>(s.trace_id()))
+        .unwrap();
+    assert_eq!(child_trace, root["traceId"].as_str().unwrap());
+    assert!(call(
+        &window,
+        "get_health",
+        serde_json::json!({}),
+        &[("traceparent", &traceparent)]
+    )
+    .is_ok());
 }

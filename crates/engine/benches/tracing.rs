@@ -1,6 +1,7 @@
 //! Span start + end with three attributes, sampled and not, through our API beside raw
 //! opentelemetry_sdk (with the same span processor: the in-app trace store, and with
-//! none) and beside `tracing` spans on a `tracing-subscriber` registry.
+//! none) and beside `tracing` spans on a `tracing-subscriber` registry, alone and bridged
+//! into our pipeline by `tracing_layer()`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::hint::black_box;
@@ -14,6 +15,7 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use telemetry_engine::config::TelemetryConfig;
 use telemetry_engine::tracing::{TraceStore, TraceStoreLimits};
 use telemetry_engine::TelemetryManager;
+use tracing_subscriber::layer::SubscriberExt as _;
 
 fn ours(sample_rate: f64) -> Arc<TelemetryManager> {
     let mut config = TelemetryConfig::default();
@@ -101,6 +103,21 @@ fn spans(c: &mut Criterion) {
         let subscriber = tracing_subscriber::registry();
         tracing::subscriber::with_default(subscriber, || {
             g.bench_function("tracing_crate_registry", |b| {
+                b.iter(|| {
+                    let span = tracing::info_span!(
+                        "render",
+                        codec = "h264",
+                        frame = 42_i64,
+                        keyframe = true
+                    );
+                    let _entered = black_box(span.enter());
+                })
+            });
+        });
+        // `tracing` spans bridged into OpenTelemetry spans of our pipeline.
+        let bridged = tracing_subscriber::registry().with(telemetry.tracing_layer());
+        tracing::subscriber::with_default(bridged, || {
+            g.bench_function("tracing_crate_via_our_layer", |b| {
                 b.iter(|| {
                     let span = tracing::info_span!(
                         "render",

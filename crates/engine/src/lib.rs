@@ -32,4 +32,4 @@ pub mod store;
 pub mod tracing;
 
 pub use manager::{TelemetryError, TelemetryManager};
-pub use opentelemetry::KeyValue;
+pub use opentelemetry::{Context, KeyValue};

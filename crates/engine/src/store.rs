@@ -88,13 +88,16 @@ pub enum SeriesValue {
 }
 
 /// A stored series and its points, as returned by [`SeriesStore::query`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct SeriesData {
     /// Series name (`api_requests_total`, `frame_processing_duration_ms_count`).
     pub name: String,
     /// Labels.
     pub labels: BTreeMap<String, String>,
     /// `(unix ms, value)`, oldest first.
+    #[ts(type = "Array<[number, number]>")]
     pub points: Vec<(i64, f64)>,
 }
 

@@ -34,7 +34,8 @@ use notify::Notifier;
 use rule::{check_template, json_strings, render};
 
 /// The state of one alert instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub enum AlertState {
     /// The condition holds, for less than `for`.
     Pending,
@@ -61,6 +62,9 @@ pub enum AlertError {
     /// A rule with this name exists.
     #[error("an alert rule named {0:?} exists already")]
     Duplicate(String),
+    /// No rule has this name.
+    #[error("no alert rule named {0:?}")]
+    UnknownRule(String),
     /// The rule has problems, each with the field it is about.
     #[error("alert rule {rule:?}: {}", problems.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
     Invalid {
@@ -72,7 +76,9 @@ pub enum AlertError {
 }
 
 /// The delivery of one notification through one action.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct Delivery {
     /// The action kind (`webhook`, `email`, …).
     pub action: &'static str,
@@ -83,18 +89,25 @@ pub struct Delivery {
 }
 
 /// One entry of the alert history: a state change and what was delivered for it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct AlertEvent {
     /// The notification (rule, state, labels, value, times).
     pub notification: Notification,
-    /// Deliveries (empty for pending, and within the cooldown).
+    /// Deliveries (empty for pending, within the cooldown, and when silenced).
     pub deliveries: Vec<Delivery>,
+    /// The actions were due but the rule is silenced.
+    pub silenced: bool,
     /// When it happened (Unix ms).
+    #[ts(type = "number")]
     pub at_ms: i64,
 }
 
 /// An alert that is pending or firing now.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct ActiveAlert {
     /// Rule name.
     pub rule: String,
@@ -107,6 +120,7 @@ pub struct ActiveAlert {
     /// Last value.
     pub value: f64,
     /// When the condition started holding (Unix ms).
+    #[ts(type = "number")]
     pub active_since_ms: i64,
 }
 
@@ -203,6 +217,7 @@ struct Instance {
     active_since_ms: i64,
     fired_at_ms: Option<i64>,
     notified_at_ms: Option<i64>,
+    acknowledged: bool,
 }
 
 const HISTORY: usize = 500;
@@ -231,6 +246,9 @@ pub struct AlertManager {
     instances: Mutex<HashMap<(String, String), Instance>>,
     history: Mutex<VecDeque<AlertEvent>>,
     notifier: Notifier,
+    events: broadcast::Sender<AlertEvent>,
+    /// Rule name → silenced until (Unix ms).
+    silences: Mutex<HashMap<String, i64>>,
     has_email: bool,
     metrics: Option<Metrics>,
     status: Option<ExportStatusBoard>,
@@ -245,6 +263,8 @@ impl AlertManager {
             instances: Mutex::new(HashMap::new()),
             history: Mutex::new(VecDeque::new()),
             notifier: Notifier::new(config, service),
+            events: broadcast::channel(256).0,
+            silences: Mutex::new(HashMap::new()),
             has_email: config.email.is_some(),
             metrics: None,
             status: None,
@@ -328,6 +348,43 @@ impl AlertManager {
         self.history.lock().iter().cloned().collect()
     }
 
+    /// Every state change as it is recorded (pending, firing, resolved), for live views.
+    pub fn subscribe_events(&self) -> broadcast::Receiver<AlertEvent> {
+        self.events.subscribe()
+    }
+
+    /// Silences the actions of `rule` until `until_ms` (Unix ms): states still change and
+    /// are recorded, nothing is delivered. An `until_ms` in the past lifts the silence.
+    ///
+    /// # Errors
+    /// [`AlertError::UnknownRule`] when no rule has that name.
+    pub fn silence(&self, rule: &str, until_ms: i64) -> Result<(), AlertError> {
+        if !self.rules.lock().iter().any(|r| r.rule.name == rule) {
+            return Err(AlertError::UnknownRule(rule.to_owned()));
+        }
+        self.silences.lock().insert(rule.to_owned(), until_ms);
+        Ok(())
+    }
+
+    /// Acknowledges the firing instances of `rule`: no repeated notifications until they
+    /// resolve (the resolve is still notified). Returns how many were acknowledged.
+    ///
+    /// # Errors
+    /// [`AlertError::UnknownRule`] when no rule has that name.
+    pub fn acknowledge(&self, rule: &str) -> Result<usize, AlertError> {
+        if !self.rules.lock().iter().any(|r| r.rule.name == rule) {
+            return Err(AlertError::UnknownRule(rule.to_owned()));
+        }
+        let mut count = 0;
+        for ((name, _), instance) in self.instances.lock().iter_mut() {
+            if name == rule && instance.state == AlertState::Firing {
+                instance.acknowledged = true;
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
     /// In-app notifications (the `InApp` action), for the webview.
     pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
         self.notifier.subscribe()
@@ -351,7 +408,12 @@ impl AlertManager {
         }
         let mut events = Vec::new();
         for (compiled, notification, notify) in due {
-            let deliveries = if notify {
+            let silenced = self
+                .silences
+                .lock()
+                .get(&compiled.rule.name)
+                .is_some_and(|until| *until > now_ms);
+            let deliveries = if notify && !silenced {
                 self.run_actions(&compiled.rule, &notification).await
             } else {
                 Vec::new()
@@ -359,12 +421,14 @@ impl AlertManager {
             events.push(AlertEvent {
                 notification,
                 deliveries,
+                silenced: notify && silenced,
                 at_ms: now_ms,
             });
         }
         self.publish_gauge(&rules);
         let mut history = self.history.lock();
         for event in &events {
+            let _ = self.events.send(event.clone());
             if history.len() >= HISTORY {
                 history.pop_front();
             }
@@ -401,6 +465,7 @@ impl AlertManager {
                 active_since_ms: now_ms,
                 fired_at_ms: None,
                 notified_at_ms: None,
+                acknowledged: false,
             });
             instance.value = sample.value;
             let newly_pending = instance.active_since_ms == now_ms && for_ms > 0;
@@ -419,9 +484,11 @@ impl AlertManager {
                     ));
                 }
                 AlertState::Firing => {
-                    let due = instance
-                        .notified_at_ms
-                        .is_none_or(|at| now_ms.saturating_sub(at) >= cooldown_ms);
+                    let due = match instance.notified_at_ms {
+                        None => true,
+                        Some(_) if instance.acknowledged => false,
+                        Some(at) => now_ms.saturating_sub(at) >= cooldown_ms,
+                    };
                     if due {
                         instance.notified_at_ms = Some(now_ms);
                         out.push((

@@ -18,7 +18,9 @@ use super::AlertState;
 use crate::config::{AlertsConfig, EmailConfig, SmtpSecurity};
 
 /// One alert instance's change, as the actions receive it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct Notification {
     /// The rule's name.
     pub rule: String,
@@ -31,8 +33,10 @@ pub struct Notification {
     /// The condition's value when it last held.
     pub value: f64,
     /// When the alert started firing (Unix ms).
+    #[ts(type = "number")]
     pub starts_at_ms: i64,
     /// When it resolved (Unix ms).
+    #[ts(type = "number | null")]
     pub ends_at_ms: Option<i64>,
     /// Stable id of the instance (rule + labels), the PagerDuty `dedup_key`.
     pub fingerprint: String,

@@ -679,6 +679,48 @@ impl TelemetryConfig {
         Ok(config)
     }
 
+    /// The configuration as JSON with every secret replaced by `"<redacted>"`: OTLP header
+    /// values, the SMTP password, PagerDuty routing keys and webhook URLs. This is what
+    /// may be shown in the webview or written to a log.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::TelemetryConfig;
+    /// let cfg = TelemetryConfig::from_json(r#"{ "alerts": { "rules": [ { "name": "r",
+    ///     "condition": "x > 1", "severity": "Info",
+    ///     "actions": [ { "Webhook": { "url": "https://hooks.slack.com/services/T/B/SECRET" } } ] } ] } }"#)
+    ///     .unwrap();
+    /// let shown = cfg.redacted().to_string();
+    /// assert!(!shown.contains("SECRET") && shown.contains("<redacted>"));
+    /// ```
+    pub fn redacted(&self) -> serde_json::Value {
+        fn walk(value: &mut serde_json::Value, parent: Option<&str>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    for (key, v) in map.iter_mut() {
+                        let secret = matches!(key.as_str(), "password" | "service_key")
+                            || (key == "url" && parent == Some("Webhook"))
+                            || parent == Some("headers");
+                        if secret && !v.is_null() {
+                            *v = serde_json::Value::String("<redacted>".into());
+                        } else {
+                            walk(v, Some(key.as_str()));
+                        }
+                    }
+                }
+                serde_json::Value::Array(items) => {
+                    for item in items {
+                        walk(item, parent);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        walk(&mut value, None);
+        value
+    }
+
     /// One of the spec's ready profiles.
     ///
     /// # Examples

@@ -21,15 +21,20 @@ pub enum ExportStatus {
 }
 
 /// An exporter's status with its counters.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct ExporterReport {
     /// Current status.
     pub status: ExportStatus,
     /// Successful exports (or scrapes served).
+    #[ts(type = "number")]
     pub successes: u64,
     /// Failed exports.
+    #[ts(type = "number")]
     pub failures: u64,
     /// When the last success happened, as Unix milliseconds.
+    #[ts(type = "number | null")]
     pub last_success_ms: Option<i64>,
 }
 

@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use serde::Serialize;
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 pub use builtin::{
@@ -34,7 +35,8 @@ pub const LIVENESS: &str = "liveness";
 pub const READINESS: &str = "readiness";
 
 /// How healthy a component is, from best to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub enum HealthStatus {
     /// Not checked yet.
     Unknown,
@@ -65,19 +67,45 @@ impl HealthStatus {
     }
 }
 
-/// The outcome of one check (the spec's struct).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The outcome of one check (the spec's struct). Over IPC and JSON the timestamp is Unix
+/// milliseconds and the duration is milliseconds.
+#[derive(Debug, Clone, PartialEq, ts_rs::TS)]
+#[ts(export, rename_all = "camelCase")]
 pub struct HealthCheckResult {
     /// The verdict.
     pub status: HealthStatus,
     /// What was found, for people.
     pub message: String,
-    /// When the check finished.
+    /// When the check finished (Unix ms over IPC).
+    #[ts(type = "number")]
     pub timestamp: SystemTime,
-    /// How long the check took.
+    /// How long the check took (milliseconds over IPC).
+    #[ts(type = "number")]
     pub check_duration: Duration,
     /// Details. `observedValue` and `observedUnit` appear as such in `/health`.
     pub metadata: HashMap<String, String>,
+}
+
+impl Serialize for HealthCheckResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire<'a> {
+            status: HealthStatus,
+            message: &'a str,
+            timestamp: i64,
+            check_duration: f64,
+            metadata: &'a HashMap<String, String>,
+        }
+        Wire {
+            status: self.status,
+            message: &self.message,
+            timestamp: unix_ms(self.timestamp),
+            check_duration: self.check_duration.as_secs_f64() * 1000.0,
+            metadata: &self.metadata,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl HealthCheckResult {
@@ -161,7 +189,9 @@ pub enum HealthError {
 }
 
 /// One status change of one check, kept in the history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct StatusChange {
     /// The check.
     pub check: String,
@@ -172,11 +202,14 @@ pub struct StatusChange {
     /// The message of the new result.
     pub message: String,
     /// Unix milliseconds.
+    #[ts(type = "number")]
     pub timestamp_ms: i64,
 }
 
 /// The result of a run over several checks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct HealthReport {
     /// The worst status of all (Healthy when there are no checks).
     pub status: HealthStatus,
@@ -216,6 +249,7 @@ pub struct HealthCheckManager {
     settings: Mutex<Settings>,
     cache: Mutex<HashMap<String, (Instant, HealthCheckResult)>>,
     history: Mutex<VecDeque<StatusChange>>,
+    changes: broadcast::Sender<StatusChange>,
     metrics: Option<Metrics>,
 }
 
@@ -237,6 +271,7 @@ impl HealthCheckManager {
             }),
             cache: Mutex::new(HashMap::new()),
             history: Mutex::new(VecDeque::new()),
+            changes: broadcast::channel(64).0,
             metrics: None,
         }
     }
@@ -302,6 +337,11 @@ impl HealthCheckManager {
     /// Runs every check now, ignoring the cache (the periodic run).
     pub async fn refresh(&self) -> HealthReport {
         self.run(None, true).await
+    }
+
+    /// Status changes as they happen.
+    pub fn subscribe(&self) -> broadcast::Receiver<StatusChange> {
+        self.changes.subscribe()
     }
 
     /// The last status changes, oldest first (at most 256).
@@ -382,13 +422,15 @@ impl HealthCheckManager {
             if history.len() >= HISTORY {
                 history.pop_front();
             }
-            history.push_back(StatusChange {
+            let change = StatusChange {
                 check: name.to_owned(),
                 from: previous,
                 to: result.status,
                 message: result.message.clone(),
                 timestamp_ms: unix_ms(result.timestamp),
-            });
+            };
+            let _ = self.changes.send(change.clone());
+            history.push_back(change);
         }
         if let Some(metrics) = &self.metrics {
             let _ = metrics.set(

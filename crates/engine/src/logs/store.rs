@@ -15,9 +15,12 @@ use tracing::Level;
 use crate::export::unix_ms;
 
 /// One log record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct LogRecord {
     /// Unix milliseconds.
+    #[ts(type = "number")]
     pub timestamp_ms: i64,
     /// `TRACE`, `DEBUG`, `INFO`, `WARN` or `ERROR`.
     pub level: String,

@@ -73,6 +73,18 @@ const KNOWN: &[(&str, &str)] = &[
         "telemetry_spans_dropped_total",
         "Spans lost because an exporter failed to deliver them",
     ),
+    (
+        "telemetry_logs_dropped_total",
+        "Log records lost because an exporter failed to deliver them",
+    ),
+    (
+        "system_health_status",
+        "Worst health check status: 0 unknown, 1 healthy, 2 warning, 3 unhealthy",
+    ),
+    (
+        "alerts_active",
+        "Alert instances pending or firing, by alert name, state and severity",
+    ),
 ];
 
 /// The description of a well-known metric, if `name` is one.

@@ -44,7 +44,8 @@ pub enum MetricKind {
 }
 
 impl MetricKind {
-    fn as_str(self) -> &'static str {
+    /// `counter`, `gauge` or `histogram`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Counter => "counter",
             Self::Gauge => "gauge",
@@ -147,6 +148,17 @@ impl Metrics {
             .descriptions
             .write()
             .insert(name.to_owned(), description.to_owned());
+    }
+
+    /// The description of `name`: yours from [`Metrics::describe`], else the built-in one
+    /// of a well-known metric.
+    pub fn description(&self, name: &str) -> Option<String> {
+        self.inner
+            .descriptions
+            .read()
+            .get(name)
+            .cloned()
+            .or_else(|| catalog::description(name).map(str::to_owned))
     }
 
     fn get_or_create(

@@ -27,7 +27,7 @@ use opentelemetry_sdk::trace::{
 };
 use opentelemetry_sdk::Resource;
 
-pub use span::{AttributeValue, SpanBuilder, SpanHandle, Tracer};
+pub use span::{remote_context, AttributeValue, SpanBuilder, SpanHandle, Tracer};
 pub use store::{
     SpanRecord, TraceQuery, TraceRecord, TraceStore, TraceStoreLimits, TraceStoreProcessor,
 };

@@ -5,8 +5,10 @@ use std::fmt::Display;
 use std::future::Future;
 
 use opentelemetry::context::FutureExt as _;
+use opentelemetry::propagation::TextMapPropagator as _;
 use opentelemetry::trace::{Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, Key, KeyValue, Value};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracer;
 
 /// A value for [`SpanHandle::set_attribute`]: strings (borrowed or owned), integers,
@@ -206,6 +208,12 @@ impl SpanBuilder {
         self
     }
 
+    /// Makes the span a child of a remote span (a context from [`remote_context`]).
+    pub fn with_remote_parent(mut self, parent: Context) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+
     /// Makes the span a child of `parent` (else of the current span, if any).
     pub fn with_parent(mut self, parent: &SpanHandle) -> Self {
         self.parent = Some(parent.cx.clone());
@@ -283,4 +291,35 @@ impl SpanHandle {
     pub fn context(&self) -> &Context {
         &self.cx
     }
+
+    /// The W3C `traceparent` header value of this span, to continue its trace in another
+    /// process or in the webview.
+    ///
+    /// # Examples
+    /// ```
+    /// # use telemetry_engine::tracing::{remote_context, Tracer};
+    /// let tracer = Tracer::detached();
+    /// let span = tracer.span_builder("ui.export").start(&tracer);
+    /// let header = span.traceparent();
+    /// assert!(header.starts_with("00-"));
+    /// assert!(remote_context(&header).is_some());
+    /// ```
+    pub fn traceparent(&self) -> String {
+        let mut carrier = std::collections::HashMap::new();
+        TraceContextPropagator::new().inject_context(&self.cx, &mut carrier);
+        carrier.remove("traceparent").unwrap_or_default()
+    }
+}
+
+/// The context of a remote parent span given as a W3C `traceparent` header value
+/// (`00-<trace id>-<span id>-<flags>`); `None` when it is not one. Attach it
+/// (`let _guard = cx.attach();`) or pass it to
+/// [`SpanBuilder::with_remote_parent`] to continue that trace.
+pub fn remote_context(traceparent: &str) -> Option<Context> {
+    let carrier = std::collections::HashMap::from([(
+        "traceparent".to_owned(),
+        traceparent.trim().to_owned(),
+    )]);
+    let cx = TraceContextPropagator::new().extract(&carrier);
+    cx.span().span_context().is_valid().then_some(cx)
 }

@@ -20,7 +20,9 @@ use serde::Serialize;
 use crate::export::unix_ms;
 
 /// One finished span.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct SpanRecord {
     /// 16 hex digits.
     pub span_id: String,
@@ -29,6 +31,7 @@ pub struct SpanRecord {
     /// Span name.
     pub name: String,
     /// Start, Unix milliseconds.
+    #[ts(type = "number")]
     pub start_ms: i64,
     /// Duration in milliseconds.
     pub duration_ms: f64,
@@ -37,6 +40,7 @@ pub struct SpanRecord {
     /// Attributes as strings.
     pub attributes: BTreeMap<String, String>,
     /// Events: `(Unix ms, name)`.
+    #[ts(type = "Array<[number, string]>")]
     pub events: Vec<(i64, String)>,
     /// Attributes and events dropped by the span limits.
     pub dropped_attributes: u32,
@@ -45,13 +49,16 @@ pub struct SpanRecord {
 }
 
 /// A finished trace: its root and every kept span.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
 pub struct TraceRecord {
     /// 32 hex digits.
     pub trace_id: String,
     /// The root span's name.
     pub name: String,
     /// Root start, Unix milliseconds.
+    #[ts(type = "number")]
     pub start_ms: i64,
     /// Root duration in milliseconds.
     pub duration_ms: f64,
@@ -155,6 +162,7 @@ struct Inner {
 pub struct TraceStore {
     inner: Arc<Mutex<Inner>>,
     limits: TraceStoreLimits,
+    completed: tokio::sync::broadcast::Sender<String>,
 }
 
 impl TraceStore {
@@ -167,7 +175,13 @@ impl TraceStore {
                 pending_order: VecDeque::new(),
             })),
             limits,
+            completed: tokio::sync::broadcast::channel(256).0,
         }
+    }
+
+    /// The ids of traces as they complete (a lagging receiver skips the oldest).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.completed.subscribe()
     }
 
     /// The span processor that feeds this store.
@@ -215,6 +229,10 @@ impl TraceStore {
             inner.done.pop_front();
         }
         inner.done.push_back(stored);
+        drop(inner);
+        if self.completed.receiver_count() > 0 {
+            let _ = self.completed.send(trace_id.to_string());
+        }
     }
 
     /// Traces matching `query`, newest first.
