@@ -36,10 +36,7 @@ pub(crate) async fn get_snapshot<R: Runtime>(app: AppHandle<R>) -> MetricsSnapsh
     let selectors: Vec<SeriesSelector> = store
         .names()
         .into_iter()
-        .map(|name| SeriesSelector {
-            name,
-            labels: BTreeMap::new(),
-        })
+        .map(|name| SeriesSelector { name, labels: None })
         .collect();
     let (timestamp_ms, series) = crate::streams::latest(&store, &selectors);
     MetricsSnapshot {
@@ -99,8 +96,8 @@ pub(crate) async fn query_series<R: Runtime>(
     if query.step_ms.is_some_and(|s| s <= 0) {
         return Err(bad("query.stepMs", "must be greater than 0"));
     }
-    let matchers: Vec<(&str, &str)> = query
-        .labels
+    let labels = query.labels.unwrap_or_default();
+    let matchers: Vec<(&str, &str)> = labels
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();

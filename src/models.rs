@@ -57,15 +57,16 @@ pub struct SeriesQuery {
     /// Series name (`api_requests_total`, `frame_processing_duration_ms_count`).
     pub name: String,
     /// Labels that must be equal.
-    pub labels: BTreeMap<String, String>,
+    #[ts(optional)]
+    pub labels: Option<BTreeMap<String, String>>,
     /// From (Unix ms, inclusive). Default: the whole retention.
-    #[ts(type = "number")]
+    #[ts(optional, type = "number")]
     pub from_ms: Option<i64>,
     /// To (Unix ms, inclusive). Default: now.
-    #[ts(type = "number")]
+    #[ts(optional, type = "number")]
     pub to_ms: Option<i64>,
     /// Keep at most one point (the last) per step of this many ms.
-    #[ts(type = "number")]
+    #[ts(optional, type = "number")]
     pub step_ms: Option<i64>,
 }
 
@@ -96,10 +97,10 @@ pub struct TraceFilter {
     /// … with this value.
     pub attribute_value: Option<String>,
     /// Root started at or after (Unix ms).
-    #[ts(type = "number")]
+    #[ts(optional, type = "number")]
     pub since_ms: Option<i64>,
     /// Root started at or before (Unix ms).
-    #[ts(type = "number")]
+    #[ts(optional, type = "number")]
     pub until_ms: Option<i64>,
     /// At most this many, newest first. Default 100.
     pub limit: Option<u32>,
@@ -173,7 +174,8 @@ pub struct SeriesSelector {
     /// Series name.
     pub name: String,
     /// Labels that must be equal.
-    pub labels: BTreeMap<String, String>,
+    #[ts(optional)]
+    pub labels: Option<BTreeMap<String, String>>,
 }
 
 /// One message of a series stream.

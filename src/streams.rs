@@ -120,6 +120,7 @@ pub(crate) fn latest(store: &SeriesStore, selectors: &[SeriesSelector]) -> (i64,
         let matchers: Vec<(&str, &str)> = selector
             .labels
             .iter()
+            .flatten()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         for data in store.query(&selector.name, &matchers, None) {
@@ -216,7 +217,7 @@ mod tests {
     fn select(name: &str) -> Vec<SeriesSelector> {
         vec![SeriesSelector {
             name: name.into(),
-            labels: Default::default(),
+            labels: None,
         }]
     }
 

@@ -11,16 +11,16 @@ name: string,
 /**
  * Labels that must be equal.
  */
-labels: { [key in string]: string }, 
+labels?: { [key in string]: string }, 
 /**
  * From (Unix ms, inclusive). Default: the whole retention.
  */
-fromMs: number, 
+fromMs?: number, 
 /**
  * To (Unix ms, inclusive). Default: now.
  */
-toMs: number, 
+toMs?: number, 
 /**
  * Keep at most one point (the last) per step of this many ms.
  */
-stepMs: number, };
+stepMs?: number, };

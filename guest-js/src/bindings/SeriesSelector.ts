@@ -11,4 +11,4 @@ name: string,
 /**
  * Labels that must be equal.
  */
-labels: { [key in string]: string }, };
+labels?: { [key in string]: string }, };

@@ -27,11 +27,11 @@ attributeValue?: string,
 /**
  * Root started at or after (Unix ms).
  */
-sinceMs: number, 
+sinceMs?: number, 
 /**
  * Root started at or before (Unix ms).
  */
-untilMs: number, 
+untilMs?: number, 
 /**
  * At most this many, newest first. Default 100.
  */
