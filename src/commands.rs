@@ -3,23 +3,22 @@
 //! (or their own `allow-<command>`).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use tauri::ipc::Channel;
 use tauri::{command, AppHandle, Runtime, State, Webview};
 use telemetry_engine::alerts::{ActiveAlert, AlertEvent};
+use telemetry_engine::api::{
+    self, CatalogueEntry, Delivery, LogFilter, MetricRecord, MetricsSnapshot, QuantileValue,
+    SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter,
+};
 use telemetry_engine::export::ExportStatus;
 use telemetry_engine::health::{HealthReport, StatusChange};
-use telemetry_engine::logs::{LogQuery, LogRecord};
+use telemetry_engine::logs::LogRecord;
 use telemetry_engine::store::SeriesData;
-use telemetry_engine::tracing::{remote_context, TraceQuery, TraceRecord};
-use telemetry_engine::KeyValue;
+use telemetry_engine::tracing::{remote_context, TraceRecord};
 
 use crate::error::{Error, Result};
-use crate::models::{
-    CatalogueEntry, LogFilter, MetricRecord, MetricsSnapshot, QuantileValue, SeriesQuery,
-    SeriesSelector, SeriesUpdate, SpanRef, SpanStart, TraceFilter,
-};
+use crate::models::{SpanRef, SpanStart};
 use crate::{OpenSpans, PluginState, TelemetryExt};
 
 fn bad(field: &str, message: impl Into<String>) -> Error {
@@ -32,56 +31,13 @@ fn bad(field: &str, message: impl Into<String>) -> Error {
 /// The newest value of every series in the store.
 #[command]
 pub(crate) async fn get_snapshot<R: Runtime>(app: AppHandle<R>) -> MetricsSnapshot {
-    let store = app.telemetry().store().clone();
-    let selectors: Vec<SeriesSelector> = store
-        .names()
-        .into_iter()
-        .map(|name| SeriesSelector { name, labels: None })
-        .collect();
-    let (timestamp_ms, series) = crate::streams::latest(&store, &selectors);
-    MetricsSnapshot {
-        timestamp_ms,
-        series,
-    }
+    api::snapshot(app.telemetry())
 }
 
 /// Every metric recorded so far, with kind, unit, description and stored label sets.
 #[command]
 pub(crate) async fn get_metric_catalogue<R: Runtime>(app: AppHandle<R>) -> Vec<CatalogueEntry> {
-    let telemetry = app.telemetry();
-    let metrics = telemetry.metrics();
-    telemetry
-        .metrics()
-        .catalogue()
-        .into_iter()
-        .map(|(name, kind)| {
-            let stored = match kind {
-                telemetry_engine::metrics::MetricKind::Histogram => format!("{name}_count"),
-                _ => name.clone(),
-            };
-            let label_sets = telemetry
-                .store()
-                .query(&stored, &[], None)
-                .into_iter()
-                .map(|s| s.labels)
-                .collect();
-            CatalogueEntry {
-                unit: unit_of(&name),
-                description: metrics.description(&name),
-                kind: kind.as_str().to_owned(),
-                label_sets,
-                name,
-            }
-        })
-        .collect()
-}
-
-fn unit_of(name: &str) -> Option<String> {
-    let base = name.strip_suffix("_total").unwrap_or(name);
-    ["ms", "seconds", "bytes", "percent", "ratio"]
-        .into_iter()
-        .find(|unit| base.ends_with(&format!("_{unit}")))
-        .map(str::to_owned)
+    api::catalogue(app.telemetry())
 }
 
 /// One series' points over a time range, thinned to one point per step.
@@ -90,39 +46,7 @@ pub(crate) async fn query_series<R: Runtime>(
     app: AppHandle<R>,
     query: SeriesQuery,
 ) -> Result<Vec<SeriesData>> {
-    if query.name.trim().is_empty() {
-        return Err(bad("query.name", "must not be empty"));
-    }
-    if query.step_ms.is_some_and(|s| s <= 0) {
-        return Err(bad("query.stepMs", "must be greater than 0"));
-    }
-    let labels = query.labels.unwrap_or_default();
-    let matchers: Vec<(&str, &str)> = labels
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let mut series = app
-        .telemetry()
-        .store()
-        .query(&query.name, &matchers, query.from_ms);
-    for s in &mut series {
-        if let Some(to) = query.to_ms {
-            s.points.retain(|(t, _)| *t <= to);
-        }
-        if let Some(step) = query.step_ms {
-            let mut thinned: Vec<(i64, f64)> = Vec::with_capacity(s.points.len());
-            for point in &s.points {
-                match thinned.last_mut() {
-                    Some(last) if last.0.div_euclid(step) == point.0.div_euclid(step) => {
-                        *last = *point;
-                    }
-                    _ => thinned.push(*point),
-                }
-            }
-            s.points = thinned;
-        }
-    }
-    Ok(series)
+    Ok(api::query_series(app.telemetry(), query)?)
 }
 
 /// The p50/p90/p95/p99 of a histogram over the last collection windows.
@@ -131,29 +55,7 @@ pub(crate) async fn get_histogram_quantiles<R: Runtime>(
     app: AppHandle<R>,
     name: String,
 ) -> Result<Vec<QuantileValue>> {
-    let quantiles = app
-        .telemetry()
-        .config()
-        .metrics
-        .aggregation
-        .summary_quantiles
-        .clone();
-    let store = app.telemetry().store();
-    let values: Vec<QuantileValue> = quantiles
-        .into_iter()
-        .filter_map(|q| {
-            let suffix = format!("{}", q * 100.0).replace('.', "_");
-            let (_, value) = store
-                .latest(&format!("{name}_p{suffix}"))
-                .into_iter()
-                .next()?;
-            Some(QuantileValue { quantile: q, value })
-        })
-        .collect();
-    if values.is_empty() && !store.names().iter().any(|n| *n == format!("{name}_count")) {
-        return Err(bad("name", format!("{name:?} is not a recorded histogram")));
-    }
-    Ok(values)
+    Ok(api::histogram_quantiles(app.telemetry(), &name)?)
 }
 
 /// Finished traces, newest first.
@@ -162,36 +64,10 @@ pub(crate) async fn list_traces<R: Runtime>(
     app: AppHandle<R>,
     filter: Option<TraceFilter>,
 ) -> Result<Vec<TraceRecord>> {
-    let f = filter.unwrap_or_default();
-    let attribute = match (f.attribute_key, f.attribute_value) {
-        (Some(k), Some(v)) => Some((k, v)),
-        (None, None) => None,
-        _ => {
-            return Err(bad(
-                "filter.attributeKey",
-                "attributeKey and attributeValue go together",
-            ))
-        }
-    };
-    let min_duration = match f.min_duration_ms {
-        Some(ms) if !(ms.is_finite() && ms >= 0.0) => {
-            return Err(bad(
-                "filter.minDurationMs",
-                format!("{ms} is not a duration"),
-            ))
-        }
-        Some(ms) => Some(Duration::from_secs_f64(ms / 1000.0)),
-        None => None,
-    };
-    Ok(app.telemetry().traces().query(&TraceQuery {
-        name: f.name,
-        min_duration,
-        error: f.error,
-        attribute,
-        since_ms: f.since_ms,
-        until_ms: f.until_ms,
-        limit: Some(f.limit.unwrap_or(100) as usize),
-    }))
+    Ok(api::list_traces(
+        app.telemetry(),
+        filter.unwrap_or_default(),
+    )?)
 }
 
 /// One trace with every kept span.
@@ -200,10 +76,7 @@ pub(crate) async fn get_trace<R: Runtime>(
     app: AppHandle<R>,
     trace_id: String,
 ) -> Result<Option<TraceRecord>> {
-    if trace_id.len() != 32 || !trace_id.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(bad("traceId", format!("{trace_id:?} is not 32 hex digits")));
-    }
-    Ok(app.telemetry().traces().get(&trace_id))
+    Ok(api::get_trace(app.telemetry(), &trace_id)?)
 }
 
 /// Recent log records, newest first.
@@ -212,22 +85,7 @@ pub(crate) async fn get_logs<R: Runtime>(
     app: AppHandle<R>,
     filter: Option<LogFilter>,
 ) -> Result<Vec<LogRecord>> {
-    let f = filter.unwrap_or_default();
-    let min_level = match f.min_level {
-        Some(level) => Some(level.parse().map_err(|_| {
-            bad(
-                "filter.minLevel",
-                format!("{level:?} is not trace, debug, info, warn or error"),
-            )
-        })?),
-        None => None,
-    };
-    Ok(app.telemetry().logs().query(&LogQuery {
-        min_level,
-        text: f.text,
-        trace_id: f.trace_id,
-        limit: Some(f.limit.unwrap_or(200) as usize),
-    }))
+    Ok(api::logs(app.telemetry(), filter.unwrap_or_default())?)
 }
 
 /// The health report (cached results younger than `cache_ttl` are reused).
@@ -279,25 +137,18 @@ pub(crate) async fn subscribe_series<R: Runtime>(
     interval_ms: u64,
     on_update: Channel<SeriesUpdate>,
 ) -> Result<u32> {
-    if !crate::streams::INTERVALS_MS.contains(&interval_ms) {
-        return Err(bad(
-            "intervalMs",
-            format!("{interval_ms} is outside 50..=60000"),
-        ));
-    }
-    if selectors.is_empty() || selectors.iter().any(|s| s.name.trim().is_empty()) {
-        return Err(bad(
-            "selectors",
-            "give at least one selector, each with a name",
-        ));
-    }
+    let interval = api::check_stream(&selectors, interval_ms)?;
     let store = app.telemetry().store().clone();
     Ok(state.streams.subscribe(
         webview.label(),
         selectors,
-        Duration::from_millis(interval_ms),
+        interval,
         store,
-        move |update| on_update.send(update).is_ok(),
+        true,
+        move |update| match on_update.send(update) {
+            Ok(()) => Delivery::Sent,
+            Err(_) => Delivery::Gone,
+        },
     ))
 }
 
@@ -327,34 +178,7 @@ pub(crate) async fn record_metric<R: Runtime>(
     app: AppHandle<R>,
     record: MetricRecord,
 ) -> Result<()> {
-    let labels: Vec<KeyValue> = record
-        .labels
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| KeyValue::new(k, v))
-        .collect();
-    let metrics = app.telemetry().metrics();
-    match record.kind.as_str() {
-        "counter" => {
-            let v = record.value;
-            if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u64::MAX as f64) {
-                return Err(bad(
-                    "record.value",
-                    format!("{v} is not a whole number ≥ 0 (counters only go up)"),
-                ));
-            }
-            metrics.add(&record.name, v as u64, &labels)?;
-        }
-        "gauge" => metrics.set(&record.name, record.value, &labels)?,
-        "histogram" => metrics.record(&record.name, record.value, &labels)?,
-        other => {
-            return Err(bad(
-                "record.kind",
-                format!("{other:?} is not counter, gauge or histogram"),
-            ))
-        }
-    }
-    Ok(())
+    Ok(api::record_metric(app.telemetry(), record)?)
 }
 
 /// Runs every health check now, ignoring the cache (write permission).
@@ -370,12 +194,7 @@ pub(crate) async fn silence_alert<R: Runtime>(
     rule: String,
     duration_ms: u64,
 ) -> Result<()> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let until = now.saturating_add(i64::try_from(duration_ms).unwrap_or(i64::MAX));
-    app.telemetry().alerts().silence(&rule, until)?;
-    Ok(())
+    Ok(api::silence_alert(app.telemetry(), &rule, duration_ms)?)
 }
 
 /// Acknowledges a rule's firing alerts: no repeats until they resolve (write permission).

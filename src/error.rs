@@ -19,9 +19,9 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
-    /// A metric could not be recorded (bad name, NaN, too many labels, …).
+    /// A query or write of the engine's API failed (names the argument at fault).
     #[error(transparent)]
-    Metrics(#[from] telemetry_engine::metrics::MetricsError),
+    Api(#[from] telemetry_engine::api::ApiError),
     /// An alert operation failed (unknown rule, …).
     #[error(transparent)]
     Alert(#[from] telemetry_engine::alerts::AlertError),

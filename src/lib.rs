@@ -34,19 +34,15 @@ pub use telemetry_engine::TelemetryManager;
 mod commands;
 mod error;
 mod models;
-mod streams;
 
 pub use error::{Error, Result};
-pub use models::{
-    CatalogueEntry, LatestValue, LogFilter, MetricRecord, MetricsSnapshot, QuantileValue,
-    SeriesQuery, SeriesSelector, SeriesUpdate, SpanRef, SpanStart, TraceFilter, TraceSummary,
-};
+pub use models::{SpanRef, SpanStart};
 
 /// Event with every alert state change (payload: `AlertEvent`).
 pub const EVENT_ALERT: &str = "opentelemetry://alert";
 /// Event with every health status change (payload: `StatusChange`).
 pub const EVENT_HEALTH: &str = "opentelemetry://health";
-/// Event with every completed trace (payload: [`TraceSummary`]).
+/// Event with every completed trace (payload: `TraceSummary`).
 pub const EVENT_TRACE: &str = "opentelemetry://trace";
 
 /// The remote parent a webview call carries in its `traceparent` invoke header (set by
@@ -69,7 +65,7 @@ pub fn remote_parent(request: &tauri::ipc::Request<'_>) -> Option<engine::Contex
 /// Per-app state of the plugin surface: live streams and spans opened by the webview.
 #[derive(Default)]
 pub(crate) struct PluginState {
-    pub(crate) streams: streams::Streams,
+    pub(crate) streams: engine::api::Streams,
     pub(crate) spans: OpenSpans,
 }
 
@@ -215,7 +211,7 @@ impl Builder {
                     ..
                 } => {
                     if let Some(state) = app.try_state::<PluginState>() {
-                        state.streams.remove_webview(label);
+                        state.streams.remove_owner(label);
                     }
                 }
                 RunEvent::Exit => {
@@ -250,15 +246,7 @@ fn forward_events<R: Runtime>(app: &AppHandle<R>, manager: &Arc<TelemetryManager
     tauri::async_runtime::spawn(async move {
         while let Some(id) = next(&mut traces).await {
             if let Some(t) = store.get(&id) {
-                let summary = TraceSummary {
-                    span_count: u32::try_from(t.spans.len()).unwrap_or(u32::MAX),
-                    trace_id: t.trace_id,
-                    name: t.name,
-                    start_ms: t.start_ms,
-                    duration_ms: t.duration_ms,
-                    error: t.error,
-                };
-                let _ = handle.emit(EVENT_TRACE, summary);
+                let _ = handle.emit(EVENT_TRACE, engine::api::trace_summary(&t));
             }
         }
     });

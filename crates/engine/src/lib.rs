@@ -20,6 +20,7 @@
 //! ```
 
 pub mod alerts;
+pub mod api;
 pub mod collectors;
 pub mod config;
 pub mod export;

@@ -18,7 +18,7 @@ use tracing_subscriber::Layer;
 
 use crate::alerts::{AlertError, AlertManager};
 use crate::collectors::{CollectorError, SystemCollector};
-use crate::config::{ConfigError, MetricsExporter, TelemetryConfig};
+use crate::config::{ConfigError, HttpApi, MetricsExporter, TelemetryConfig};
 use crate::export::otlp::ExportContext;
 use crate::export::prometheus::Gatherer;
 use crate::export::{
@@ -332,10 +332,19 @@ impl TelemetryManager {
                     service: self.config.service_name.clone(),
                     version: self.config.service_version.clone(),
                 };
+                let loopback = host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+                let api = match self.config.http_api {
+                    HttpApi::Always => true,
+                    HttpApi::Loopback => loopback,
+                    HttpApi::Off => false,
+                };
                 let served = Served {
                     gatherer: self.gatherer.clone(),
                     status: self.status.clone(),
                     health: (self.config.health.enabled).then(|| self.health.clone()),
+                    api: api.then(|| Arc::downgrade(self)),
                 };
                 match RunningServer::start(config, served).await {
                     Ok(server) => {

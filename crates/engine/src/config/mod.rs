@@ -52,6 +52,24 @@ pub struct TelemetryConfig {
     pub logs: LogsConfig,
     /// Alert rules and where their notifications go.
     pub alerts: AlertsConfig,
+    /// Whether the engine's HTTP server also answers the read-only query API (`/api/..`,
+    /// for the dashboard and the guest-js HTTP transport). Default `loopback`: only on
+    /// servers bound to a loopback address.
+    pub http_api: HttpApi,
+}
+
+/// Where the query API is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpApi {
+    /// On servers bound to 127.0.0.1 or ::1 only.
+    #[default]
+    Loopback,
+    /// On every server, whatever its address (traces and logs become visible to anyone
+    /// who can reach it).
+    Always,
+    /// Nowhere.
+    Off,
 }
 
 impl Default for TelemetryConfig {
@@ -66,6 +84,7 @@ impl Default for TelemetryConfig {
             health: HealthConfig::default(),
             logs: LogsConfig::default(),
             alerts: AlertsConfig::default(),
+            http_api: HttpApi::default(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! (`/health`, `/health/live`, `/health/ready`), bound to loopback by default.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -10,13 +10,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tower_http::compression::CompressionLayer;
+
+mod api;
+
+use api::ApiState;
 
 use crate::export::prometheus::Gatherer;
 use crate::export::ExportStatusBoard;
 use crate::health::{health_json, HealthCheckManager, LIVENESS, READINESS};
+use crate::TelemetryManager;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -33,12 +38,15 @@ pub enum ServerError {
 }
 
 /// What the server serves and how.
-/// What a server serves: metrics, export status, and health when enabled.
+/// What a server serves: metrics, export status, health when enabled, the query API when
+/// enabled.
 #[derive(Clone)]
 pub(crate) struct Served {
     pub(crate) gatherer: Gatherer,
     pub(crate) status: ExportStatusBoard,
     pub(crate) health: Option<Arc<HealthCheckManager>>,
+    /// The manager whose query API to serve, if any.
+    pub(crate) api: Option<Weak<TelemetryManager>>,
 }
 
 pub(crate) struct ServerConfig {
@@ -64,6 +72,8 @@ struct AppState {
 pub(crate) struct RunningServer {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
+    /// Ends the open event streams before the graceful shutdown waits for connections.
+    closing: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
 
@@ -81,6 +91,12 @@ impl RunningServer {
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
         let health = served.health.is_some();
+        let (closing, closing_rx) = watch::channel(false);
+        let api_state = served.api.clone().map(|manager| ApiState {
+            manager,
+            streams: Arc::new(crate::api::Streams::default()),
+            closing: closing_rx,
+        });
         let state = AppState {
             served,
             status_name: Arc::from(config.status_name.as_str()),
@@ -95,6 +111,14 @@ impl RunningServer {
                 .route("/health/ready", get(health_ready));
         }
         let mut router = router.with_state(state);
+        if let Some(api_state) = api_state {
+            let api_router = Router::new()
+                .route("/api/subscribe_series", get(api::subscribe))
+                .route("/api/events", get(api::events))
+                .route("/api/{command}", axum::routing::post(api::call))
+                .with_state(api_state);
+            router = router.merge(api_router);
+        }
         if config.compression {
             router = router.layer(CompressionLayer::new().gzip(true));
         }
@@ -110,6 +134,7 @@ impl RunningServer {
         Ok(Self {
             addr,
             stop: Some(stop),
+            closing,
             task,
         })
     }
@@ -121,6 +146,7 @@ impl RunningServer {
 
     /// Stops accepting, finishes in-flight requests and waits for the task.
     pub(crate) async fn stop(mut self) {
+        let _ = self.closing.send(true);
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

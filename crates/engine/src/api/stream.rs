@@ -1,11 +1,13 @@
 //! Series streams: each subscription is a task that reads the selected series every
-//! interval and hands an update to its sink (a Tauri `Channel` for the webview).
+//! interval and hands an update to its sink (a Tauri `Channel`, a Server-Sent Events
+//! response).
 //!
-//! Flow control: the receiver acknowledges updates (`ack_series`). With
-//! [`MAX_IN_FLIGHT`] updates unacknowledged, ticks are skipped and counted in `dropped`
-//! (the next update carries the newest values anyway, so nothing queues up), and after
-//! [`STALL_LIMIT`] without an acknowledgement the subscription ends: the webview is slow
-//! beyond use or gone. It also ends when its webview is destroyed or on `unsubscribe`.
+//! Flow control, so that a slow or vanished receiver costs nothing: a sink may say it is
+//! busy (a full buffer), and a stream may require acknowledgements (IPC, where sending
+//! never blocks): with [`MAX_IN_FLIGHT`] updates unacknowledged the sink is not called.
+//! Either way the tick is skipped and counted in `dropped` (the next update carries the
+//! newest values, so nothing queues up), and after [`STALL_LIMIT`] without progress the
+//! stream ends. It also ends when its owner goes away or on `unsubscribe`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -13,58 +15,70 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use telemetry_engine::store::SeriesStore;
 use tokio::time::Instant;
 
-use crate::models::{LatestValue, SeriesSelector, SeriesUpdate};
+use super::{latest, SeriesSelector, SeriesUpdate};
+use crate::store::SeriesStore;
 
 /// Updates a receiver may leave unacknowledged before ticks are skipped.
-pub(crate) const MAX_IN_FLIGHT: u64 = 4;
-/// How long a stream waits for an acknowledgement before it ends.
-pub(crate) const STALL_LIMIT: Duration = Duration::from_secs(30);
-/// Allowed intervals.
-pub(crate) const INTERVALS_MS: std::ops::RangeInclusive<u64> = 50..=60_000;
+pub const MAX_IN_FLIGHT: u64 = 4;
+/// How long a stream goes on without progress (a delivered or acknowledged update)
+/// before it ends.
+pub const STALL_LIMIT: Duration = Duration::from_secs(30);
+
+/// What a sink did with an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Handed over.
+    Sent,
+    /// Not taken now (buffer full); the tick counts as dropped.
+    Busy,
+    /// The receiver is gone; the stream ends.
+    Gone,
+}
 
 struct Subscription {
-    webview: String,
+    owner: String,
     acked: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
-/// Every live subscription.
+/// Every live stream.
 #[derive(Default)]
-pub(crate) struct Streams {
+pub struct Streams {
     next: AtomicU32,
     subs: Arc<Mutex<HashMap<u32, Subscription>>>,
 }
 
 impl Streams {
-    /// Starts a stream of `selectors` every `interval` for `webview`, sending to `sink`
-    /// (which returns false when the receiver is gone). Must run inside a Tokio runtime.
-    pub(crate) fn subscribe(
+    /// Starts a stream of `selectors` every `interval` for `owner` (a webview label, an
+    /// HTTP client) into `sink`; with `acknowledged`, at most [`MAX_IN_FLIGHT`] updates
+    /// wait for [`Streams::ack`]. Must run inside a Tokio runtime. Returns the stream id.
+    pub fn subscribe(
         &self,
-        webview: &str,
+        owner: &str,
         selectors: Vec<SeriesSelector>,
         interval: Duration,
         store: Arc<SeriesStore>,
-        sink: impl Fn(SeriesUpdate) -> bool + Send + 'static,
+        acknowledged: bool,
+        sink: impl FnMut(SeriesUpdate) -> Delivery + Send + 'static,
     ) -> u32 {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let acked = Arc::new(AtomicU64::new(0));
         let subs = self.subs.clone();
-        let task = tokio::spawn(run(
+        let stream = Stream {
             id,
             selectors,
-            interval,
             store,
-            sink,
-            acked.clone(),
-            subs,
-        ));
-        self.subs.lock().insert(
+            acked: acknowledged.then(|| acked.clone()),
+        };
+        // Registered before the task starts, so that a stream ending at once is removed.
+        let mut registry = self.subs.lock();
+        let task = tokio::spawn(stream.run(interval, sink, subs));
+        registry.insert(
             id,
             Subscription {
-                webview: webview.to_owned(),
+                owner: owner.to_owned(),
                 acked,
                 task,
             },
@@ -73,7 +87,7 @@ impl Streams {
     }
 
     /// Records that the receiver has `seq`. False for an unknown stream.
-    pub(crate) fn ack(&self, id: u32, seq: u64) -> bool {
+    pub fn ack(&self, id: u32, seq: u64) -> bool {
         match self.subs.lock().get(&id) {
             Some(sub) => {
                 sub.acked.fetch_max(seq, Ordering::Relaxed);
@@ -84,7 +98,7 @@ impl Streams {
     }
 
     /// Ends a stream. False for an unknown stream.
-    pub(crate) fn unsubscribe(&self, id: u32) -> bool {
+    pub fn unsubscribe(&self, id: u32) -> bool {
         match self.subs.lock().remove(&id) {
             Some(sub) => {
                 sub.task.abort();
@@ -94,10 +108,10 @@ impl Streams {
         }
     }
 
-    /// Ends every stream of `webview` (it was destroyed).
-    pub(crate) fn remove_webview(&self, webview: &str) {
+    /// Ends every stream of `owner` (its webview was destroyed).
+    pub fn remove_owner(&self, owner: &str) {
         self.subs.lock().retain(|_, sub| {
-            let keep = sub.webview != webview;
+            let keep = sub.owner != owner;
             if !keep {
                 sub.task.abort();
             }
@@ -106,93 +120,85 @@ impl Streams {
     }
 
     /// Live streams.
-    #[cfg(test)]
-    pub(crate) fn count(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.subs.lock().len()
     }
 }
 
-/// The newest value of every series matching `selectors`.
-pub(crate) fn latest(store: &SeriesStore, selectors: &[SeriesSelector]) -> (i64, Vec<LatestValue>) {
-    let mut newest = 0;
-    let mut series = Vec::new();
-    for selector in selectors {
-        let matchers: Vec<(&str, &str)> = selector
-            .labels
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        for data in store.query(&selector.name, &matchers, None) {
-            if let Some((ts, value)) = data.points.last() {
-                newest = newest.max(*ts);
-                series.push(LatestValue {
-                    name: data.name,
-                    labels: data.labels,
-                    value: *value,
-                });
-            }
-        }
-    }
-    (newest, series)
-}
-
-async fn run(
+struct Stream {
     id: u32,
     selectors: Vec<SeriesSelector>,
-    interval: Duration,
     store: Arc<SeriesStore>,
-    sink: impl Fn(SeriesUpdate) -> bool,
-    acked: Arc<AtomicU64>,
-    subs: Arc<Mutex<HashMap<u32, Subscription>>>,
-) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut seq = 0;
-    let mut dropped = 0;
-    let mut last_progress = Instant::now();
-    let mut last_acked = 0;
-    loop {
-        ticker.tick().await;
-        let acked_now = acked.load(Ordering::Relaxed);
-        if acked_now > last_acked {
-            last_acked = acked_now;
-            last_progress = Instant::now();
-        }
-        if seq - acked_now.min(seq) >= MAX_IN_FLIGHT {
-            dropped += 1;
-            if last_progress.elapsed() >= STALL_LIMIT {
-                break;
+    /// The receiver's acknowledged sequence number, when acknowledgements are required.
+    acked: Option<Arc<AtomicU64>>,
+}
+
+impl Stream {
+    async fn run(
+        self,
+        interval: Duration,
+        mut sink: impl FnMut(SeriesUpdate) -> Delivery,
+        subs: Arc<Mutex<HashMap<u32, Subscription>>>,
+    ) {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut seq = 0;
+        let mut dropped = 0;
+        let mut last_progress = Instant::now();
+        let mut last_acked = 0;
+        loop {
+            ticker.tick().await;
+            let waiting = match &self.acked {
+                Some(acked) => {
+                    let acked_now = acked.load(Ordering::Relaxed).min(seq);
+                    if acked_now > last_acked {
+                        last_acked = acked_now;
+                        last_progress = Instant::now();
+                    }
+                    seq - acked_now >= MAX_IN_FLIGHT
+                }
+                None => false,
+            };
+            let delivery = if waiting {
+                Delivery::Busy
+            } else {
+                let (timestamp_ms, series) = latest(&self.store, &self.selectors);
+                let delivery = sink(SeriesUpdate {
+                    id: self.id,
+                    seq: seq + 1,
+                    timestamp_ms,
+                    series,
+                    dropped,
+                });
+                if delivery == Delivery::Sent {
+                    seq += 1;
+                    if self.acked.is_none() || seq == 1 {
+                        last_progress = Instant::now();
+                    }
+                }
+                delivery
+            };
+            match delivery {
+                Delivery::Sent => {}
+                Delivery::Busy => {
+                    dropped += 1;
+                    if last_progress.elapsed() >= STALL_LIMIT {
+                        break;
+                    }
+                }
+                Delivery::Gone => break,
             }
-            continue;
         }
-        let (timestamp_ms, series) = latest(&store, &selectors);
-        seq += 1;
-        let update = SeriesUpdate {
-            id,
-            seq,
-            timestamp_ms,
-            series,
-            dropped,
-        };
-        if !sink(update) {
-            break;
-        }
-        if seq == 1 {
-            last_progress = Instant::now();
-        }
+        subs.lock().remove(&self.id);
     }
-    subs.lock().remove(&id);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::MetricsConfig;
+    use crate::store::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
     use std::sync::mpsc;
-    use telemetry_engine::config::MetricsConfig;
-    use telemetry_engine::store::{
-        MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind,
-    };
 
     fn store_with(values: &[(&str, f64)]) -> Arc<SeriesStore> {
         let store = SeriesStore::new(&MetricsConfig::default());
@@ -214,6 +220,44 @@ mod tests {
         Arc::new(store)
     }
 
+    fn sent(ok: bool) -> Delivery {
+        if ok {
+            Delivery::Sent
+        } else {
+            Delivery::Gone
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_sink_without_acknowledgements_counts_drops_and_ends_when_stalled() {
+        let streams = Streams::default();
+        let (tx, rx) = mpsc::sync_channel::<SeriesUpdate>(2);
+        streams.subscribe(
+            "sse",
+            select("queue_size"),
+            Duration::from_millis(100),
+            store_with(&[("queue_size", 3.0)]),
+            false,
+            move |u| match tx.try_send(u) {
+                Ok(()) => Delivery::Sent,
+                Err(mpsc::TrySendError::Full(_)) => Delivery::Busy,
+                Err(mpsc::TrySendError::Disconnected(_)) => Delivery::Gone,
+            },
+        );
+        tokio::time::sleep(Duration::from_millis(550)).await;
+        let first: Vec<SeriesUpdate> = rx.try_iter().collect();
+        assert_eq!(first.len(), 2, "the buffer holds two");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let next = rx.try_recv().unwrap();
+        assert_eq!((next.seq, next.dropped), (3, 4));
+        tokio::time::sleep(STALL_LIMIT + Duration::from_secs(1)).await;
+        assert_eq!(
+            streams.count(),
+            0,
+            "a reader that stopped reading ends its stream"
+        );
+    }
+
     fn select(name: &str) -> Vec<SeriesSelector> {
         vec![SeriesSelector {
             name: name.into(),
@@ -232,7 +276,8 @@ mod tests {
             select("queue_size"),
             Duration::from_millis(250),
             store,
-            move |u| tx.send((Instant::now(), u)).is_ok(),
+            true,
+            move |u| sent(tx.send((Instant::now(), u)).is_ok()),
         );
         let mut times = Vec::new();
         for _ in 0..4 {
@@ -261,9 +306,10 @@ mod tests {
             select("queue_size"),
             Duration::from_millis(100),
             store_with(&[("queue_size", 3.0)]),
+            true,
             move |_| {
                 count.fetch_add(1, Ordering::Relaxed);
-                true
+                Delivery::Sent
             },
         );
         tokio::time::sleep(Duration::from_secs(10)).await;
@@ -282,7 +328,8 @@ mod tests {
             select("queue_size"),
             Duration::from_millis(100),
             store_with(&[("queue_size", 3.0)]),
-            move |u| tx.send(u).is_ok(),
+            true,
+            move |u| sent(tx.send(u).is_ok()),
         );
         tokio::time::sleep(Duration::from_millis(1_050)).await;
         let first: Vec<SeriesUpdate> = rx.try_iter().collect();
@@ -292,7 +339,7 @@ mod tests {
         let next = rx.try_recv().unwrap();
         assert_eq!(next.seq, MAX_IN_FLIGHT + 1);
         assert_eq!(next.dropped, 7, "ticks 4..=10 were skipped");
-        streams.remove_webview("main");
+        streams.remove_owner("main");
         assert_eq!(streams.count(), 0);
     }
 
@@ -306,9 +353,10 @@ mod tests {
             select("queue_size"),
             Duration::from_millis(50),
             store_with(&[("queue_size", 3.0)]),
+            true,
             move |_| {
                 done_tx.lock().take().map(|tx| tx.send(()));
-                false
+                Delivery::Gone
             },
         );
         done_rx.await.unwrap();

@@ -1,0 +1,347 @@
+//! The query API: what the plugin's IPC commands and the engine's HTTP endpoints
+//! (`/api/...`) answer. Both call these functions, so the two transports give the same
+//! results and the same errors, which name the argument at fault.
+
+mod stream;
+mod types;
+
+use std::time::Duration;
+
+pub use stream::{Delivery, Streams, MAX_IN_FLIGHT, STALL_LIMIT};
+pub use types::{
+    CatalogueEntry, LatestValue, LogFilter, MetricRecord, MetricsSnapshot, QuantileValue,
+    SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter, TraceSummary,
+};
+
+use crate::alerts::AlertError;
+use crate::logs::{LogQuery, LogRecord};
+use crate::metrics::{MetricKind, MetricsError};
+use crate::store::{SeriesData, SeriesStore};
+use crate::tracing::{TraceQuery, TraceRecord};
+use crate::{KeyValue, TelemetryManager};
+
+/// Why a query or write could not be answered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// An argument cannot be used.
+    #[error("{field}: {message}")]
+    BadArgument {
+        /// The argument (`query.stepMs`).
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A metric could not be recorded (bad name, NaN, too many labels, …).
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    /// An alert operation failed (unknown rule).
+    #[error(transparent)]
+    Alert(#[from] AlertError),
+}
+
+pub(crate) fn bad(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::BadArgument {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// The newest value of every stored series.
+pub fn snapshot(t: &TelemetryManager) -> MetricsSnapshot {
+    let store = t.store();
+    let selectors: Vec<SeriesSelector> = store
+        .names()
+        .into_iter()
+        .map(|name| SeriesSelector { name, labels: None })
+        .collect();
+    let (timestamp_ms, series) = latest(store, &selectors);
+    MetricsSnapshot {
+        timestamp_ms,
+        series,
+    }
+}
+
+/// The newest value of every series matching `selectors`, and the newest timestamp.
+pub fn latest(store: &SeriesStore, selectors: &[SeriesSelector]) -> (i64, Vec<LatestValue>) {
+    let mut newest = 0;
+    let mut series = Vec::new();
+    for selector in selectors {
+        let matchers: Vec<(&str, &str)> = selector
+            .labels
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        for data in store.query(&selector.name, &matchers, None) {
+            if let Some((ts, value)) = data.points.last() {
+                newest = newest.max(*ts);
+                series.push(LatestValue {
+                    name: data.name,
+                    labels: data.labels,
+                    value: *value,
+                });
+            }
+        }
+    }
+    (newest, series)
+}
+
+/// Every metric recorded so far, with kind, unit, description and stored label sets.
+pub fn catalogue(t: &TelemetryManager) -> Vec<CatalogueEntry> {
+    let metrics = t.metrics();
+    metrics
+        .catalogue()
+        .into_iter()
+        .map(|(name, kind)| {
+            let stored = match kind {
+                MetricKind::Histogram => format!("{name}_count"),
+                _ => name.clone(),
+            };
+            let label_sets = t
+                .store()
+                .query(&stored, &[], None)
+                .into_iter()
+                .map(|s| s.labels)
+                .collect();
+            CatalogueEntry {
+                unit: unit_of(&name),
+                description: metrics.description(&name),
+                kind: kind.as_str().to_owned(),
+                label_sets,
+                name,
+            }
+        })
+        .collect()
+}
+
+fn unit_of(name: &str) -> Option<String> {
+    let base = name.strip_suffix("_total").unwrap_or(name);
+    ["ms", "seconds", "bytes", "percent", "ratio"]
+        .into_iter()
+        .find(|unit| base.ends_with(&format!("_{unit}")))
+        .map(str::to_owned)
+}
+
+/// One series' points over a time range, thinned to one point (the last) per step.
+///
+/// # Errors
+/// [`ApiError::BadArgument`] for an empty name or a step ≤ 0.
+pub fn query_series(t: &TelemetryManager, query: SeriesQuery) -> Result<Vec<SeriesData>, ApiError> {
+    if query.name.trim().is_empty() {
+        return Err(bad("query.name", "must not be empty"));
+    }
+    if query.step_ms.is_some_and(|s| s <= 0) {
+        return Err(bad("query.stepMs", "must be greater than 0"));
+    }
+    let labels = query.labels.unwrap_or_default();
+    let matchers: Vec<(&str, &str)> = labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut series = t.store().query(&query.name, &matchers, query.from_ms);
+    for s in &mut series {
+        if let Some(to) = query.to_ms {
+            s.points.retain(|(ts, _)| *ts <= to);
+        }
+        if let Some(step) = query.step_ms {
+            let mut thinned: Vec<(i64, f64)> = Vec::with_capacity(s.points.len());
+            for point in &s.points {
+                match thinned.last_mut() {
+                    Some(last) if last.0.div_euclid(step) == point.0.div_euclid(step) => {
+                        *last = *point;
+                    }
+                    _ => thinned.push(*point),
+                }
+            }
+            s.points = thinned;
+        }
+    }
+    Ok(series)
+}
+
+/// The configured quantiles (p50, p90, p95, p99) of a histogram over the last windows.
+///
+/// # Errors
+/// [`ApiError::BadArgument`] when `name` is not a recorded histogram.
+pub fn histogram_quantiles(
+    t: &TelemetryManager,
+    name: &str,
+) -> Result<Vec<QuantileValue>, ApiError> {
+    let store = t.store();
+    let values: Vec<QuantileValue> = t
+        .config()
+        .metrics
+        .aggregation
+        .summary_quantiles
+        .iter()
+        .filter_map(|q| {
+            let suffix = format!("{}", q * 100.0).replace('.', "_");
+            let (_, value) = store
+                .latest(&format!("{name}_p{suffix}"))
+                .into_iter()
+                .next()?;
+            Some(QuantileValue {
+                quantile: *q,
+                value,
+            })
+        })
+        .collect();
+    let known = store.names().iter().any(|n| *n == format!("{name}_count"));
+    if values.is_empty() && !known {
+        return Err(bad("name", format!("{name:?} is not a recorded histogram")));
+    }
+    Ok(values)
+}
+
+/// Finished traces matching `filter`, newest first (at most 100 unless `limit` says).
+///
+/// # Errors
+/// [`ApiError::BadArgument`] for an attribute key without value (or the reverse) or a
+/// negative duration.
+pub fn list_traces(
+    t: &TelemetryManager,
+    filter: TraceFilter,
+) -> Result<Vec<TraceRecord>, ApiError> {
+    let attribute = match (filter.attribute_key, filter.attribute_value) {
+        (Some(k), Some(v)) => Some((k, v)),
+        (None, None) => None,
+        _ => {
+            return Err(bad(
+                "filter.attributeKey",
+                "attributeKey and attributeValue go together",
+            ))
+        }
+    };
+    let min_duration = match filter.min_duration_ms {
+        Some(ms) if !(ms.is_finite() && ms >= 0.0) => {
+            return Err(bad(
+                "filter.minDurationMs",
+                format!("{ms} is not a duration"),
+            ))
+        }
+        Some(ms) => Some(Duration::from_secs_f64(ms / 1000.0)),
+        None => None,
+    };
+    Ok(t.traces().query(&TraceQuery {
+        name: filter.name,
+        min_duration,
+        error: filter.error,
+        attribute,
+        since_ms: filter.since_ms,
+        until_ms: filter.until_ms,
+        limit: Some(filter.limit.unwrap_or(100) as usize),
+    }))
+}
+
+/// One trace with every kept span.
+///
+/// # Errors
+/// [`ApiError::BadArgument`] when `trace_id` is not 32 hex digits.
+pub fn get_trace(t: &TelemetryManager, trace_id: &str) -> Result<Option<TraceRecord>, ApiError> {
+    if trace_id.len() != 32 || !trace_id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(bad("traceId", format!("{trace_id:?} is not 32 hex digits")));
+    }
+    Ok(t.traces().get(trace_id))
+}
+
+/// The summary of a finished trace (the live trace event).
+pub fn trace_summary(trace: &TraceRecord) -> TraceSummary {
+    TraceSummary {
+        trace_id: trace.trace_id.clone(),
+        name: trace.name.clone(),
+        start_ms: trace.start_ms,
+        duration_ms: trace.duration_ms,
+        error: trace.error,
+        span_count: u32::try_from(trace.spans.len()).unwrap_or(u32::MAX),
+    }
+}
+
+/// Recent log records matching `filter`, newest first (at most 200 unless `limit` says).
+///
+/// # Errors
+/// [`ApiError::BadArgument`] for an unknown level.
+pub fn logs(t: &TelemetryManager, filter: LogFilter) -> Result<Vec<LogRecord>, ApiError> {
+    let min_level = match filter.min_level {
+        Some(level) => Some(level.parse().map_err(|_| {
+            bad(
+                "filter.minLevel",
+                format!("{level:?} is not trace, debug, info, warn or error"),
+            )
+        })?),
+        None => None,
+    };
+    Ok(t.logs().query(&LogQuery {
+        min_level,
+        text: filter.text,
+        trace_id: filter.trace_id,
+        limit: Some(filter.limit.unwrap_or(200) as usize),
+    }))
+}
+
+/// Records one value: counters add, gauges set, histograms record.
+///
+/// # Errors
+/// [`ApiError::BadArgument`] for an unknown kind or a counter value that is not a whole
+/// number ≥ 0; [`ApiError::Metrics`] for a bad name, NaN, too many labels, ….
+pub fn record_metric(t: &TelemetryManager, record: MetricRecord) -> Result<(), ApiError> {
+    let labels: Vec<KeyValue> = record
+        .labels
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| KeyValue::new(k, v))
+        .collect();
+    let metrics = t.metrics();
+    match record.kind.as_str() {
+        "counter" => {
+            let v = record.value;
+            if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u64::MAX as f64) {
+                return Err(bad(
+                    "record.value",
+                    format!("{v} is not a whole number ≥ 0 (counters only go up)"),
+                ));
+            }
+            metrics.add(&record.name, v as u64, &labels)?;
+        }
+        "gauge" => metrics.set(&record.name, record.value, &labels)?,
+        "histogram" => metrics.record(&record.name, record.value, &labels)?,
+        other => {
+            return Err(bad(
+                "record.kind",
+                format!("{other:?} is not counter, gauge or histogram"),
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Silences `rule`'s notifications for `duration_ms` from now.
+///
+/// # Errors
+/// [`ApiError::Alert`] for an unknown rule.
+pub fn silence_alert(t: &TelemetryManager, rule: &str, duration_ms: u64) -> Result<(), ApiError> {
+    let now = crate::export::unix_ms(std::time::SystemTime::now());
+    let until = now.saturating_add(i64::try_from(duration_ms).unwrap_or(i64::MAX));
+    t.alerts().silence(rule, until)?;
+    Ok(())
+}
+
+/// Checks a stream's interval and selectors.
+///
+/// # Errors
+/// [`ApiError::BadArgument`] for an interval outside 50 ms ..= 60 s or no selector.
+pub fn check_stream(selectors: &[SeriesSelector], interval_ms: u64) -> Result<Duration, ApiError> {
+    if !(50..=60_000).contains(&interval_ms) {
+        return Err(bad(
+            "intervalMs",
+            format!("{interval_ms} is outside 50..=60000"),
+        ));
+    }
+    if selectors.is_empty() || selectors.iter().any(|s| s.name.trim().is_empty()) {
+        return Err(bad(
+            "selectors",
+            "give at least one selector, each with a name",
+        ));
+    }
+    Ok(Duration::from_millis(interval_ms))
+}

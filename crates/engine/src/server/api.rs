@@ -1,0 +1,222 @@
+//! The query API over HTTP, for a browser without Tauri (the guest-js HTTP transport and
+//! the dashboard): `POST /api/<command>` with the same JSON arguments as the IPC command
+//! and the same answer, `GET /api/subscribe_series?selectors=..&intervalMs=..` as
+//! Server-Sent Events of series updates, and `GET /api/events` as Server-Sent Events of
+//! alert, health and trace changes. Only read commands are served: writes stay with the
+//! webview's permissions.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Weak};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::Stream;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::api::{self, ApiError, Delivery, SeriesSelector, Streams};
+use crate::TelemetryManager;
+
+/// What the API handlers share.
+#[derive(Clone)]
+pub(crate) struct ApiState {
+    /// Weak: the server must not keep the manager alive.
+    pub(crate) manager: Weak<TelemetryManager>,
+    pub(crate) streams: Arc<Streams>,
+    /// Turns true when the server stops: open event streams end, so that a graceful
+    /// shutdown does not wait for clients that never hang up.
+    pub(crate) closing: watch::Receiver<bool>,
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn answer<T: serde::Serialize>(result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+/// The argument `name` of `body` (absent and `null` are `None`).
+fn arg<T: DeserializeOwned>(body: &Value, name: &str) -> Result<Option<T>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value(v.clone())
+            .map(Some)
+            .map_err(|e| api::bad(name, e.to_string())),
+    }
+}
+
+fn required<T: DeserializeOwned>(body: &Value, name: &str) -> Result<T, ApiError> {
+    arg(body, name)?.ok_or_else(|| api::bad(name, "is missing"))
+}
+
+/// `POST /api/<command>`.
+pub(crate) async fn call(
+    State(state): State<ApiState>,
+    Path(command): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(t) = state.manager.upgrade() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "telemetry is shut down");
+    };
+    let body: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => return error(StatusCode::BAD_REQUEST, format!("body: {e}")),
+        }
+    };
+    match command.as_str() {
+        "get_snapshot" => Json(api::snapshot(&t)).into_response(),
+        "get_metric_catalogue" => Json(api::catalogue(&t)).into_response(),
+        "query_series" => answer(required(&body, "query").and_then(|q| api::query_series(&t, q))),
+        "get_histogram_quantiles" => {
+            answer(required::<String>(&body, "name").and_then(|n| api::histogram_quantiles(&t, &n)))
+        }
+        "list_traces" => {
+            answer(arg(&body, "filter").and_then(|f| api::list_traces(&t, f.unwrap_or_default())))
+        }
+        "get_trace" => {
+            answer(required::<String>(&body, "traceId").and_then(|id| api::get_trace(&t, &id)))
+        }
+        "get_logs" => {
+            answer(arg(&body, "filter").and_then(|f| api::logs(&t, f.unwrap_or_default())))
+        }
+        "get_health" => Json(t.health().check_all().await).into_response(),
+        "get_health_history" => Json(t.health().history()).into_response(),
+        "get_active_alerts" => Json(t.alerts().active()).into_response(),
+        "get_alert_history" => Json(t.alerts().history()).into_response(),
+        "get_export_status" => Json(t.get_export_status().await).into_response(),
+        "get_config" => Json(t.config().redacted()).into_response(),
+        other => error(
+            StatusCode::NOT_FOUND,
+            format!("{other:?} is not a read command of the HTTP API"),
+        ),
+    }
+}
+
+/// The query of `GET /api/subscribe_series`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StreamQuery {
+    /// JSON array of selectors.
+    selectors: String,
+    interval_ms: u64,
+}
+
+/// `GET /api/subscribe_series`: Server-Sent Events, one `update` event per tick. A reader
+/// that does not keep up skips ticks (counted in `dropped`), never queues them.
+pub(crate) async fn subscribe(
+    State(state): State<ApiState>,
+    Query(query): Query<StreamQuery>,
+) -> Response {
+    let Some(t) = state.manager.upgrade() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "telemetry is shut down");
+    };
+    let selectors: Vec<SeriesSelector> = match serde_json::from_str(&query.selectors) {
+        Ok(s) => s,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("selectors: {e}")),
+    };
+    let interval = match api::check_stream(&selectors, query.interval_ms) {
+        Ok(i) => i,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let (tx, rx) = mpsc::channel::<Event>(4);
+    state.streams.subscribe(
+        "http",
+        selectors,
+        interval,
+        t.store().clone(),
+        false,
+        move |update| {
+            let event = Event::default().event("update").json_data(update);
+            match event {
+                Ok(event) => match tx.try_send(event) {
+                    Ok(()) => Delivery::Sent,
+                    Err(mpsc::error::TrySendError::Full(_)) => Delivery::Busy,
+                    Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Gone,
+                },
+                Err(_) => Delivery::Gone,
+            }
+        },
+    );
+    Sse::new(receive(rx, state.closing.clone()))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// `GET /api/events`: Server-Sent Events `alert`, `health` and `trace`.
+pub(crate) async fn events(State(state): State<ApiState>) -> Response {
+    let Some(t) = state.manager.upgrade() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "telemetry is shut down");
+    };
+    let (tx, rx) = mpsc::channel::<Event>(64);
+    forward(t.alerts().subscribe_events(), tx.clone(), "alert", |e| {
+        Event::default().json_data(e).ok()
+    });
+    forward(t.health().subscribe(), tx.clone(), "health", |c| {
+        Event::default().json_data(c).ok()
+    });
+    let traces = t.traces().clone();
+    forward(t.traces().subscribe(), tx, "trace", move |id: String| {
+        traces
+            .get(&id)
+            .and_then(|trace| Event::default().json_data(api::trace_summary(&trace)).ok())
+    });
+    Sse::new(receive(rx, state.closing.clone()))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// Forwards `rx` as events named `name` until the client goes away; a full buffer drops
+/// the event (the client is not reading) rather than queueing it.
+fn forward<T: Clone + Send + 'static>(
+    mut rx: broadcast::Receiver<T>,
+    tx: mpsc::Sender<Event>,
+    name: &'static str,
+    to_event: impl Fn(T) -> Option<Event> + Send + 'static,
+) {
+    tokio::spawn(async move {
+        loop {
+            let item = match rx.recv().await {
+                Ok(item) => item,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => break,
+            };
+            if let Some(event) = to_event(item) {
+                if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(event.event(name)) {
+                    break;
+                }
+            }
+            if tx.is_closed() {
+                break;
+            }
+        }
+    });
+}
+
+/// The events of `rx` until it closes or the server stops.
+fn receive(
+    rx: mpsc::Receiver<Event>,
+    closing: watch::Receiver<bool>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures_util::stream::unfold((rx, closing), |(mut rx, mut closing)| async move {
+        if *closing.borrow() {
+            return None;
+        }
+        tokio::select! {
+            event = rx.recv() => event.map(|event| (Ok(event), (rx, closing))),
+            _ = closing.changed() => None,
+        }
+    })
+}

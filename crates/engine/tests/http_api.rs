@@ -1,0 +1,202 @@
+//! The query API over HTTP: the same commands as IPC, Server-Sent Events for series and
+//! changes, read-only, loopback-only by default.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use telemetry_engine::config::{MetricsExporter, TelemetryConfig};
+
+async fn post(base: &str, command: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/{command}"))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+/// Reads Server-Sent Events from `resp` until `count` events named `name` arrived (at
+/// most 20 s: keep-alive comments do not count as progress).
+async fn sse_events(
+    resp: &mut reqwest::Response,
+    name: &str,
+    count: usize,
+) -> Vec<serde_json::Value> {
+    tokio::time::timeout(Duration::from_secs(20), read_events(resp, name, count))
+        .await
+        .unwrap_or_else(|_| panic!("{count} {name:?} events within 20 s"))
+}
+
+async fn read_events(
+    resp: &mut reqwest::Response,
+    name: &str,
+    count: usize,
+) -> Vec<serde_json::Value> {
+    let mut buffer = String::new();
+    let mut found = Vec::new();
+    while found.len() < count {
+        let chunk = resp.chunk().await.unwrap().expect("the stream stays open");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let event = block
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap_or("");
+            if event == name {
+                let data = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .unwrap();
+                found.push(serde_json::from_str(data).unwrap());
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_commands_answer_like_ipc_and_writes_are_not_served() {
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    let telemetry = common::start(config).await;
+    telemetry
+        .metrics()
+        .set_gauge("queue_size", 7.0)
+        .await
+        .unwrap();
+    telemetry.collect_now().await;
+    let base = format!("http://{}", telemetry.prometheus_addrs().await[0]);
+
+    let (status, snapshot) = post(&base, "get_snapshot", serde_json::json!({})).await;
+    assert_eq!(status, 200);
+    let queue = snapshot["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "queue_size")
+        .unwrap();
+    assert_eq!(queue["value"], 7.0);
+    let (status, series) = post(
+        &base,
+        "query_series",
+        serde_json::json!({"query": {"name": "queue_size"}}),
+    )
+    .await;
+    assert_eq!(
+        (status, series[0]["points"][0][1].as_f64()),
+        (200, Some(7.0))
+    );
+    let (status, err) = post(
+        &base,
+        "query_series",
+        serde_json::json!({"query": {"name": "queue_size", "stepMs": -5}}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(err["error"], "query.stepMs: must be greater than 0");
+    let (status, err) = post(&base, "get_trace", serde_json::json!({})).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("traceId: is missing"))
+    );
+    let (status, err) = post(
+        &base,
+        "record_metric",
+        serde_json::json!({"record": {"kind": "gauge", "name": "x", "value": 1}}),
+    )
+    .await;
+    assert_eq!(status, 404, "{err}");
+    let (status, health) = post(&base, "get_health", serde_json::json!({})).await;
+    assert_eq!(status, 200);
+    assert!(health["checks"]["exporters"]["timestamp"].is_i64());
+    telemetry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn series_and_changes_stream_as_server_sent_events() {
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    config.alerts.rules = vec![serde_json::from_value(serde_json::json!({
+        "name": "queue_backlog", "condition": "queue_size > 10", "severity": "Warning"
+    }))
+    .unwrap()];
+    // No evaluation loop: the test evaluates once the event stream is open.
+    config.alerts.enabled = false;
+    let telemetry = common::start(config).await;
+    telemetry
+        .metrics()
+        .set_gauge("queue_size", 25.0)
+        .await
+        .unwrap();
+    telemetry.collect_now().await;
+    let base = format!("http://{}", telemetry.prometheus_addrs().await[0]);
+    let client = reqwest::Client::new();
+
+    let mut stream = client
+        .get(format!("{base}/api/subscribe_series"))
+        .query(&[
+            ("selectors", r#"[{"name":"queue_size"}]"#),
+            ("intervalMs", "100"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let updates = sse_events(&mut stream, "update", 3).await;
+    let seqs: Vec<i64> = updates.iter().map(|u| u["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(updates[0]["series"][0]["value"], 25.0);
+
+    let mut events = client
+        .get(format!("{base}/api/events"))
+        .send()
+        .await
+        .unwrap();
+    // The handler subscribed before the response began: now an alert fires and a trace
+    // completes.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    telemetry.alerts().evaluate(telemetry.store(), now).await;
+    let alerts = sse_events(&mut events, "alert", 1).await;
+    assert_eq!(alerts[0]["notification"]["rule"], "queue_backlog");
+    assert_eq!(alerts[0]["notification"]["state"], "Firing");
+    telemetry
+        .tracer()
+        .trace("render", |_| Ok::<_, String>(()))
+        .unwrap();
+    let traces = sse_events(&mut events, "trace", 1).await;
+    assert_eq!(traces[0]["name"], "render");
+    drop(stream);
+    telemetry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_is_not_served_on_a_public_address_by_default() {
+    let port = common::free_port();
+    let mut config = TelemetryConfig::default();
+    config.metrics.system_collectors = false;
+    config.metrics.exporters = vec![MetricsExporter::Prometheus {
+        port,
+        path: "/metrics".into(),
+        enable_compression: false,
+        host: "0.0.0.0".into(),
+    }];
+    let telemetry = common::start(config).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/get_snapshot"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap();
+    assert_eq!(metrics.status().as_u16(), 200, "metrics still served");
+    telemetry.shutdown().await;
+}
