@@ -22,7 +22,8 @@ setup:
 demo: setup
 	cargo run --example studio-headless -- $(ARGS)
 
-## test: formatting, lints, every Rust test (real Prometheus, promtool), TypeScript check
+## test: formatting, lints, every Rust test (real Prometheus, promtool, OTLP receivers, SMTP),
+## the TypeScript type check, the guest-js tests (vitest) and its ESM + CJS build
 test: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
@@ -31,6 +32,8 @@ test: setup
 	cargo test --workspace --doc
 	$(MAKE) check-bindings
 	npm run --silent check
+	npm test
+	npm run --silent build
 	@echo "make test: all checks passed"
 
 ## fuzz: fuzz the alert condition parser and evaluator for FUZZ_SECONDS (default 60)
@@ -54,4 +57,5 @@ check-bindings:
 ## bench: criterion benchmarks with their peers, then the README table of ratios
 bench: setup
 	cargo bench -p telemetry-engine --bench metrics --bench tracing
+	cargo bench -p tauri-plugin-opentelemetry --bench ipc
 	python3 scripts/bench-table.py

@@ -27,6 +27,8 @@ GROUPS = {
     "span_3_attrs_sampled": ("sdk_same_processor", {"ours_span_builder": (1.2, "sdk_same_processor")}),
     "span_3_attrs_not_sampled": ("sdk_same_processor", {"ours_span_builder": (1.2, "sdk_same_processor")}),
     "collector_cycle": ("sysinfo_refresh_all", {}),
+    "stream_tick_500_series": ("serde_json_same_data", {}),
+    "snapshot_500_series": ("serde_json_same_data", {}),
 }
 
 

@@ -3,57 +3,18 @@
 //! by Tauri before any of our code runs.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
-
 use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
-use tauri::utils::acl::capability::Capability;
-use tauri::utils::acl::manifest::{Manifest, PermissionFile};
-use tauri::utils::acl::resolved::Resolved;
-use tauri::utils::platform::Target;
+use tauri::test::{get_ipc_response, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, WebviewWindow};
 use tauri_plugin_opentelemetry::engine::config::{OtlpExporterConfig, TracingExporter};
-use tauri_plugin_opentelemetry::{Builder, TelemetryConfig, TelemetryExt, PLUGIN_ID};
+use tauri_plugin_opentelemetry::{TelemetryConfig, TelemetryExt, PLUGIN_ID};
 
 type Window = WebviewWindow<tauri::test::MockRuntime>;
 
-fn plugin_manifest() -> Manifest {
-    let list = std::fs::read_to_string(concat!(
-        env!("OUT_DIR"),
-        "/tauri-plugin-opentelemetry-permission-files"
-    ))
-    .unwrap();
-    let files: Vec<String> = serde_json::from_str(&list).unwrap();
-    let parsed: Vec<PermissionFile> = files
-        .iter()
-        .map(|f| toml::from_str(&std::fs::read_to_string(f).unwrap()).unwrap())
-        .collect();
-    Manifest::new(parsed, None)
-}
+mod support;
 
-fn app(
-    permissions: &[&str],
-) -> (
-    App<tauri::test::MockRuntime>,
-    WebviewWindow<tauri::test::MockRuntime>,
-) {
-    let mut context = mock_context(noop_assets());
-    let acl = BTreeMap::from([(PLUGIN_ID.to_string(), plugin_manifest())]);
-    let capability: Capability = serde_json::from_value(serde_json::json!({
-        "identifier": "test",
-        "windows": ["main"],
-        "permissions": permissions,
-    }))
-    .unwrap();
-    let resolved = Resolved::resolve(
-        &acl,
-        BTreeMap::from([("test".to_string(), capability)]),
-        Target::current(),
-    )
-    .unwrap();
-    *context.runtime_authority_mut() = tauri::runtime_authority!(acl, resolved);
-
+fn app(permissions: &[&str]) -> (App<tauri::test::MockRuntime>, Window) {
     let mut config = TelemetryConfig {
         service_name: "ipc-test".into(),
         ..Default::default()
@@ -68,14 +29,7 @@ fn app(
         headers: [("x-api-key".to_string(), "SECRET-KEY".to_string())].into(),
         ..OtlpExporterConfig::http("http://127.0.0.1:9/v1/traces")
     })];
-    let app = mock_builder()
-        .plugin(Builder::new().config(config).build())
-        .build(context)
-        .unwrap();
-    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
-    (app, window)
+    support::app_with(permissions, config)
 }
 
 fn call(

@@ -1,28 +1,324 @@
 /**
- * TypeScript client of tauri-plugin-opentelemetry: one function per command.
+ * TypeScript client of tauri-plugin-opentelemetry: one typed function per command, series
+ * streams, change events, and spans for UI actions. The types are generated from the Rust
+ * code (ts-rs).
+ *
+ * Inside the Tauri app the named functions use IPC. In a plain browser, make a client on
+ * the engine's HTTP API: `new TelemetryClient(httpTransport('http://127.0.0.1:9090'))`.
  *
  * @example
  * ```ts
- * import { getSnapshot, getExportStatus } from 'tauri-plugin-opentelemetry-api'
+ * import { getSnapshot, subscribeSeries, onAlert } from 'tauri-plugin-opentelemetry-api'
  * const snapshot = await getSnapshot()
- * const cpu = snapshot.series.find((s) => s.name === 'system_cpu_usage_percent')
+ * const stream = await subscribeSeries([{ name: 'system_cpu_usage_percent' }], 1000, (u) => draw(u.series))
+ * const stopAlerts = await onAlert((event) => toast(event.notification.rule))
+ * await stream.unsubscribe()
  * ```
  * @module
  */
-import { invoke } from '@tauri-apps/api/core'
-
+import type { ActiveAlert } from './bindings/ActiveAlert'
+import type { AlertEvent } from './bindings/AlertEvent'
+import type { CatalogueEntry } from './bindings/CatalogueEntry'
 import type { ExportStatus } from './bindings/ExportStatus'
-import type { LatestValue } from './bindings/LatestValue'
+import type { HealthReport } from './bindings/HealthReport'
+import type { LogFilter } from './bindings/LogFilter'
+import type { LogRecord } from './bindings/LogRecord'
+import type { MetricRecord } from './bindings/MetricRecord'
 import type { MetricsSnapshot } from './bindings/MetricsSnapshot'
+import type { QuantileValue } from './bindings/QuantileValue'
+import type { SeriesData } from './bindings/SeriesData'
+import type { SeriesQuery } from './bindings/SeriesQuery'
+import type { SeriesSelector } from './bindings/SeriesSelector'
+import type { SeriesUpdate } from './bindings/SeriesUpdate'
+import type { SpanRef } from './bindings/SpanRef'
+import type { SpanStart } from './bindings/SpanStart'
+import type { StatusChange } from './bindings/StatusChange'
+import type { TraceFilter } from './bindings/TraceFilter'
+import type { TraceRecord } from './bindings/TraceRecord'
+import type { TraceSummary } from './bindings/TraceSummary'
+import { type Transport, tauriTransport } from './transport.js'
 
-export type { ExportStatus, LatestValue, MetricsSnapshot }
+export type { ActiveAlert } from './bindings/ActiveAlert'
+export type { AlertEvent } from './bindings/AlertEvent'
+export type { AlertSeverity } from './bindings/AlertSeverity'
+export type { AlertState } from './bindings/AlertState'
+export type { CatalogueEntry } from './bindings/CatalogueEntry'
+export type { Delivery } from './bindings/Delivery'
+export type { ExportStatus } from './bindings/ExportStatus'
+export type { HealthCheckResult } from './bindings/HealthCheckResult'
+export type { HealthReport } from './bindings/HealthReport'
+export type { HealthStatus } from './bindings/HealthStatus'
+export type { LatestValue } from './bindings/LatestValue'
+export type { LogFilter } from './bindings/LogFilter'
+export type { LogRecord } from './bindings/LogRecord'
+export type { MetricRecord } from './bindings/MetricRecord'
+export type { MetricsSnapshot } from './bindings/MetricsSnapshot'
+export type { Notification } from './bindings/Notification'
+export type { QuantileValue } from './bindings/QuantileValue'
+export type { SeriesData } from './bindings/SeriesData'
+export type { SeriesQuery } from './bindings/SeriesQuery'
+export type { SeriesSelector } from './bindings/SeriesSelector'
+export type { SeriesUpdate } from './bindings/SeriesUpdate'
+export type { SpanRecord } from './bindings/SpanRecord'
+export type { SpanRef } from './bindings/SpanRef'
+export type { SpanStart } from './bindings/SpanStart'
+export type { StatusChange } from './bindings/StatusChange'
+export type { TraceFilter } from './bindings/TraceFilter'
+export type { TraceRecord } from './bindings/TraceRecord'
+export type { TraceSummary } from './bindings/TraceSummary'
+export { httpTransport, tauriTransport } from './transport.js'
+export type { CallOptions, TelemetryEvent, Transport } from './transport.js'
 
-/** The newest value of every stored series. */
-export async function getSnapshot(): Promise<MetricsSnapshot> {
-  return await invoke<MetricsSnapshot>('plugin:opentelemetry|get_snapshot')
+/** A live series stream. */
+export interface Subscription {
+  /** Stops the stream. */
+  unsubscribe(): Promise<void>
 }
 
-/** The status of every exporter, by name (`prometheus:9090`, `file:./logs/metrics.json`). */
-export async function getExportStatus(): Promise<Record<string, ExportStatus>> {
-  return await invoke<Record<string, ExportStatus>>('plugin:opentelemetry|get_export_status')
+/** A span the webview holds, for a UI action. */
+export interface UiSpan extends SpanRef {
+  /** Ends it; with `error`, marks it failed. */
+  end(error?: string): Promise<void>
+  /** Headers that make a backend command part of this span's trace. */
+  headers(): Record<string, string>
 }
+
+/** Every command of the plugin over one transport. */
+export class TelemetryClient {
+  /** A client on `transport` (IPC by default). */
+  constructor(private readonly transport: Transport = tauriTransport()) {}
+
+  /** The newest value of every stored series. */
+  getSnapshot(): Promise<MetricsSnapshot> {
+    return this.transport.call('get_snapshot')
+  }
+
+  /** Every metric recorded so far: kind, unit, description, label sets. */
+  getMetricCatalogue(): Promise<CatalogueEntry[]> {
+    return this.transport.call('get_metric_catalogue')
+  }
+
+  /** A series' points over a time range, one per step. */
+  querySeries(query: SeriesQuery): Promise<SeriesData[]> {
+    return this.transport.call('query_series', { query })
+  }
+
+  /** A histogram's p50/p90/p95/p99. */
+  getHistogramQuantiles(name: string): Promise<QuantileValue[]> {
+    return this.transport.call('get_histogram_quantiles', { name })
+  }
+
+  /** Finished traces, newest first. */
+  listTraces(filter?: TraceFilter): Promise<TraceRecord[]> {
+    return this.transport.call('list_traces', { filter: filter ?? null })
+  }
+
+  /** One trace with its spans, or `null` when it is not kept. */
+  getTrace(traceId: string): Promise<TraceRecord | null> {
+    return this.transport.call('get_trace', { traceId })
+  }
+
+  /** Recent log records, newest first. */
+  getLogs(filter?: LogFilter): Promise<LogRecord[]> {
+    return this.transport.call('get_logs', { filter: filter ?? null })
+  }
+
+  /** The health report (cached results are reused). */
+  getHealth(): Promise<HealthReport> {
+    return this.transport.call('get_health')
+  }
+
+  /** Health status changes, oldest first. */
+  getHealthHistory(): Promise<StatusChange[]> {
+    return this.transport.call('get_health_history')
+  }
+
+  /** Alerts pending or firing now. */
+  getActiveAlerts(): Promise<ActiveAlert[]> {
+    return this.transport.call('get_active_alerts')
+  }
+
+  /** Alert state changes and deliveries, oldest first. */
+  getAlertHistory(): Promise<AlertEvent[]> {
+    return this.transport.call('get_alert_history')
+  }
+
+  /** The status of every exporter, by name. */
+  getExportStatus(): Promise<Record<string, ExportStatus>> {
+    return this.transport.call('get_export_status')
+  }
+
+  /** The configuration in force, secrets redacted. */
+  getConfig(): Promise<Record<string, unknown>> {
+    return this.transport.call('get_config')
+  }
+
+  /** Streams the selected series every `intervalMs` (50 to 60000) to `onUpdate`. */
+  async subscribeSeries(
+    selectors: SeriesSelector[],
+    intervalMs: number,
+    onUpdate: (update: SeriesUpdate) => void
+  ): Promise<Subscription> {
+    const stop = await this.transport.subscribe(selectors, intervalMs, onUpdate)
+    return { unsubscribe: stop }
+  }
+
+  /**
+   * The same stream as an async iterator; leaving the loop stops it. Updates that arrive
+   * while the loop body runs are coalesced to the newest.
+   */
+  async *series(selectors: SeriesSelector[], intervalMs: number): AsyncGenerator<SeriesUpdate> {
+    let latest: SeriesUpdate | undefined
+    let wake: (() => void) | undefined
+    const stop = await this.transport.subscribe(selectors, intervalMs, (update) => {
+      latest = update
+      wake?.()
+    })
+    try {
+      for (;;) {
+        if (latest === undefined) {
+          await new Promise<void>((resolve) => (wake = resolve))
+          wake = undefined
+        }
+        const next = latest
+        latest = undefined
+        if (next !== undefined) yield next
+      }
+    } finally {
+      await stop()
+    }
+  }
+
+  /** Records a metric value (needs `opentelemetry:allow-write`). */
+  recordMetric(record: MetricRecord): Promise<void> {
+    return this.transport.call('record_metric', { record })
+  }
+
+  /** Runs every health check now (needs `opentelemetry:allow-write`). */
+  runHealthChecks(): Promise<HealthReport> {
+    return this.transport.call('run_health_checks')
+  }
+
+  /** Silences a rule's notifications (needs `opentelemetry:allow-write`). */
+  silenceAlert(rule: string, durationMs: number): Promise<void> {
+    return this.transport.call('silence_alert', { rule, durationMs })
+  }
+
+  /** Acknowledges a rule's firing alerts (needs `opentelemetry:allow-write`). */
+  acknowledgeAlert(rule: string): Promise<number> {
+    return this.transport.call('acknowledge_alert', { rule })
+  }
+
+  /** Starts a span for a UI action (needs `opentelemetry:allow-write`). */
+  async startSpan(span: SpanStart): Promise<UiSpan> {
+    const ref = await this.transport.call<SpanRef>('start_span', { span })
+    return {
+      ...ref,
+      end: (error?: string) =>
+        this.transport.call('end_span', { spanId: ref.spanId, error: error ?? null }),
+      headers: () => ({ traceparent: ref.traceparent })
+    }
+  }
+
+  /**
+   * Runs `action` inside a UI span: it ends when `action` settles, failed if it throws.
+   * Pass `span.headers()` to your own `invoke` calls so the backend joins the trace.
+   */
+  async withSpan<T>(
+    name: string,
+    action: (span: UiSpan) => Promise<T>,
+    attributes?: Record<string, string>
+  ): Promise<T> {
+    const span = await this.startSpan({ name, attributes })
+    try {
+      const result = await action(span)
+      await span.end()
+      return result
+    } catch (error) {
+      await span.end(error instanceof Error ? error.message : String(error))
+      throw error
+    }
+  }
+
+  /** Calls `handler` with every alert state change. */
+  onAlert(handler: (event: AlertEvent) => void): Promise<() => void> {
+    return this.transport.listen('alert', handler)
+  }
+
+  /** Calls `handler` with every health status change. */
+  onHealthChange(handler: (change: StatusChange) => void): Promise<() => void> {
+    return this.transport.listen('health', handler)
+  }
+
+  /** Calls `handler` with every completed trace. */
+  onTrace(handler: (trace: TraceSummary) => void): Promise<() => void> {
+    return this.transport.listen('trace', handler)
+  }
+}
+
+let ipc: TelemetryClient | undefined
+/** The IPC client behind the named functions (made on first use). */
+function client(): TelemetryClient {
+  ipc ??= new TelemetryClient(tauriTransport())
+  return ipc
+}
+
+/** {@inheritDoc TelemetryClient.getSnapshot} */
+export const getSnapshot = () => client().getSnapshot()
+/** {@inheritDoc TelemetryClient.getMetricCatalogue} */
+export const getMetricCatalogue = () => client().getMetricCatalogue()
+/** {@inheritDoc TelemetryClient.querySeries} */
+export const querySeries = (query: SeriesQuery) => client().querySeries(query)
+/** {@inheritDoc TelemetryClient.getHistogramQuantiles} */
+export const getHistogramQuantiles = (name: string) => client().getHistogramQuantiles(name)
+/** {@inheritDoc TelemetryClient.listTraces} */
+export const listTraces = (filter?: TraceFilter) => client().listTraces(filter)
+/** {@inheritDoc TelemetryClient.getTrace} */
+export const getTrace = (traceId: string) => client().getTrace(traceId)
+/** {@inheritDoc TelemetryClient.getLogs} */
+export const getLogs = (filter?: LogFilter) => client().getLogs(filter)
+/** {@inheritDoc TelemetryClient.getHealth} */
+export const getHealth = () => client().getHealth()
+/** {@inheritDoc TelemetryClient.getHealthHistory} */
+export const getHealthHistory = () => client().getHealthHistory()
+/** {@inheritDoc TelemetryClient.getActiveAlerts} */
+export const getActiveAlerts = () => client().getActiveAlerts()
+/** {@inheritDoc TelemetryClient.getAlertHistory} */
+export const getAlertHistory = () => client().getAlertHistory()
+/** {@inheritDoc TelemetryClient.getExportStatus} */
+export const getExportStatus = () => client().getExportStatus()
+/** {@inheritDoc TelemetryClient.getConfig} */
+export const getConfig = () => client().getConfig()
+/** {@inheritDoc TelemetryClient.subscribeSeries} */
+export const subscribeSeries = (
+  selectors: SeriesSelector[],
+  intervalMs: number,
+  onUpdate: (update: SeriesUpdate) => void
+) => client().subscribeSeries(selectors, intervalMs, onUpdate)
+/** {@inheritDoc TelemetryClient.series} */
+export const series = (selectors: SeriesSelector[], intervalMs: number) =>
+  client().series(selectors, intervalMs)
+/** {@inheritDoc TelemetryClient.recordMetric} */
+export const recordMetric = (record: MetricRecord) => client().recordMetric(record)
+/** {@inheritDoc TelemetryClient.runHealthChecks} */
+export const runHealthChecks = () => client().runHealthChecks()
+/** {@inheritDoc TelemetryClient.silenceAlert} */
+export const silenceAlert = (rule: string, durationMs: number) =>
+  client().silenceAlert(rule, durationMs)
+/** {@inheritDoc TelemetryClient.acknowledgeAlert} */
+export const acknowledgeAlert = (rule: string) => client().acknowledgeAlert(rule)
+/** {@inheritDoc TelemetryClient.startSpan} */
+export const startSpan = (span: SpanStart) => client().startSpan(span)
+/** {@inheritDoc TelemetryClient.withSpan} */
+export const withSpan = <T>(
+  name: string,
+  action: (span: UiSpan) => Promise<T>,
+  attributes?: Record<string, string>
+) => client().withSpan(name, action, attributes)
+/** {@inheritDoc TelemetryClient.onAlert} */
+export const onAlert = (handler: (event: AlertEvent) => void) => client().onAlert(handler)
+/** {@inheritDoc TelemetryClient.onHealthChange} */
+export const onHealthChange = (handler: (change: StatusChange) => void) =>
+  client().onHealthChange(handler)
+/** {@inheritDoc TelemetryClient.onTrace} */
+export const onTrace = (handler: (trace: TraceSummary) => void) => client().onTrace(handler)

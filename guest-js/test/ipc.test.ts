@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
+import { emit } from '@tauri-apps/api/event'
+import type { Channel } from '@tauri-apps/api/core'
+
+import {
+  getLogs,
+  getSnapshot,
+  onAlert,
+  querySeries,
+  subscribeSeries,
+  withSpan,
+  type AlertEvent,
+  type SeriesUpdate
+} from '../src/index'
+
+type Call = { cmd: string; args: Record<string, unknown> }
+
+function record(answer: (call: Call) => unknown = () => null): Call[] {
+  const calls: Call[] = []
+  mockIPC(
+    (cmd, args) => {
+      const call = { cmd, args: (args ?? {}) as Record<string, unknown> }
+      calls.push(call)
+      return answer(call)
+    },
+    { shouldMockEvents: true }
+  )
+  return calls
+}
+
+afterEach(() => clearMocks())
+
+describe('commands over IPC', () => {
+  it('names the plugin command and passes camelCase arguments', async () => {
+    const calls = record(({ cmd }) =>
+      cmd.endsWith('get_snapshot') ? { timestampMs: 5, series: [] } : []
+    )
+    expect(await getSnapshot()).toEqual({ timestampMs: 5, series: [] })
+    await querySeries({ name: 'queue_size', stepMs: 1000 })
+    await getLogs()
+    expect(calls.map((c) => c.cmd)).toEqual([
+      'plugin:opentelemetry|get_snapshot',
+      'plugin:opentelemetry|query_series',
+      'plugin:opentelemetry|get_logs'
+    ])
+    expect(calls[1].args).toEqual({ query: { name: 'queue_size', stepMs: 1000 } })
+    expect(calls[2].args).toEqual({ filter: null })
+  })
+
+  it('rejects with the error the plugin names', async () => {
+    record(() => {
+      throw 'query.stepMs: must be greater than 0'
+    })
+    await expect(querySeries({ name: 'x', stepMs: 0 })).rejects.toBe(
+      'query.stepMs: must be greater than 0'
+    )
+  })
+})
+
+describe('series streams', () => {
+  it('delivers updates, acknowledges each, and unsubscribes', async () => {
+    let channel: Channel<SeriesUpdate> | undefined
+    const calls = record(({ cmd, args }) => {
+      if (cmd.endsWith('subscribe_series')) {
+        channel = args.onUpdate as Channel<SeriesUpdate>
+        return 7
+      }
+      return null
+    })
+    const received: SeriesUpdate[] = []
+    const stream = await subscribeSeries([{ name: 'queue_size' }], 250, (u) => received.push(u))
+    expect(calls[0].args).toMatchObject({ selectors: [{ name: 'queue_size' }], intervalMs: 250 })
+    const update: SeriesUpdate = {
+      id: 7,
+      seq: 1,
+      timestampMs: 1,
+      series: [{ name: 'queue_size', labels: {}, value: 3 }],
+      dropped: 0
+    }
+    channel!.onmessage(update)
+    expect(received).toEqual([update])
+    await Promise.resolve()
+    expect(calls.find((c) => c.cmd.endsWith('ack_series'))?.args).toEqual({ id: 7, seq: 1 })
+    await stream.unsubscribe()
+    expect(calls[calls.length - 1]).toEqual({ cmd: 'plugin:opentelemetry|unsubscribe_series', args: { id: 7 } })
+  })
+})
+
+describe('events and spans', () => {
+  it('passes alert events to the listener until it stops', async () => {
+    record()
+    const seen: AlertEvent[] = []
+    const stop = await onAlert((e) => seen.push(e))
+    const event = { notification: { rule: 'cpu_high' } } as unknown as AlertEvent
+    await emit('opentelemetry://alert', event)
+    expect(seen.map((e) => e.notification.rule)).toEqual(['cpu_high'])
+    stop()
+    await emit('opentelemetry://alert', event)
+    expect(seen).toHaveLength(1)
+  })
+
+  it('withSpan ends the span, failed when the action throws, and gives its traceparent', async () => {
+    const calls = record(({ cmd }) =>
+      cmd.endsWith('start_span')
+        ? { spanId: 'a1', traceId: 'b2', traceparent: '00-b2-a1-01' }
+        : null
+    )
+    const headers = await withSpan('ui.export', async (span) => span.headers(), { screen: 'timeline' })
+    expect(headers).toEqual({ traceparent: '00-b2-a1-01' })
+    await expect(
+      withSpan('ui.fail', async () => {
+        throw new Error('disk full')
+      })
+    ).rejects.toThrow('disk full')
+    const ends = calls.filter((c) => c.cmd.endsWith('end_span')).map((c) => c.args)
+    expect(ends).toEqual([
+      { spanId: 'a1', error: null },
+      { spanId: 'a1', error: 'disk full' }
+    ])
+    expect(calls[0].args).toEqual({ span: { name: 'ui.export', attributes: { screen: 'timeline' } } })
+  })
+})
