@@ -32,7 +32,9 @@ fn snapshot_of(n: usize) -> Snapshot {
             series: (0..n)
                 .map(|i| SeriesSnapshot {
                     labels: BTreeMap::from([("endpoint".to_string(), format!("/v1/item/{i}"))]),
-                    value: SeriesValue::Number { value: i as f64 * 1.5 },
+                    value: SeriesValue::Number {
+                        value: i as f64 * 1.5,
+                    },
                 })
                 .collect(),
         }],
@@ -93,7 +95,10 @@ fn snapshot_round_trip(c: &mut Criterion) {
     let mut config = TelemetryConfig::default();
     config.metrics.system_collectors = false;
     let (app, window) = support::app_with(&["opentelemetry:default"], config);
-    assert!(get_ipc_response(&window, request()).is_ok(), "allowed by the ACL");
+    assert!(
+        get_ipc_response(&window, request()).is_ok(),
+        "allowed by the ACL"
+    );
     app.telemetry().store().ingest(&snapshot_of(SERIES));
     let snapshot = api::snapshot(app.telemetry());
     let mut g = c.benchmark_group("snapshot_500_series");

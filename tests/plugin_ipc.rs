@@ -22,9 +22,12 @@ fn app(permissions: &[&str]) -> (App<tauri::test::MockRuntime>, Window) {
     config.metrics.system_collectors = false;
     config.alerts.rules = vec![serde_json::from_value(serde_json::json!({
         "name": "queue_backlog", "condition": "queue_size > 10", "severity": "Warning",
-        "actions": [ { "Webhook": { "url": "https://hooks.example.com/SECRET-PATH" } } ]
+        "actions": [ { "Webhook": { "url": "http://127.0.0.1:9/hooks/SECRET-PATH" } } ]
     }))
     .unwrap()];
+    // Evaluated by the tests only (no loop racing them); a refused delivery fails at once.
+    config.alerts.enabled = false;
+    config.alerts.retries = 0;
     config.tracing.exporters = vec![TracingExporter::Otlp(OtlpExporterConfig {
         headers: [("x-api-key".to_string(), "SECRET-KEY".to_string())].into(),
         ..OtlpExporterConfig::http("http://127.0.0.1:9/v1/traces")
@@ -457,4 +460,37 @@ fn a_backend_command_joins_the_webview_trace_through_the_traceparent_header() {
         &[("traceparent", &traceparent)]
     )
     .is_ok());
+}
+
+#[test]
+fn alert_health_and_trace_changes_reach_the_app_as_events() {
+    use tauri::Listener as _;
+    let (app, _window) = app(&["opentelemetry:default"]);
+    let (tx, rx) = std::sync::mpsc::channel::<(String, serde_json::Value)>();
+    for name in [
+        tauri_plugin_opentelemetry::EVENT_ALERT,
+        tauri_plugin_opentelemetry::EVENT_HEALTH,
+        tauri_plugin_opentelemetry::EVENT_TRACE,
+    ] {
+        let tx = tx.clone();
+        app.listen_any(name, move |event| {
+            let payload = serde_json::from_str(event.payload()).unwrap();
+            let _ = tx.send((name.to_string(), payload));
+        });
+    }
+    seed(&app); // an alert fires, a trace completes
+    tauri::async_runtime::block_on(app.telemetry().health().refresh()); // exporters: Unknown → …
+    let mut seen = std::collections::BTreeMap::new();
+    while seen.len() < 3 {
+        let (name, payload) = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("all three events within 10 s");
+        seen.entry(name).or_insert(payload);
+    }
+    assert_eq!(
+        seen["opentelemetry://alert"]["notification"]["rule"],
+        "queue_backlog"
+    );
+    assert_eq!(seen["opentelemetry://trace"]["name"], "render");
+    assert_eq!(seen["opentelemetry://health"]["check"], "exporters");
 }
