@@ -24,7 +24,11 @@ const SERIES: usize = 500;
 
 fn snapshot_of(n: usize) -> Snapshot {
     Snapshot {
-        timestamp_ms: 1_700_000_000_000,
+        // Now: the app's own collection loop forgets points older than the retention.
+        timestamp_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
         metrics: vec![MetricSnapshot {
             name: "api_request_duration_ms_p99".into(),
             kind: SnapshotKind::Gauge,
@@ -94,6 +98,7 @@ fn request() -> InvokeRequest {
 fn snapshot_round_trip(c: &mut Criterion) {
     let mut config = TelemetryConfig::default();
     config.metrics.system_collectors = false;
+    config.metrics.enabled = false; // no collection loop: the bench owns the store
     let (app, window) = support::app_with(&["opentelemetry:default"], config);
     assert!(
         get_ipc_response(&window, request()).is_ok(),
@@ -101,6 +106,15 @@ fn snapshot_round_trip(c: &mut Criterion) {
     );
     app.telemetry().store().ingest(&snapshot_of(SERIES));
     let snapshot = api::snapshot(app.telemetry());
+    let answered: serde_json::Value = get_ipc_response(&window, request())
+        .unwrap()
+        .deserialize()
+        .unwrap();
+    assert_eq!(
+        answered["series"].as_array().map(Vec::len),
+        Some(SERIES),
+        "the IPC answer carries every series"
+    );
     let mut g = c.benchmark_group("snapshot_500_series");
     g.warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))

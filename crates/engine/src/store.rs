@@ -101,6 +101,31 @@ pub struct SeriesData {
     pub points: Vec<(i64, f64)>,
 }
 
+/// The newest point of one series ([`SeriesStore::latest_all`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatestPoint {
+    /// Series name.
+    pub name: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Unix ms.
+    pub timestamp_ms: i64,
+    /// Value.
+    pub value: f64,
+}
+
+impl LatestPoint {
+    fn of(key: &SeriesKey, points: &VecDeque<(i64, f64)>) -> Option<Self> {
+        let (timestamp_ms, value) = *points.back()?;
+        Some(Self {
+            name: key.name.clone(),
+            labels: key.labels.clone(),
+            timestamp_ms,
+            value,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct SeriesKey {
     name: String,
@@ -240,6 +265,35 @@ impl SeriesStore {
             })
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out
+    }
+
+    /// The newest point of each series called `name` whose labels include every
+    /// `(key, value)` of `matchers`, in no particular order; cheaper than
+    /// [`SeriesStore::query`], as neither history nor sorting is involved (the live streams
+    /// call it every tick).
+    pub fn latest_matching(&self, name: &str, matchers: &[(&str, &str)]) -> Vec<LatestPoint> {
+        let map = self.series.read();
+        map.iter()
+            .filter(|(k, _)| k.name == name)
+            .filter(|(k, _)| {
+                matchers
+                    .iter()
+                    .all(|(mk, mv)| k.labels.get(*mk).is_some_and(|v| v == mv))
+            })
+            .filter_map(|(k, points)| LatestPoint::of(k, points))
+            .collect()
+    }
+
+    /// The newest point of every series, sorted by name (series of one name in no
+    /// particular order).
+    pub fn latest_all(&self) -> Vec<LatestPoint> {
+        let map = self.series.read();
+        let mut out: Vec<_> = map
+            .iter()
+            .filter_map(|(k, points)| LatestPoint::of(k, points))
+            .collect();
+        out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         out
     }
 

@@ -49,13 +49,20 @@ pub(crate) fn bad(field: &str, message: impl Into<String>) -> ApiError {
 
 /// The newest value of every stored series.
 pub fn snapshot(t: &TelemetryManager) -> MetricsSnapshot {
-    let store = t.store();
-    let selectors: Vec<SeriesSelector> = store
-        .names()
+    let mut timestamp_ms = 0;
+    let series = t
+        .store()
+        .latest_all()
         .into_iter()
-        .map(|name| SeriesSelector { name, labels: None })
+        .map(|p| {
+            timestamp_ms = timestamp_ms.max(p.timestamp_ms);
+            LatestValue {
+                name: p.name,
+                labels: p.labels,
+                value: p.value,
+            }
+        })
         .collect();
-    let (timestamp_ms, series) = latest(store, &selectors);
     MetricsSnapshot {
         timestamp_ms,
         series,
@@ -73,15 +80,13 @@ pub fn latest(store: &SeriesStore, selectors: &[SeriesSelector]) -> (i64, Vec<La
             .flatten()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        for data in store.query(&selector.name, &matchers, None) {
-            if let Some((ts, value)) = data.points.last() {
-                newest = newest.max(*ts);
-                series.push(LatestValue {
-                    name: data.name,
-                    labels: data.labels,
-                    value: *value,
-                });
-            }
+        for p in store.latest_matching(&selector.name, &matchers) {
+            newest = newest.max(p.timestamp_ms);
+            series.push(LatestValue {
+                name: p.name,
+                labels: p.labels,
+                value: p.value,
+            });
         }
     }
     (newest, series)
