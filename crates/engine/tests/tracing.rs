@@ -258,3 +258,39 @@ async fn the_file_exporter_writes_otlp_json_and_rotation_keeps_every_span() {
     }
     assert_eq!(names.len(), spans, "every span is in some file, once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_span_handle_still_carries_its_trace_to_children() {
+    let telemetry = manager(|c| c.tracing.sample_rate = 0.0).await;
+    let tracer = telemetry.tracer();
+    let root = tracer
+        .span_builder("import")
+        .with_attribute("files", 3_i64)
+        .start(tracer);
+    assert!(!root.is_sampled());
+    root.set_attribute("ignored", true);
+    let child = tracer
+        .span_builder("decode")
+        .with_parent(&root)
+        .start(tracer);
+    assert_eq!(child.trace_id(), root.trace_id(), "same trace");
+    assert!(!child.is_sampled(), "children follow the parent's decision");
+    assert!(
+        root.traceparent().ends_with("-00"),
+        "{}",
+        root.traceparent()
+    );
+    let nested = {
+        let _guard = root.context().attach();
+        tracer.trace("probe", |s| Ok::<_, String>((s.trace_id(), s.is_sampled())))
+    }
+    .unwrap();
+    assert_eq!(nested, (root.trace_id(), false));
+    child.end();
+    root.end();
+    assert!(
+        telemetry.traces().is_empty(),
+        "nothing sampled, nothing stored"
+    );
+    telemetry.shutdown().await;
+}

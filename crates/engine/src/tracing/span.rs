@@ -6,7 +6,7 @@ use std::future::Future;
 
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::propagation::TextMapPropagator as _;
-use opentelemetry::trace::{Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{Span as _, SpanContext, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, Key, KeyValue, Value};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracer;
@@ -116,7 +116,7 @@ impl Tracer {
         E: Display,
     {
         let cx = self.start(name.into(), &Context::current());
-        let result = f(SpanHandle { cx: cx.clone() })
+        let result = f(SpanHandle::live(cx.clone()))
             .with_context(cx.clone())
             .await;
         finish(&cx, &result);
@@ -146,7 +146,7 @@ impl Tracer {
         let cx = self.start(name.into(), &Context::current());
         let result = {
             let _guard = cx.clone().attach();
-            f(SpanHandle { cx: cx.clone() })
+            f(SpanHandle::live(cx.clone()))
         };
         finish(&cx, &result);
         result
@@ -175,7 +175,7 @@ impl Tracer {
     pub fn span_builder(&self, name: impl Into<Cow<'static, str>>) -> SpanBuilder {
         SpanBuilder {
             name: name.into(),
-            attributes: Vec::new(),
+            attributes: Vec::with_capacity(4),
             parent: None,
         }
     }
@@ -216,18 +216,24 @@ impl SpanBuilder {
 
     /// Makes the span a child of `parent` (else of the current span, if any).
     pub fn with_parent(mut self, parent: &SpanHandle) -> Self {
-        self.parent = Some(parent.cx.clone());
+        self.parent = Some(parent.context());
         self
     }
 
-    /// Starts the span.
+    /// Starts the span. A span the sampler drops costs no context: its handle keeps only
+    /// the span context (ids and flags) that children need.
     pub fn start(self, tracer: &Tracer) -> SpanHandle {
-        let parent = self.parent.unwrap_or_else(Context::current);
-        let span = opentelemetry::trace::SpanBuilder::from_name(self.name)
-            .with_attributes(self.attributes)
-            .start_with_context(&tracer.inner, &parent);
-        SpanHandle {
-            cx: parent.with_span(span),
+        let builder = opentelemetry::trace::SpanBuilder::from_name(self.name)
+            .with_attributes(self.attributes);
+        match self.parent {
+            Some(parent) => {
+                let span = builder.start_with_context(&tracer.inner, &parent);
+                SpanHandle::new(&parent, span)
+            }
+            None => Context::map_current(|parent| {
+                let span = builder.start_with_context(&tracer.inner, parent);
+                SpanHandle::new(parent, span)
+            }),
         }
     }
 }
@@ -236,20 +242,61 @@ impl SpanBuilder {
 /// last clone is dropped.
 #[derive(Clone)]
 pub struct SpanHandle {
-    cx: Context,
+    inner: Handle,
+}
+
+#[derive(Clone)]
+enum Handle {
+    /// A recording span, in the context it was started in.
+    Live(Context),
+    /// A span the sampler dropped: nothing to record, only ids for children.
+    Dropped(SpanContext),
 }
 
 impl SpanHandle {
+    fn live(cx: Context) -> Self {
+        Self {
+            inner: Handle::Live(cx),
+        }
+    }
+
+    fn new(parent: &Context, span: opentelemetry_sdk::trace::Span) -> Self {
+        if span.is_recording() {
+            Self::live(parent.with_span(span))
+        } else {
+            Self {
+                inner: Handle::Dropped(span.span_context().clone()),
+            }
+        }
+    }
+
+    /// The span, if it records.
+    fn recording(&self) -> Option<opentelemetry::trace::SpanRef<'_>> {
+        match &self.inner {
+            Handle::Live(cx) => Some(cx.span()),
+            Handle::Dropped(_) => None,
+        }
+    }
+
+    fn span_context(&self) -> SpanContext {
+        match &self.inner {
+            Handle::Live(cx) => cx.span().span_context().clone(),
+            Handle::Dropped(sc) => sc.clone(),
+        }
+    }
+
     /// Sets an attribute (kept up to `max_attributes_per_span`; more are counted as dropped).
     pub fn set_attribute(&self, key: impl Into<Key>, value: impl AttributeValue) {
-        self.cx
-            .span()
-            .set_attribute(KeyValue::new(key, value.into_value()));
+        if let Some(span) = self.recording() {
+            span.set_attribute(KeyValue::new(key, value.into_value()));
+        }
     }
 
     /// Adds an event now (kept up to `max_events_per_span`).
     pub fn add_event(&self, name: impl Into<Cow<'static, str>>) {
-        self.cx.span().add_event(name, Vec::new());
+        if let Some(span) = self.recording() {
+            span.add_event(name, Vec::new());
+        }
     }
 
     /// Adds an event with attributes.
@@ -258,38 +305,48 @@ impl SpanHandle {
         name: impl Into<Cow<'static, str>>,
         attributes: Vec<KeyValue>,
     ) {
-        self.cx.span().add_event(name, attributes);
+        if let Some(span) = self.recording() {
+            span.add_event(name, attributes);
+        }
     }
 
     /// Marks the span failed with `message`.
     pub fn set_error(&self, message: impl Into<Cow<'static, str>>) {
-        self.cx.span().set_status(Status::error(message));
+        if let Some(span) = self.recording() {
+            span.set_status(Status::error(message));
+        }
     }
 
     /// Ends the span; later calls do nothing.
     pub fn end(&self) {
-        self.cx.span().end();
+        if let Some(span) = self.recording() {
+            span.end();
+        }
     }
 
     /// The trace id as 32 hex digits.
     pub fn trace_id(&self) -> String {
-        self.cx.span().span_context().trace_id().to_string()
+        self.span_context().trace_id().to_string()
     }
 
     /// The span id as 16 hex digits.
     pub fn span_id(&self) -> String {
-        self.cx.span().span_context().span_id().to_string()
+        self.span_context().span_id().to_string()
     }
 
     /// Whether the span was sampled (recorded and exported).
     pub fn is_sampled(&self) -> bool {
-        self.cx.span().span_context().is_sampled()
+        self.span_context().is_sampled()
     }
 
     /// The OpenTelemetry context carrying this span, to pass into other OTel APIs or to
-    /// spawned tasks (`future.with_context(span.context().clone())`).
-    pub fn context(&self) -> &Context {
-        &self.cx
+    /// spawned tasks (`future.with_context(span.context())`). For a span the sampler
+    /// dropped, the current context with its span context, so children are dropped too.
+    pub fn context(&self) -> Context {
+        match &self.inner {
+            Handle::Live(cx) => cx.clone(),
+            Handle::Dropped(sc) => Context::current().with_remote_span_context(sc.clone()),
+        }
     }
 
     /// The W3C `traceparent` header value of this span, to continue its trace in another
@@ -306,7 +363,7 @@ impl SpanHandle {
     /// ```
     pub fn traceparent(&self) -> String {
         let mut carrier = std::collections::HashMap::new();
-        TraceContextPropagator::new().inject_context(&self.cx, &mut carrier);
+        TraceContextPropagator::new().inject_context(&self.context(), &mut carrier);
         carrier.remove("traceparent").unwrap_or_default()
     }
 }
