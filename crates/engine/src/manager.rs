@@ -281,18 +281,31 @@ impl TelemetryManager {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         if self.config.enabled && self.config.health.enabled {
-            tasks.push(tokio::spawn(health_loop(
-                self.health.clone(),
+            let health = self.health.clone();
+            tasks.push(tokio::spawn(every(
                 self.config.health.check_interval,
                 stopped.clone(),
+                move || {
+                    let health = health.clone();
+                    async move {
+                        health.refresh().await;
+                    }
+                },
             )));
         }
         if self.config.enabled && self.config.alerts.enabled && self.config.metrics.enabled {
-            tasks.push(tokio::spawn(alert_loop(
-                self.alerts.clone(),
-                self.store.clone(),
+            let (alerts, store) = (self.alerts.clone(), self.store.clone());
+            tasks.push(tokio::spawn(every(
                 self.config.alerts.evaluation_interval,
                 stopped.clone(),
+                move || {
+                    let (alerts, store) = (alerts.clone(), store.clone());
+                    async move {
+                        alerts
+                            .evaluate(&store, unix_ms(std::time::SystemTime::now()))
+                            .await;
+                    }
+                },
             )));
         }
         if !(self.config.enabled && self.config.metrics.enabled) {
@@ -364,10 +377,11 @@ impl TelemetryManager {
                 }
             }
         }
-        tasks.push(tokio::spawn(collection_loop(
-            self.cycle.clone(),
+        let cycle = self.cycle.clone();
+        tasks.push(tokio::spawn(every(
             self.config.metrics.collection_interval,
             stopped,
+            move || run_cycle(cycle.clone()),
         )));
         *state = RunState::Running {
             stop,
@@ -488,21 +502,30 @@ impl TelemetryManager {
     /// Runs one collection cycle now (collectors, store, push exporters), without waiting
     /// for the interval.
     pub async fn collect_now(&self) {
-        let cycle = self.cycle.clone();
-        let _ = tokio::task::spawn_blocking(move || cycle.lock().run()).await;
+        run_cycle(self.cycle.clone()).await;
     }
 
     /// Exports every span waiting in the batch processors now, and returns when done
     /// (or failed: the export status says which).
     pub async fn force_flush(&self) {
+        self.span_and_log_providers(false).await;
+    }
+
+    /// Flushes (or, with `shutdown`, shuts down) the tracer and logger providers, off the
+    /// async workers: a gRPC exporter's export needs the runtime.
+    async fn span_and_log_providers(&self, shutdown: bool) {
         let tracing = self.tracing.provider().clone();
         let logs = self.logs.provider().clone();
         let _ = tokio::task::spawn_blocking(move || {
-            if let Err(e) = tracing.force_flush() {
-                ::tracing::debug!(error = %e, "tracer provider flush");
-            }
-            if let Err(e) = logs.force_flush() {
-                ::tracing::debug!(error = %e, "logger provider flush");
+            let (spans, records) = if shutdown {
+                (tracing.shutdown(), logs.shutdown())
+            } else {
+                (tracing.force_flush(), logs.force_flush())
+            };
+            for (what, result) in [("tracer", spans), ("logger", records)] {
+                if let Err(e) = result {
+                    ::tracing::debug!(error = %e, shutdown, "{what} provider");
+                }
             }
         })
         .await;
@@ -536,18 +559,7 @@ impl TelemetryManager {
                 })
                 .await;
             }
-            // Off the async worker: a gRPC exporter's last export needs the runtime.
-            let tracing = self.tracing.provider().clone();
-            let logs = self.logs.provider().clone();
-            let _ = tokio::task::spawn_blocking(move || {
-                if let Err(e) = tracing.shutdown() {
-                    ::tracing::debug!(error = %e, "tracer provider shutdown");
-                }
-                if let Err(e) = logs.shutdown() {
-                    ::tracing::debug!(error = %e, "logger provider shutdown");
-                }
-            })
-            .await;
+            self.span_and_log_providers(true).await;
             if let Err(e) = self.provider.shutdown() {
                 ::tracing::debug!(error = %e, "meter provider shutdown");
             }
@@ -562,57 +574,29 @@ impl TelemetryManager {
     }
 }
 
-async fn health_loop(
-    health: Arc<HealthCheckManager>,
-    interval: Duration,
-    mut stopped: watch::Receiver<bool>,
-) {
+/// Calls `tick` every `interval` (the first time at once) until `stopped` changes; a
+/// tick that overruns delays the next one rather than bunching them up.
+async fn every<F, Fut>(interval: Duration, mut stopped: watch::Receiver<bool>, mut tick: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = ticker.tick() => {
-                health.refresh().await;
-            }
+            _ = ticker.tick() => tick().await,
             _ = stopped.changed() => break,
         }
     }
 }
 
-async fn alert_loop(
-    alerts: Arc<AlertManager>,
-    store: Arc<SeriesStore>,
-    interval: Duration,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                alerts.evaluate(&store, unix_ms(std::time::SystemTime::now())).await;
-            }
-            _ = stopped.changed() => break,
-        }
-    }
-}
-
-async fn collection_loop(
-    cycle: Arc<Mutex<Cycle>>,
-    interval: Duration,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                let cycle = cycle.clone();
-                if tokio::task::spawn_blocking(move || cycle.lock().run()).await.is_err() {
-                    ::tracing::error!("collection cycle panicked");
-                }
-            }
-            _ = stopped.changed() => break,
-        }
+/// Runs one collection cycle off the async workers.
+async fn run_cycle(cycle: Arc<Mutex<Cycle>>) {
+    if tokio::task::spawn_blocking(move || cycle.lock().run())
+        .await
+        .is_err()
+    {
+        ::tracing::error!("collection cycle panicked");
     }
 }
