@@ -3,9 +3,11 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev \
-	libayatana-appindicator3-dev librsvg2-dev prometheus python3-aiosmtpd openssl
+	libayatana-appindicator3-dev librsvg2-dev prometheus python3-aiosmtpd openssl \
+	chromium xvfb webkit2gtk-driver
+TAURI_DRIVER_VERSION := 2.1.0
 
-.PHONY: setup demo test bench fuzz fmt lint check-bindings
+.PHONY: setup frontend demo test e2e bench bench-dashboard fuzz check-bindings check-dashboard
 
 ## setup: install the Debian packages and npm packages the build and the tests use (idempotent)
 setup:
@@ -16,25 +18,39 @@ setup:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@command -v npm >/dev/null || { DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	@command -v tauri-driver >/dev/null || cargo install tauri-driver --version $(TAURI_DRIVER_VERSION) --locked
 	npm ci --no-audit --no-fund --loglevel=error
 
-## demo: run the studio's telemetry (headless runner) on http://127.0.0.1:9090/metrics
-demo: setup
-	cargo run --example studio-headless -- $(ARGS)
+## frontend: build the dashboard the engine embeds and the studio app's frontend
+frontend:
+	npm run --silent build:dashboard
+	npm run --silent build:studio
+
+## demo: run the studio app (examples/studio) with its live telemetry panel; with no
+## display it runs headless and serves the same dashboard on http://127.0.0.1:9090/
+demo: setup frontend
+	cargo run -p studio -- $(ARGS)
 
 ## test: formatting, lints, every Rust test (real Prometheus, promtool, OTLP receivers, SMTP),
 ## the TypeScript type check, the guest-js tests (vitest) and its ESM + CJS build
-test: setup
+test: setup frontend
+	$(MAKE) check-dashboard
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo build --workspace --examples  # tests/headless_runner.rs runs the example binary
 	cargo test --workspace --all-targets
 	cargo test --workspace --doc
 	$(MAKE) check-bindings
 	npm run --silent check
 	npm test
 	npm run --silent build
+	$(MAKE) e2e
 	@echo "make test: all checks passed"
+
+## e2e: the dashboard in headless Chromium and the studio app in a real window (Xvfb,
+## tauri-driver, WebKitWebDriver); screenshots go to test-artifacts/
+e2e:
+	cargo build -p studio
+	node --test --test-concurrency=1 tests/e2e/
 
 ## fuzz: fuzz the alert condition parser and evaluator for FUZZ_SECONDS (default 60)
 FUZZ_SECONDS ?= 60
@@ -53,6 +69,11 @@ check-bindings:
 		echo "guest-js/src/bindings differ from the Rust types: run cargo test and commit them"; exit 1; fi
 	@if [ -n "$$(git ls-files --others --exclude-standard -- guest-js/src/bindings)" ]; then \
 		echo "new bindings not committed:"; git ls-files --others --exclude-standard -- guest-js/src/bindings; exit 1; fi
+
+## check-dashboard: the dashboard embedded in the engine is the build of guest-js/dashboard
+check-dashboard:
+	@if ! git diff --exit-code --stat -- crates/engine/assets/dashboard; then \
+		echo "crates/engine/assets/dashboard differs from its sources: run npm run build:dashboard and commit it"; exit 1; fi
 
 ## bench: criterion benchmarks with their peers, then the README table of ratios
 bench: setup

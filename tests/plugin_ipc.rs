@@ -81,6 +81,10 @@ fn seed(app: &App<tauri::test::MockRuntime>) -> String {
             .await
             .unwrap();
         m.set_gauge("queue_size", 25.0).await.unwrap();
+        // Recorded without `_total`: stored and exported as `bytes_exported_total`.
+        m.increment_counter_with_attributes("bytes_exported", 4, [("codec", "h264")])
+            .await
+            .unwrap();
         for v in [10.0, 20.0, 30.0] {
             m.record_histogram("frame_processing_duration_ms", v)
                 .await
@@ -132,6 +136,16 @@ fn every_read_command_answers_under_the_default_permissions() {
     assert_eq!(hist["unit"], "ms");
     assert!(hist["description"].as_str().unwrap().len() > 5);
     assert_eq!(hist["labelSets"].as_array().unwrap().len(), 1);
+    let counter = catalogue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| {
+            m["kind"] == "counter" && m["name"].as_str().unwrap().starts_with("bytes_exported")
+        })
+        .unwrap();
+    assert_eq!(counter["name"], "bytes_exported_total", "the name to query");
+    assert_eq!(counter["labelSets"], serde_json::json!([{"codec": "h264"}]));
 
     let series = invoke(
         &window,

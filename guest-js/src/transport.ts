@@ -112,14 +112,21 @@ async function errorOf(response: Response): Promise<Error> {
 /**
  * The engine's HTTP query API at `baseUrl` (the Prometheus server, e.g.
  * `http://127.0.0.1:9090`): the same read commands, answers and errors as IPC. Write
- * commands are not served over HTTP.
+ * commands are not served over HTTP. With `options.token` (the engine's `http_token`),
+ * every request and event stream sends `Authorization: Bearer <token>`.
  */
-export function httpTransport(baseUrl: string, fetchImpl: typeof fetch = fetch): Transport {
+export function httpTransport(
+  baseUrl: string,
+  fetchImpl: typeof fetch = fetch,
+  options?: { token?: string }
+): Transport {
   const base = baseUrl.replace(/\/+$/, '')
+  const auth: Record<string, string> =
+    options?.token !== undefined ? { authorization: `Bearer ${options.token}` } : {}
   const open = async (path: string, onEvent: (name: string, data: string) => void) => {
     const abort = new AbortController()
     const response = await fetchImpl(base + path, {
-      headers: { accept: 'text/event-stream' },
+      headers: { accept: 'text/event-stream', ...auth },
       signal: abort.signal
     })
     if (!response.ok) throw await errorOf(response)
@@ -130,7 +137,7 @@ export function httpTransport(baseUrl: string, fetchImpl: typeof fetch = fetch):
     async call<T>(command: string, args?: Record<string, unknown>, options?: CallOptions) {
       const response = await fetchImpl(`${base}/api/${command}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(options?.headers ?? {}) },
+        headers: { 'content-type': 'application/json', ...(options?.headers ?? {}), ...auth },
         body: JSON.stringify(args ?? {})
       })
       if (!response.ok) throw await errorOf(response)

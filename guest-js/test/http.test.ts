@@ -9,6 +9,7 @@ import { TelemetryClient, httpTransport } from '../src/index'
 // real engine is exercised by crates/engine/tests/http_api.rs and the dashboard tests.
 let base = ''
 let closedStreams = 0
+const TOKEN = 'a-token-of-24-characters'
 const server = createServer((req: IncomingMessage, res: ServerResponse) => {
   const url = new URL(req.url ?? '/', 'http://localhost')
   if (req.method === 'POST' && url.pathname === '/api/get_snapshot') {
@@ -18,6 +19,18 @@ const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     res.statusCode = 400
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify({ error: 'traceId: "x" is not 32 hex digits' }))
+  } else if (url.pathname === '/api/get_config' || url.pathname === '/api/events') {
+    // Routes behind a bearer token, as the engine serves them with `http_token` set.
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+      res.writeHead(401, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ error: 'missing or wrong bearer token' }))
+    } else if (url.pathname === '/api/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(`event: health\ndata: ${JSON.stringify({ check: 'ffmpeg', to: 'Healthy' })}\n\n`)
+    } else {
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ serviceName: 'studio' }))
+    }
   } else if (url.pathname === '/api/subscribe_series') {
     expect(JSON.parse(url.searchParams.get('selectors') ?? '[]')).toEqual([{ name: 'queue_size' }])
     res.writeHead(200, { 'content-type': 'text/event-stream' })
@@ -64,5 +77,23 @@ describe('the HTTP transport', () => {
     expect(seqs).toHaveLength(3)
     expect(seqs[2]).toBeGreaterThan(seqs[1])
     await expect.poll(() => closedStreams).toBe(1)
+  })
+})
+
+describe('the HTTP transport with a token', () => {
+  it('sends the bearer token with every command and event stream', async () => {
+    const client = new TelemetryClient(httpTransport(base, fetch, { token: TOKEN }))
+    expect(await client.getConfig()).toEqual({ serviceName: 'studio' })
+    let changed: (change: unknown) => void = () => {}
+    const change = new Promise<unknown>((resolve) => (changed = resolve))
+    const stop = await client.onHealthChange(changed)
+    expect(await change).toEqual({ check: 'ffmpeg', to: 'Healthy' })
+    stop()
+  })
+
+  it('is refused without it, with the API error', async () => {
+    const client = new TelemetryClient(httpTransport(base))
+    await expect(client.getConfig()).rejects.toThrow('missing or wrong bearer token')
+    await expect(client.onHealthChange(() => {})).rejects.toThrow('missing or wrong bearer token')
   })
 })

@@ -344,6 +344,7 @@ impl TelemetryManager {
                     status_name: name.clone(),
                     service: self.config.service_name.clone(),
                     version: self.config.service_version.clone(),
+                    token: self.config.http_token.clone(),
                 };
                 let loopback = host
                     .parse::<std::net::IpAddr>()
@@ -358,6 +359,7 @@ impl TelemetryManager {
                     status: self.status.clone(),
                     health: (self.config.health.enabled).then(|| self.health.clone()),
                     api: api.then(|| Arc::downgrade(self)),
+                    dashboard: self.config.dashboard,
                 };
                 match RunningServer::start(config, served).await {
                     Ok(server) => {

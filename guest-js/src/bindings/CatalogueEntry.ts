@@ -5,7 +5,9 @@
  */
 export type CatalogueEntry = { 
 /**
- * Name as recorded (`frame_processing_duration_ms`).
+ * Name as stored and exported, the one to query: a counter's carries `_total`
+ * (`system_network_bytes_sent_total`); a histogram's is its base name
+ * (`frame_processing_duration_ms`), stored as `_count`, `_sum` and `_p50`…`_p99`.
  */
 name: string, 
 /**

@@ -17,7 +17,8 @@ parentSpanId: string | null,
  */
 name: string, 
 /**
- * Start, Unix milliseconds.
+ * Start, Unix milliseconds with a microsecond fraction (spans are often shorter than
+ * a millisecond; a waterfall needs to place them).
  */
 startMs: number, 
 /**
@@ -33,7 +34,7 @@ error: string | null,
  */
 attributes: { [key in string]: string }, 
 /**
- * Events: `(Unix ms, name)`.
+ * Events: `(Unix ms with a microsecond fraction, name)`.
  */
 events: Array<[number, string]>, 
 /**

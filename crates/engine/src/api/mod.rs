@@ -98,7 +98,12 @@ pub fn catalogue(t: &TelemetryManager) -> Vec<CatalogueEntry> {
     metrics
         .catalogue()
         .into_iter()
-        .map(|(name, kind)| {
+        .map(|(recorded, kind)| {
+            // The names the store and Prometheus use: counters end in `_total`.
+            let name = match kind {
+                MetricKind::Counter if !recorded.ends_with("_total") => format!("{recorded}_total"),
+                _ => recorded.clone(),
+            };
             let stored = match kind {
                 MetricKind::Histogram => format!("{name}_count"),
                 _ => name.clone(),
@@ -111,7 +116,7 @@ pub fn catalogue(t: &TelemetryManager) -> Vec<CatalogueEntry> {
                 .collect();
             CatalogueEntry {
                 unit: unit_of(&name),
-                description: metrics.description(&name),
+                description: metrics.description(&recorded),
                 kind: kind.as_str().to_owned(),
                 label_sets,
                 name,

@@ -35,7 +35,9 @@ pub struct LatestValue {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct CatalogueEntry {
-    /// Name as recorded (`frame_processing_duration_ms`).
+    /// Name as stored and exported, the one to query: a counter's carries `_total`
+    /// (`system_network_bytes_sent_total`); a histogram's is its base name
+    /// (`frame_processing_duration_ms`), stored as `_count`, `_sum` and `_p50`…`_p99`.
     pub name: String,
     /// `counter`, `gauge` or `histogram`.
     pub kind: String,

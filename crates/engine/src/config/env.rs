@@ -20,7 +20,8 @@ impl TelemetryConfig {
     /// `OTEL_TRACES_SAMPLER` (`always_on`, `always_off`, `traceidratio`,
     /// `parentbased_*`) with `OTEL_TRACES_SAMPLER_ARG` sets `tracing.sample_rate`; the
     /// sampler is always parent-based. `OTEL_LOGS_EXPORTER` (`otlp`, `none`) does the same
-    /// for log exporters with `OTEL_EXPORTER_OTLP_[LOGS_]*`; `RUST_LOG` sets `logs.level`.
+    /// for log exporters with `OTEL_EXPORTER_OTLP_[LOGS_]*`; `RUST_LOG` sets `logs.level`;
+    /// `TELEMETRY_HTTP_TOKEN` sets `http_token`.
     ///
     /// # Errors
     /// [`ConfigError::Env`] naming the variable whose value cannot be used.
@@ -161,6 +162,9 @@ impl TelemetryConfig {
                 ));
             }
             self.logs.level = level;
+        }
+        if let Some(token) = lookup("TELEMETRY_HTTP_TOKEN").filter(|t| !t.is_empty()) {
+            self.http_token = Some(token);
         }
         Ok(())
     }

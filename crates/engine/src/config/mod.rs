@@ -56,6 +56,15 @@ pub struct TelemetryConfig {
     /// for the dashboard and the guest-js HTTP transport). Default `loopback`: only on
     /// servers bound to a loopback address.
     pub http_api: HttpApi,
+    /// Whether servers that answer the query API also serve the live dashboard at `/`
+    /// (its page and scripts are built into the binary). Default `true`.
+    pub dashboard: bool,
+    /// A bearer token the engine's HTTP server requires on every data route (`/metrics`,
+    /// `/health*`, `/api/*`) as `Authorization: Bearer <token>`; the dashboard's page and
+    /// scripts stay public and take it from `/?token=<token>`. Also from
+    /// `TELEMETRY_HTTP_TOKEN`. Default none. Never shown: [`TelemetryConfig::redacted`]
+    /// hides it.
+    pub http_token: Option<String>,
 }
 
 /// Where the query API is served.
@@ -85,6 +94,8 @@ impl Default for TelemetryConfig {
             logs: LogsConfig::default(),
             alerts: AlertsConfig::default(),
             http_api: HttpApi::default(),
+            dashboard: true,
+            http_token: None,
         }
     }
 }
@@ -699,7 +710,7 @@ impl TelemetryConfig {
     }
 
     /// The configuration as JSON with every secret replaced by `"<redacted>"`: OTLP header
-    /// values, the SMTP password, PagerDuty routing keys and webhook URLs. This is what
+    /// values, the SMTP password, PagerDuty routing keys, webhook URLs and the HTTP token. This is what
     /// may be shown in the webview or written to a log.
     ///
     /// # Examples
@@ -717,9 +728,10 @@ impl TelemetryConfig {
             match value {
                 serde_json::Value::Object(map) => {
                     for (key, v) in map.iter_mut() {
-                        let secret = matches!(key.as_str(), "password" | "service_key")
-                            || (key == "url" && parent == Some("Webhook"))
-                            || parent == Some("headers");
+                        let secret =
+                            matches!(key.as_str(), "password" | "service_key" | "http_token")
+                                || (key == "url" && parent == Some("Webhook"))
+                                || parent == Some("headers");
                         if secret && !v.is_null() {
                             *v = serde_json::Value::String("<redacted>".into());
                         } else {

@@ -158,6 +158,9 @@ const BAD: &[(&str, &str)] = &[
     (r#"{"health":{"check_interval":"5s","default_timeout":"10s"}}"#,
         "health.default_timeout: must not exceed health.check_interval"),
     (r#"{"service_name":"  "}"#, "service_name: must not be empty"),
+    (r#"{"http_token":"short"}"#, "http_token: must be at least 16 characters long"),
+    (r#"{"http_token":"a token with spaces in it"}"#,
+        "http_token: may hold only visible ASCII characters (no spaces)"),
     (r#"{"telemetry":{"enabled":true},"extra":1}"#, "extra: unknown field `extra`"),
     (r#"{"enabled": tru}"#, "expected ident at line 1 column 16"),
 ];

@@ -82,6 +82,18 @@ impl TelemetryConfig {
         if self.service_name.trim().is_empty() {
             issues.add("service_name", "must not be empty");
         }
+        if let Some(token) = &self.http_token {
+            // The value itself is a secret: the message describes it, never shows it.
+            if token.len() < 16 {
+                issues.add("http_token", "must be at least 16 characters long");
+            }
+            if !token.bytes().all(|b| b.is_ascii_graphic()) {
+                issues.add(
+                    "http_token",
+                    "may hold only visible ASCII characters (no spaces)",
+                );
+            }
+        }
         for key in self.resource_attributes.keys() {
             if key.trim().is_empty() {
                 issues.add("resource_attributes", "keys must not be empty");

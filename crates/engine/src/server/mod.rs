@@ -1,5 +1,7 @@
-//! The engine's HTTP server (axum): the Prometheus endpoint and the health endpoints
-//! (`/health`, `/health/live`, `/health/ready`), bound to loopback by default.
+//! The engine's HTTP server (axum): the Prometheus endpoint, the health endpoints
+//! (`/health`, `/health/live`, `/health/ready`), the query API (`/api/*`) and the live
+//! dashboard (`/`), bound to loopback by default; with `http_token` set, every data route
+//! requires it.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
@@ -15,8 +17,10 @@ use tokio::task::JoinHandle;
 use tower_http::compression::CompressionLayer;
 
 mod api;
+mod dashboard;
 
 use api::ApiState;
+use dashboard::BearerToken;
 
 use crate::export::prometheus::Gatherer;
 use crate::export::ExportStatusBoard;
@@ -37,7 +41,6 @@ pub enum ServerError {
     },
 }
 
-/// What the server serves and how.
 /// What a server serves: metrics, export status, health when enabled, the query API when
 /// enabled.
 #[derive(Clone)]
@@ -47,6 +50,8 @@ pub(crate) struct Served {
     pub(crate) health: Option<Arc<HealthCheckManager>>,
     /// The manager whose query API to serve, if any.
     pub(crate) api: Option<Weak<TelemetryManager>>,
+    /// Whether to serve the dashboard at `/` (only with the API, which it reads).
+    pub(crate) dashboard: bool,
 }
 
 pub(crate) struct ServerConfig {
@@ -58,6 +63,8 @@ pub(crate) struct ServerConfig {
     /// `serviceId` and `version` of the health document.
     pub(crate) service: String,
     pub(crate) version: String,
+    /// The bearer token of the data routes, if any.
+    pub(crate) token: Option<String>,
 }
 
 #[derive(Clone)]
@@ -91,6 +98,7 @@ impl RunningServer {
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
         let health = served.health.is_some();
+        let dashboard = served.dashboard && served.api.is_some();
         let (closing, closing_rx) = watch::channel(false);
         let api_state = served.api.clone().map(|manager| ApiState {
             manager,
@@ -118,6 +126,15 @@ impl RunningServer {
                 .route("/api/{command}", axum::routing::post(api::call))
                 .with_state(api_state);
             router = router.merge(api_router);
+        }
+        if let Some(token) = config.token {
+            router = router.layer(axum::middleware::from_fn_with_state(
+                BearerToken(Arc::from(token.as_str())),
+                dashboard::require_token,
+            ));
+        }
+        if dashboard {
+            router = router.merge(dashboard::routes());
         }
         if config.compression {
             router = router.layer(CompressionLayer::new().gzip(true));

@@ -30,18 +30,18 @@ pub struct SpanRecord {
     pub parent_span_id: Option<String>,
     /// Span name.
     pub name: String,
-    /// Start, Unix milliseconds.
-    #[ts(type = "number")]
-    pub start_ms: i64,
+    /// Start, Unix milliseconds with a microsecond fraction (spans are often shorter than
+    /// a millisecond; a waterfall needs to place them).
+    pub start_ms: f64,
     /// Duration in milliseconds.
     pub duration_ms: f64,
     /// `None` when not failed; the error message when failed.
     pub error: Option<String>,
     /// Attributes as strings.
     pub attributes: BTreeMap<String, String>,
-    /// Events: `(Unix ms, name)`.
+    /// Events: `(Unix ms with a microsecond fraction, name)`.
     #[ts(type = "Array<[number, string]>")]
-    pub events: Vec<(i64, String)>,
+    pub events: Vec<(f64, String)>,
     /// Attributes and events dropped by the span limits.
     pub dropped_attributes: u32,
     /// Events dropped by the span limits.
@@ -140,7 +140,7 @@ impl Stored {
         TraceRecord {
             trace_id: self.root().span_context.trace_id().to_string(),
             name: spans[0].name.clone(),
-            start_ms: spans[0].start_ms,
+            start_ms: spans[0].start_ms.floor() as i64,
             duration_ms: spans[0].duration_ms,
             error: spans.iter().any(|s| s.error.is_some()),
             spans,
@@ -302,6 +302,13 @@ fn duration(span: &SpanData) -> Duration {
         .unwrap_or_default()
 }
 
+/// Unix milliseconds with the sub-millisecond part as a fraction.
+fn unix_ms_fraction(t: std::time::SystemTime) -> f64 {
+    t.duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
 fn to_record(span: &SpanData) -> SpanRecord {
     let duration = duration(span);
     SpanRecord {
@@ -309,7 +316,7 @@ fn to_record(span: &SpanData) -> SpanRecord {
         parent_span_id: (span.parent_span_id != SpanId::INVALID)
             .then(|| span.parent_span_id.to_string()),
         name: span.name.to_string(),
-        start_ms: unix_ms(span.start_time),
+        start_ms: unix_ms_fraction(span.start_time),
         duration_ms: duration.as_secs_f64() * 1000.0,
         error: match &span.status {
             Status::Error { description } => Some(description.to_string()),
@@ -323,7 +330,7 @@ fn to_record(span: &SpanData) -> SpanRecord {
         events: span
             .events
             .iter()
-            .map(|e| (unix_ms(e.timestamp), e.name.to_string()))
+            .map(|e| (unix_ms_fraction(e.timestamp), e.name.to_string()))
             .collect(),
         dropped_attributes: span.dropped_attributes_count,
         dropped_events: span.events.dropped_count,

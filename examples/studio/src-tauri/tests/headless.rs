@@ -1,29 +1,22 @@
-//! The headless studio runner (`make demo`) as a user runs it: a real process, real
-//! config files, the real endpoint.
+//! The studio without a window (`make demo` on a machine with no display) as a user runs
+//! it: a real process, real config files, the real endpoints.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-/// The example binary, built by `cargo build --examples` (as `make test` does).
+/// The studio binary without a window (as `make demo` runs it on a machine with no display).
 fn runner() -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let path: PathBuf = dir.join("examples").join("studio-headless");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --examples` first (make test does)",
-        path.display()
-    );
-    let mut cmd = Command::new(path);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_studio"));
+    cmd.arg("--headless");
     for var in [
         "TELEMETRY_CONFIG",
         "TELEMETRY_ENABLED",
         "PROMETHEUS_PORT",
         "OTEL_SERVICE_NAME",
         "OTEL_RESOURCE_ATTRIBUTES",
+        "TELEMETRY_HTTP_TOKEN",
     ] {
         cmd.env_remove(var);
     }
@@ -39,11 +32,114 @@ impl Drop for Guard {
 }
 
 fn http_get(addr: &str, path: &str) -> String {
+    request(addr, "GET", path, "")
+}
+
+/// One HTTP/1.0 request with extra header lines; the whole response.
+fn request(addr: &str, method: &str, path: &str, headers: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n{headers}\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the studio and returns it with the URL it printed after `prefix`.
+fn start(cmd: &mut Command, prefix: &str) -> (Guard, String) {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(child);
+    let stdout = guard.0.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix(prefix).map(str::to_owned))
+        .unwrap_or_else(|| panic!("the studio printed no {prefix:?} line"));
+    // Keep reading so that the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (guard, url)
+}
+
+#[test]
+fn the_dashboard_is_served_and_the_token_guards_the_data() {
+    let port = free_port();
+    let token = "0123456789abcdef-studio";
+    let (_studio, url) = start(
+        runner()
+            .env("PROMETHEUS_PORT", port.to_string())
+            .env("TELEMETRY_HTTP_TOKEN", token)
+            .args(["--duration", "60"]),
+        "dashboard: ",
+    );
+    assert_eq!(url, format!("http://127.0.0.1:{port}/"));
+    let addr = format!("127.0.0.1:{port}");
+
+    // The page and its assets hold no data: public, with a strict CSP.
+    let page = http_get(&addr, "/");
+    assert!(page.starts_with("HTTP/1.0 200"), "{page}");
+    let lower = page.to_ascii_lowercase();
+    assert!(
+        lower.contains("content-security-policy: default-src 'none'"),
+        "{page}"
+    );
+    assert!(page.contains("/assets/dashboard.js"), "{page}");
+    let script = http_get(&addr, "/assets/dashboard.js");
+    assert!(
+        script.starts_with("HTTP/1.0 200"),
+        "{}",
+        &script[..200.min(script.len())]
+    );
+    assert!(script
+        .to_ascii_lowercase()
+        .contains("content-type: text/javascript"));
+
+    // Every data route wants the token.
+    for (method, path) in [
+        ("POST", "/api/get_snapshot"),
+        ("GET", "/metrics"),
+        ("GET", "/health"),
+        ("GET", "/api/events"),
+    ] {
+        let denied = request(&addr, method, path, "");
+        assert!(denied.starts_with("HTTP/1.0 401"), "{path}: {denied}");
+        assert!(denied
+            .to_ascii_lowercase()
+            .contains("www-authenticate: bearer"));
+        assert!(!denied.contains(token), "the token leaked: {denied}");
+        let wrong = request(
+            &addr,
+            method,
+            path,
+            "Authorization: Bearer 0123456789abcdef-studiO\r\n",
+        );
+        assert!(wrong.starts_with("HTTP/1.0 401"), "{path}: {wrong}");
+    }
+    let auth = format!("Authorization: Bearer {token}\r\n");
+    let snapshot = request(&addr, "POST", "/api/get_snapshot", &auth);
+    assert!(snapshot.starts_with("HTTP/1.0 200"), "{snapshot}");
+    assert!(snapshot.contains("\"series\""), "{snapshot}");
+    let metrics = request(&addr, "GET", "/metrics", &auth);
+    assert!(metrics.starts_with("HTTP/1.0 200"), "{metrics}");
+    // The config the API shows hides the token.
+    let config = request(&addr, "POST", "/api/get_config", &auth);
+    assert!(config.contains("\"http_token\":\"<redacted>\""), "{config}");
+    assert!(!config.contains(token), "{config}");
 }
 
 #[test]
@@ -79,27 +175,14 @@ fn the_production_profile_serves_live_metrics_on_the_overridden_port() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("production.json");
     std::fs::write(&config, telemetry_engine_profile()).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = runner()
-        .env("TELEMETRY_CONFIG", &config)
-        .env("PROMETHEUS_PORT", port.to_string())
-        .args(["--duration", "30"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut guard = Guard(child);
-    let stdout = guard.0.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("metrics: ").map(str::to_owned))
-        .expect("the runner prints its metrics URL");
+    let port = free_port();
+    let (_studio, url) = start(
+        runner()
+            .env("TELEMETRY_CONFIG", &config)
+            .env("PROMETHEUS_PORT", port.to_string())
+            .args(["--duration", "30"]),
+        "metrics: ",
+    );
     assert_eq!(url, format!("http://127.0.0.1:{port}/metrics"));
 
     // The workload records every 20 ms; poll until each metric has been recorded.
@@ -189,11 +272,7 @@ fn spawn_receiver() -> (u16, std::sync::mpsc::Receiver<(String, String, usize)>)
 #[test]
 fn otel_variables_send_the_demo_traces_and_logs_over_otlp() {
     let (port, requests) = spawn_receiver();
-    let prometheus = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let prometheus = free_port();
     let status = runner()
         .env("PROMETHEUS_PORT", prometheus.to_string())
         .env("OTEL_TRACES_EXPORTER", "otlp")

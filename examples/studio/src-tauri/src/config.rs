@@ -1,0 +1,128 @@
+//! The studio's command line and its telemetry configuration.
+
+use std::time::Duration;
+
+use tauri_plugin_opentelemetry::engine::alerts::{AlertAction, AlertRule, AlertSeverity};
+use tauri_plugin_opentelemetry::engine::config::{HealthCheckConfig, MetricsExporter};
+use tauri_plugin_opentelemetry::TelemetryConfig;
+
+use crate::workload::Incidents;
+
+const USAGE: &str = "usage: studio [--headless] [--duration SECONDS] [--incident-every SECONDS]";
+
+/// The command line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Args {
+    /// Run without a window even when a display is there.
+    pub(crate) headless: bool,
+    /// Stop after this long (default: run until Ctrl-C or the window closes).
+    pub(crate) duration: Option<Duration>,
+    /// When incidents happen.
+    pub(crate) incidents: Incidents,
+}
+
+/// A positive number of seconds.
+fn seconds(flag: &str, value: Option<String>) -> Result<Duration, String> {
+    let value = value.ok_or_else(|| format!("{flag} needs a number of seconds; {USAGE}"))?;
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{flag} takes a positive number of seconds, not {value:?}"))
+}
+
+impl Args {
+    /// Parses the process arguments.
+    pub(crate) fn from_env() -> Result<Self, String> {
+        let mut args = Self {
+            headless: false,
+            duration: None,
+            incidents: Incidents {
+                period: Duration::from_secs(90),
+            },
+        };
+        let mut it = std::env::args().skip(1);
+        while let Some(arg) = it.next() {
+            match arg.as_str() {
+                "--headless" => args.headless = true,
+                "--duration" => args.duration = Some(seconds("--duration", it.next())?),
+                "--incident-every" => {
+                    let period = seconds("--incident-every", it.next())?;
+                    args.incidents = Incidents { period };
+                }
+                other => return Err(format!("unknown argument {other:?}; {USAGE}")),
+            }
+        }
+        Ok(args)
+    }
+}
+
+/// The configuration: `TELEMETRY_CONFIG` and the environment when a file is given, else
+/// the studio's defaults (with the environment's overrides on top).
+pub(crate) fn telemetry() -> Result<TelemetryConfig, String> {
+    let from_file = std::env::var_os("TELEMETRY_CONFIG").is_some();
+    let mut config = TelemetryConfig::from_env().map_err(|e| e.to_string())?;
+    if from_file {
+        return Ok(config);
+    }
+    config.service_name =
+        std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "timeline-studio".into());
+    config.service_version = env!("CARGO_PKG_VERSION").into();
+    config.metrics.collection_interval = Duration::from_secs(1);
+    if config.metrics.exporters.is_empty() {
+        config.metrics.exporters.push(MetricsExporter::Prometheus {
+            port: 9090,
+            path: "/metrics".into(),
+            enable_compression: true,
+            host: "127.0.0.1".into(),
+        });
+    }
+    config.health.parallel_checks = true;
+    config.health.check_interval = Duration::from_secs(5);
+    config.health.checks = vec![
+        HealthCheckConfig::DiskSpace {
+            path: std::env::temp_dir().display().to_string(),
+            threshold: 0.95,
+        },
+        HealthCheckConfig::Memory { threshold: 0.95 },
+        HealthCheckConfig::Ffmpeg { binary: None },
+    ];
+    config.alerts.evaluation_interval = Duration::from_secs(2);
+    config.alerts.rules = vec![
+        AlertRule {
+            name: "slow_video_processing".into(),
+            condition: "rate(video_processing_duration_ms_sum[1m]) \
+                        / rate(video_processing_duration_ms_count[1m]) > 30000"
+                .into(),
+            for_: Duration::from_secs(10),
+            severity: AlertSeverity::Warning,
+            description: "Video processing averages {{ $value }} ms".into(),
+            actions: vec![AlertAction::InApp {}, AlertAction::Log {}],
+            ..AlertRule::default()
+        },
+        AlertRule {
+            name: "high_error_rate".into(),
+            condition: "sum by (endpoint) (rate(api_errors_total[30s])) \
+                        / sum by (endpoint) (rate(api_requests_total[30s])) > 0.05"
+                .into(),
+            for_: Duration::from_secs(4),
+            severity: AlertSeverity::Critical,
+            description: "API error ratio on {{ $labels.endpoint }}: {{ $value }}".into(),
+            cooldown: Duration::from_secs(60),
+            actions: vec![AlertAction::InApp {}, AlertAction::Log {}],
+            ..AlertRule::default()
+        },
+        AlertRule {
+            name: "render_queue_backlog".into(),
+            condition: "queue_size > 100".into(),
+            for_: Duration::from_secs(2),
+            severity: AlertSeverity::Warning,
+            description: "{{ $value }} segments waiting to render".into(),
+            actions: vec![AlertAction::InApp {}, AlertAction::Log {}],
+            ..AlertRule::default()
+        },
+    ];
+    config.validate().map_err(|e| e.to_string())?;
+    Ok(config)
+}

@@ -1,0 +1,146 @@
+//! Timeline Studio: a Tauri v2 app that registers tauri-plugin-opentelemetry, runs a
+//! simulated render pipeline and shows the live telemetry panel in its window.
+//!
+//! ```text
+//! studio [--headless] [--duration SECONDS] [--incident-every SECONDS]
+//! ```
+//! With no display (no `DISPLAY` or `WAYLAND_DISPLAY`), or with `--headless`, it runs the
+//! same workload without a window and serves the same dashboard over HTTP. Either way it
+//! prints `dashboard: http://127.0.0.1:9090/`.
+//!
+//! Configuration: `TELEMETRY_CONFIG` (a JSON file), `TELEMETRY_ENABLED`, `PROMETHEUS_PORT`,
+//! `TELEMETRY_HTTP_TOKEN`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+//! `OTEL_TRACES_EXPORTER=otlp`, `OTEL_LOGS_EXPORTER=otlp` with `OTEL_EXPORTER_OTLP_ENDPOINT`
+//! and friends. With no file: Prometheus, API and dashboard on 127.0.0.1:9090.
+
+mod config;
+mod workload;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tauri_plugin_opentelemetry::{TelemetryConfig, TelemetryExt, TelemetryManager};
+
+use config::Args;
+use workload::{RenderQueue, RenderQueueCheck, Studio};
+
+fn main() -> ExitCode {
+    let (args, config) = match Args::from_env().and_then(|a| Ok((a, config::telemetry()?))) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            eprintln!("studio: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+    if args.headless || !display {
+        headless(args, config)
+    } else {
+        windowed(args, config)
+    }
+}
+
+/// Prints where the dashboard, metrics and health are served.
+async fn announce(telemetry: &TelemetryManager, mode: &str) {
+    for addr in telemetry.prometheus_addrs().await {
+        if telemetry.config().dashboard {
+            println!("dashboard: http://{addr}/");
+        }
+        println!("metrics: http://{addr}/metrics");
+        println!("health: http://{addr}/health");
+    }
+    println!("studio running {mode}; Ctrl-C to stop");
+}
+
+/// Resolves after `duration` if given, else never.
+async fn deadline(duration: Option<Duration>) {
+    match duration {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The workload and the HTTP dashboard without a window.
+fn headless(args: Args, config: TelemetryConfig) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("studio: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let telemetry = match TelemetryManager::new(config).await {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("studio: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        if let Err(e) = telemetry.install_tracing_subscriber() {
+            eprintln!("studio: {e}");
+        }
+        let queue = RenderQueue::default();
+        let setup = async {
+            telemetry
+                .health()
+                .add_check(Box::new(RenderQueueCheck(queue.clone())))
+                .await?;
+            telemetry.initialize().await
+        };
+        if let Err(e) = setup.await {
+            eprintln!("studio: {e}");
+            return ExitCode::FAILURE;
+        }
+        announce(&telemetry, "headless").await;
+        let stop = async {
+            tokio::select! {
+                () = deadline(args.duration) => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        };
+        Studio::new(telemetry.clone(), queue, args.incidents)
+            .run(stop)
+            .await;
+        telemetry.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// The Tauri app: the plugin, the workload on its runtime, the panel in the window.
+fn windowed(args: Args, config: TelemetryConfig) -> ExitCode {
+    let queue = RenderQueue::default();
+    let plugin = tauri_plugin_opentelemetry::Builder::new()
+        .config(config)
+        .health_check(Box::new(RenderQueueCheck(queue.clone())))
+        .tracing_subscriber(true)
+        .build();
+    let app = tauri::Builder::default()
+        .plugin(plugin)
+        .setup(move |app| {
+            let telemetry: Arc<TelemetryManager> = app.telemetry().clone();
+            let handle = app.handle().clone();
+            let duration = args.duration;
+            tauri::async_runtime::spawn(async move {
+                announce(&telemetry, "in a window").await;
+                Studio::new(telemetry, queue, args.incidents)
+                    .run(deadline(duration))
+                    .await;
+                if duration.is_some() {
+                    handle.exit(0);
+                }
+            });
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    match app {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("studio: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,86 @@
+/**
+ * Logs: a live tail (`getLogs` every second, only unseen records appended) with a minimum
+ * level and a text filter.
+ * @module
+ */
+import type { LogFilter } from '../../src/index.js'
+import { fill, h } from '../core/dom.js'
+import { LogTail } from '../data/logtail.js'
+import { type View, debounced, emptyNote, logRow, poll } from './common.js'
+
+/** Rows kept in the tail. */
+const LOG_CAP = 2000
+
+/** How often the tail polls (ms). */
+const POLL_MS = 1000
+
+/** Filters apply once typing pauses this long (ms). */
+const TYPING_MS = 250
+
+/** Records asked for per poll. */
+const POLL_LIMIT = 200
+
+/** `minLevel` values (spelled as records' `level`, which the engine also accepts) and labels. */
+const LEVELS: Array<[string, string]> = [
+  ['TRACE', 'All levels'],
+  ['DEBUG', 'Debug and above'],
+  ['INFO', 'Info and above'],
+  ['WARN', 'Warnings and errors'],
+  ['ERROR', 'Errors only']
+]
+
+/** The logs view. */
+export const logsView: View = (ctx, scope) => {
+  const tail = new LogTail()
+  const list = h('ol', { class: 'log-list log-tail' })
+  const level = h(
+    'select',
+    { 'data-testid': 'log-level', 'aria-label': 'Minimum level' },
+    ...LEVELS.map(([value, label]) => h('option', { value }, label))
+  )
+  const text = h('input', {
+    type: 'search',
+    placeholder: 'Message or field contains',
+    'aria-label': 'Text filter',
+    'data-testid': 'log-filter'
+  })
+  let generation = 0
+  let busy = false
+
+  const pollOnce = async () => {
+    if (busy) return
+    busy = true
+    const mine = generation
+    const filter: LogFilter = {
+      minLevel: level.value,
+      limit: POLL_LIMIT,
+      ...(text.value !== '' ? { text: text.value } : {})
+    }
+    const records = await ctx.call('get_logs', () => ctx.client.getLogs(filter))
+    busy = false
+    if (records === undefined || scope.closed || mine !== generation) return
+    const fresh = tail.accept(records)
+    if (fresh.length === 0) return
+    const follow = list.scrollHeight - list.scrollTop - list.clientHeight < 40
+    list.append(...fresh.map((r) => logRow(r, (id) => ctx.navigate('traces', id))))
+    while (list.childElementCount > LOG_CAP) list.firstElementChild?.remove()
+    if (follow) list.scrollTop = list.scrollHeight
+  }
+  const restart = () => {
+    generation += 1
+    busy = false
+    tail.reset()
+    fill(list)
+    void pollOnce()
+  }
+  level.addEventListener('change', restart)
+  text.addEventListener('input', debounced(scope, TYPING_MS, restart))
+  poll(ctx, scope, POLL_MS, pollOnce)
+
+  return h(
+    'div',
+    { class: 'logs' },
+    h('div', { class: 'filters' }, level, text),
+    h('div', { class: 'log-box' }, list, emptyNote('No log record yet'))
+  )
+}

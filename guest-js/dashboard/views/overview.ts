@@ -1,0 +1,126 @@
+/**
+ * The overview: health summary, firing alerts, exporter status, and live charts of the
+ * machine and of this process.
+ * @module
+ */
+import type { ActiveAlert, ExportStatus, HealthReport } from '../../src/index.js'
+import { liveCharts } from '../charts/feed.js'
+import { fill, h } from '../core/dom.js'
+import { formatTime, formatValue } from '../core/format.js'
+import { gaugePanel, ratePanel } from '../data/panels.js'
+import { type View, alertLabels, badge, card, emptyNote, poll, toneOf } from './common.js'
+
+/** How often the summaries refresh (ms). */
+const REFRESH_MS = 5000
+
+const SYSTEM = [
+  gaugePanel('system_cpu_usage_percent', 'CPU', 'percent'),
+  gaugePanel('system_memory_usage_bytes', 'Memory used', 'bytes'),
+  gaugePanel('system_memory_available_bytes', 'Memory available', 'bytes'),
+  gaugePanel('system_disk_usage_bytes', 'Disk used', 'bytes'),
+  gaugePanel('system_disk_available_bytes', 'Disk available', 'bytes'),
+  ratePanel('system_network_bytes_sent_total', 'Network sent', 'bytes/s'),
+  ratePanel('system_network_bytes_received_total', 'Network received', 'bytes/s')
+]
+
+const PROCESS = [
+  gaugePanel('process_cpu_usage_percent', 'Process CPU', 'percent'),
+  gaugePanel('process_resident_memory_bytes', 'Process memory (RSS)', 'bytes')
+]
+
+/** The overview view. */
+export const overviewView: View = (ctx, scope) => {
+  const health = h('div', {
+    class: 'health-summary',
+    'data-testid': 'health-summary',
+    'data-status': 'Unknown'
+  })
+  const alerts = h('ul', { class: 'rows', 'data-testid': 'overview-alerts' })
+  const exporters = h('ul', { class: 'rows' })
+
+  const showHealth = (report: HealthReport) => {
+    health.setAttribute('data-status', report.status)
+    const checks = Object.entries(report.checks).sort(([a], [b]) => a.localeCompare(b))
+    fill(
+      health,
+      h(
+        'button',
+        { class: 'link health-worst', onclick: () => ctx.navigate('health') },
+        badge(report.status)
+      ),
+      h(
+        'ul',
+        { class: 'chips' },
+        ...checks.map(([name, r]) =>
+          h('li', { title: r.message }, badge(`${name}: ${r.status}`, toneOf(r.status)))
+        )
+      )
+    )
+  }
+  const showAlerts = (active: ActiveAlert[]) => {
+    const firing = active.filter((a) => a.state === 'Firing')
+    fill(
+      alerts,
+      ...firing.map((a) =>
+        h(
+          'li',
+          { class: 'row', 'data-rule': a.rule },
+          badge(a.severity),
+          h('strong', {}, a.rule),
+          h('span', {}, alertLabels(a.labels)),
+          h(
+            'span',
+            { class: 'muted' },
+            `value ${formatValue('count', a.value)} · since ${formatTime(a.activeSinceMs)}`
+          )
+        )
+      )
+    )
+    if (firing.length === 0) alerts.append(emptyNote('No alert is firing'))
+  }
+  const showExporters = (status: Record<string, ExportStatus>) => {
+    const names = Object.keys(status).sort()
+    fill(
+      exporters,
+      ...names.map((name) => {
+        const s = status[name]
+        return h(
+          'li',
+          { class: 'row', 'data-testid': 'exporter-row', 'data-name': name, 'data-state': s.state },
+          badge(s.state),
+          h('strong', {}, name),
+          'reason' in s && h('span', { class: 'muted' }, s.reason)
+        )
+      })
+    )
+    if (names.length === 0) exporters.append(emptyNote('No exporter configured'))
+  }
+
+  poll(ctx, scope, REFRESH_MS, async () => {
+    const [report, active, status] = await Promise.all([
+      ctx.call('get_health', () => ctx.client.getHealth()),
+      ctx.call('get_active_alerts', () => ctx.client.getActiveAlerts()),
+      ctx.call('get_export_status', () => ctx.client.getExportStatus())
+    ])
+    if (scope.closed) return
+    if (report !== undefined) showHealth(report)
+    if (active !== undefined) showAlerts(active)
+    if (status !== undefined) showExporters(status)
+  })
+
+  return h(
+    'div',
+    { class: 'overview' },
+    h(
+      'div',
+      { class: 'cards' },
+      card('Health', health),
+      card('Firing alerts', alerts),
+      card('Exporters', exporters)
+    ),
+    liveCharts(ctx, scope, [
+      { title: 'System', panels: SYSTEM },
+      { title: 'This process', panels: PROCESS }
+    ])
+  )
+}

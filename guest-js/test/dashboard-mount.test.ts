@@ -1,0 +1,394 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+
+import {
+  TelemetryClient,
+  type SeriesSelector,
+  type SeriesUpdate,
+  type TelemetryEvent,
+  type TraceRecord,
+  type Transport
+} from '../src/index'
+import { mountDashboard, type Dashboard } from '../dashboard/index'
+
+// uPlot draws on a canvas, which jsdom lacks: count the plots made and destroyed instead.
+const plots = vi.hoisted(() => ({ made: 0, destroyed: 0, data: [] as unknown[] }))
+vi.mock('uplot', () => ({
+  default: class {
+    width = 300
+    constructor(_options: unknown, data: unknown) {
+      plots.made += 1
+      plots.data.push(data)
+    }
+    setData(data: unknown) {
+      plots.data.push(data)
+    }
+    setSize() {}
+    redraw() {}
+    destroy() {
+      plots.destroyed += 1
+    }
+  }
+}))
+
+type Handler = (payload: unknown) => void
+type Stream = {
+  selectors: SeriesSelector[]
+  intervalMs: number
+  onUpdate: (u: SeriesUpdate) => void
+}
+
+const NOW = 1_800_000_000_000
+
+const TRACE: TraceRecord = {
+  traceId: 'ab'.repeat(16),
+  name: 'render_video',
+  startMs: NOW - 5000,
+  durationMs: 120,
+  error: true,
+  droppedSpans: 0,
+  spans: [
+    {
+      spanId: '1'.repeat(16),
+      parentSpanId: null,
+      name: 'render_video',
+      startMs: NOW - 5000,
+      durationMs: 120,
+      error: null,
+      attributes: { codec: 'h264' },
+      events: [],
+      droppedAttributes: 0,
+      droppedEvents: 0
+    },
+    {
+      spanId: '2'.repeat(16),
+      parentSpanId: '1'.repeat(16),
+      name: 'encode',
+      startMs: NOW - 4990,
+      durationMs: 100,
+      error: 'disk full',
+      attributes: {},
+      events: [[NOW - 4950, 'retry']],
+      droppedAttributes: 0,
+      droppedEvents: 0
+    }
+  ]
+}
+
+/** An in-memory engine: canned answers, live streams and listeners the test can drive. */
+function fakeEngine(denied: string[] = []) {
+  const calls: Array<{ command: string; args: Record<string, unknown> }> = []
+  const streams = new Set<Stream>()
+  const listeners = new Map<TelemetryEvent, Set<Handler>>()
+  const answers: Record<string, (args: Record<string, unknown>) => unknown> = {
+    get_health: () => ({
+      status: 'Warning',
+      checks: {
+        disk_space: {
+          status: 'Warning',
+          message: '/ is 92% full',
+          timestamp: NOW,
+          checkDuration: 2,
+          metadata: {}
+        },
+        memory: {
+          status: 'Healthy',
+          message: '3% used',
+          timestamp: NOW,
+          checkDuration: 1,
+          metadata: {}
+        }
+      }
+    }),
+    run_health_checks: () => answers.get_health({}),
+    get_health_history: () => [],
+    get_active_alerts: () => [
+      {
+        rule: 'slow_video_processing',
+        state: 'Firing',
+        severity: 'Warning',
+        labels: {},
+        value: 31000,
+        activeSinceMs: NOW
+      },
+      {
+        rule: 'high_error_rate',
+        state: 'Pending',
+        severity: 'Critical',
+        labels: {},
+        value: 0.2,
+        activeSinceMs: NOW
+      }
+    ],
+    get_alert_history: () => [],
+    get_export_status: () => ({
+      'prometheus:9090': { state: 'Healthy' },
+      otlp: { state: 'Failed', reason: 'connection refused' }
+    }),
+    get_metric_catalogue: () => [],
+    query_series: (args) => {
+      const { name } = args.query as { name: string }
+      return [
+        {
+          name,
+          labels: {},
+          points: [
+            [NOW - 2000, 10],
+            [NOW - 1000, 20]
+          ]
+        }
+      ]
+    },
+    list_traces: () => [TRACE],
+    get_trace: () => TRACE,
+    get_logs: () => [
+      {
+        timestampMs: NOW,
+        level: 'ERROR',
+        target: 'studio',
+        message: 'encode failed',
+        fields: {},
+        traceId: TRACE.traceId,
+        spanId: null
+      }
+    ]
+  }
+  const transport: Transport = {
+    async call<T>(command: string, args?: Record<string, unknown>) {
+      calls.push({ command, args: args ?? {} })
+      if (denied.includes(command)) throw `opentelemetry.${command} not allowed`
+      const answer = answers[command]
+      if (answer === undefined) throw new Error(`unexpected command ${command}`)
+      return answer(args ?? {}) as T
+    },
+    async subscribe(selectors, intervalMs, onUpdate) {
+      const stream = { selectors, intervalMs, onUpdate }
+      streams.add(stream)
+      return async () => {
+        streams.delete(stream)
+      }
+    },
+    async listen<T>(event: TelemetryEvent, handler: (payload: T) => void) {
+      const set = listeners.get(event) ?? new Set<Handler>()
+      set.add(handler as Handler)
+      listeners.set(event, set)
+      return () => {
+        set.delete(handler as Handler)
+      }
+    }
+  }
+  const listening = () => [...listeners.values()].reduce((n, s) => n + s.size, 0)
+  const emit = (event: TelemetryEvent, payload: unknown) =>
+    listeners.get(event)?.forEach((h) => h(payload))
+  return { client: new TelemetryClient(transport), calls, streams, listening, emit }
+}
+
+const $ = (root: ParentNode, testid: string) =>
+  root.querySelector<HTMLElement>(`[data-testid="${testid}"]`)
+const $$ = (root: ParentNode, testid: string) => [
+  ...root.querySelectorAll<HTMLElement>(`[data-testid="${testid}"]`)
+]
+
+let host: HTMLElement
+let dashboard: Dashboard | undefined
+let consoleError: ReturnType<typeof vi.spyOn>
+
+beforeEach(() => {
+  vi.useFakeTimers({
+    toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date']
+  })
+  vi.setSystemTime(NOW)
+  host = document.createElement('div')
+  document.body.append(host)
+  consoleError = vi.spyOn(console, 'error')
+  plots.made = 0
+  plots.destroyed = 0
+})
+
+afterEach(() => {
+  dashboard?.destroy()
+  dashboard = undefined
+  host.remove()
+  expect(consoleError).not.toHaveBeenCalled()
+  consoleError.mockRestore()
+  vi.useRealTimers()
+})
+
+describe('the mounted dashboard', () => {
+  it('shows health, firing alerts and exporters on the overview', async () => {
+    const engine = fakeEngine()
+    dashboard = mountDashboard(host, { client: engine.client })
+    const summary = $(host, 'health-summary')!
+    await vi.waitFor(() => expect(summary.getAttribute('data-status')).toBe('Warning'))
+    expect(summary.textContent).toContain('disk_space: Warning')
+    const exporters = $$(host, 'exporter-row').map((r) => [r.dataset.name, r.dataset.state])
+    expect(exporters).toEqual([
+      ['otlp', 'Failed'],
+      ['prometheus:9090', 'Healthy']
+    ])
+    const alerts = $(host, 'overview-alerts')!
+    expect(alerts.textContent).toContain('slow_video_processing')
+    expect(alerts.textContent).not.toContain('high_error_rate')
+    expect($(host, 'view-overview')).not.toBeNull()
+  })
+
+  it('loads chart history, then appends only newer stream points', async () => {
+    const engine = fakeEngine()
+    dashboard = mountDashboard(host, { client: engine.client })
+    const cpu = host.querySelector<HTMLElement>(
+      '[data-testid="chart"][data-metric="system_cpu_usage_percent"]'
+    )!
+    await vi.waitFor(() => expect(cpu.dataset.points).toBe('2'))
+    expect(cpu.dataset.lastTs).toBe(String(NOW - 1000))
+    const network = host.querySelector<HTMLElement>(
+      '[data-metric="system_network_bytes_sent_total"]'
+    )!
+    expect(network.dataset.points).toBe('1') // a rate: one interval between two points
+
+    await vi.waitFor(() => expect(engine.streams.size).toBe(1))
+    const [stream] = engine.streams
+    expect(stream.intervalMs).toBe(1000)
+    expect(stream.selectors).toContainEqual({ name: 'system_cpu_usage_percent' })
+    const tick = (timestampMs: number, value: number) =>
+      stream.onUpdate({
+        id: 1,
+        seq: 1,
+        timestampMs,
+        dropped: 0,
+        series: [{ name: 'system_cpu_usage_percent', labels: {}, value }]
+      })
+    tick(NOW, 30)
+    tick(NOW, 31) // same collection: not a new point
+    expect(cpu.dataset.points).toBe('3')
+    expect(cpu.dataset.lastTs).toBe(String(NOW))
+
+    const pause = $(host, 'pause-toggle')!
+    pause.click()
+    tick(NOW + 1000, 40)
+    expect(cpu.dataset.points).toBe('3')
+    pause.click() // resume: history is loaded again
+    await vi.waitFor(() =>
+      expect(engine.calls.filter((c) => c.command === 'query_series').length).toBeGreaterThan(9)
+    )
+  })
+
+  it('stops every stream, listener, timer and chart on destroy', async () => {
+    const engine = fakeEngine()
+    dashboard = mountDashboard(host, { client: engine.client })
+    await vi.waitFor(() => expect(engine.streams.size).toBe(1))
+    expect(plots.made).toBeGreaterThan(0)
+    $(host, 'tab-traces')!.click()
+    await vi.waitFor(() => expect(engine.listening()).toBe(1))
+    expect(engine.streams.size).toBe(0) // leaving the overview ended its stream
+    expect(plots.destroyed).toBe(plots.made) // and its charts
+    $(host, 'tab-metrics')!.click()
+    await vi.waitFor(() => expect(engine.streams.size).toBe(1))
+    expect(engine.listening()).toBe(0)
+
+    dashboard.destroy()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(engine.streams.size).toBe(0)
+    expect(engine.listening()).toBe(0)
+    expect(plots.destroyed).toBe(plots.made)
+    expect(host.childElementCount).toBe(0)
+    const before = engine.calls.length
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(engine.calls.length).toBe(before)
+  })
+
+  it('shows a denied command in the error strip, not as a rejection', async () => {
+    const engine = fakeEngine(['get_export_status'])
+    dashboard = mountDashboard(host, { client: engine.client })
+    const strip = $(host, 'error-strip')!
+    await vi.waitFor(() => expect(strip.hidden).toBe(false))
+    expect(strip.textContent).toContain(
+      'get_export_status: opentelemetry.get_export_status not allowed'
+    )
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(strip.textContent).toContain('(×2)')
+    expect($$(host, 'exporter-row')).toHaveLength(0)
+  })
+
+  it('lists traces live and opens one as a waterfall with its logs', async () => {
+    const engine = fakeEngine()
+    dashboard = mountDashboard(host, { client: engine.client })
+    $(host, 'tab-traces')!.click()
+    await vi.waitFor(() => expect($$(host, 'trace-row')).toHaveLength(1))
+    expect($(host, 'trace-row')!.dataset.spanCount).toBe('2')
+    engine.emit('trace', {
+      traceId: 'cd'.repeat(16),
+      name: 'export',
+      startMs: NOW,
+      durationMs: 3,
+      error: false,
+      spanCount: 4
+    })
+    await vi.waitFor(() => expect($$(host, 'trace-row')).toHaveLength(2))
+    expect($$(host, 'trace-row')[0].dataset.traceId).toBe('cd'.repeat(16))
+
+    $$(host, 'trace-row')[1].click()
+    await vi.waitFor(() => expect($$(host, 'waterfall-span')).toHaveLength(2))
+    expect($$(host, 'waterfall-span').map((s) => s.dataset.spanId)).toEqual([
+      '1'.repeat(16),
+      '2'.repeat(16)
+    ])
+    expect($(host, 'span-details')!.textContent).toContain('codec')
+    $$(host, 'waterfall-span')[1].click()
+    expect($(host, 'span-details')!.textContent).toContain('disk full')
+    expect($(host, 'trace-logs')!.textContent).toContain('encode failed')
+    expect(engine.calls).toContainEqual({
+      command: 'get_logs',
+      args: { filter: { traceId: TRACE.traceId, limit: 200 } }
+    })
+  })
+
+  it('tails logs without repeating records', async () => {
+    const engine = fakeEngine()
+    dashboard = mountDashboard(host, { client: engine.client })
+    $(host, 'tab-logs')!.click()
+    await vi.waitFor(() => expect($$(host, 'log-row')).toHaveLength(1))
+    await vi.advanceTimersByTimeAsync(3000)
+    expect(engine.calls.filter((c) => c.command === 'get_logs').length).toBeGreaterThan(2)
+    expect($$(host, 'log-row')).toHaveLength(1)
+    expect($(host, 'log-row')!.dataset.level).toBe('ERROR')
+  })
+
+  it('offers writes only with canWrite', async () => {
+    const readOnly = fakeEngine()
+    dashboard = mountDashboard(host, { client: readOnly.client })
+    $(host, 'tab-health')!.click()
+    await vi.waitFor(() => expect($$(host, 'health-check')).toHaveLength(2))
+    expect($(host, 'health-run')).toBeNull()
+    $(host, 'tab-alerts')!.click()
+    await vi.waitFor(() => expect($$(host, 'alert-row')).toHaveLength(2))
+    expect($(host, 'alert-silence')).toBeNull()
+    dashboard.destroy()
+
+    const writer = fakeEngine()
+    dashboard = mountDashboard(host, { client: writer.client, canWrite: true })
+    $(host, 'tab-health')!.click()
+    await vi.waitFor(() => expect($(host, 'health-run')).not.toBeNull())
+    $(host, 'health-run')!.click()
+    await vi.waitFor(() =>
+      expect(writer.calls.map((c) => c.command)).toContain('run_health_checks')
+    )
+    $(host, 'tab-alerts')!.click()
+    await vi.waitFor(() => expect($$(host, 'alert-row')).toHaveLength(2))
+    const firing = host.querySelector<HTMLElement>(
+      '[data-testid="alert-row"][data-state="Firing"]'
+    )!
+    expect($$(firing, 'alert-ack')).toHaveLength(1)
+    expect($$(host, 'alert-ack')).toHaveLength(1) // pending alerts cannot be acknowledged
+  })
+
+  it('switches theme and remembers the choice', () => {
+    const engine = fakeEngine()
+    localStorage.removeItem('otel-dashboard-theme')
+    dashboard = mountDashboard(host, { client: engine.client })
+    const root = host.firstElementChild as HTMLElement
+    expect(root.dataset.theme).toBe('light')
+    $(host, 'theme-toggle')!.click()
+    expect(root.dataset.theme).toBe('dark')
+    expect(localStorage.getItem('otel-dashboard-theme')).toBe('dark')
+    localStorage.removeItem('otel-dashboard-theme')
+  })
+})

@@ -1,0 +1,192 @@
+// The dashboard over HTTP in a real browser: the studio runs headless (as on a machine
+// with no display) and Debian's Chromium, driven by playwright-core, opens its dashboard.
+// Screenshots of every view go to test-artifacts/.
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { chromium } from 'playwright-core'
+import { artifacts, freePort, start, stopAll, studioBinary } from './support.mjs'
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+]
+
+let browser
+let page
+let base
+const problems = []
+
+/** Takes a screenshot of the page as test-artifacts/dashboard-<name>.png. */
+const shot = (name) => page.screenshot({ path: join(artifacts, `dashboard-${name}.png`), fullPage: true })
+
+/** Opens a view by its navigation button and waits for it. */
+async function open(view) {
+  await page.click(`[data-testid="tab-${view}"]`)
+  await page.waitForSelector(`[data-testid="view-${view}"]`, { state: 'visible' })
+}
+
+/** The backend's own answer to a read command, for comparison with what is shown. */
+async function api(command, args = {}) {
+  const response = await fetch(`${base}api/${command}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(args)
+  })
+  assert.equal(response.status, 200, `${command}: ${response.status}`)
+  return response.json()
+}
+
+before(async () => {
+  const port = await freePort()
+  // Incidents every 30 s (from 10 s to 20 s): errors, slow frames, a render backlog.
+  const studio = await start(studioBinary, ['--headless', '--incident-every', '30', '--duration', '600'], {
+    env: { PROMETHEUS_PORT: String(port) },
+    ready: /^dashboard: (http:\/\/\S+)$/,
+    name: 'studio'
+  })
+  base = studio.match[1]
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+  page = await browser.newPage({ viewport: { width: 1366, height: 900 } })
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`)
+  })
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+  page.on('requestfailed', (request) => {
+    // Event streams are aborted on purpose when a view closes them.
+    if (!request.url().includes('/api/subscribe_series') && !request.url().includes('/api/events')) {
+      problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`)
+    }
+  })
+  await page.goto(base)
+})
+
+after(async () => {
+  await browser?.close()
+  await stopAll()
+})
+
+test('the page loads with no console errors', async () => {
+  await page.waitForSelector('[data-testid="view-overview"]')
+  await page.waitForSelector('[data-testid="chart"][data-points]:not([data-points="0"])')
+  assert.deepEqual(problems, [])
+})
+
+test('every overview chart draws and its data moves over time', async () => {
+  const charts = '[data-testid="view-overview"] [data-testid="chart"]'
+  const count = await page.locator(charts).count()
+  assert.ok(count >= 4, `only ${count} overview charts`)
+  // Every chart has points…
+  await page.waitForFunction(
+    (selector) => [...document.querySelectorAll(selector)].every((c) => Number(c.dataset.points) > 0),
+    charts,
+    { timeout: 60_000 }
+  )
+  const first = await page.$$eval(charts, (all) => all.map((c) => [c.dataset.metric, Number(c.dataset.lastTs)]))
+  // …and each one's newest point moves forward.
+  await page.waitForFunction(
+    ([selector, before]) =>
+      [...document.querySelectorAll(selector)].every((c, i) => Number(c.dataset.lastTs) > before[i][1]),
+    [charts, first],
+    { timeout: 30_000 }
+  )
+  const names = first.map(([metric]) => metric)
+  for (const metric of ['system_cpu_usage_percent', 'system_memory_usage_bytes']) {
+    assert.ok(names.includes(metric), `${metric} not charted: ${names.join(', ')}`)
+  }
+  await shot('overview')
+})
+
+test('the trace list fills and a click opens a waterfall with every span of the trace', async () => {
+  await open('traces')
+  const row = page.locator('[data-testid="trace-row"]').first()
+  await row.waitFor({ timeout: 30_000 })
+  const traceId = await row.getAttribute('data-trace-id')
+  assert.match(traceId, /^[0-9a-f]{32}$/)
+  await row.click()
+  await page.waitForSelector('[data-testid="waterfall"] [data-testid="waterfall-span"]')
+  const trace = await api('get_trace', { traceId })
+  assert.ok(trace !== null, 'the backend no longer keeps the trace')
+  const shown = await page.locator('[data-testid="waterfall-span"]').count()
+  assert.equal(shown, trace.spans.length)
+  assert.ok(shown >= 4, 'a render trace has pipeline, decode, encode and mux (#[instrument]) spans')
+  const ids = await page.$$eval('[data-testid="waterfall-span"]', (all) => all.map((s) => s.dataset.spanId))
+  assert.deepEqual(new Set(ids), new Set(trace.spans.map((s) => s.spanId)))
+  await page.locator('[data-testid="waterfall-span"]').nth(1).click()
+  await page.waitForSelector('[data-testid="span-details"]')
+  await page.waitForSelector('[data-testid="trace-logs"]')
+  await shot('traces')
+})
+
+test('an alert fires and shows', async () => {
+  await open('alerts')
+  const firing = page.locator('[data-testid="alert-row"][data-state="Firing"]').first()
+  await firing.waitFor({ timeout: 90_000 })
+  const rule = await firing.getAttribute('data-rule')
+  const active = await api('get_active_alerts')
+  assert.ok(
+    active.some((a) => a.rule === rule),
+    `${rule} is shown firing but the backend has ${JSON.stringify(active.map((a) => a.rule))}`
+  )
+  // Over HTTP the panel is read-only: no silence or acknowledge buttons.
+  assert.equal(await page.locator('[data-testid="alert-silence"], [data-testid="alert-ack"]').count(), 0)
+  await shot('alerts')
+})
+
+test('a health check turns unhealthy and shows', async () => {
+  await open('health')
+  const check = page.locator('[data-testid="health-check"][data-name="render_queue"]')
+  await check.waitFor()
+  await page.waitForSelector('[data-testid="health-check"][data-name="render_queue"][data-status="Unhealthy"]', {
+    timeout: 90_000
+  })
+  assert.equal(await page.locator('[data-testid="health-run"]').count(), 0, 'run now needs write access')
+  await shot('health')
+  await open('overview')
+  await page.waitForSelector('[data-testid="health-summary"][data-status="Unhealthy"]', { timeout: 30_000 })
+})
+
+test('logs tail live and filter by level', async () => {
+  await open('logs')
+  await page.waitForSelector('[data-testid="log-row"]', { timeout: 30_000 })
+  await page.selectOption('[data-testid="log-level"]', 'ERROR')
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-testid="log-row"]')]
+    return rows.length > 0 && rows.every((r) => r.dataset.level === 'ERROR')
+  }, undefined, { timeout: 60_000 })
+  await shot('logs')
+})
+
+test('the metric panels and the explorer chart the studio metrics', async () => {
+  await open('metrics')
+  const charts = '[data-testid="view-metrics"] [data-testid="chart"]'
+  await page.waitForFunction(
+    (selector) => {
+      const all = [...document.querySelectorAll(selector)]
+      return all.length >= 6 && all.filter((c) => Number(c.dataset.points) > 0).length >= 6
+    },
+    charts,
+    { timeout: 60_000 }
+  )
+  await shot('metrics')
+})
+
+test('themes switch and a narrow side panel has no horizontal scroll', async () => {
+  const theme = () => page.$eval('[data-theme]', (e) => e.dataset.theme)
+  const before = await theme()
+  await page.click('[data-testid="theme-toggle"]')
+  const afterToggle = await theme()
+  assert.notEqual(afterToggle, before)
+  await open('overview')
+  await shot(`overview-${afterToggle}`)
+  await page.setViewportSize({ width: 360, height: 800 })
+  await page.waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth + 1)
+  await shot('narrow')
+  assert.deepEqual(problems, [])
+})

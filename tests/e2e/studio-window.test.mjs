@@ -1,0 +1,126 @@
+// The studio app in a real window: Xvfb, tauri-driver and WebKitWebDriver drive the
+// binary built with its frontend embedded, and the telemetry panel must show live data
+// that reaches it over Tauri IPC.
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { artifacts, freePort, start, stopAll, studioBinary, waitFor } from './support.mjs'
+
+let webdriver
+let session
+let metricsPort
+
+/** One WebDriver command (classic protocol, JSON over HTTP). */
+async function wd(method, path, body) {
+  const response = await fetch(`${webdriver}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  const json = await response.json()
+  if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value ?? json)}`)
+  return json.value
+}
+
+/** Runs `script` (a function body) in the window and returns its value. */
+function run(script, ...args) {
+  return wd('POST', `/session/${session}/execute/sync`, { script, args })
+}
+
+const attribute = (selector, name) =>
+  run('const e = document.querySelector(arguments[0]); return e && e.getAttribute(arguments[1])', selector, name)
+
+before(async () => {
+  const xvfb = await start('Xvfb', ['-displayfd', '1', '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], {
+    ready: /^(\d+)$/,
+    name: 'Xvfb'
+  })
+  const display = `:${xvfb.match[1]}`
+  const port = await freePort()
+  const nativePort = await freePort()
+  metricsPort = await freePort()
+  await start('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
+    env: { DISPLAY: display, PROMETHEUS_PORT: String(metricsPort) },
+    name: 'tauri-driver'
+  })
+  webdriver = `http://127.0.0.1:${port}`
+  await waitFor('tauri-driver to answer', async () => (await fetch(`${webdriver}/status`)).ok)
+  const created = await wd('POST', '/session', {
+    capabilities: {
+      alwaysMatch: {
+        'tauri:options': { application: studioBinary, args: ['--incident-every', '20'] }
+      }
+    }
+  })
+  session = created.sessionId
+})
+
+after(async () => {
+  if (session !== undefined) await wd('DELETE', `/session/${session}`).catch(() => {})
+  await stopAll()
+})
+
+test('the panel renders inside the app window', async () => {
+  await waitFor('the overview', () => attribute('[data-testid="view-overview"]', 'data-testid'))
+  const title = await wd('GET', `/session/${session}/title`)
+  assert.match(title, /Timeline Studio/)
+})
+
+test('the overview charts draw live data that moves', async () => {
+  const cpu = '[data-testid="chart"][data-metric="system_cpu_usage_percent"]'
+  const first = Number(
+    await waitFor('CPU points', async () => {
+      const points = Number(await attribute(cpu, 'data-points'))
+      return points >= 2 ? await attribute(cpu, 'data-last-ts') : null
+    }, { timeoutMs: 60_000 })
+  )
+  const later = Number(
+    await waitFor('a newer CPU point', async () => {
+      const last = Number(await attribute(cpu, 'data-last-ts'))
+      return last > first ? last : null
+    })
+  )
+  assert.ok(later > first)
+})
+
+test('health and exporters reach the window over IPC', async () => {
+  const status = await waitFor('the health summary', () =>
+    attribute('[data-testid="health-summary"]', 'data-status')
+  )
+  assert.match(status, /^(Healthy|Warning|Unhealthy|Unknown)$/)
+  const exporters = await waitFor('an exporter row', () =>
+    run('return [...document.querySelectorAll(\'[data-testid="exporter-row"]\')].map(e => e.dataset.name)')
+      .then((names) => (names.length > 0 ? names : null))
+  )
+  assert.ok(exporters.some((name) => name.startsWith('prometheus')), exporters.join(', '))
+})
+
+test('a write command the capability grants works from the panel', async () => {
+  await run('document.querySelector(\'[data-testid="tab-health"]\').click()')
+  await waitFor('the health checks', () =>
+    run('return document.querySelectorAll(\'[data-testid="health-check"]\').length').then((n) => n >= 4)
+  )
+  await run('document.querySelector(\'[data-testid="health-run"]\').click()')
+  const names = await waitFor('render_queue among the checks', () =>
+    run('return [...document.querySelectorAll(\'[data-testid="health-check"]\')].map(e => e.dataset.name)').then(
+      (n) => (n.includes('render_queue') ? n : null)
+    )
+  )
+  assert.ok(names.includes('render_queue'))
+  const errors = await run(
+    'const e = document.querySelector(\'[data-testid="error-strip"]\'); return e ? e.textContent : ""'
+  )
+  assert.equal(errors.trim(), '', `the panel reported an error: ${errors}`)
+  const png = await wd('GET', `/session/${session}/screenshot`)
+  writeFileSync(join(artifacts, 'studio-window-health.png'), Buffer.from(png, 'base64'))
+  await run('document.querySelector(\'[data-testid="tab-overview"]\').click()')
+  const overview = await wd('GET', `/session/${session}/screenshot`)
+  writeFileSync(join(artifacts, 'studio-window-overview.png'), Buffer.from(overview, 'base64'))
+})
+
+test('the app serves the same dashboard over HTTP while its window is open', async () => {
+  const page = await fetch(`http://127.0.0.1:${metricsPort}/`)
+  assert.equal(page.status, 200)
+  assert.match(await page.text(), /assets\/dashboard\.js/)
+})
