@@ -493,6 +493,19 @@ impl TelemetryManager {
         }
     }
 
+    /// The URLs of the live dashboard: `http://<addr>/` of every server that serves it
+    /// (`dashboard` on, and the query API served there; see `http_api`).
+    pub async fn dashboard_urls(&self) -> Vec<String> {
+        match &*self.state.lock().await {
+            RunState::Running { servers, .. } => servers
+                .iter()
+                .filter(|s| s.serves_dashboard())
+                .map(|s| format!("http://{}/", s.addr()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The Prometheus text exposition, as the endpoint serves it.
     ///
     /// # Errors

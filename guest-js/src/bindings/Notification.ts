@@ -10,7 +10,7 @@ export type Notification = {
  */
 rule: string, 
 /**
- * `Firing` or `Resolved`.
+ * `Pending`, `Firing` or `Resolved`.
  */
 state: AlertState, 
 /**

@@ -24,7 +24,7 @@ use crate::config::{AlertsConfig, EmailConfig, SmtpSecurity};
 pub struct Notification {
     /// The rule's name.
     pub rule: String,
-    /// `Firing` or `Resolved`.
+    /// `Pending`, `Firing` or `Resolved`.
     pub state: AlertState,
     /// Labels: the condition's, the rule's, `alertname` and `severity`.
     pub labels: BTreeMap<String, String>,

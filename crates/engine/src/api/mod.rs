@@ -14,6 +14,7 @@ pub use types::{
 };
 
 use crate::alerts::AlertError;
+use crate::export::prometheus::quantile_suffix;
 use crate::logs::{LogQuery, LogRecord};
 use crate::metrics::{MetricKind, MetricsError};
 use crate::store::{SeriesData, SeriesStore};
@@ -186,9 +187,8 @@ pub fn histogram_quantiles(
         .summary_quantiles
         .iter()
         .filter_map(|q| {
-            let suffix = format!("{}", q * 100.0).replace('.', "_");
             let (_, value) = store
-                .latest(&format!("{name}_p{suffix}"))
+                .latest(&format!("{name}_{}", quantile_suffix(*q)))
                 .into_iter()
                 .next()?;
             Some(QuantileValue {

@@ -114,7 +114,7 @@ pub struct TracingConfig {
     pub max_events_per_span: u32,
     /// Log every finished span with its attributes. Default `false`.
     pub debug_mode: bool,
-    /// Log span starts and ends. Default `false`.
+    /// Log every span as it ends (name, duration, status). Default `false`.
     pub log_spans: bool,
     /// Batching of span export.
     pub batch_export: BatchExportConfig,

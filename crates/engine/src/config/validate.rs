@@ -256,6 +256,12 @@ impl TelemetryConfig {
                 issues.add(field, "must be at least 1");
             }
         }
+        if m.max_attributes_per_measurement == 0 {
+            issues.add(
+                "metrics.max_attributes_per_measurement",
+                "must be at least 1",
+            );
+        }
         if m.max_points_per_series < 2 {
             issues.add("metrics.max_points_per_series", "must be at least 2");
         }
@@ -297,8 +303,24 @@ impl TelemetryConfig {
 
     fn validate_health(&self, issues: &mut Issues) {
         let h = &self.health;
+        // Check names must be unique (they name metrics); `exporters` is always there.
+        let mut names = HashSet::from(["exporters"]);
         for (i, check) in h.checks.iter().enumerate() {
             let at = format!("health.checks[{i}]");
+            let name = match check {
+                HealthCheckConfig::DiskSpace { .. } => "disk_space",
+                HealthCheckConfig::Memory { .. } => "memory",
+                HealthCheckConfig::Ffmpeg { .. } => "ffmpeg",
+                HealthCheckConfig::Http { name, .. } => name.as_str(),
+            };
+            if !names.insert(name) {
+                issues.add(
+                    at.clone(),
+                    format!(
+                        "a health check named {name:?} exists already; check names must be unique"
+                    ),
+                );
+            }
             let threshold = match check {
                 HealthCheckConfig::DiskSpace { path, threshold } => {
                     if path.trim().is_empty() {

@@ -82,6 +82,7 @@ pub(crate) struct RunningServer {
     /// Ends the open event streams before the graceful shutdown waits for connections.
     closing: watch::Sender<bool>,
     task: JoinHandle<()>,
+    dashboard: bool,
 }
 
 impl RunningServer {
@@ -153,12 +154,18 @@ impl RunningServer {
             stop: Some(stop),
             closing,
             task,
+            dashboard,
         })
     }
 
     /// The bound address.
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Whether it serves the dashboard at `/`.
+    pub(crate) fn serves_dashboard(&self) -> bool {
+        self.dashboard
     }
 
     /// Stops accepting, finishes in-flight requests and waits for the task.

@@ -45,10 +45,10 @@ fn main() -> ExitCode {
 
 /// Prints where the dashboard, metrics and health are served.
 async fn announce(telemetry: &TelemetryManager, mode: &str) {
+    for url in telemetry.dashboard_urls().await {
+        println!("dashboard: {url}");
+    }
     for addr in telemetry.prometheus_addrs().await {
-        if telemetry.config().dashboard {
-            println!("dashboard: http://{addr}/");
-        }
         println!("metrics: http://{addr}/metrics");
         println!("health: http://{addr}/health");
     }
