@@ -35,6 +35,9 @@ mod commands;
 mod error;
 mod models;
 
+#[cfg(doctest)]
+mod doctests;
+
 pub use error::{Error, Result};
 pub use models::{SpanRef, SpanStart};
 
