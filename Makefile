@@ -4,7 +4,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev \
 	libayatana-appindicator3-dev librsvg2-dev prometheus python3-aiosmtpd openssl \
-	chromium xvfb webkit2gtk-driver
+	chromium xvfb webkit2gtk-driver prometheus-alertmanager docker-compose
 TAURI_DRIVER_VERSION := 2.1.0
 
 .PHONY: setup frontend demo test e2e bench bench-dashboard fuzz check-bindings check-dashboard
