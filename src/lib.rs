@@ -4,7 +4,7 @@
 //! Register the plugin; it starts the engine ([`telemetry_engine`]) with the app and shuts
 //! it down, flushing every exporter, when the app exits. The webview reaches it through
 //! the commands (read-only by default), series streams over a `Channel`, and the events
-//! [`EVENT_ALERT`], [`EVENT_HEALTH`] and [`EVENT_TRACE`].
+//! [`EVENT_ALERT`], [`EVENT_NOTIFICATION`], [`EVENT_HEALTH`] and [`EVENT_TRACE`].
 //!
 //! ```
 //! fn register<R: tauri::Runtime>(app: tauri::Builder<R>) -> tauri::Builder<R> {
@@ -47,6 +47,10 @@ pub const EVENT_ALERT: &str = "opentelemetry://alert";
 pub const EVENT_HEALTH: &str = "opentelemetry://health";
 /// Event with every completed trace (payload: `TraceSummary`).
 pub const EVENT_TRACE: &str = "opentelemetry://trace";
+/// Event with the notifications of rules that have the `InApp` action (payload:
+/// `Notification`): what the user should be told, after cooldown, silence and
+/// acknowledgement, unlike [`EVENT_ALERT`], which carries every state change.
+pub const EVENT_NOTIFICATION: &str = "opentelemetry://notification";
 
 /// The remote parent a webview call carries in its `traceparent` invoke header (set by
 /// the guest-js `withSpan` helper), to make backend work part of the UI action's trace.
@@ -227,29 +231,30 @@ impl Builder {
     }
 }
 
-/// Forwards alert, health and trace notifications from the engine as app events.
+/// Forwards alert, health, trace and in-app notification changes from the engine as app
+/// events.
 fn forward_events<R: Runtime>(app: &AppHandle<R>, manager: &Arc<TelemetryManager>) {
-    let mut alerts = manager.alerts().subscribe_events();
-    let handle = app.clone();
-    tauri::async_runtime::spawn(async move {
-        while let Some(event) = next(&mut alerts).await {
-            let _ = handle.emit(EVENT_ALERT, event);
-        }
-    });
-    let mut health = manager.health().subscribe();
-    let handle = app.clone();
-    tauri::async_runtime::spawn(async move {
-        while let Some(change) = next(&mut health).await {
-            let _ = handle.emit(EVENT_HEALTH, change);
-        }
-    });
-    let mut traces = manager.traces().subscribe();
+    forward(app, manager.alerts().subscribe_events(), EVENT_ALERT, Some);
+    forward(app, manager.alerts().subscribe(), EVENT_NOTIFICATION, Some);
+    forward(app, manager.health().subscribe(), EVENT_HEALTH, Some);
     let store = manager.traces().clone();
+    forward(app, manager.traces().subscribe(), EVENT_TRACE, move |id| {
+        store.get(&id).map(|t| engine::api::trace_summary(&t))
+    });
+}
+
+/// Emits what `rx` receives, mapped by `payload` (`None` skips), as app event `event`.
+fn forward<R: Runtime, T: Clone + Send + 'static, P: serde::Serialize + Clone>(
+    app: &AppHandle<R>,
+    mut rx: tokio::sync::broadcast::Receiver<T>,
+    event: &'static str,
+    payload: impl Fn(T) -> Option<P> + Send + 'static,
+) {
     let handle = app.clone();
     tauri::async_runtime::spawn(async move {
-        while let Some(id) = next(&mut traces).await {
-            if let Some(t) = store.get(&id) {
-                let _ = handle.emit(EVENT_TRACE, engine::api::trace_summary(&t));
+        while let Some(item) = next(&mut rx).await {
+            if let Some(p) = payload(item) {
+                let _ = handle.emit(event, p);
             }
         }
     });

@@ -22,7 +22,7 @@ fn app(permissions: &[&str]) -> (App<tauri::test::MockRuntime>, Window) {
     config.metrics.system_collectors = false;
     config.alerts.rules = vec![serde_json::from_value(serde_json::json!({
         "name": "queue_backlog", "condition": "queue_size > 10", "severity": "Warning",
-        "actions": [ { "Webhook": { "url": "http://127.0.0.1:9/hooks/SECRET-PATH" } } ]
+        "actions": [ { "Webhook": { "url": "http://127.0.0.1:9/hooks/SECRET-PATH" } }, { "InApp": {} } ]
     }))
     .unwrap()];
     // Evaluated by the tests only (no loop racing them); a refused delivery fails at once.
@@ -477,12 +477,13 @@ fn a_backend_command_joins_the_webview_trace_through_the_traceparent_header() {
 }
 
 #[test]
-fn alert_health_and_trace_changes_reach_the_app_as_events() {
+fn alert_notification_health_and_trace_changes_reach_the_app_as_events() {
     use tauri::Listener as _;
     let (app, _window) = app(&["opentelemetry:default"]);
     let (tx, rx) = std::sync::mpsc::channel::<(String, serde_json::Value)>();
     for name in [
         tauri_plugin_opentelemetry::EVENT_ALERT,
+        tauri_plugin_opentelemetry::EVENT_NOTIFICATION,
         tauri_plugin_opentelemetry::EVENT_HEALTH,
         tauri_plugin_opentelemetry::EVENT_TRACE,
     ] {
@@ -495,16 +496,22 @@ fn alert_health_and_trace_changes_reach_the_app_as_events() {
     seed(&app); // an alert fires, a trace completes
     tauri::async_runtime::block_on(app.telemetry().health().refresh()); // exporters: Unknown → …
     let mut seen = std::collections::BTreeMap::new();
-    while seen.len() < 3 {
+    while seen.len() < 4 {
         let (name, payload) = rx
             .recv_timeout(std::time::Duration::from_secs(10))
-            .expect("all three events within 10 s");
+            .unwrap_or_else(|_| panic!("all four events within 10 s; got {seen:?}"));
         seen.entry(name).or_insert(payload);
     }
     assert_eq!(
         seen["opentelemetry://alert"]["notification"]["rule"],
         "queue_backlog"
     );
+    // The InApp action's notification: the rule, firing.
+    assert_eq!(
+        seen["opentelemetry://notification"]["rule"],
+        "queue_backlog"
+    );
+    assert_eq!(seen["opentelemetry://notification"]["state"], "Firing");
     assert_eq!(seen["opentelemetry://trace"]["name"], "render");
     assert_eq!(seen["opentelemetry://health"]["check"], "exporters");
 }

@@ -25,6 +25,7 @@ import type { LogFilter } from './bindings/LogFilter'
 import type { LogRecord } from './bindings/LogRecord'
 import type { MetricRecord } from './bindings/MetricRecord'
 import type { MetricsSnapshot } from './bindings/MetricsSnapshot'
+import type { Notification } from './bindings/Notification'
 import type { QuantileValue } from './bindings/QuantileValue'
 import type { SeriesData } from './bindings/SeriesData'
 import type { SeriesQuery } from './bindings/SeriesQuery'
@@ -245,6 +246,14 @@ export class TelemetryClient {
     return this.transport.listen('alert', handler)
   }
 
+  /**
+   * Calls `handler` with the notifications of rules that have the `InApp` action (after
+   * cooldown, silence and acknowledgement): what to show the user, e.g. as a toast.
+   */
+  onNotification(handler: (notification: Notification) => void): Promise<() => void> {
+    return this.transport.listen('notification', handler)
+  }
+
   /** Calls `handler` with every health status change. */
   onHealthChange(handler: (change: StatusChange) => void): Promise<() => void> {
     return this.transport.listen('health', handler)
@@ -317,6 +326,9 @@ export const withSpan = <T>(
 ) => client().withSpan(name, action, attributes)
 /** {@inheritDoc TelemetryClient.onAlert} */
 export const onAlert = (handler: (event: AlertEvent) => void) => client().onAlert(handler)
+/** {@inheritDoc TelemetryClient.onNotification} */
+export const onNotification = (handler: (notification: Notification) => void) =>
+  client().onNotification(handler)
 /** {@inheritDoc TelemetryClient.onHealthChange} */
 export const onHealthChange = (handler: (change: StatusChange) => void) =>
   client().onHealthChange(handler)

@@ -10,7 +10,7 @@ import type { SeriesSelector } from './bindings/SeriesSelector'
 import type { SeriesUpdate } from './bindings/SeriesUpdate'
 
 /** The live change events: alert state changes, health status changes, completed traces. */
-export type TelemetryEvent = 'alert' | 'health' | 'trace'
+export type TelemetryEvent = 'alert' | 'notification' | 'health' | 'trace'
 
 /** Options of one call. */
 export interface CallOptions {
@@ -37,7 +37,7 @@ const PLUGIN = 'plugin:opentelemetry|'
 /**
  * Tauri IPC: commands are `plugin:opentelemetry|<command>`, streams use a `Channel` and
  * acknowledge each update (a slow webview gets fewer updates, never a backlog), events
- * are `opentelemetry://alert|health|trace`.
+ * are `opentelemetry://alert|notification|health|trace`.
  */
 export function tauriTransport(): Transport {
   return {

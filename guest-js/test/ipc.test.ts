@@ -7,6 +7,7 @@ import {
   getLogs,
   getSnapshot,
   onAlert,
+  onNotification,
   querySeries,
   subscribeSeries,
   withSpan,
@@ -98,6 +99,16 @@ describe('events and spans', () => {
     stop()
     await emit('opentelemetry://alert', event)
     expect(seen).toHaveLength(1)
+  })
+
+  it('passes in-app notifications, and only those, to onNotification', async () => {
+    record()
+    const seen: string[] = []
+    const stop = await onNotification((n) => seen.push(`${n.rule}:${n.state}`))
+    await emit('opentelemetry://alert', { notification: { rule: 'cpu_high', state: 'Pending' } })
+    await emit('opentelemetry://notification', { rule: 'cpu_high', state: 'Firing' })
+    expect(seen).toEqual(['cpu_high:Firing'])
+    stop()
   })
 
   it('withSpan ends the span, failed when the action throws, and gives its traceparent', async () => {

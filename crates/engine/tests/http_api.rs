@@ -122,7 +122,8 @@ async fn series_and_changes_stream_as_server_sent_events() {
     let mut config = common::config_with_prometheus(false);
     config.metrics.system_collectors = false;
     config.alerts.rules = vec![serde_json::from_value(serde_json::json!({
-        "name": "queue_backlog", "condition": "queue_size > 10", "severity": "Warning"
+        "name": "queue_backlog", "condition": "queue_size > 10", "severity": "Warning",
+        "actions": [ { "InApp": {} } ]
     }))
     .unwrap()];
     // No evaluation loop: the test evaluates once the event stream is open.
@@ -164,6 +165,10 @@ async fn series_and_changes_stream_as_server_sent_events() {
         .unwrap()
         .as_millis() as i64;
     telemetry.alerts().evaluate(telemetry.store(), now).await;
+    // The InApp action notifies while the rule is evaluated; the state change follows.
+    let notifications = sse_events(&mut events, "notification", 1).await;
+    assert_eq!(notifications[0]["rule"], "queue_backlog");
+    assert_eq!(notifications[0]["state"], "Firing");
     let alerts = sse_events(&mut events, "alert", 1).await;
     assert_eq!(alerts[0]["notification"]["rule"], "queue_backlog");
     assert_eq!(alerts[0]["notification"]["state"], "Firing");

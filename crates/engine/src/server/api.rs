@@ -2,7 +2,7 @@
 //! the dashboard): `POST /api/<command>` with the same JSON arguments as the IPC command
 //! and the same answer, `GET /api/subscribe_series?selectors=..&intervalMs=..` as
 //! Server-Sent Events of series updates, and `GET /api/events` as Server-Sent Events of
-//! alert, health and trace changes. Only read commands are served: writes stay with the
+//! alert, in-app notification, health and trace changes. Only read commands are served: writes stay with the
 //! webview's permissions.
 
 use std::convert::Infallible;
@@ -155,7 +155,7 @@ pub(crate) async fn subscribe(
         .into_response()
 }
 
-/// `GET /api/events`: Server-Sent Events `alert`, `health` and `trace`.
+/// `GET /api/events`: Server-Sent Events `alert`, `notification`, `health` and `trace`.
 pub(crate) async fn events(State(state): State<ApiState>) -> Response {
     let Some(t) = state.manager.upgrade() else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "telemetry is shut down");
@@ -163,6 +163,9 @@ pub(crate) async fn events(State(state): State<ApiState>) -> Response {
     let (tx, rx) = mpsc::channel::<Event>(64);
     forward(t.alerts().subscribe_events(), tx.clone(), "alert", |e| {
         Event::default().json_data(e).ok()
+    });
+    forward(t.alerts().subscribe(), tx.clone(), "notification", |n| {
+        Event::default().json_data(n).ok()
     });
     forward(t.health().subscribe(), tx.clone(), "health", |c| {
         Event::default().json_data(c).ok()
