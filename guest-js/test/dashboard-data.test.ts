@@ -1,47 +1,76 @@
 import { describe, expect, it } from 'vitest'
 
 import type { LogRecord, SpanRecord, TraceRecord, TraceSummary } from '../src/index'
-import { align } from '../dashboard/charts/align'
 import { formatBytes, formatTicks, formatValue } from '../dashboard/core/format'
 import { isUsableLocale } from '../dashboard/core/locale'
 import { Scope } from '../dashboard/core/scope'
 import { resolveTheme } from '../dashboard/core/theme'
 import { labelValues } from '../dashboard/data/catalogue'
 import { LogTail } from '../dashboard/data/logtail'
-import { quantilePanel, ratePanel, ratioPanel, selectorsOf } from '../dashboard/data/panels'
-import { counterRate, hitRatio } from '../dashboard/data/rate'
+import {
+  type Line,
+  quantilePanel,
+  ratePanel,
+  ratioPanel,
+  selectorsOf
+} from '../dashboard/data/panels'
+import { CounterRate, HitRatio } from '../dashboard/data/rate'
 import { PointRing } from '../dashboard/data/ring'
 import { SeriesBuffers } from '../dashboard/data/series'
 import { TraceList, passes, toTraceFilter } from '../dashboard/data/traces'
 import { layoutWaterfall } from '../dashboard/data/waterfall'
 import { TOKEN_KEY, takeToken } from '../dashboard/token'
 
+/** A ring's points as `[ts, value]` pairs, oldest first. */
+function pointsOf(ring: PointRing): Array<[number, number]> {
+  return Array.from({ length: ring.size }, (_, i) => [ring.ts(i), ring.value(i)])
+}
+
+/** A ring of `capacity` (default: room for all) holding `points`. */
+function ringOf(points: ReadonlyArray<readonly [number, number]>, capacity = 16): PointRing {
+  const ring = new PointRing(capacity)
+  for (const [ts, value] of points) ring.push(ts, value)
+  return ring
+}
+
 describe('the point ring', () => {
   it('keeps the newest points up to its capacity, oldest first', () => {
     const ring = new PointRing(3)
     for (const t of [1, 2, 3, 4, 5]) ring.push(t, t * 10)
     expect(ring.size).toBe(3)
-    expect(ring.points()).toEqual([
+    expect(pointsOf(ring)).toEqual([
       [3, 30],
       [4, 40],
       [5, 50]
     ])
-    expect(ring.lastTs).toBe(5)
+    expect([ring.lastTs, ring.lastValue]).toEqual([5, 50])
   })
 
   it('drops points older than a time, also across the wrap', () => {
     const ring = new PointRing(4)
     for (const t of [1, 2, 3, 4, 5, 6]) ring.push(t, t)
     ring.dropBefore(5)
-    expect(ring.points()).toEqual([
+    expect(pointsOf(ring)).toEqual([
       [5, 5],
       [6, 6]
     ])
     ring.push(7, 7)
-    expect(ring.points().map(([t]) => t)).toEqual([5, 6, 7])
+    expect(pointsOf(ring).map(([t]) => t)).toEqual([5, 6, 7])
+    const epoch = ring.epoch
     ring.clear()
     expect(ring.size).toBe(0)
-    expect(ring.lastTs).toBe(-Infinity)
+    expect([ring.lastTs, ring.lastValue]).toEqual([-Infinity, undefined])
+    expect(ring.epoch).toBe(epoch + 1)
+  })
+
+  it('copies its columns out oldest first, also across the wrap', () => {
+    const ring = new PointRing(4)
+    for (const t of [1, 2, 3, 4, 5, 6]) ring.push(t, t * 10)
+    const ts = new Float64Array(4)
+    const values = new Float64Array(4)
+    expect(ring.copyTo(ts, values)).toBe(4)
+    expect([...ts]).toEqual([3, 4, 5, 6])
+    expect([...values]).toEqual([30, 40, 50, 60])
   })
 
   it('refuses a capacity below one', () => {
@@ -50,9 +79,15 @@ describe('the point ring', () => {
 })
 
 describe('counter rates', () => {
+  const rates = (points: ReadonlyArray<readonly [number, number]>) => {
+    const rate = new CounterRate(ringOf(points))
+    rate.update()
+    return pointsOf(rate.ring)
+  }
+
   it('is the increase per second between points', () => {
     expect(
-      counterRate([
+      rates([
         [0, 10],
         [2000, 30],
         [3000, 35]
@@ -65,7 +100,7 @@ describe('counter rates', () => {
 
   it('takes a drop as a restart from zero, never as a negative rate', () => {
     expect(
-      counterRate([
+      rates([
         [0, 100],
         [1000, 4],
         [2000, 10]
@@ -76,32 +111,86 @@ describe('counter rates', () => {
     ])
   })
 
-  it('skips points that do not move forward in time', () => {
-    expect(
-      counterRate([
-        [1000, 1],
-        [1000, 5],
-        [2000, 7]
-      ])
-    ).toEqual([[2000, 2]])
+  it('takes only the points added since it last ran, and follows what the counter drops', () => {
+    const counter = ringOf([[0, 0]], 3)
+    const rate = new CounterRate(counter)
+    rate.update()
+    expect(rate.ring.size).toBe(0)
+    counter.push(1000, 5)
+    counter.push(2000, 15)
+    rate.update()
+    expect(pointsOf(rate.ring)).toEqual([
+      [1000, 5],
+      [2000, 10]
+    ])
+    // The counter is full: its oldest point goes, and with it the rate at 1000.
+    counter.push(3000, 16)
+    rate.update()
+    expect(pointsOf(rate.ring)).toEqual([
+      [2000, 10],
+      [3000, 1]
+    ])
+    rate.update() // nothing new: nothing changes
+    expect(rate.ring.size).toBe(2)
+    counter.dropBefore(2500)
+    rate.update()
+    expect(rate.ring.size).toBe(0)
+  })
+
+  it('starts over when its counter is emptied and loaded again', () => {
+    const counter = ringOf([
+      [0, 0],
+      [1000, 5]
+    ])
+    const rate = new CounterRate(counter)
+    rate.update()
+    counter.clear()
+    counter.push(500, 10)
+    counter.push(1500, 30)
+    rate.update()
+    expect(pointsOf(rate.ring)).toEqual([[1500, 20]])
   })
 
   it('computes the hit ratio per interval, leaving out intervals without lookups', () => {
-    const hits = [
+    const hits = ringOf([
       [0, 0],
       [1000, 3],
       [2000, 3],
       [3000, 1]
-    ] as const
-    const misses = [
+    ])
+    const misses = ringOf([
       [0, 0],
       [1000, 1],
       [2000, 1],
       [3000, 2]
-    ] as const
+    ])
+    const ratio = new HitRatio(hits, misses)
+    ratio.update()
     // 2000: no lookup; 3000: the hit counter restarted (1 hit) and 1 miss.
-    expect(hitRatio(hits, misses)).toEqual([
+    expect(pointsOf(ratio.ring)).toEqual([
       [1000, 0.75],
+      [3000, 0.5]
+    ])
+  })
+
+  it('waits for both counters before taking an interval, and skips unpaired ones', () => {
+    const hits = ringOf([
+      [0, 0],
+      [1000, 1]
+    ])
+    const misses = ringOf([[0, 0]])
+    const ratio = new HitRatio(hits, misses)
+    ratio.update()
+    expect(ratio.ring.size).toBe(0)
+    misses.push(1000, 3) // the pair of hits' 1000 arrives late
+    hits.push(3000, 2)
+    misses.push(2000, 3) // no hits at 2000
+    ratio.update()
+    expect(pointsOf(ratio.ring)).toEqual([[1000, 0.25]])
+    misses.push(3000, 4)
+    ratio.update()
+    expect(pointsOf(ratio.ring)).toEqual([
+      [1000, 0.25],
       [3000, 0.5]
     ])
   })
@@ -114,6 +203,9 @@ describe('series buffers and panels', () => {
     value,
     ts
   })
+  /** The lines as labels and `[ts, value]` pairs. */
+  const drawn = (lines: readonly Line[]) =>
+    lines.map((l) => ({ label: l.label, points: pointsOf(l.ring) }))
 
   it('appends a stream point only when it is newer than the series last one', () => {
     const buffers = new SeriesBuffers(10)
@@ -123,17 +215,29 @@ describe('series buffers and panels', () => {
         labels: {},
         points: [
           [1000, 1],
-          [2000, 2]
+          [2000, 2],
+          [1500, 9] // out of order: skipped
         ]
       }
     ])
     expect(buffers.append(2000, [{ name: 'queue_size', labels: {}, value: 9 }])).toBe(false)
     expect(buffers.append(3000, [{ name: 'queue_size', labels: {}, value: 3 }])).toBe(true)
-    expect(buffers.matching({ name: 'queue_size' })[0].ring.points()).toEqual([
+    expect(pointsOf(buffers.matching({ name: 'queue_size' })[0].ring)).toEqual([
       [1000, 1],
       [2000, 2],
       [3000, 3]
     ])
+  })
+
+  it('changes its version when a series appears or all are forgotten, not on points', () => {
+    const buffers = new SeriesBuffers(10)
+    const start = buffers.version
+    buffers.append(1000, [{ name: 'queue_size', labels: {}, value: 1 }])
+    expect(buffers.version).toBe(start + 1)
+    buffers.append(2000, [{ name: 'queue_size', labels: {}, value: 2 }])
+    expect(buffers.version).toBe(start + 1)
+    buffers.clear()
+    expect(buffers.version).toBe(start + 2)
   })
 
   it('charts a counter as one rate line per label set, narrowed by labels', () => {
@@ -143,13 +247,30 @@ describe('series buffers and panels', () => {
     }
     buffers.append(1000, [at(1000, 10, { status: '200' }), at(1000, 2, { status: '500' })])
     const all = ratePanel('api_requests_total', 'Requests', 'per_s').lines(buffers)
-    expect(all).toEqual([
+    expect(drawn(all())).toEqual([
       { label: '200', points: [[1000, 10]] },
       { label: '500', points: [[1000, 2]] }
     ])
     const failed = ratePanel('api_requests_total', 'Requests', 'per_s', { status: '500' })
     expect(failed.selectors).toEqual([{ name: 'api_requests_total', labels: { status: '500' } }])
-    expect(failed.lines(buffers).map((l) => l.label)).toEqual(['500'])
+    expect(failed.lines(buffers)().map((l) => l.label)).toEqual(['500'])
+  })
+
+  it('keeps its lines while the series are the same, and brings rates up to date', () => {
+    const buffers = new SeriesBuffers(10)
+    buffers.append(0, [at(0, 0, { status: '200' })])
+    const lines = ratePanel('api_requests_total', 'Requests', 'per_s').lines(buffers)
+    const first = lines()
+    buffers.append(1000, [at(1000, 7, { status: '200' })])
+    expect(lines()).toBe(first)
+    expect(drawn(first)).toEqual([{ label: '200', points: [[1000, 7]] }])
+    buffers.append(2000, [at(2000, 9, { status: '200' }), at(2000, 1, { status: '500' })])
+    const second = lines()
+    expect(second).not.toBe(first)
+    expect(drawn(second)).toEqual([
+      { label: '200', points: [[1000, 7], [2000, 2]] },
+      { label: '500', points: [] }
+    ])
   })
 
   it('charts a histogram from its stored quantile series', () => {
@@ -165,7 +286,7 @@ describe('series buffers and panels', () => {
       'frame_processing_duration_ms_p90',
       'frame_processing_duration_ms_p99'
     ])
-    expect(panel.lines(buffers)).toEqual([
+    expect(drawn(panel.lines(buffers)())).toEqual([
       { label: 'p50', points: [[1000, 12]] },
       { label: 'p99', points: [[1000, 40]] }
     ])
@@ -178,15 +299,17 @@ describe('series buffers and panels', () => {
         { name: 'cache_hits_total', labels: {}, value: hits },
         { name: 'cache_misses_total', labels: {}, value: misses }
       ])
-    tick(0, 0, 0)
-    tick(1000, 9, 1)
     const panel = ratioPanel(
       'cache_hit_ratio',
       'Hit ratio',
       'cache_hits_total',
       'cache_misses_total'
     )
-    expect(panel.lines(buffers)).toEqual([{ label: 'hit ratio', points: [[1000, 0.9]] }])
+    const lines = panel.lines(buffers)
+    expect(lines()).toEqual([])
+    tick(0, 0, 0)
+    tick(1000, 9, 1)
+    expect(drawn(lines())).toEqual([{ label: 'hit ratio', points: [[1000, 0.9]] }])
   })
 
   it('streams each selector once for all panels', () => {
@@ -200,28 +323,6 @@ describe('series buffers and panels', () => {
       { name: 'cache_misses_total' },
       { name: 'cache_hits_total', labels: { shard: '1' } }
     ])
-  })
-
-  it('aligns lines on the union of their timestamps and counts the points drawn', () => {
-    expect(
-      align([
-        {
-          label: 'a',
-          points: [
-            [1, 5],
-            [3, 7]
-          ]
-        },
-        { label: 'b', points: [[2, 6]] }
-      ])
-    ).toEqual({
-      xs: [1, 2, 3],
-      ys: [
-        [5, null, 7],
-        [null, 6, null]
-      ],
-      points: 3
-    })
   })
 })
 

@@ -14,10 +14,18 @@ import { mountDashboard, type Dashboard } from '../dashboard/index'
 const plots = vi.hoisted(() => ({ made: 0, destroyed: 0, data: [] as unknown[] }))
 vi.mock('uplot', () => ({
   default: class {
-    width = 300
-    constructor(_options: unknown, data: unknown) {
+    width: number
+    bbox: { width: number }
+    constructor(
+      options: { width: number; hooks?: { setSize?: Array<(u: unknown) => void> } },
+      data: unknown
+    ) {
+      this.width = options.width
+      this.bbox = { width: options.width - 60 }
       plots.made += 1
       plots.data.push(data)
+      // As uPlot: the first draw settles the plot's size and tells the setSize hooks.
+      queueMicrotask(() => options.hooks?.setSize?.forEach((hook) => hook(this)))
     }
     setData(data: unknown) {
       plots.data.push(data)
@@ -74,8 +82,20 @@ const TRACE: TraceRecord = {
   ]
 }
 
-/** An in-memory engine: canned answers, live streams and listeners the test can drive. */
-function fakeEngine(denied: string[] = []) {
+/** Two points of history for every series. */
+const SHORT_HISTORY = (): Array<[number, number]> => [
+  [NOW - 2000, 10],
+  [NOW - 1000, 20]
+]
+
+/**
+ * An in-memory engine: canned answers, live streams and listeners the test can drive;
+ * `history` gives the points `query_series` answers for a series name.
+ */
+function fakeEngine(
+  denied: string[] = [],
+  history: (name: string) => Array<[number, number]> = SHORT_HISTORY
+) {
   const calls: Array<{ command: string; args: Record<string, unknown> }> = []
   const streams = new Set<Stream>()
   const listeners = new Map<TelemetryEvent, Set<Handler>>()
@@ -127,16 +147,7 @@ function fakeEngine(denied: string[] = []) {
     get_metric_catalogue: () => [],
     query_series: (args) => {
       const { name } = args.query as { name: string }
-      return [
-        {
-          name,
-          labels: {},
-          points: [
-            [NOW - 2000, 10],
-            [NOW - 1000, 20]
-          ]
-        }
-      ]
+      return [{ name, labels: {}, points: history(name) }]
     },
     list_traces: () => [TRACE],
     get_trace: () => TRACE,
@@ -194,7 +205,15 @@ let consoleError: ReturnType<typeof vi.spyOn>
 
 beforeEach(() => {
   vi.useFakeTimers({
-    toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date']
+    toFake: [
+      'setTimeout',
+      'setInterval',
+      'clearTimeout',
+      'clearInterval',
+      'Date',
+      'requestAnimationFrame',
+      'cancelAnimationFrame'
+    ]
   })
   vi.setSystemTime(NOW)
   host = document.createElement('div')
@@ -202,6 +221,7 @@ beforeEach(() => {
   consoleError = vi.spyOn(console, 'error')
   plots.made = 0
   plots.destroyed = 0
+  plots.data.length = 0
 })
 
 afterEach(() => {
@@ -258,17 +278,82 @@ describe('the mounted dashboard', () => {
       })
     tick(NOW, 30)
     tick(NOW, 31) // same collection: not a new point
+    expect(cpu.dataset.points).toBe('2') // drawn at the next frame
+    vi.advanceTimersToNextFrame()
     expect(cpu.dataset.points).toBe('3')
     expect(cpu.dataset.lastTs).toBe(String(NOW))
 
     const pause = $(host, 'pause-toggle')!
     pause.click()
     tick(NOW + 1000, 40)
+    vi.advanceTimersToNextFrame()
     expect(cpu.dataset.points).toBe('3')
     pause.click() // resume: history is loaded again
     await vi.waitFor(() =>
       expect(engine.calls.filter((c) => c.command === 'query_series').length).toBeGreaterThan(9)
     )
+  })
+
+  it('draws each chart once a frame, however many updates arrived', async () => {
+    const engine = fakeEngine()
+    dashboard = mountDashboard(host, { client: engine.client })
+    const cpu = host.querySelector<HTMLElement>(
+      '[data-testid="chart"][data-metric="system_cpu_usage_percent"]'
+    )!
+    await vi.waitFor(() => expect(engine.streams.size).toBe(1))
+    await vi.waitFor(() => expect(cpu.dataset.points).toBe('2'))
+    const [stream] = engine.streams
+    const charts = $$(host, 'chart').length
+    const before = plots.data.length
+    for (let i = 1; i <= 5; i++) {
+      stream.onUpdate({
+        id: 1,
+        seq: i,
+        timestampMs: NOW + i * 100,
+        dropped: 0,
+        series: [{ name: 'system_cpu_usage_percent', labels: {}, value: i }]
+      })
+    }
+    expect(plots.data.length).toBe(before) // updates only mark the charts
+    vi.advanceTimersToNextFrame()
+    expect(plots.data.length).toBe(before + charts) // one draw per chart for five updates
+    expect(cpu.dataset.points).toBe('7')
+    expect(cpu.dataset.lastTs).toBe(String(NOW + 500))
+    vi.advanceTimersToNextFrame()
+    expect(plots.data.length).toBe(before + charts) // nothing new, nothing drawn
+
+    $(host, 'tab-traces')!.click() // the view is left: its charts draw nothing more
+    stream.onUpdate({
+      id: 1,
+      seq: 6,
+      timestampMs: NOW + 600,
+      dropped: 0,
+      series: [{ name: 'system_cpu_usage_percent', labels: {}, value: 6 }]
+    })
+    vi.advanceTimersToNextFrame()
+    expect(plots.data.length).toBe(before + charts)
+  })
+
+  it('hands uPlot at most four points per pixel column, with spikes and the newest', async () => {
+    const dense = (): Array<[number, number]> =>
+      Array.from({ length: 4000 }, (_, i) => [NOW - (4000 - i) * 50, i === 1234 ? 99 : 10])
+    const engine = fakeEngine([], dense)
+    dashboard = mountDashboard(host, { client: engine.client })
+    const cpu = host.querySelector<HTMLElement>(
+      '[data-testid="chart"][data-metric="system_cpu_usage_percent"]'
+    )!
+    // jsdom has no layout: the chart is 240 px wide, the mocked plot 180 px, which the
+    // chart learns once the plot is made (then draws again).
+    await vi.waitFor(() => expect(Number(cpu.dataset.points)).toBeGreaterThan(0))
+    expect(Number(cpu.dataset.points)).toBeLessThanOrEqual(4 * 241)
+    await vi.waitFor(() => expect(Number(cpu.dataset.points)).toBeLessThanOrEqual(4 * 181))
+    const points = Number(cpu.dataset.points)
+    expect(cpu.dataset.lastTs).toBe(String(NOW - 50))
+    const drawn = plots.data.find((d) => (d as ArrayLike<number>[])[0].length === points) as
+      | ArrayLike<number>[]
+      | undefined
+    expect(drawn).toBeDefined()
+    expect(Math.max(...Array.from(drawn![1]))).toBe(99)
   })
 
   it('stops every stream, listener, timer and chart on destroy', async () => {

@@ -4,10 +4,15 @@
  * charts of 50 series, each loaded with 3,600 points of history. `?mode=uplot` draws the
  * same charts with bare uPlot, the peer. Either way the page then streams one update with
  * the newest value of all 50 series every 100 ms (skipping the ticks it is still busy
- * through, as the engine's stream does) and times each update twice: to the end
- * of the draws it causes (uPlot draws in a microtask queued by `setData`), and to the
- * start of the next task, which adds the canvas raster Chromium runs once the task is over
- * (`CanvasRenderingContext2D::FinalizeFrame`, outside the task's own time).
+ * through, as the engine's stream does) and times each update twice: to the end of the
+ * draws it causes, and to the start of the next task after them, which adds the canvas
+ * raster Chromium runs once the drawing task is over (`CanvasRenderingContext2D::
+ * FinalizeFrame`, outside the task's own time). The peer draws in the update's own task
+ * (uPlot draws in a microtask queued by `setData`); the dashboard only marks its charts
+ * and draws them in the next animation frame. For a side that draws in a frame, the time
+ * counted is the handler's plus the frame's, from its first callback to the end of the
+ * draws and to the next task: the main thread is idle while it waits for the frame. That
+ * wait is measured apart, as the update's latency.
  *
  * The page does nothing on its own: the driver calls `window.bench`.
  * @module
@@ -30,6 +35,8 @@ export interface ChartReport {
   metric: string
   /** Points drawn, summed over lines. */
   points: number
+  /** Lines drawn. */
+  lines: number
   /** Canvas width (px). */
   width: number
   /** Newest timestamp drawn. */
@@ -57,13 +64,19 @@ export interface Outcome {
   skipped: number
   /** Length of the run, without the time the driver held the stream (ms). */
   elapsedMs: number
-  /** Per update: ms from handing it over to the end of the uPlot draws it caused. */
+  /**
+   * Per update: ms of handling it, to the end of the uPlot draws it caused (without the
+   * wait for a frame, when it draws in one).
+   */
   handleMs: number[]
   /**
-   * Per update: ms from handing it over to the start of the next task, which adds the
-   * canvas raster done after the task (and, at times, a frame's rendering).
+   * Per update: ms of handling it, to the start of the next task after its draws, which
+   * adds the canvas raster done after the drawing task (and, at times, a frame's
+   * rendering); without the wait for a frame, when it draws in one.
    */
   updateMs: number[]
+  /** Per update: ms from handing it over to the next task after its draws, waits included. */
+  latencyMs: number[]
   /** Updates after which fewer charts were drawn than there are charts. */
   undrawn: number
   /** Timestamp of the last update delivered. */
@@ -138,9 +151,11 @@ async function until(ready: () => boolean, what: string, timeoutMs = 60_000): Pr
 }
 
 function report(figure: HTMLElement, points: number, lastTs: number): ChartReport {
+  const metric = figure.dataset.metric ?? ''
   return {
-    metric: figure.dataset.metric ?? '',
+    metric,
     points,
+    lines: CHARTS.find((c) => c.metric === metric)?.lines ?? 0,
     width: figure.querySelector('canvas')?.width ?? 0,
     lastTs
   }
@@ -231,6 +246,7 @@ let side: Side | undefined
 let source: Source | undefined
 let handleMs = new Float64Array(0)
 let updateMs = new Float64Array(0)
+let latencyMs = new Float64Array(0)
 let delivered = 0
 /** When update 0 was due; moved on by the time the stream was held. */
 let origin = 0
@@ -244,6 +260,7 @@ window.bench = {
     if (taskScheduler === undefined) throw new Error('this browser has no scheduler.postTask')
     handleMs = new Float64Array(Math.ceil((seconds * 1000) / TICK_MS))
     updateMs = new Float64Array(handleMs.length)
+    latencyMs = new Float64Array(handleMs.length)
     side = mode === 'uplot' ? await uplotSide(root, source) : await dashboardSide(root, source)
     // Let layout settle (the charts follow their container's width) before measuring.
     await frame()
@@ -298,6 +315,7 @@ window.bench = {
             elapsedMs: now - origin,
             handleMs: Array.from(handleMs.subarray(0, delivered)),
             updateMs: Array.from(updateMs.subarray(0, delivered)),
+            latencyMs: Array.from(latencyMs.subarray(0, delivered)),
             undrawn,
             lastTs,
             charts: s.charts(),
@@ -311,23 +329,41 @@ window.bench = {
         const handOver = s.tick(n + 1, lastTs, skipped, src.tick(TICK_MS * (k - previous)))
         previous = k
         const drawsBefore = draws
+        const drew = () => draws - drawsBefore >= CHARTS.length
+        // The first callback of the next frame (registered before the side's own): where
+        // the frame's work starts.
+        let frameStart = Infinity
+        requestAnimationFrame(() => (frameStart = performance.now()))
         const start = performance.now()
         handOver()
+        const handled = performance.now() - start
+        // Ends the update once its draws are done (`busy`: time to count since `since`).
+        const finish = (since: number, busy: number) => {
+          handleMs[n] = busy + performance.now() - since
+          if (!drew()) undrawn += 1
+          // The first task after this one: user-blocking, so it is not queued behind frames.
+          void tasks.postTask(
+            () => {
+              const now = performance.now()
+              updateMs[n] = busy + now - since
+              latencyMs[n] = now - start
+              delivered = n + 1
+              k += 1
+              setTimeout(step, Math.max(0, origin + k * TICK_MS - now))
+            },
+            { priority: 'user-blocking' }
+          )
+        }
         // Queued after the handler's setData calls, so it runs after their draws.
         queueMicrotask(() => {
-          handleMs[n] = performance.now() - start
-          if (draws - drawsBefore < CHARTS.length) undrawn += 1
+          if (drew()) {
+            finish(start, 0)
+            return
+          }
+          // Drawing in the next frame: registered after the side's own frame callback, this
+          // runs after its draws.
+          requestAnimationFrame(() => finish(Math.max(frameStart, start + handled), handled))
         })
-        // The first task after this one: user-blocking, so it is not queued behind frames.
-        void tasks.postTask(
-          () => {
-            updateMs[n] = performance.now() - start
-            delivered = n + 1
-            k += 1
-            setTimeout(step, Math.max(0, origin + k * TICK_MS - performance.now()))
-          },
-          { priority: 'user-blocking' }
-        )
       }
       setTimeout(step, 0)
     })

@@ -18,6 +18,9 @@ export const CAPACITY = 4096
 /** The dashboard's chart height (`HEIGHT` in charts/chart.ts). */
 const HEIGHT = 160
 
+/** The dashboard's line width (`LINE_WIDTH` in charts/chart.ts). */
+const LINE_WIDTH = 1
+
 const PALETTE = ['#3b82f6', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6']
 
 /** A chart's newest points: x and each line's y, each slot written at `i` and `i + capacity`. */
@@ -176,7 +179,11 @@ export class Peer {
         scales: { x: { time: true } },
         series: [
           {},
-          ...labels.map((label, i) => ({ label, stroke: PALETTE[i % PALETTE.length], width: 1.5 }))
+          ...labels.map((label, i) => ({
+            label,
+            stroke: PALETTE[i % PALETTE.length],
+            width: LINE_WIDTH
+          }))
         ]
       }
       chart.plot = new uPlot(options, chart.window.data(), chart.host)

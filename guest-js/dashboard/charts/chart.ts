@@ -7,10 +7,23 @@ import uPlot from 'uplot'
 
 import { h } from '../core/dom.js'
 import { type Unit, formatTicks, formatTime, formatValue } from '../core/format.js'
-import type { Line, PanelSpec } from '../data/panels.js'
-import { align } from './align.js'
+import type { Line, Lines, PanelSpec } from '../data/panels.js'
+import type { Aligner } from './align.js'
+import type { ThemeColours } from './colours.js'
+import { decimate } from './decimate.js'
+import { type Table, TableBuffer } from './table.js'
 
 const HEIGHT = 160
+
+/** The narrowest plot (CSS px); a narrower container clips it. */
+const MIN_WIDTH = 240
+
+/**
+ * Lines 1 px wide. Where canvases are rasterised in software (no GPU), Skia draws 1 px
+ * lines as hairlines; at 1.5 px, painting 15 charts took about ten times as long as all
+ * the rest of an update.
+ */
+const LINE_WIDTH = 1
 
 /** Time tick steps (ms): 1 s … 1 week, with the 2 min and 2 h steps narrow charts need. */
 const TIME_STEPS = [
@@ -28,15 +41,31 @@ const PALETTE = [
   '#84cc16'
 ]
 
+/** What a chart shares with the other charts of its view. */
+export interface ChartShared {
+  /** The theme's axis colours. */
+  readonly colours: ThemeColours
+  /** One aligner for all: the charts are drawn one after the other. */
+  readonly aligner: Aligner
+  /** Asks for `chart` to be drawn at the next frame. */
+  request(chart: Chart): void
+}
+
 /**
- * A chart of lines over time. uPlot is made on the first draw with lines, and made again
- * when the set of lines changes (a new label set appeared).
+ * A chart of lines over time. Each draw aligns the lines, decimates them to the plot's
+ * pixel columns ({@link decimate}) and hands uPlot the result; the rings keep the full
+ * data. uPlot is made on the first draw with lines, and made again when the set of lines
+ * changes (a new label set appeared). The chart draws only when told to; when its
+ * container's width changes, or uPlot settles on another plot width, it asks its owner
+ * to draw it again ({@link ChartShared.request}).
  *
  * @example
  * ```ts
- * const chart = new Chart(gaugePanel('queue_size', 'Queue', 'count'))
+ * const panel = gaugePanel('queue_size', 'Queue', 'count')
+ * const shared = { colours, aligner: new Aligner(), request: (c: Chart) => queue.mark(c) }
+ * const chart = new Chart(panel, panel.lines(buffers), shared)
  * grid.append(chart.element)
- * chart.draw([{ label: 'queue_size', points: [[Date.now(), 4]] }])
+ * chart.draw()
  * chart.destroy()
  * ```
  */
@@ -47,10 +76,21 @@ export class Chart {
   private readonly latest: HTMLElement
   private readonly empty: HTMLElement
   private plot: uPlot | undefined
-  private labels: string | undefined
+  /** The lines drawn last. */
+  private lines: readonly Line[] = []
+  /** What uPlot draws: the lines decimated, kept between draws (uPlot reads it on hover). */
+  private readonly decimated = new TableBuffer()
+  /** The plot width (canvas px) the last decimation was for. */
+  private pixels = 0
   private readonly resize: ResizeObserver | undefined
+  /** The container's width (CSS px) as last observed; 0 while hidden or not laid out. */
+  private width = 0
 
-  constructor(private readonly spec: Pick<PanelSpec, 'metric' | 'title' | 'unit'>) {
+  constructor(
+    private readonly spec: Pick<PanelSpec, 'metric' | 'title' | 'unit'>,
+    private readonly source: Lines,
+    private readonly shared: ChartShared
+  ) {
     this.latest = h('span', { class: 'chart-latest' })
     this.empty = h('div', { class: 'chart-empty' }, 'No data yet')
     this.host = h('div', { class: 'chart-plot' }, this.empty)
@@ -72,35 +112,53 @@ export class Chart {
       this.host
     )
     if (typeof ResizeObserver === 'function') {
-      this.resize = new ResizeObserver(() => this.fit())
+      // Layout is done when observers run: reading the width here costs no layout.
+      this.resize = new ResizeObserver(() => {
+        const width = this.host.clientWidth
+        if (width === this.width) return
+        this.width = width
+        shared.request(this)
+      })
       this.resize.observe(this.host)
     }
   }
 
-  /** Draws `lines` and updates the wrapper's attributes. */
-  draw(lines: readonly Line[]): void {
-    const { xs, ys, points } = align(lines)
-    this.element.setAttribute('data-points', String(points))
-    this.element.setAttribute('data-last-ts', xs.length > 0 ? String(xs[xs.length - 1]) : '')
-    const only = lines.length === 1 ? lines[0].points : []
-    const last = only[only.length - 1] as (typeof only)[number] | undefined
-    this.latest.textContent = last === undefined ? '' : formatValue(this.spec.unit, last[1])
-    this.empty.hidden = points > 0
-    const labels = lines.map((l) => l.label).join('\n')
-    const data: uPlot.AlignedData = [xs, ...ys]
-    if (this.plot !== undefined && labels === this.labels) {
-      this.plot.setData(data)
+  /**
+   * Draws its lines as they are now and updates the wrapper's attributes: `data-points`,
+   * the points drawn (after decimation, summed over lines), and `data-last-ts`, the
+   * newest timestamp. A chart without width (hidden, or not laid out yet) draws nothing:
+   * it asks again once it has one. Without ResizeObserver (jsdom) it draws at the
+   * narrowest width.
+   */
+  draw(): void {
+    if (this.resize !== undefined && this.width === 0) return
+    const lines = this.source()
+    const width = Math.max(this.width, MIN_WIDTH)
+    if (this.plot !== undefined && this.plot.width !== width) {
+      this.plot.setSize({ width, height: HEIGHT })
+    }
+    const table = this.shared.aligner.align(lines)
+    this.pixels = this.plot?.bbox.width ?? Math.round(width * devicePixelRatio)
+    const { data, points } = plotData(decimate(table, this.pixels + 1, this.decimated))
+
+    attribute(this.element, 'data-points', String(points))
+    const newestTs = table.length > 0 ? String(table.xs[table.length - 1]) : ''
+    attribute(this.element, 'data-last-ts', newestTs)
+    const newest = lines.length === 1 ? lines[0].ring.lastValue : undefined
+    const latest = newest === undefined ? '' : formatValue(this.spec.unit, newest)
+    if (this.latest.textContent !== latest) this.latest.textContent = latest
+    if (this.empty.hidden !== points > 0) this.empty.hidden = points > 0
+
+    const { plot } = this
+    const same = plot !== undefined && sameLabels(lines, this.lines)
+    this.lines = lines
+    if (same) {
+      plot.setData(data)
       return
     }
-    this.plot?.destroy()
-    this.plot = undefined
-    this.labels = labels
-    if (lines.length > 0) this.plot = new uPlot(this.options(lines), data, this.host)
-  }
-
-  /** Repaints with the current theme's colours. */
-  repaint(): void {
-    this.plot?.redraw(false, true)
+    plot?.destroy()
+    this.plot =
+      lines.length > 0 ? new uPlot(this.options(lines, width), data, this.host) : undefined
   }
 
   /** Removes uPlot and stops following the size. */
@@ -111,24 +169,16 @@ export class Chart {
     this.element.remove()
   }
 
-  private fit(): void {
-    const width = Math.floor(this.host.clientWidth)
-    if (this.plot !== undefined && width > 0 && width !== this.plot.width) {
-      this.plot.setSize({ width, height: HEIGHT })
-    }
-  }
-
-  private options(lines: readonly Line[]): uPlot.Options {
+  private options(lines: readonly Line[], width: number): uPlot.Options {
     const unit: Unit = this.spec.unit
-    const color = (name: string) => () =>
-      getComputedStyle(this.element).getPropertyValue(name).trim() || '#888'
+    const { colours } = this.shared
     const axis = {
-      stroke: color('--dash-muted'),
-      grid: { stroke: color('--dash-grid'), width: 1 },
-      ticks: { stroke: color('--dash-grid'), width: 1 }
+      stroke: () => colours.muted,
+      grid: { stroke: () => colours.grid, width: 1 },
+      ticks: { stroke: () => colours.grid, width: 1 }
     }
     return {
-      width: Math.max(Math.floor(this.host.clientWidth), 240),
+      width,
       height: HEIGHT,
       ms: 1,
       // Room on the right for the last time label.
@@ -141,7 +191,7 @@ export class Chart {
         ...lines.map((line, i) => ({
           label: line.label,
           stroke: PALETTE[i % PALETTE.length],
-          width: 1.5,
+          width: LINE_WIDTH,
           spanGaps: true
         }))
       ],
@@ -154,9 +204,45 @@ export class Chart {
           // Wide enough for the longest tick label (about 7 px a character at 12 px).
           size: (_, values) => 16 + 7 * Math.max(3, ...(values ?? []).map((v) => v.length))
         }
-      ]
+      ],
+      // The axes settle the plot's width after a draw: decimate again if it is not the
+      // width the data was decimated for.
+      hooks: {
+        setSize: [
+          (u) => {
+            if (u.bbox.width !== this.pixels) this.shared.request(this)
+          }
+        ]
+      }
     }
   }
+}
+
+/**
+ * uPlot's data for `table` (typed views; for a line with gaps, an array with `null` where
+ * it has no value) and the points it draws, summed over lines.
+ */
+function plotData(table: Table): { data: uPlot.AlignedData; points: number } {
+  const n = table.length
+  let points = 0
+  const ys = table.ys.map((y) => {
+    const column = y.subarray(0, n)
+    let present = 0
+    for (let i = 0; i < n; i++) if (!Number.isNaN(column[i])) present += 1
+    points += present
+    return present === n ? column : Array.from(column, (v) => (Number.isNaN(v) ? null : v))
+  })
+  return { data: [table.xs.subarray(0, n), ...ys], points }
+}
+
+/** Whether two sets of lines have the same labels in the same order. */
+function sameLabels(a: readonly Line[], b: readonly Line[]): boolean {
+  return a === b || (a.length === b.length && a.every((line, i) => line.label === b[i].label))
+}
+
+/** Sets an attribute only when it changes. */
+function attribute(element: Element, name: string, value: string): void {
+  if (element.getAttribute(name) !== value) element.setAttribute(name, value)
 }
 
 /** Wall-clock tick labels: seconds only when ticks are less than a minute apart. */

@@ -1,6 +1,7 @@
 /**
  * Live charts of a view: history for the selected range from `querySeries`, then the
- * points of one `subscribeSeries` stream appended at every tick.
+ * points of one `subscribeSeries` stream appended at every tick, drawn at most once a
+ * frame.
  * @module
  */
 import type { SeriesSelector, SeriesUpdate } from '../../src/index.js'
@@ -10,7 +11,10 @@ import { RANGES } from '../core/range.js'
 import type { Scope } from '../core/scope.js'
 import { type PanelSpec, selectorsOf } from '../data/panels.js'
 import { SeriesBuffers } from '../data/series.js'
-import { Chart } from './chart.js'
+import { Aligner } from './align.js'
+import { Chart, type ChartShared } from './chart.js'
+import { ThemeColours } from './colours.js'
+import { FrameQueue } from './frame.js'
 
 /** Points kept per series: an hour at one point a second fits. */
 const POINTS_PER_SERIES = 4096
@@ -29,7 +33,9 @@ export interface Section {
 /**
  * Builds the charts of `sections` and keeps them live until `scope` closes: one history
  * load per selector, one stream for all. A range change or a resume reloads the history;
- * while paused, stream updates are dropped and nothing is redrawn.
+ * while paused, stream updates are dropped. Loads and updates only mark the charts; the
+ * next animation frame draws each marked chart once (none while the page is hidden, and
+ * none after the view is left).
  *
  * @example
  * ```ts
@@ -39,18 +45,29 @@ export interface Section {
  */
 export function liveCharts(ctx: Context, scope: Scope, sections: readonly Section[]): HTMLElement {
   const panels = sections.flatMap((s) => s.panels)
-  const charts = new Map(panels.map((panel) => [panel, new Chart(panel)]))
-  scope.add(() => charts.forEach((chart) => chart.destroy()))
   const buffers = new SeriesBuffers(POINTS_PER_SERIES)
   const selectors = selectorsOf(panels)
-  let generation = 0
-  let loading = false
-
-  const redraw = () => {
+  const root = h('div', { class: 'chart-sections' })
+  const queue = new FrameQueue<Chart>((marked) => {
     const span = RANGES[ctx.range].spanMs
     if (span !== null) buffers.dropBefore(Date.now() - span)
-    charts.forEach((chart, panel) => chart.draw(panel.lines(buffers)))
+    for (const chart of marked) chart.draw()
+  })
+  const shared: ChartShared = {
+    colours: new ThemeColours(root),
+    aligner: new Aligner(),
+    request: (chart) => queue.mark(chart)
   }
+  const charts = new Map(
+    panels.map((panel) => [panel, new Chart(panel, panel.lines(buffers), shared)])
+  )
+  const markAll = () => charts.forEach((chart) => queue.mark(chart))
+  scope.add(() => {
+    queue.cancel()
+    charts.forEach((chart) => chart.destroy())
+  })
+  let generation = 0
+  let loading = false
 
   const sync = async () => {
     const mine = ++generation
@@ -69,17 +86,20 @@ export function liveCharts(ctx: Context, scope: Scope, sections: readonly Sectio
     buffers.clear()
     for (const answer of answers) if (answer !== undefined) buffers.load(answer)
     loading = false
-    redraw()
+    markAll()
   }
 
   const onUpdate = (update: SeriesUpdate) => {
     if (ctx.paused || loading || scope.closed) return
-    if (buffers.append(update.timestampMs, update.series)) redraw()
+    if (buffers.append(update.timestampMs, update.series)) markAll()
   }
 
   ctx.watch(scope, (setting) => {
     if (setting === 'range' || (setting === 'paused' && !ctx.paused)) void sync()
-    if (setting === 'theme') charts.forEach((chart) => chart.repaint())
+    if (setting === 'theme') {
+      shared.colours.invalidate()
+      markAll()
+    }
   })
   void sync().then(async () => {
     if (scope.closed) return
@@ -89,9 +109,7 @@ export function liveCharts(ctx: Context, scope: Scope, sections: readonly Sectio
     })
   })
 
-  return h(
-    'div',
-    { class: 'chart-sections' },
+  root.append(
     ...sections.map((section) =>
       h(
         'section',
@@ -101,4 +119,5 @@ export function liveCharts(ctx: Context, scope: Scope, sections: readonly Sectio
       )
     )
   )
+  return root
 }

@@ -5,17 +5,23 @@
  */
 import type { SeriesSelector } from '../../src/index.js'
 import type { Unit } from '../core/format.js'
-import { counterRate, hitRatio } from './rate.js'
-import type { Point } from './ring.js'
-import { type Labels, type SeriesBuffers, labelValuesText } from './series.js'
+import { CounterRate, HitRatio } from './rate.js'
+import type { PointRing } from './ring.js'
+import { type Buffer, type Labels, type SeriesBuffers, labelValuesText } from './series.js'
 
 /** One line of a chart. */
 export interface Line {
   /** Legend label. */
-  label: string
-  /** Points, oldest first. */
-  points: Point[]
+  readonly label: string
+  /** Its points, oldest first: a series' own ring, or one derived from series. */
+  readonly ring: PointRing
 }
+
+/**
+ * A chart's lines as of now. The same array comes back for as long as the set of lines
+ * is the same; their rings change in place.
+ */
+export type Lines = () => readonly Line[]
 
 /** A chart's definition. */
 export interface PanelSpec {
@@ -27,8 +33,12 @@ export interface PanelSpec {
   unit: Unit
   /** The series it needs, for history queries and the live stream. */
   selectors: SeriesSelector[]
-  /** Its lines, from the buffered points. */
-  lines(buffers: SeriesBuffers): Line[]
+  /**
+   * Its lines over `buffers`. The function returned looks the series up again only when
+   * a series appeared or all were forgotten ({@link SeriesBuffers.version}), and brings
+   * rates and ratios up to date with the points added since it last ran.
+   */
+  lines(buffers: SeriesBuffers): Lines
 }
 
 /** The quantiles a histogram panel draws; the store keeps them as `<name>_p50` etc. */
@@ -49,18 +59,28 @@ function selector(name: string, labels?: Labels): SeriesSelector {
     : { name, labels: { ...labels } }
 }
 
-/** One line per series, labelled by its label values (or by the metric when it has none). */
-function perSeries(
-  name: string,
-  labels: Labels | undefined,
-  transform: (points: Point[]) => Point[]
-): (buffers: SeriesBuffers) => Line[] {
-  return (buffers) =>
-    buffers.matching(selector(name, labels)).map((b) => ({
-      label: labelValuesText(b.labels) || name,
-      points: transform(b.ring.points())
-    }))
+/** Lines, and the derived rings to bring up to date before they are read. */
+interface Bound {
+  lines: Line[]
+  derived: Array<CounterRate | HitRatio>
 }
+
+/** {@link PanelSpec.lines} from `bind`, which matches series to lines (again when they change). */
+function follow(buffers: SeriesBuffers, bind: () => Bound): Lines {
+  let version = -1
+  let bound: Bound = { lines: [], derived: [] }
+  return () => {
+    if (buffers.version !== version) {
+      version = buffers.version
+      bound = bind()
+    }
+    for (const derived of bound.derived) derived.update()
+    return bound.lines
+  }
+}
+
+/** A short legend label: the label values, or the metric's name when it has none. */
+const labelOf = (name: string, buffer: Buffer) => labelValuesText(buffer.labels) || name
 
 /**
  * A gauge's values, one line per label set.
@@ -71,12 +91,17 @@ function perSeries(
  * ```
  */
 export function gaugePanel(name: string, title: string, unit: Unit, labels?: Labels): PanelSpec {
+  const wanted = selector(name, labels)
   return {
     metric: name,
     title,
     unit,
-    selectors: [selector(name, labels)],
-    lines: perSeries(name, labels, (p) => p)
+    selectors: [wanted],
+    lines: (buffers) =>
+      follow(buffers, () => ({
+        lines: buffers.matching(wanted).map((b) => ({ label: labelOf(name, b), ring: b.ring })),
+        derived: []
+      }))
   }
 }
 
@@ -89,12 +114,21 @@ export function gaugePanel(name: string, title: string, unit: Unit, labels?: Lab
  * ```
  */
 export function ratePanel(name: string, title: string, unit: Unit, labels?: Labels): PanelSpec {
+  const wanted = selector(name, labels)
   return {
     metric: name,
     title,
     unit,
-    selectors: [selector(name, labels)],
-    lines: perSeries(name, labels, counterRate)
+    selectors: [wanted],
+    lines: (buffers) =>
+      follow(buffers, () => {
+        const matched = buffers.matching(wanted)
+        const rates = matched.map((b) => new CounterRate(b.ring))
+        return {
+          lines: matched.map((b, i) => ({ label: labelOf(name, b), ring: rates[i].ring })),
+          derived: rates
+        }
+      })
   }
 }
 
@@ -114,9 +148,12 @@ export function quantilePanel(histogram: string, title: string, unit: Unit): Pan
     unit,
     selectors: names.map((name) => ({ name })),
     lines: (buffers) =>
-      names.flatMap((name, i) =>
-        buffers.matching({ name }).map((b) => ({ label: QUANTILES[i], points: b.ring.points() }))
-      )
+      follow(buffers, () => ({
+        lines: names.flatMap((name, i) =>
+          buffers.matching({ name }).map((b) => ({ label: QUANTILES[i], ring: b.ring }))
+        ),
+        derived: []
+      }))
   }
 }
 
@@ -134,11 +171,13 @@ export function ratioPanel(metric: string, title: string, hits: string, misses: 
     title,
     unit: 'ratio',
     selectors: [{ name: hits }, { name: misses }],
-    lines: (buffers) => {
-      const [hit] = buffers.matching({ name: hits })
-      const [miss] = buffers.matching({ name: misses })
-      if (hit === undefined || miss === undefined) return []
-      return [{ label: 'hit ratio', points: hitRatio(hit.ring.points(), miss.ring.points()) }]
-    }
+    lines: (buffers) =>
+      follow(buffers, () => {
+        const [hit] = buffers.matching({ name: hits })
+        const [miss] = buffers.matching({ name: misses })
+        if (hit === undefined || miss === undefined) return { lines: [], derived: [] }
+        const ratio = new HitRatio(hit.ring, miss.ring)
+        return { lines: [{ label: 'hit ratio', ring: ratio.ring }], derived: [ratio] }
+      })
   }
 }

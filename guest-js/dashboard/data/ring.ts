@@ -1,33 +1,33 @@
 /**
- * A fixed-capacity ring of `(timestamp, value)` points: the memory of one live series
- * never grows past its capacity.
+ * A fixed-capacity ring of `(timestamp, value)` points in two typed columns: the memory of
+ * one live series never grows past its capacity, and reading it allocates nothing.
  * @module
  */
 
-/** A `(Unix ms, value)` point. */
-export type Point = readonly [number, number]
-
 /**
- * Points oldest first in two preallocated arrays; pushing into a full ring overwrites the
- * oldest point.
+ * Points oldest first in two preallocated columns; pushing into a full ring overwrites the
+ * oldest point. Index `0` is the oldest point kept, `size - 1` the newest.
  *
  * @example
  * ```ts
  * const ring = new PointRing(3)
  * for (const t of [1, 2, 3, 4]) ring.push(t, t * 10)
- * ring.points() // [[2, 20], [3, 30], [4, 40]]
+ * ring.size // 3
+ * ring.ts(0) // 2, the oldest kept
+ * ring.value(2) // 40, the newest
  * ```
  */
 export class PointRing {
-  private readonly ts: Float64Array
+  private readonly times: Float64Array
   private readonly values: Float64Array
   private start = 0
   private length = 0
+  private cleared = 0
 
   /** A ring of at most `capacity` (≥ 1) points. */
   constructor(readonly capacity: number) {
     if (!(capacity >= 1)) throw new RangeError(`capacity: must be at least 1, got ${capacity}`)
-    this.ts = new Float64Array(capacity)
+    this.times = new Float64Array(capacity)
     this.values = new Float64Array(capacity)
   }
 
@@ -36,20 +36,43 @@ export class PointRing {
     return this.length
   }
 
+  /**
+   * How many times it was emptied: what is derived from its points (rates, ratios) starts
+   * over when this changes.
+   */
+  get epoch(): number {
+    return this.cleared
+  }
+
   /** The newest timestamp, or `-Infinity` when empty. */
   get lastTs(): number {
-    return this.length === 0 ? -Infinity : this.ts[this.index(this.length - 1)]
+    return this.length === 0 ? -Infinity : this.times[this.slot(this.length - 1)]
+  }
+
+  /** The newest value, or `undefined` when empty. */
+  get lastValue(): number | undefined {
+    return this.length === 0 ? undefined : this.values[this.slot(this.length - 1)]
+  }
+
+  /** The timestamp of point `i` (`0` is the oldest). */
+  ts(i: number): number {
+    return this.times[this.slot(i)]
+  }
+
+  /** The value of point `i` (`0` is the oldest). */
+  value(i: number): number {
+    return this.values[this.slot(i)]
   }
 
   /** Appends a point, dropping the oldest when full. */
   push(ts: number, value: number): void {
     if (this.length < this.capacity) {
-      const at = this.index(this.length)
-      this.ts[at] = ts
+      const at = this.slot(this.length)
+      this.times[at] = ts
       this.values[at] = value
       this.length += 1
     } else {
-      this.ts[this.start] = ts
+      this.times[this.start] = ts
       this.values[this.start] = value
       this.start = (this.start + 1) % this.capacity
     }
@@ -57,29 +80,37 @@ export class PointRing {
 
   /** Drops the points older than `ts`. */
   dropBefore(ts: number): void {
-    while (this.length > 0 && this.ts[this.start] < ts) {
+    while (this.length > 0 && this.times[this.start] < ts) {
       this.start = (this.start + 1) % this.capacity
       this.length -= 1
     }
+    if (this.length === 0) this.start = 0
   }
 
   /** Empties it. */
   clear(): void {
     this.start = 0
     this.length = 0
+    this.cleared += 1
   }
 
-  /** A copy of the points, oldest first. */
-  points(): Point[] {
-    const out: Point[] = new Array(this.length)
-    for (let i = 0; i < this.length; i++) {
-      const at = this.index(i)
-      out[i] = [this.ts[at], this.values[at]]
+  /**
+   * Copies the timestamps and values, oldest first, to the start of `ts` and `values`
+   * (each at least {@link PointRing.size} long); returns how many were copied.
+   */
+  copyTo(ts: Float64Array, values: Float64Array): number {
+    const head = Math.min(this.length, this.capacity - this.start)
+    ts.set(this.times.subarray(this.start, this.start + head))
+    values.set(this.values.subarray(this.start, this.start + head))
+    if (head < this.length) {
+      ts.set(this.times.subarray(0, this.length - head), head)
+      values.set(this.values.subarray(0, this.length - head), head)
     }
-    return out
+    return this.length
   }
 
-  private index(i: number): number {
-    return (this.start + i) % this.capacity
+  private slot(i: number): number {
+    const at = this.start + i
+    return at < this.capacity ? at : at - this.capacity
   }
 }

@@ -51,7 +51,8 @@ function keyOf(name: string, labels: Labels): string {
 /**
  * Rings keyed by series name and labels. History replaces a series' points; the live
  * stream appends a point only when it is newer than the series' last one (the stream
- * ticks faster than the store collects).
+ * ticks faster than the store collects), so every ring is in ascending time order.
+ * {@link SeriesBuffers.version} tells readers when the set of series changed.
  *
  * @example
  * ```ts
@@ -63,16 +64,25 @@ function keyOf(name: string, labels: Labels): string {
  */
 export class SeriesBuffers {
   private readonly buffers = new Map<string, Buffer>()
+  private changes = 0
 
   /** Buffers of at most `capacity` points each. */
   constructor(private readonly capacity: number) {}
 
-  /** Replaces the points of each series in `data`. */
+  /**
+   * Changes whenever a series appears or all are forgotten (not when points are added):
+   * what {@link SeriesBuffers.matching} answered stays right while it is the same.
+   */
+  get version(): number {
+    return this.changes
+  }
+
+  /** Replaces the points of each series in `data`; points not after the one before are skipped. */
   load(data: readonly SeriesData[]): void {
     for (const series of data) {
       const ring = this.buffer(series.name, series.labels).ring
       ring.clear()
-      for (const [ts, value] of series.points) ring.push(ts, value)
+      for (const [ts, value] of series.points) if (ts > ring.lastTs) ring.push(ts, value)
     }
   }
 
@@ -97,6 +107,7 @@ export class SeriesBuffers {
   /** Forgets every series. */
   clear(): void {
     this.buffers.clear()
+    this.changes += 1
   }
 
   /** The series `selector` selects, in label order. */
@@ -112,6 +123,7 @@ export class SeriesBuffers {
     if (buffer === undefined) {
       buffer = { name, labels: { ...labels }, ring: new PointRing(this.capacity) }
       this.buffers.set(key, buffer)
+      this.changes += 1
     }
     return buffer
   }
