@@ -22,24 +22,14 @@ import { cpus, loadavg } from 'node:os'
 import { dirname, extname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { chromium } from 'playwright-core'
 import { build } from 'vite'
+
+import { launchChromium } from './chromium.mjs'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const OUT = join(ROOT, 'target', 'dashboard-bench')
 const CONFIG = join(ROOT, 'guest-js', 'dashboard', 'bench', 'vite.config.ts')
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--enable-precise-memory-info'
-]
 const VIEWPORT = { width: 1366, height: 900 }
 const MODES = [
   ['dashboard', 'dashboard'],
@@ -306,7 +296,7 @@ async function main() {
   try {
     const served = await serve(OUT)
     server = served.server
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    browser = await launchChromium(['--enable-precise-memory-info'])
     version = browser.version()
     for (const [mode, label] of MODES) {
       console.error(`${label}: ${SECONDS} s of 10 updates/s (heap sampled every ${SAMPLE_S} s)`)

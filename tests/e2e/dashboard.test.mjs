@@ -4,19 +4,8 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { chromium } from 'playwright-core'
+import { launchChromium } from '../../scripts/chromium.mjs'
 import { artifacts, freePort, start, stopAll, studioBinary } from './support.mjs'
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync'
-]
 
 let browser
 let page
@@ -52,7 +41,7 @@ before(async () => {
     name: 'studio'
   })
   base = studio.match[1]
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+  browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1366, height: 900 } })
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(`console: ${message.text()}`)

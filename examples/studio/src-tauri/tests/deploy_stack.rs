@@ -18,15 +18,16 @@
 //! this file only parses it and checks its references.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 use serde_norway::Value as Yaml;
+use tauri_plugin_opentelemetry::engine::alerts::Condition;
 use tauri_plugin_opentelemetry::engine::config::{LogsExporter, MetricsExporter, TracingExporter};
 use tauri_plugin_opentelemetry::TelemetryConfig;
 
@@ -215,73 +216,9 @@ fn split_comparison(expr: &str) -> Option<(&str, &str, &str)> {
 // ---------------------------------------------------------------------------------------
 // Processes and HTTP
 
-/// A child process killed and reaped when dropped.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The studio binary, headless, with none of the caller's telemetry variables.
-fn studio() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_studio"));
-    cmd.arg("--headless");
-    for var in [
-        "TELEMETRY_CONFIG",
-        "TELEMETRY_ENABLED",
-        "PROMETHEUS_PORT",
-        "OTEL_SERVICE_NAME",
-        "OTEL_RESOURCE_ATTRIBUTES",
-        "TELEMETRY_HTTP_TOKEN",
-        "OTEL_TRACES_EXPORTER",
-        "OTEL_LOGS_EXPORTER",
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
-/// Starts `cmd` and returns it with what it printed after `prefix` (the studio announces its
-/// endpoints once they listen).
-fn start_announcing(cmd: &mut Command, prefix: &str) -> (Guard, String) {
-    let mut guard = Guard(cmd.stdout(Stdio::piped()).spawn().unwrap());
-    let stdout = guard.0.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let found = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix(prefix).map(str::to_owned))
-        .unwrap_or_else(|| panic!("the studio printed no {prefix:?} line"));
-    // Keep reading so that the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (guard, found)
-}
-
-/// The status and body of one HTTP/1.0 request (no keep-alive, so the body ends at EOF).
+/// The status and body of one HTTP/1.0 request.
 fn http(addr: &str, method: &str, target: &str, headers: &str) -> std::io::Result<(u16, String)> {
-    let sock: SocketAddr = addr.parse().unwrap();
-    let mut stream = TcpStream::connect_timeout(&sock, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
-    write!(
-        stream,
-        "{method} {target} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n{headers}\r\n"
-    )?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let response = String::from_utf8_lossy(&response);
+    let response = support::response(addr, method, target, headers)?;
     let status = response
         .split(' ')
         .nth(1)
@@ -384,6 +321,15 @@ fn promtool(args: &[&str]) -> String {
 }
 
 #[test]
+fn every_alert_rule_expression_is_also_an_in_app_condition() {
+    let rules = alert_rules();
+    assert_eq!(rules.len(), 5);
+    for (_, expr, _) in rules {
+        Condition::parse(&expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
+    }
+}
+
+#[test]
 fn promtool_checks_the_prometheus_config_and_every_rule_file_it_loads() {
     let checked = promtool(&["check", "config", "prometheus.yml"]);
     let config = yaml("prometheus/prometheus.yml");
@@ -402,6 +348,8 @@ fn promtool_checks_the_prometheus_config_and_every_rule_file_it_loads() {
         }
         let doc = yaml(&format!("prometheus/{name}"));
         if doc.get("tests").is_some() {
+            let tested = promtool(&["test", "rules", &name]);
+            assert!(tested.contains("SUCCESS"), "{tested}");
             continue;
         }
         assert!(
@@ -498,11 +446,11 @@ fn every_dashboard_query_and_alert_rule_has_data_from_the_real_studio() {
     // token on every data route, and OTLP span and log exporters aimed at a port where
     // nothing listens, so that exports fail and the drop counters the runtime dashboard
     // shows exist (they appear with the first loss).
-    let studio_port = free_port();
-    let dead_otlp = free_port();
+    let studio_port = support::free_port();
+    let dead_otlp = support::free_port();
     let studio_log = dir.path().join("studio.stderr");
-    let (_studio, _) = start_announcing(
-        studio()
+    let (_studio, _) = support::start_announcing(
+        support::studio()
             .env("PROMETHEUS_PORT", studio_port.to_string())
             .env("TELEMETRY_HTTP_TOKEN", token)
             .env("OTEL_TRACES_EXPORTER", "otlp")
@@ -523,9 +471,9 @@ fn every_dashboard_query_and_alert_rule_has_data_from_the_real_studio() {
     )
     .unwrap();
     promtool(&["check", "config", prom_config.to_str().unwrap()]);
-    let prom_port = free_port();
+    let prom_port = support::free_port();
     let prom_log = dir.path().join("prometheus.log");
-    let _prometheus = Guard(
+    let _prometheus = support::Guard(
         Command::new("prometheus")
             .arg(format!("--config.file={}", prom_config.display()))
             .arg(format!(
@@ -1263,9 +1211,9 @@ fn the_container_route_config_serves_metrics_on_all_interfaces_and_writes_ecs_lo
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let (_studio, url) = start_announcing(
-        studio()
+    let port = support::free_port();
+    let (_studio, url) = support::start_announcing(
+        support::studio()
             .env("TELEMETRY_CONFIG", deploy().join("studio/telemetry.json"))
             .env("PROMETHEUS_PORT", port.to_string())
             .args(["--duration", "120"])

@@ -2,78 +2,20 @@
 //! it: a real process, real config files, the real endpoints.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
+use support::{free_port, start_announcing as start, studio as runner};
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-
-/// The studio binary without a window (as `make demo` runs it on a machine with no display).
-fn runner() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_studio"));
-    cmd.arg("--headless");
-    for var in [
-        "TELEMETRY_CONFIG",
-        "TELEMETRY_ENABLED",
-        "PROMETHEUS_PORT",
-        "OTEL_SERVICE_NAME",
-        "OTEL_RESOURCE_ATTRIBUTES",
-        "TELEMETRY_HTTP_TOKEN",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::net::TcpListener;
+use std::process::Stdio;
 
 fn http_get(addr: &str, path: &str) -> String {
     request(addr, "GET", path, "")
 }
 
-/// One HTTP/1.0 request with extra header lines; the whole response.
 fn request(addr: &str, method: &str, path: &str, headers: &str) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n{headers}\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts the studio and returns it with the URL it printed after `prefix`.
-fn start(cmd: &mut Command, prefix: &str) -> (Guard, String) {
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut guard = Guard(child);
-    let stdout = guard.0.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix(prefix).map(str::to_owned))
-        .unwrap_or_else(|| panic!("the studio printed no {prefix:?} line"));
-    // Keep reading so that the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (guard, url)
+    support::response(addr, method, path, headers).unwrap()
 }
 
 #[test]
