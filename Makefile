@@ -75,6 +75,10 @@ check-dashboard:
 	@if ! git diff --exit-code --stat -- crates/engine/assets/dashboard; then \
 		echo "crates/engine/assets/dashboard differs from its sources: run npm run build:dashboard and commit it"; exit 1; fi
 
+## bench-dashboard: the dashboard in Chromium against bare uPlot (BENCH_SECONDS, default 600)
+bench-dashboard: setup
+	npm run --silent bench:dashboard
+
 ## bench: criterion benchmarks with their peers, then the README table of ratios
 bench: setup
 	cargo bench -p telemetry-engine --bench metrics --bench tracing
