@@ -6,6 +6,7 @@ APT_PACKAGES := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev
 	libayatana-appindicator3-dev librsvg2-dev prometheus python3-aiosmtpd openssl \
 	chromium xvfb webkit2gtk-driver prometheus-alertmanager docker-compose
 TAURI_DRIVER_VERSION := 2.1.0
+CARGO_DENY_VERSION := 0.20.2
 
 .PHONY: setup frontend demo test e2e bench bench-dashboard fuzz check-bindings check-dashboard
 
@@ -19,6 +20,7 @@ setup:
 	fi
 	@command -v npm >/dev/null || { DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
 	@command -v tauri-driver >/dev/null || cargo install tauri-driver --version $(TAURI_DRIVER_VERSION) --locked
+	@command -v cargo-deny >/dev/null || cargo install cargo-deny --version $(CARGO_DENY_VERSION) --locked
 	npm ci --no-audit --no-fund --loglevel=error
 
 ## frontend: build the dashboard the engine embeds and the studio app's frontend
@@ -37,6 +39,7 @@ test: setup frontend
 	$(MAKE) check-dashboard
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo deny check bans licenses sources
 	cargo test --workspace --all-targets
 	cargo test --workspace --doc
 	$(MAKE) check-bindings

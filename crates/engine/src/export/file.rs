@@ -45,8 +45,18 @@ impl RotatingFile {
             .ok_or_else(|| io::Error::other("file writer missing after open"))
     }
 
-    /// Writes `line` and a newline, rotating first if needed, then flushes.
+    /// Writes `line` and a newline, rotating first if needed, then flushes. After an error
+    /// the file is reopened on the next write, so that a fault that ends (a full or
+    /// read-only disk, a removed directory) ends the failures too.
     pub(crate) fn write_line(&mut self, line: &str) -> io::Result<()> {
+        let written = self.append(line);
+        if written.is_err() {
+            self.writer = None;
+        }
+        written
+    }
+
+    fn append(&mut self, line: &str) -> io::Result<()> {
         let len = line.len() as u64 + 1;
         if self.writer.is_some() && self.size > 0 && self.size + len > self.max_bytes {
             self.rotate()?;
@@ -80,10 +90,14 @@ impl RotatingFile {
 
     /// Flushes buffered bytes to the file.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
-        match self.writer.as_mut() {
+        let flushed = match self.writer.as_mut() {
             Some(w) => w.flush(),
             None => Ok(()),
+        };
+        if flushed.is_err() {
+            self.writer = None;
         }
+        flushed
     }
 }
 
