@@ -3,16 +3,13 @@
 //! by Tauri before any of our code runs.
 #![allow(clippy::unwrap_used)]
 
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow};
+use tauri::App;
 use tauri_plugin_opentelemetry::engine::config::{OtlpExporterConfig, TracingExporter};
-use tauri_plugin_opentelemetry::{TelemetryConfig, TelemetryExt, PLUGIN_ID};
-
-type Window = WebviewWindow<tauri::test::MockRuntime>;
+use tauri_plugin_opentelemetry::{TelemetryConfig, TelemetryExt};
 
 mod support;
+
+use support::{call, invoke, Window};
 
 fn app(permissions: &[&str]) -> (App<tauri::test::MockRuntime>, Window) {
     let mut config = TelemetryConfig {
@@ -33,43 +30,6 @@ fn app(permissions: &[&str]) -> (App<tauri::test::MockRuntime>, Window) {
         ..OtlpExporterConfig::http("http://127.0.0.1:9/v1/traces")
     })];
     support::app_with(permissions, config)
-}
-
-fn call(
-    window: &Window,
-    command: &str,
-    args: serde_json::Value,
-    headers: &[(&str, &str)],
-) -> Result<serde_json::Value, String> {
-    let mut map = tauri::http::HeaderMap::new();
-    for (k, v) in headers {
-        map.insert(
-            tauri::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            v.parse().unwrap(),
-        );
-    }
-    get_ipc_response(
-        window,
-        InvokeRequest {
-            cmd: format!("plugin:{PLUGIN_ID}|{command}"),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: map,
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|body| body.deserialize::<serde_json::Value>().unwrap())
-    .map_err(|e| e.as_str().map_or_else(|| e.to_string(), str::to_owned))
-}
-
-fn invoke(
-    window: &Window,
-    command: &str,
-    args: serde_json::Value,
-) -> Result<serde_json::Value, String> {
-    call(window, command, args, &[])
 }
 
 /// Records metrics, a trace and a log, and runs one collection and one alert evaluation.

@@ -1,14 +1,19 @@
 //! A mock-runtime app whose ACL holds the plugin's generated permissions (what
 //! `generate_context!` would give a real app), for the IPC tests and the IPC benchmark.
-#![allow(clippy::unwrap_used)]
+// Each test binary (and the IPC benchmark) uses a part of this module.
+#![allow(clippy::unwrap_used, dead_code)]
 
 use std::collections::BTreeMap;
 
-use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{
+    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
+};
 use tauri::utils::acl::capability::Capability;
 use tauri::utils::acl::manifest::{Manifest, PermissionFile};
 use tauri::utils::acl::resolved::Resolved;
 use tauri::utils::platform::Target;
+use tauri::webview::InvokeRequest;
 use tauri::{App, WebviewWindow, WebviewWindowBuilder};
 use tauri_plugin_opentelemetry::{Builder, TelemetryConfig, PLUGIN_ID};
 
@@ -55,4 +60,56 @@ pub(crate) fn app_with(
         .build()
         .unwrap();
     (app, window)
+}
+
+/// The test app's window.
+pub(crate) type Window = WebviewWindow<MockRuntime>;
+
+/// Calls the plugin's `command` from `window` with `args` and request `headers`, through
+/// Tauri's IPC (ACL included); the answer as JSON, or the error text.
+pub(crate) fn call(
+    window: &Window,
+    command: &str,
+    args: serde_json::Value,
+    headers: &[(&str, &str)],
+) -> Result<serde_json::Value, String> {
+    let mut map = tauri::http::HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(
+            tauri::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: format!("plugin:{PLUGIN_ID}|{command}"),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: map,
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<serde_json::Value>().unwrap())
+    .map_err(|e| e.as_str().map_or_else(|| e.to_string(), str::to_owned))
+}
+
+/// [`call`] without headers.
+pub(crate) fn invoke(
+    window: &Window,
+    command: &str,
+    args: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    call(window, command, args, &[])
+}
+
+/// A TCP port that was free a moment ago (the OS picks it).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -732,8 +732,11 @@ impl TelemetryConfig {
                             matches!(key.as_str(), "password" | "service_key" | "http_token")
                                 || (key == "url" && parent == Some("Webhook"))
                                 || parent == Some("headers");
+                        let url = matches!(key.as_str(), "endpoint" | "pagerduty_url");
                         if secret && !v.is_null() {
                             *v = serde_json::Value::String("<redacted>".into());
+                        } else if let (true, serde_json::Value::String(s)) = (url, &mut *v) {
+                            *s = shown_endpoint(s);
                         } else {
                             walk(v, Some(key.as_str()));
                         }
@@ -761,6 +764,24 @@ impl TelemetryConfig {
     /// ```
     pub fn profile(profile: Profile) -> Self {
         profile.config()
+    }
+}
+
+/// `endpoint` as it may be shown in status names, metric labels, errors and logs: without
+/// a `user:password@` part, a query or a fragment, which can carry credentials.
+pub(crate) fn shown_endpoint(endpoint: &str) -> String {
+    let (scheme, rest) = match endpoint.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, endpoint),
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    match scheme {
+        Some(scheme) => format!("{scheme}://{host}{path}"),
+        None => format!("{host}{path}"),
     }
 }
 

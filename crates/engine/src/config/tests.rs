@@ -233,3 +233,21 @@ fn from_env_reads_the_file_named_by_telemetry_config() {
         "{err}"
     );
 }
+
+#[test]
+fn shown_endpoints_carry_no_credentials() {
+    for (given, shown) in [
+        (
+            "http://user:pw@collector:4318/v1/traces?key=k#f",
+            "http://collector:4318/v1/traces",
+        ),
+        (
+            "https://collector.example.com",
+            "https://collector.example.com",
+        ),
+        ("user@collector:4317", "collector:4317"),
+        ("http://[::1]:4318/v1/logs", "http://[::1]:4318/v1/logs"),
+    ] {
+        assert_eq!(crate::config::shown_endpoint(given), shown);
+    }
+}

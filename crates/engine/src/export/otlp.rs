@@ -12,7 +12,7 @@ use opentelemetry_sdk::Resource;
 use tokio::runtime::Handle;
 
 use super::ExportStatusBoard;
-use crate::config::{Compression, OtlpExporterConfig, OtlpProtocol};
+use crate::config::{shown_endpoint, Compression, OtlpExporterConfig, OtlpProtocol};
 use crate::metrics::Counter;
 
 /// Where and how to send one signal, under a name in the export status.
@@ -44,7 +44,7 @@ macro_rules! build_otlp {
     ($exporter:ty, $target:expr, $cx:expr) => {{
         let target: &OtlpTarget = $target;
         let cx: &ExportContext = $cx;
-        let config = &target.config;
+        let config = &credentials_as_header(&target.config);
         let compression = (config.compression == Some(Compression::Gzip))
             .then_some(opentelemetry_otlp::Compression::Gzip);
         let built = match config.protocol {
@@ -76,9 +76,10 @@ macro_rules! build_otlp {
             }
         }
         .map_err(|e| {
+            let shown = shown_endpoint(&config.endpoint);
             format!(
-                "cannot build the OTLP exporter for {}: {e}",
-                config.endpoint
+                "cannot build the OTLP exporter for {shown}: {}",
+                e.to_string().replace(&config.endpoint, &shown)
             )
         })?;
         Ok(StatusExporter::new(
@@ -106,6 +107,37 @@ pub(crate) fn log_exporter(
     cx: &ExportContext,
 ) -> Result<StatusExporter<opentelemetry_otlp::LogExporter>, String> {
     build_otlp!(opentelemetry_otlp::LogExporter, target, cx)
+}
+
+/// `config` with a `user:password@` of its endpoint moved into an `Authorization: Basic`
+/// header (what HTTP clients do with such a URL), so that the URL the HTTP stack keeps,
+/// logs and reports carries no credentials. An `Authorization` header set in the config
+/// wins.
+fn credentials_as_header(config: &OtlpExporterConfig) -> OtlpExporterConfig {
+    use base64::Engine as _;
+    let mut config = config.clone();
+    let Some((scheme, rest)) = config.endpoint.split_once("://") else {
+        return config;
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some((userinfo, host)) = rest[..authority_end].rsplit_once('@') else {
+        return config;
+    };
+    let decoded = percent_encoding::percent_decode_str(userinfo).decode_utf8_lossy();
+    let value = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(decoded.as_bytes())
+    );
+    let endpoint = format!("{scheme}://{host}{}", &rest[authority_end..]);
+    if !config
+        .headers
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case("authorization"))
+    {
+        config.headers.insert("authorization".to_owned(), value);
+    }
+    config.endpoint = endpoint;
+    config
 }
 
 fn grpc_runtime(cx: &ExportContext) -> Result<&Handle, String> {
@@ -240,5 +272,22 @@ fn describe(e: &OTelSdkError) -> String {
     match e {
         OTelSdkError::Timeout(d) => format!("export timed out after {d:?}"),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_credentials_become_a_basic_header() {
+        let moved = credentials_as_header(&OtlpExporterConfig::http(
+            "http://otel%40corp:p%3Ass@collector:4318/v1/traces?x=1",
+        ));
+        assert_eq!(moved.endpoint, "http://collector:4318/v1/traces?x=1");
+        // base64("otel@corp:p:ss")
+        assert_eq!(moved.headers["authorization"], "Basic b3RlbEBjb3JwOnA6c3M=");
+        let plain = OtlpExporterConfig::http("http://collector:4318/v1/traces");
+        assert_eq!(credentials_as_header(&plain), plain);
     }
 }

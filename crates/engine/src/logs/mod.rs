@@ -27,7 +27,7 @@ use tracing_subscriber::Layer;
 
 pub use store::{LogQuery, LogRecord, LogStore};
 
-use crate::config::{BatchExportConfig, LogsExporter, TelemetryConfig};
+use crate::config::{shown_endpoint, BatchExportConfig, LogsExporter, TelemetryConfig};
 use crate::export::otlp::{log_exporter, ExportContext, OtlpTarget, StatusExporter};
 use ecs::EcsFileExporter;
 use store::StoreProcessor;
@@ -67,7 +67,7 @@ impl LogsPipeline {
                     }
                     LogsExporter::Otlp(otlp) => {
                         let target = OtlpTarget {
-                            name: format!("logs:otlp:{}", otlp.endpoint),
+                            name: format!("logs:otlp:{}", shown_endpoint(&otlp.endpoint)),
                             config: otlp.clone(),
                             note: None,
                         };

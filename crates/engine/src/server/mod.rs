@@ -14,6 +14,9 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
+
+/// How long a stopping server waits for in-flight requests and open streams.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 use tower_http::compression::CompressionLayer;
 
 mod api;
@@ -168,13 +171,24 @@ impl RunningServer {
         self.dashboard
     }
 
-    /// Stops accepting, finishes in-flight requests and waits for the task.
+    /// Stops accepting, finishes in-flight requests and waits for the task, at most
+    /// [`SHUTDOWN_GRACE`]: a client that stopped reading (its socket full) would otherwise
+    /// hold the shutdown forever. Connections still open then are dropped.
     pub(crate) async fn stop(mut self) {
         let _ = self.closing.send(true);
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = self.task.await;
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+            ::tracing::warn!(
+                addr = %self.addr,
+                "telemetry HTTP server: clients still connected after {SHUTDOWN_GRACE:?}; closed"
+            );
+        }
     }
 }
 

@@ -32,7 +32,7 @@ pub use store::{
     SpanRecord, TraceQuery, TraceRecord, TraceStore, TraceStoreLimits, TraceStoreProcessor,
 };
 
-use crate::config::{BatchExportConfig, TelemetryConfig, TracingExporter};
+use crate::config::{shown_endpoint, BatchExportConfig, TelemetryConfig, TracingExporter};
 use crate::export::otlp::{span_exporter, ExportContext, OtlpTarget, StatusExporter};
 use console::ConsoleSpanExporter;
 
@@ -93,7 +93,7 @@ impl TracingPipeline {
                         compression,
                     } => otlp::jaeger_target(endpoint, *compression),
                     TracingExporter::Otlp(config) => OtlpTarget {
-                        name: format!("traces:otlp:{}", config.endpoint),
+                        name: format!("traces:otlp:{}", shown_endpoint(&config.endpoint)),
                         config: config.clone(),
                         note: None,
                     },

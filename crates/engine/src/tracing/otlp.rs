@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::shown_endpoint;
 use crate::config::{Compression, OtlpExporterConfig, OtlpProtocol};
 use crate::export::otlp::OtlpTarget;
 
@@ -9,7 +10,7 @@ use crate::export::otlp::OtlpTarget;
 /// (`:14268/api/traces`) becomes the same host's OTLP/HTTP endpoint (`:4318/v1/traces`);
 /// port 4317 means OTLP/gRPC; anything else is taken as an OTLP/HTTP URL.
 pub(crate) fn jaeger_target(endpoint: &str, compression: Option<Compression>) -> OtlpTarget {
-    let name = format!("traces:jaeger:{endpoint}");
+    let name = format!("traces:jaeger:{}", shown_endpoint(endpoint));
     let (scheme, rest) = endpoint.split_once("://").unwrap_or(("http", endpoint));
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -32,7 +33,9 @@ pub(crate) fn jaeger_target(endpoint: &str, compression: Option<Compression>) ->
     if port == Some(14268) || path == "/api/traces" {
         let mapped = format!("{scheme}://{host}:4318/v1/traces");
         let note = format!(
-            "{endpoint} is Jaeger's deprecated Thrift endpoint; sending OTLP/HTTP to {mapped} (Jaeger takes OTLP natively since 1.35)"
+            "{} is Jaeger's deprecated Thrift endpoint; sending OTLP/HTTP to {} (Jaeger takes OTLP natively since 1.35)",
+            shown_endpoint(endpoint),
+            shown_endpoint(&mapped)
         );
         return target(mapped, OtlpProtocol::HttpProtobuf, Some(note));
     }

@@ -8,7 +8,8 @@ use tauri_plugin_opentelemetry::TelemetryConfig;
 
 use crate::workload::Incidents;
 
-const USAGE: &str = "usage: studio [--headless] [--duration SECONDS] [--incident-every SECONDS]";
+const USAGE: &str =
+    "usage: studio [--headless] [--duration SECONDS] [--incident-every SECONDS] [--series N]";
 
 /// The command line.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +20,8 @@ pub(crate) struct Args {
     pub(crate) duration: Option<Duration>,
     /// When incidents happen.
     pub(crate) incidents: Incidents,
+    /// Extra series rewritten continuously (`load.rs`), for load and soak runs.
+    pub(crate) series: usize,
 }
 
 /// A positive number of seconds.
@@ -41,6 +44,7 @@ impl Args {
             incidents: Incidents {
                 period: Duration::from_secs(90),
             },
+            series: 0,
         };
         let mut it = std::env::args().skip(1);
         while let Some(arg) = it.next() {
@@ -51,6 +55,12 @@ impl Args {
                     let period = seconds("--incident-every", it.next())?;
                     args.incidents = Incidents { period };
                 }
+                "--series" => {
+                    let value = it.next().unwrap_or_default();
+                    args.series = value.parse().map_err(|_| {
+                        format!("--series takes a number of series, not {value:?}; {USAGE}")
+                    })?;
+                }
                 other => return Err(format!("unknown argument {other:?}; {USAGE}")),
             }
         }
@@ -60,7 +70,7 @@ impl Args {
 
 /// The configuration: `TELEMETRY_CONFIG` and the environment when a file is given, else
 /// the studio's defaults (with the environment's overrides on top).
-pub(crate) fn telemetry() -> Result<TelemetryConfig, String> {
+pub(crate) fn telemetry(args: &Args) -> Result<TelemetryConfig, String> {
     let from_file = std::env::var_os("TELEMETRY_CONFIG").is_some();
     let mut config = TelemetryConfig::from_env().map_err(|e| e.to_string())?;
     if from_file {
@@ -123,6 +133,8 @@ pub(crate) fn telemetry() -> Result<TelemetryConfig, String> {
             ..AlertRule::default()
         },
     ];
+    // Room in the in-app store for the load's series beside the studio's own.
+    config.metrics.max_store_series = config.metrics.max_store_series.max(args.series + 5000);
     config.validate().map_err(|e| e.to_string())?;
     Ok(config)
 }

@@ -2,8 +2,10 @@
 //! simulated render pipeline and shows the live telemetry panel in its window.
 //!
 //! ```text
-//! studio [--headless] [--duration SECONDS] [--incident-every SECONDS]
+//! studio [--headless] [--duration SECONDS] [--incident-every SECONDS] [--series N]
 //! ```
+//! `--series N` adds N series rewritten continuously by one thread (`load.rs`), for the
+//! load and soak scripts.
 //! With no display (no `DISPLAY` or `WAYLAND_DISPLAY`), or with `--headless`, it runs the
 //! same workload without a window and serves the same dashboard over HTTP. Either way it
 //! prints `dashboard: http://127.0.0.1:9090/`.
@@ -14,6 +16,7 @@
 //! and friends. With no file: Prometheus, API and dashboard on 127.0.0.1:9090.
 
 mod config;
+mod load;
 mod workload;
 
 use std::process::ExitCode;
@@ -26,7 +29,7 @@ use config::Args;
 use workload::{RenderQueue, RenderQueueCheck, Studio};
 
 fn main() -> ExitCode {
-    let (args, config) = match Args::from_env().and_then(|a| Ok((a, config::telemetry()?))) {
+    let (args, config) = match Args::from_env().and_then(|a| Ok((a, config::telemetry(&a)?))) {
         Ok(parsed) => parsed,
         Err(e) => {
             eprintln!("studio: {e}");
@@ -41,6 +44,13 @@ fn main() -> ExitCode {
     } else {
         windowed(args, config)
     }
+}
+
+/// The `--series` load, when asked for.
+fn start_load(telemetry: &TelemetryManager, series: usize) -> std::io::Result<Option<load::Load>> {
+    (series > 0)
+        .then(|| load::Load::start(telemetry.metrics().clone(), series))
+        .transpose()
 }
 
 /// Prints where the dashboard, metrics and health are served.
@@ -95,6 +105,13 @@ fn headless(args: Args, config: TelemetryConfig) -> ExitCode {
             eprintln!("studio: {e}");
             return ExitCode::FAILURE;
         }
+        let _load = match start_load(&telemetry, args.series) {
+            Ok(load) => load,
+            Err(e) => {
+                eprintln!("studio: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         announce(&telemetry, "headless").await;
         let stop = async {
             tokio::select! {
@@ -124,7 +141,9 @@ fn windowed(args: Args, config: TelemetryConfig) -> ExitCode {
             let telemetry: Arc<TelemetryManager> = app.telemetry().clone();
             let handle = app.handle().clone();
             let duration = args.duration;
+            let load = start_load(&telemetry, args.series)?;
             tauri::async_runtime::spawn(async move {
+                let _load = load;
                 announce(&telemetry, "in a window").await;
                 Studio::new(telemetry, queue, args.incidents)
                     .run(deadline(duration))
