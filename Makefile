@@ -8,7 +8,7 @@ APT_PACKAGES := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev
 TAURI_DRIVER_VERSION := 2.1.0
 CARGO_DENY_VERSION := 0.20.2
 
-.PHONY: setup frontend demo test e2e bench bench-dashboard fuzz check-bindings check-dashboard
+.PHONY: setup frontend demo test e2e bench bench-dashboard fuzz load soak check-bindings check-dashboard
 
 ## setup: install the Debian packages and npm packages the build and the tests use (idempotent)
 setup:
@@ -55,10 +55,11 @@ e2e:
 	cargo build -p studio
 	node --test --test-concurrency=1 tests/e2e/
 
-## fuzz: fuzz the config parser and the alert condition parser/evaluator, FUZZ_SECONDS
+## fuzz: fuzz the config parser, the alert condition parser/evaluator and every command's
+## argument decoding (the series query among them), FUZZ_SECONDS
 ## (default 60) each; a crash stops with its input in fuzz/artifacts
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := config_json alert_condition
+FUZZ_TARGETS := config_json alert_condition api_commands
 fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 	# cargo-fuzz wants nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
@@ -85,6 +86,20 @@ check-dashboard:
 ## bench-dashboard: the dashboard in Chromium against bare uPlot (BENCH_SECONDS, default 600)
 bench-dashboard: setup
 	npm run --silent bench:dashboard
+
+## load: wrk against the studio (release build) with 10,000 extra series: throughput and
+## p99 of /metrics, /health and /api/*, and the recording rate under load vs idle
+load: setup frontend
+	@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null
+	cargo build --release -p studio
+	python3 scripts/load.py $(ARGS)
+
+## soak: the studio under continuous load for SOAK_SECONDS (default 600); prints the RSS
+## and open-descriptor slopes and fails when they are not flat
+SOAK_SECONDS ?= 600
+soak: setup frontend
+	cargo build --release -p studio
+	python3 scripts/soak.py --seconds $(SOAK_SECONDS) $(ARGS)
 
 ## bench: criterion benchmarks with their peers, then the README table of ratios
 bench: setup

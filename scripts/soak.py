@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Soak: the studio under continuous load for minutes, its memory and descriptors sampled.
 
-Runs `target/release/studio --headless --series N` with incidents every 30 s (alerts fire
-and resolve, health flips), its spans and logs going over OTLP/HTTP to a receiver this
+Runs `target/release/studio --headless --series N --series-every 0.1 --retention 60`
+(the in-app store holds a minute of history, so it is full after the first minute and
+what follows is the steady state) with incidents every 30 s (alerts fire and resolve,
+health flips), its spans and logs going over OTLP/HTTP to a receiver this
 script runs, a Prometheus-style scrape of /metrics every second, one series stream
 (Server-Sent Events) read continuously and one /api/events stream. Every few seconds it
 samples the studio's resident memory (VmRSS) and open file descriptors, then prints the
@@ -13,6 +15,7 @@ usage: scripts/soak.py [--seconds S] [--series N] [--every S] [--binary PATH]
 """
 
 import argparse
+import http.client
 import http.server
 import os
 import signal
@@ -72,14 +75,14 @@ def keep_reading(url, stop, counter, headers=None):
                     if not chunk:
                         break
                     counter[0] += len(chunk)
-        except OSError:
+        except (OSError, http.client.HTTPException):
             if not stop.wait(1):
                 counter[1] += 1
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=int, default=300)
+    parser.add_argument("--seconds", type=int, default=600)
     parser.add_argument("--series", type=int, default=2000)
     parser.add_argument("--every", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--binary", default="target/release/studio")
@@ -98,7 +101,10 @@ def main():
         OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
     )
     studio = subprocess.Popen(
-        [args.binary, "--headless", "--series", str(args.series), "--incident-every", "30"],
+        [
+            args.binary, "--headless", "--series", str(args.series), "--series-every", "0.1",
+            "--retention", "60", "--incident-every", "30",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         text=True,
@@ -131,7 +137,7 @@ def main():
                 request = urllib.request.Request(f"{base}/metrics", headers={"Accept-Encoding": "gzip"})
                 with urllib.request.urlopen(request, timeout=10) as answer:
                     scraped[0] += len(answer.read())
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 scraped[1] += 1
 
     readers.append(threading.Thread(target=scrape))

@@ -21,6 +21,11 @@ use crate::error::{Error, Result};
 use crate::models::{SpanRef, SpanStart};
 use crate::{OpenSpans, PluginState, TelemetryExt};
 
+/// Longest span name the webview may send, in bytes.
+const MAX_SPAN_NAME: usize = 256;
+/// Longest error message `end_span` takes, in bytes.
+const MAX_ERROR_MESSAGE: usize = 4096;
+
 fn bad(field: &str, message: impl Into<String>) -> Error {
     Error::BadArgument {
         field: field.to_owned(),
@@ -215,6 +220,10 @@ pub(crate) async fn start_span<R: Runtime>(
     if span.name.trim().is_empty() {
         return Err(bad("span.name", "must not be empty"));
     }
+    api::check_length("span.name", &span.name, MAX_SPAN_NAME)?;
+    if let Some(attributes) = &span.attributes {
+        api::check_attributes("span.attributes", attributes, api::MAX_SPAN_ATTRIBUTES)?;
+    }
     let tracer = app.telemetry().tracer();
     let mut builder = tracer.span_builder(span.name);
     if let Some(parent) = &span.traceparent {
@@ -251,6 +260,9 @@ pub(crate) async fn end_span(
     span_id: String,
     error: Option<String>,
 ) -> Result<()> {
+    if let Some(message) = &error {
+        api::check_length("error", message, MAX_ERROR_MESSAGE)?;
+    }
     let handle = state
         .spans
         .remove(&span_id)

@@ -263,6 +263,34 @@ fn bad_arguments_get_errors_that_name_them() {
             "id: no stream 999",
         ),
         ("get_trace", serde_json::json!({}), "traceId"),
+        // What the webview sends is length-limited: nothing it sends grows memory unbounded.
+        (
+            "start_span",
+            serde_json::json!({"span": {"name": "x".repeat(300)}}),
+            "span.name: 300 bytes, at most 256 allowed",
+        ),
+        (
+            "start_span",
+            serde_json::json!({"span": {"name": "ui", "attributes": {"note": "x".repeat(2000)}}}),
+            "span.attributes.note: 2000 bytes, at most 1024 allowed",
+        ),
+        (
+            "start_span",
+            serde_json::json!({"span": {"name": "ui", "attributes":
+                (0..65).map(|i| (format!("k{i}"), serde_json::json!("v"))).collect::<serde_json::Map<_, _>>()}}),
+            "span.attributes: 65 attributes, at most 64 allowed",
+        ),
+        (
+            "record_metric",
+            serde_json::json!({"record": {"kind": "gauge", "name": "ui_load", "value": 1,
+                "labels": {"page": "x".repeat(1025)}}}),
+            "record.labels.page: 1025 bytes, at most 1024 allowed",
+        ),
+        (
+            "end_span",
+            serde_json::json!({"spanId": "0000000000000001", "error": "e".repeat(5000)}),
+            "error: 5000 bytes, at most 4096 allowed",
+        ),
     ] {
         let err = invoke(&window, command, args).unwrap_err();
         assert!(

@@ -5,6 +5,7 @@
 mod stream;
 mod types;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use stream::{Delivery, Streams, MAX_IN_FLIGHT, STALL_LIMIT};
@@ -39,6 +40,9 @@ pub enum ApiError {
     /// An alert operation failed (unknown rule).
     #[error(transparent)]
     Alert(#[from] AlertError),
+    /// No read command has this name.
+    #[error("{0:?} is not a read command")]
+    UnknownCommand(String),
 }
 
 pub(crate) fn bad(field: &str, message: impl Into<String>) -> ApiError {
@@ -46,6 +50,144 @@ pub(crate) fn bad(field: &str, message: impl Into<String>) -> ApiError {
         field: field.to_owned(),
         message: message.into(),
     }
+}
+
+/// Longest attribute or label key the webview may send, in bytes.
+pub const MAX_ATTRIBUTE_KEY: usize = 128;
+/// Longest attribute or label value the webview may send, in bytes.
+pub const MAX_ATTRIBUTE_VALUE: usize = 1024;
+/// Most attributes one span from the webview may carry.
+pub const MAX_SPAN_ATTRIBUTES: usize = 64;
+
+/// Refuses `value` longer than `max` bytes, naming `field`; so that what the webview sends
+/// (and what stays in memory because of it) is bounded.
+///
+/// # Errors
+/// [`ApiError::BadArgument`] naming `field` and both lengths.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::api::check_length;
+/// assert!(check_length("span.name", "ui.export_clicked", 256).is_ok());
+/// let e = check_length("span.name", &"x".repeat(300), 256).unwrap_err();
+/// assert_eq!(e.to_string(), "span.name: 300 bytes, at most 256 allowed");
+/// ```
+pub fn check_length(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.len() > max {
+        return Err(bad(
+            field,
+            format!("{} bytes, at most {max} allowed", value.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses more than `max_count` attributes, or a key or value over
+/// [`MAX_ATTRIBUTE_KEY`] / [`MAX_ATTRIBUTE_VALUE`] bytes, naming the attribute.
+///
+/// # Errors
+/// [`ApiError::BadArgument`] naming `field` (and the key).
+///
+/// # Examples
+/// ```
+/// use std::collections::BTreeMap;
+/// use telemetry_engine::api::check_attributes;
+/// let ok = BTreeMap::from([("codec".to_string(), "h264".to_string())]);
+/// assert!(check_attributes("span.attributes", &ok, 64).is_ok());
+/// let long = BTreeMap::from([("note".to_string(), "x".repeat(5000))]);
+/// let e = check_attributes("span.attributes", &long, 64).unwrap_err();
+/// assert_eq!(e.to_string(), "span.attributes.note: 5000 bytes, at most 1024 allowed");
+/// ```
+pub fn check_attributes(
+    field: &str,
+    attributes: &BTreeMap<String, String>,
+    max_count: usize,
+) -> Result<(), ApiError> {
+    if attributes.len() > max_count {
+        return Err(bad(
+            field,
+            format!(
+                "{} attributes, at most {max_count} allowed",
+                attributes.len()
+            ),
+        ));
+    }
+    for (key, value) in attributes {
+        let shown: String = key.chars().take(32).collect();
+        check_length(&format!("{field} key {shown:?}"), key, MAX_ATTRIBUTE_KEY)?;
+        check_length(&format!("{field}.{key}"), value, MAX_ATTRIBUTE_VALUE)?;
+    }
+    Ok(())
+}
+
+/// Answers the read command `command` with its JSON arguments `args` (the IPC command's
+/// argument names: `{"query": {...}}`, `{"traceId": "..."}`), as JSON: what the HTTP API
+/// serves, and what the fuzzer drives.
+///
+/// # Errors
+/// [`ApiError::UnknownCommand`] for a name that is not a read command; otherwise the
+/// command's own errors, naming the argument.
+///
+/// # Examples
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use telemetry_engine::{api, TelemetryManager};
+/// let t = TelemetryManager::new(Default::default()).await.unwrap();
+/// let answer = api::read(&t, "get_logs", &serde_json::json!({"filter": {"minLevel": "warn"}}))
+///     .await
+///     .unwrap();
+/// assert!(answer.is_array());
+/// let e = api::read(&t, "query_series", &serde_json::json!({})).await.unwrap_err();
+/// assert_eq!(e.to_string(), "query: is missing");
+/// # }
+/// ```
+pub async fn read(
+    t: &TelemetryManager,
+    command: &str,
+    args: &serde_json::Value,
+) -> Result<serde_json::Value, ApiError> {
+    fn json<T: serde::Serialize>(value: T) -> Result<serde_json::Value, ApiError> {
+        serde_json::to_value(value).map_err(|e| bad("answer", e.to_string()))
+    }
+    match command {
+        "get_snapshot" => json(snapshot(t)),
+        "get_metric_catalogue" => json(catalogue(t)),
+        "query_series" => json(query_series(t, required(args, "query")?)?),
+        "get_histogram_quantiles" => {
+            json(histogram_quantiles(t, &required::<String>(args, "name")?)?)
+        }
+        "list_traces" => json(list_traces(t, arg(args, "filter")?.unwrap_or_default())?),
+        "get_trace" => json(get_trace(t, &required::<String>(args, "traceId")?)?),
+        "get_logs" => json(logs(t, arg(args, "filter")?.unwrap_or_default())?),
+        "get_health" => json(t.health().check_all().await),
+        "get_health_history" => json(t.health().history()),
+        "get_active_alerts" => json(t.alerts().active()),
+        "get_alert_history" => json(t.alerts().history()),
+        "get_export_status" => json(t.get_export_status().await),
+        "get_config" => Ok(t.config().redacted()),
+        other => Err(ApiError::UnknownCommand(other.to_owned())),
+    }
+}
+
+/// The argument `name` of `args` (absent and `null` are `None`).
+fn arg<T: serde::de::DeserializeOwned>(
+    args: &serde_json::Value,
+    name: &str,
+) -> Result<Option<T>, ApiError> {
+    match args.get(name) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value(v.clone())
+            .map(Some)
+            .map_err(|e| bad(name, e.to_string())),
+    }
+}
+
+fn required<T: serde::de::DeserializeOwned>(
+    args: &serde_json::Value,
+    name: &str,
+) -> Result<T, ApiError> {
+    arg(args, name)?.ok_or_else(|| bad(name, "is missing"))
 }
 
 /// The newest value of every stored series.
@@ -292,9 +434,13 @@ pub fn logs(t: &TelemetryManager, filter: LogFilter) -> Result<Vec<LogRecord>, A
 /// Records one value: counters add, gauges set, histograms record.
 ///
 /// # Errors
-/// [`ApiError::BadArgument`] for an unknown kind or a counter value that is not a whole
-/// number ≥ 0; [`ApiError::Metrics`] for a bad name, NaN, too many labels, ….
+/// [`ApiError::BadArgument`] for an unknown kind, a counter value that is not a whole
+/// number ≥ 0, or a label longer than [`MAX_ATTRIBUTE_KEY`] / [`MAX_ATTRIBUTE_VALUE`];
+/// [`ApiError::Metrics`] for a bad name, NaN, too many labels, ….
 pub fn record_metric(t: &TelemetryManager, record: MetricRecord) -> Result<(), ApiError> {
+    if let Some(labels) = &record.labels {
+        check_attributes("record.labels", labels, usize::MAX)?;
+    }
     let labels: Vec<KeyValue> = record
         .labels
         .unwrap_or_default()

@@ -192,6 +192,11 @@ impl<E> StatusExporter<E> {
         runtime: Option<Handle>,
     ) -> Self {
         cx.status.register(&name);
+        // The drop counter's series exists from the start (at 0), so that a rate or an
+        // alert on it has data before the first loss.
+        let _ = cx
+            .dropped
+            .add(0, &[opentelemetry::KeyValue::new("exporter", name.clone())]);
         if let Some(note) = &note {
             cx.status.degraded(&name, note.clone());
         }

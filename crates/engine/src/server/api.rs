@@ -15,7 +15,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::Stream;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc, watch};
@@ -38,27 +37,6 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-fn answer<T: serde::Serialize>(result: Result<T, ApiError>) -> Response {
-    match result {
-        Ok(value) => Json(value).into_response(),
-        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
-    }
-}
-
-/// The argument `name` of `body` (absent and `null` are `None`).
-fn arg<T: DeserializeOwned>(body: &Value, name: &str) -> Result<Option<T>, ApiError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => serde_json::from_value(v.clone())
-            .map(Some)
-            .map_err(|e| api::bad(name, e.to_string())),
-    }
-}
-
-fn required<T: DeserializeOwned>(body: &Value, name: &str) -> Result<T, ApiError> {
-    arg(body, name)?.ok_or_else(|| api::bad(name, "is missing"))
-}
-
 /// `POST /api/<command>`.
 pub(crate) async fn call(
     State(state): State<ApiState>,
@@ -76,32 +54,12 @@ pub(crate) async fn call(
             Err(e) => return error(StatusCode::BAD_REQUEST, format!("body: {e}")),
         }
     };
-    match command.as_str() {
-        "get_snapshot" => Json(api::snapshot(&t)).into_response(),
-        "get_metric_catalogue" => Json(api::catalogue(&t)).into_response(),
-        "query_series" => answer(required(&body, "query").and_then(|q| api::query_series(&t, q))),
-        "get_histogram_quantiles" => {
-            answer(required::<String>(&body, "name").and_then(|n| api::histogram_quantiles(&t, &n)))
+    match api::read(&t, &command, &body).await {
+        Ok(answer) => Json(answer).into_response(),
+        Err(e @ ApiError::UnknownCommand(_)) => {
+            error(StatusCode::NOT_FOUND, format!("{e} of the HTTP API"))
         }
-        "list_traces" => {
-            answer(arg(&body, "filter").and_then(|f| api::list_traces(&t, f.unwrap_or_default())))
-        }
-        "get_trace" => {
-            answer(required::<String>(&body, "traceId").and_then(|id| api::get_trace(&t, &id)))
-        }
-        "get_logs" => {
-            answer(arg(&body, "filter").and_then(|f| api::logs(&t, f.unwrap_or_default())))
-        }
-        "get_health" => Json(t.health().check_all().await).into_response(),
-        "get_health_history" => Json(t.health().history()).into_response(),
-        "get_active_alerts" => Json(t.alerts().active()).into_response(),
-        "get_alert_history" => Json(t.alerts().history()).into_response(),
-        "get_export_status" => Json(t.get_export_status().await).into_response(),
-        "get_config" => Json(t.config().redacted()).into_response(),
-        other => error(
-            StatusCode::NOT_FOUND,
-            format!("{other:?} is not a read command of the HTTP API"),
-        ),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
 

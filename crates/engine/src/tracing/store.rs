@@ -6,7 +6,7 @@
 //! `max_spans_per_trace` spans are kept per trace (the rest are counted), so memory stays
 //! bounded whatever the app does.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -129,6 +129,29 @@ impl Stored {
         &self.spans[0]
     }
 
+    /// The two parts of one trace as one: the root is the span with no parent (else the
+    /// earliest whose parent is in neither part), the rest follow in start order, at most
+    /// `max_spans` (the latest-starting ones beyond are counted as dropped).
+    fn merge(self, other: Stored, max_spans: usize) -> Stored {
+        let mut spans: Vec<SpanData> = self.spans.into_iter().chain(other.spans).collect();
+        let mut dropped = self.dropped.saturating_add(other.dropped);
+        spans.sort_by_key(|s| s.start_time);
+        let ids: HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
+        let root = spans
+            .iter()
+            .position(|s| s.parent_span_id == SpanId::INVALID)
+            .or_else(|| spans.iter().position(|s| !ids.contains(&s.parent_span_id)))
+            .unwrap_or(0);
+        let root = spans.remove(root);
+        spans.insert(0, root);
+        if spans.len() > max_spans {
+            let over = spans.len() - max_spans;
+            spans.truncate(max_spans);
+            dropped = dropped.saturating_add(u32::try_from(over).unwrap_or(u32::MAX));
+        }
+        Stored { spans, dropped }
+    }
+
     fn error(&self) -> bool {
         self.spans
             .iter()
@@ -154,6 +177,10 @@ struct Inner {
     pending: HashMap<TraceId, Pending>,
     /// Insertion order of pending trace ids, to drop the oldest when full.
     pending_order: VecDeque<TraceId>,
+    /// Complete traces held whose root has a remote parent: the part of a trace that a
+    /// command ran for the webview (the `traceparent` header). Another part of the same
+    /// trace (the webview's own span) is merged into it when it completes.
+    remote_parts: HashSet<TraceId>,
 }
 
 /// The last finished traces. Cheap to clone; register it on the tracer provider with
@@ -173,6 +200,7 @@ impl TraceStore {
                 done: VecDeque::new(),
                 pending: HashMap::new(),
                 pending_order: VecDeque::new(),
+                remote_parts: HashSet::new(),
             })),
             limits,
             completed: tokio::sync::broadcast::channel(256).0,
@@ -221,12 +249,34 @@ impl TraceStore {
             None => Pending::default(),
         };
         children.spans.sort_by_key(|s| s.start_time);
-        let stored = Stored {
+        let remote = span.parent_span_is_remote;
+        let mut stored = Stored {
             spans: std::iter::once(span).chain(children.spans).collect(),
             dropped: children.dropped,
         };
+        // Another part of this trace completed before: one trace, one entry.
+        if remote || inner.remote_parts.contains(&trace_id) {
+            if let Some(at) = inner
+                .done
+                .iter()
+                .position(|t| t.root().span_context.trace_id() == trace_id)
+            {
+                if let Some(earlier) = inner.done.remove(at) {
+                    stored = earlier.merge(stored, self.limits.max_spans_per_trace);
+                }
+            }
+        }
+        if stored.root().parent_span_is_remote {
+            inner.remote_parts.insert(trace_id);
+        } else {
+            inner.remote_parts.remove(&trace_id);
+        }
         if inner.done.len() >= self.limits.max_traces {
-            inner.done.pop_front();
+            if let Some(evicted) = inner.done.pop_front() {
+                inner
+                    .remote_parts
+                    .remove(&evicted.root().span_context.trace_id());
+            }
         }
         inner.done.push_back(stored);
         drop(inner);
@@ -379,6 +429,39 @@ mod tests {
             .with_span_processor(store.processor())
             .build();
         (store, provider)
+    }
+
+    #[test]
+    fn the_parts_of_a_trace_that_crossed_from_the_webview_are_one_trace() {
+        use opentelemetry::trace::{Span as _, TraceContextExt as _};
+        let (store, provider) = store_with(TraceStoreLimits::default());
+        let tracer = provider.tracer("t");
+        // The webview's span: a root, still open.
+        let mut click = tracer.start("ui.export_clicked");
+        let click_cx = click.span_context().clone();
+        // A command it invoked runs under the header's remote parent, and ends first.
+        let header = opentelemetry::trace::SpanContext::new(
+            click_cx.trace_id(),
+            click_cx.span_id(),
+            click_cx.trace_flags(),
+            true,
+            Default::default(),
+        );
+        let remote = Context::new().with_remote_span_context(header);
+        {
+            let command = tracer.start_with_context("export_video", &remote);
+            let cx = Context::current_with_span(command);
+            tracer.start_with_context("encode", &cx).end();
+        }
+        let trace_id = click_cx.trace_id().to_string();
+        assert_eq!(store.get(&trace_id).unwrap().spans.len(), 2);
+        click.end();
+        assert_eq!(store.len(), 1, "one trace, not two parts");
+        let trace = store.get(&trace_id).unwrap();
+        let names: Vec<&str> = trace.spans.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["ui.export_clicked", "export_video", "encode"]);
+        assert_eq!(trace.name, "ui.export_clicked");
+        drop(provider);
     }
 
     #[test]

@@ -8,8 +8,8 @@ use tauri_plugin_opentelemetry::TelemetryConfig;
 
 use crate::workload::Incidents;
 
-const USAGE: &str =
-    "usage: studio [--headless] [--duration SECONDS] [--incident-every SECONDS] [--series N]";
+const USAGE: &str = "usage: studio [--headless] [--duration SECONDS] [--incident-every SECONDS] \
+                     [--series N] [--series-every SECONDS] [--retention SECONDS]";
 
 /// The command line.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +22,11 @@ pub(crate) struct Args {
     pub(crate) incidents: Incidents,
     /// Extra series rewritten continuously (`load.rs`), for load and soak runs.
     pub(crate) series: usize,
+    /// Pause between two rewrites of all extra series (default none: flat out).
+    pub(crate) series_every: Option<Duration>,
+    /// How long the in-app store keeps points (default the config's, 1 h); a soak run
+    /// sets it short so that the store is full early.
+    pub(crate) retention: Option<Duration>,
 }
 
 /// A positive number of seconds.
@@ -45,6 +50,8 @@ impl Args {
                 period: Duration::from_secs(90),
             },
             series: 0,
+            series_every: None,
+            retention: None,
         };
         let mut it = std::env::args().skip(1);
         while let Some(arg) = it.next() {
@@ -61,6 +68,10 @@ impl Args {
                         format!("--series takes a number of series, not {value:?}; {USAGE}")
                     })?;
                 }
+                "--series-every" => {
+                    args.series_every = Some(seconds("--series-every", it.next())?);
+                }
+                "--retention" => args.retention = Some(seconds("--retention", it.next())?),
                 other => return Err(format!("unknown argument {other:?}; {USAGE}")),
             }
         }
@@ -133,6 +144,9 @@ pub(crate) fn telemetry(args: &Args) -> Result<TelemetryConfig, String> {
             ..AlertRule::default()
         },
     ];
+    if let Some(retention) = args.retention {
+        config.metrics.retention_period = retention;
+    }
     // Room in the in-app store for the load's series beside the studio's own.
     config.metrics.max_store_series = config.metrics.max_store_series.max(args.series + 5000);
     config.validate().map_err(|e| e.to_string())?;

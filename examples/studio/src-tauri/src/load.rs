@@ -20,13 +20,18 @@ pub(crate) struct Load {
 }
 
 impl Load {
-    /// Starts rewriting `series` series (`studio_load_<k>{slot}`) on a thread of its own.
-    pub(crate) fn start(metrics: Metrics, series: usize) -> std::io::Result<Self> {
+    /// Starts rewriting `series` series (`studio_load_<k>{slot}`) on a thread of its own,
+    /// all of them every `every` (or flat out).
+    pub(crate) fn start(
+        metrics: Metrics,
+        series: usize,
+        every: Option<Duration>,
+    ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let thread = std::thread::Builder::new()
             .name("studio-load".into())
-            .spawn(move || record(&metrics, series, &stopping))?;
+            .spawn(move || record(&metrics, series, every, &stopping))?;
         Ok(Self {
             stop,
             thread: Some(thread),
@@ -43,7 +48,7 @@ impl Drop for Load {
     }
 }
 
-fn record(metrics: &Metrics, series: usize, stop: &AtomicBool) {
+fn record(metrics: &Metrics, series: usize, every: Option<Duration>, stop: &AtomicBool) {
     let labels: Vec<(String, [KeyValue; 1])> = (0..series)
         .map(|i| {
             (
@@ -77,6 +82,9 @@ fn record(metrics: &Metrics, series: usize, stop: &AtomicBool) {
                 &[],
             );
             (records, slowest, window) = (0, Duration::ZERO, Instant::now());
+        }
+        if let Some(pause) = every {
+            std::thread::sleep(pause);
         }
     }
 }

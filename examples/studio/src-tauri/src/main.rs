@@ -2,9 +2,11 @@
 //! simulated render pipeline and shows the live telemetry panel in its window.
 //!
 //! ```text
-//! studio [--headless] [--duration SECONDS] [--incident-every SECONDS] [--series N]
+//! studio [--headless] [--duration SECONDS] [--incident-every SECONDS]
+//!        [--series N] [--series-every SECONDS] [--retention SECONDS]
 //! ```
-//! `--series N` adds N series rewritten continuously by one thread (`load.rs`), for the
+//! `--series N` adds N series rewritten by one thread (`load.rs`; flat out, or all of them
+//! every `--series-every`), and `--retention` shortens the in-app store's history, for the
 //! load and soak scripts.
 //! With no display (no `DISPLAY` or `WAYLAND_DISPLAY`), or with `--headless`, it runs the
 //! same workload without a window and serves the same dashboard over HTTP. Either way it
@@ -47,9 +49,9 @@ fn main() -> ExitCode {
 }
 
 /// The `--series` load, when asked for.
-fn start_load(telemetry: &TelemetryManager, series: usize) -> std::io::Result<Option<load::Load>> {
-    (series > 0)
-        .then(|| load::Load::start(telemetry.metrics().clone(), series))
+fn start_load(telemetry: &TelemetryManager, args: &Args) -> std::io::Result<Option<load::Load>> {
+    (args.series > 0)
+        .then(|| load::Load::start(telemetry.metrics().clone(), args.series, args.series_every))
         .transpose()
 }
 
@@ -105,7 +107,7 @@ fn headless(args: Args, config: TelemetryConfig) -> ExitCode {
             eprintln!("studio: {e}");
             return ExitCode::FAILURE;
         }
-        let _load = match start_load(&telemetry, args.series) {
+        let _load = match start_load(&telemetry, &args) {
             Ok(load) => load,
             Err(e) => {
                 eprintln!("studio: {e}");
@@ -141,7 +143,7 @@ fn windowed(args: Args, config: TelemetryConfig) -> ExitCode {
             let telemetry: Arc<TelemetryManager> = app.telemetry().clone();
             let handle = app.handle().clone();
             let duration = args.duration;
-            let load = start_load(&telemetry, args.series)?;
+            let load = start_load(&telemetry, &args)?;
             tauri::async_runtime::spawn(async move {
                 let _load = load;
                 announce(&telemetry, "in a window").await;
