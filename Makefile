@@ -94,9 +94,9 @@ load: setup frontend
 	cargo build --release -p studio
 	python3 scripts/load.py $(ARGS)
 
-## soak: the studio under continuous load for SOAK_SECONDS (default 600); prints the RSS
+## soak: the studio under continuous load for SOAK_SECONDS (default 1800); prints the RSS
 ## and open-descriptor slopes and fails when they are not flat
-SOAK_SECONDS ?= 600
+SOAK_SECONDS ?= 1800
 soak: setup frontend
 	cargo build --release -p studio
 	python3 scripts/soak.py --seconds $(SOAK_SECONDS) $(ARGS)

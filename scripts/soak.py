@@ -8,8 +8,9 @@ health flips), its spans and logs going over OTLP/HTTP to a receiver this
 script runs, a Prometheus-style scrape of /metrics every second, one series stream
 (Server-Sent Events) read continuously and one /api/events stream. Every few seconds it
 samples the studio's resident memory (VmRSS) and open file descriptors, then prints the
-least-squares slope of each over the second half of the run (the first half is warm-up:
-rings and stores filling) and whether that is flat.
+least-squares slope of each after the warm-up (default: the first two thirds of the run,
+while the bounded stores fill: at the studio's rates the 500-trace store is full after
+about 5 minutes and the 2,000-record log store after about 18) and whether that is flat.
 
 usage: scripts/soak.py [--seconds S] [--series N] [--every S] [--binary PATH]
 """
@@ -82,7 +83,8 @@ def keep_reading(url, stop, counter, headers=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=int, default=600)
+    parser.add_argument("--seconds", type=int, default=1800)
+    parser.add_argument("--warmup", type=int, help="seconds left out of the slope (default 2/3 of the run)")
     parser.add_argument("--series", type=int, default=2000)
     parser.add_argument("--every", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--binary", default="target/release/studio")
@@ -165,15 +167,16 @@ def main():
             reader.join(timeout=15)
         receiver.shutdown()
 
-    second_half = [s for s in samples if s[0] >= args.seconds / 2]
+    warmup = args.warmup if args.warmup is not None else args.seconds * 2 / 3
+    second_half = [s for s in samples if s[0] >= warmup]
     if len(second_half) < 3:
         raise SystemExit("too few samples for a slope: run longer or sample more often")
     rss_slope = slope_per_minute([(t, rss) for t, rss, _ in second_half])
     fd_slope = slope_per_minute([(t, fds) for t, _, fds in second_half])
     mean_rss = sum(rss for _, rss, _ in second_half) / len(second_half)
     per_hour = 100 * rss_slope * 60 / mean_rss
-    print(f"\nRSS slope (second half): {rss_slope:+.1f} KiB/min = {per_hour:+.2f}% of {mean_rss / 1024:.1f} MiB per hour")
-    print(f"fd slope (second half): {fd_slope:+.3f} per minute (min {min(f for *_, f in second_half)}, max {max(f for *_, f in second_half)})")
+    print(f"\nRSS slope (after {warmup:.0f} s): {rss_slope:+.1f} KiB/min = {per_hour:+.2f}% of {mean_rss / 1024:.1f} MiB per hour")
+    print(f"fd slope (after {warmup:.0f} s): {fd_slope:+.3f} per minute (min {min(f for *_, f in second_half)}, max {max(f for *_, f in second_half)})")
     print(
         f"served: {scraped[0] / 1e6:.1f} MB of scrapes ({scraped[1]} failed), "
         f"{stream[0] / 1e3:.0f} kB of series stream ({stream[1]} reconnects), "
