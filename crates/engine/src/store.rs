@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::RwLock;
@@ -101,13 +102,15 @@ pub struct SeriesData {
     pub points: Vec<(i64, f64)>,
 }
 
-/// The newest point of one series ([`SeriesStore::latest_all`]).
+/// The newest point of one series ([`SeriesStore::latest_all`]). Name and labels are
+/// shared with the store (a reference count, not a copy), so a stream tick copies no
+/// strings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LatestPoint {
     /// Series name.
-    pub name: String,
+    pub name: Arc<str>,
     /// Labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: Arc<BTreeMap<String, String>>,
     /// Unix ms.
     pub timestamp_ms: i64,
     /// Value.
@@ -128,8 +131,8 @@ impl LatestPoint {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct SeriesKey {
-    name: String,
-    labels: BTreeMap<String, String>,
+    name: Arc<str>,
+    labels: Arc<BTreeMap<String, String>>,
 }
 
 /// Bounded, time-limited storage of every series' recent points.
@@ -213,8 +216,8 @@ impl SeriesStore {
         value: f64,
     ) {
         let key = SeriesKey {
-            name: name.to_owned(),
-            labels: labels.clone(),
+            name: Arc::from(name),
+            labels: Arc::new(labels.clone()),
         };
         let len = map.len();
         let points = match map.get_mut(&key) {
@@ -248,15 +251,15 @@ impl SeriesStore {
         let map = self.series.read();
         let mut out: Vec<SeriesData> = map
             .iter()
-            .filter(|(k, _)| k.name == name)
+            .filter(|(k, _)| &*k.name == name)
             .filter(|(k, _)| {
                 matchers
                     .iter()
                     .all(|(mk, mv)| k.labels.get(*mk).is_some_and(|v| v == mv))
             })
             .map(|(k, points)| SeriesData {
-                name: k.name.clone(),
-                labels: k.labels.clone(),
+                name: k.name.to_string(),
+                labels: (*k.labels).clone(),
                 points: points
                     .iter()
                     .filter(|(t, _)| since_ms.is_none_or(|s| *t >= s))
@@ -275,7 +278,7 @@ impl SeriesStore {
     pub fn latest_matching(&self, name: &str, matchers: &[(&str, &str)]) -> Vec<LatestPoint> {
         let map = self.series.read();
         map.iter()
-            .filter(|(k, _)| k.name == name)
+            .filter(|(k, _)| &*k.name == name)
             .filter(|(k, _)| {
                 matchers
                     .iter()
@@ -307,7 +310,12 @@ impl SeriesStore {
 
     /// Distinct series names, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.series.read().keys().map(|k| k.name.clone()).collect();
+        let mut names: Vec<String> = self
+            .series
+            .read()
+            .keys()
+            .map(|k| k.name.to_string())
+            .collect();
         names.sort();
         names.dedup();
         names

@@ -374,12 +374,36 @@ async fn a_full_disk_fails_the_file_exporters_and_they_recover_when_space_return
     telemetry.shutdown().await;
 }
 
-/// A directory nothing can be written to: a read-only tmpfs where this process may mount
-/// (root in the CI container: file modes do not stop root), else mode 0555.
+/// How [`ReadOnlyDir`] made its directory unwritable.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Lock {
+    /// A tmpfs mounted read-only (where this process may mount: root in the CI container).
+    Mount,
+    /// The immutable attribute (`chattr +i`), which binds root too.
+    Immutable,
+    /// Mode 0555, which binds any other user.
+    Mode,
+}
+
+/// A directory nothing can be written to, made so the strongest way this process can.
 struct ReadOnlyDir {
     path: PathBuf,
-    mounted: bool,
+    lock: Lock,
     _parent: tempfile::TempDir,
+}
+
+fn run(program: &str, args: &[&str], path: &Path) -> bool {
+    std::process::Command::new(program)
+        .args(args)
+        .arg(path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 impl ReadOnlyDir {
@@ -387,50 +411,72 @@ impl ReadOnlyDir {
         let parent = tempfile::tempdir().unwrap();
         let path = parent.path().join("ro");
         std::fs::create_dir(&path).unwrap();
-        let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
-            .arg(&path)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !mounted {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o555)).unwrap();
-        }
-        let dir = Self {
-            path,
-            mounted,
-            _parent: parent,
+        let writable = |path: &Path| {
+            let probe = path.join("probe");
+            let ok = std::fs::write(&probe, b"x").is_ok();
+            let _ = std::fs::remove_file(probe);
+            ok
+        };
+        let lock = if run(
+            "mount",
+            &["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"],
+            &path,
+        ) {
+            Lock::Mount
+        } else if run("chattr", &["+i"], &path) && !writable(&path) {
+            Lock::Immutable
+        } else {
+            let _ = run("chattr", &["-i"], &path);
+            set_mode(&path, 0o555);
+            Lock::Mode
         };
         assert!(
-            std::fs::write(dir.path.join("probe"), b"x").is_err(),
-            "could not make a read-only directory here (mount refused and file modes do not bind this user)"
+            !writable(&path),
+            "could not make a read-only directory here ({lock:?} did not stop this user)"
         );
-        dir
+        Self {
+            path,
+            lock,
+            _parent: parent,
+        }
+    }
+
+    /// The error a write gets.
+    fn error(&self) -> &'static str {
+        match self.lock {
+            Lock::Mount => "Read-only file system",
+            Lock::Immutable => "Operation not permitted",
+            Lock::Mode => "Permission denied",
+        }
     }
 
     fn make_writable(&self) {
-        if self.mounted {
-            let ok = std::process::Command::new("mount")
-                .args(["-o", "remount,rw"])
-                .arg(&self.path)
-                .status()
-                .unwrap()
-                .success();
-            assert!(ok, "remount rw");
-        } else {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
+        let done = match self.lock {
+            Lock::Mount => run("mount", &["-o", "remount,rw"], &self.path),
+            Lock::Immutable => run("chattr", &["-i"], &self.path),
+            Lock::Mode => {
+                set_mode(&self.path, 0o755);
+                true
+            }
+        };
+        assert!(
+            done,
+            "could not make {} writable again",
+            self.path.display()
+        );
     }
 }
 
 impl Drop for ReadOnlyDir {
     fn drop(&mut self) {
-        if self.mounted {
-            let _ = std::process::Command::new("umount")
-                .arg(&self.path)
-                .status();
+        match self.lock {
+            Lock::Mount => {
+                let _ = run("umount", &[], &self.path);
+            }
+            Lock::Immutable => {
+                let _ = run("chattr", &["-i"], &self.path);
+            }
+            Lock::Mode => set_mode(&self.path, 0o755),
         }
     }
 }
@@ -441,12 +487,7 @@ async fn a_read_only_disk_fails_the_file_exporters_and_they_recover_when_writabl
     let (config, names) = file_config(&dir.path);
     let telemetry = common::start(config).await;
     write_all(&telemetry).await;
-    let why = if dir.mounted {
-        "Read-only file system"
-    } else {
-        "Permission denied"
-    };
-    assert_all_failed(&telemetry.get_export_status().await, &names, why);
+    assert_all_failed(&telemetry.get_export_status().await, &names, dir.error());
     // The app goes on: recording and the in-app stores still work.
     assert_eq!(telemetry.traces().len(), 1);
 

@@ -284,7 +284,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(250)).await;
             while let Ok((at, update)) = rx.try_recv() {
                 assert_eq!(update.series.len(), 1);
-                assert_eq!(update.series[0].name, "queue_size");
+                assert_eq!(&*update.series[0].name, "queue_size");
                 assert!(streams.ack(id, update.seq));
                 times.push(at.duration_since(started).as_millis());
             }

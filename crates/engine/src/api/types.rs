@@ -1,6 +1,7 @@
 //! The arguments and answers of the query API, exported to TypeScript by ts-rs.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -23,9 +24,11 @@ pub struct MetricsSnapshot {
 #[ts(export)]
 pub struct LatestValue {
     /// Series name as exported (`api_requests_total`).
-    pub name: String,
+    #[ts(type = "string")]
+    pub name: Arc<str>,
+    // Name and labels are shared with the store: a stream tick copies no strings.
     /// Labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: Arc<BTreeMap<String, String>>,
     /// Value.
     pub value: f64,
 }
