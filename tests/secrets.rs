@@ -23,6 +23,20 @@ const SECRETS: [&str; 6] = [
     "SMTP-SECRET",
 ];
 
+/// The read commands, asked over IPC and over HTTP.
+const READS: [&str; 10] = [
+    "get_config",
+    "get_export_status",
+    "get_alert_history",
+    "get_active_alerts",
+    "get_logs",
+    "get_health",
+    "get_health_history",
+    "get_snapshot",
+    "get_metric_catalogue",
+    "list_traces",
+];
+
 /// Every line the process logs through `tracing`, as text.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -183,15 +197,7 @@ fn no_secret_reaches_a_log_line_an_answer_or_a_file() {
         for path in ["/metrics", "/health", "/health/ready"] {
             outputs.push(request(&addr, "GET", path));
         }
-        for command in [
-            "get_config",
-            "get_export_status",
-            "get_alert_history",
-            "get_active_alerts",
-            "get_logs",
-            "get_health",
-            "get_snapshot",
-        ] {
+        for command in READS {
             outputs.push(request(&addr, "POST", &format!("/api/{command}")));
         }
     });
@@ -200,19 +206,7 @@ fn no_secret_reaches_a_log_line_an_answer_or_a_file() {
         history.to_string().contains("failed"),
         "the deliveries failed and say so: {history}"
     );
-    for command in [
-        "get_config",
-        "get_export_status",
-        "get_alert_history",
-        "get_active_alerts",
-        "get_logs",
-        "get_health",
-        "get_health_history",
-        "get_snapshot",
-        "get_metric_catalogue",
-        "list_traces",
-        "run_health_checks",
-    ] {
+    for command in READS.iter().chain(&["run_health_checks"]) {
         let answer = support::invoke(&window, command, serde_json::json!({})).unwrap();
         outputs.push(format!("{command}: {answer}"));
     }
