@@ -154,7 +154,7 @@ pub(crate) async fn subscribe_series<R: Runtime>(
             Ok(()) => Delivery::Sent,
             Err(_) => Delivery::Gone,
         },
-    ))
+    )?)
 }
 
 /// Acknowledges a stream's updates up to `seq`.

@@ -8,7 +8,7 @@ mod types;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use stream::{Delivery, Streams, MAX_IN_FLIGHT, STALL_LIMIT};
+pub use stream::{Delivery, Streams, MAX_IN_FLIGHT, MAX_STREAMS, STALL_LIMIT};
 pub use types::{
     CatalogueEntry, LatestValue, LogFilter, MetricRecord, MetricsSnapshot, QuantileValue,
     SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter, TraceSummary,
@@ -40,6 +40,12 @@ pub enum ApiError {
     /// An alert operation failed (unknown rule).
     #[error(transparent)]
     Alert(#[from] AlertError),
+    /// [`MAX_STREAMS`] series streams are open already.
+    #[error("{max} series streams are open already; close one (unsubscribe_series) first")]
+    TooManyStreams {
+        /// The limit.
+        max: usize,
+    },
     /// No read command has this name.
     #[error("{0:?} is not a read command")]
     UnknownCommand(String),

@@ -17,9 +17,12 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
-use super::{latest, SeriesSelector, SeriesUpdate};
+use super::{latest, ApiError, SeriesSelector, SeriesUpdate};
 use crate::store::SeriesStore;
 
+/// Streams open at once (all owners together); more are refused, so that no client can
+/// grow the app's tasks and buffers without bound.
+pub const MAX_STREAMS: usize = 256;
 /// Updates a receiver may leave unacknowledged before ticks are skipped.
 pub const MAX_IN_FLIGHT: u64 = 4;
 /// How long a stream goes on without progress (a delivered or acknowledged update)
@@ -54,6 +57,9 @@ impl Streams {
     /// Starts a stream of `selectors` every `interval` for `owner` (a webview label, an
     /// HTTP client) into `sink`; with `acknowledged`, at most [`MAX_IN_FLIGHT`] updates
     /// wait for [`Streams::ack`]. Must run inside a Tokio runtime. Returns the stream id.
+    ///
+    /// # Errors
+    /// [`ApiError::TooManyStreams`] when [`MAX_STREAMS`] are open.
     pub fn subscribe(
         &self,
         owner: &str,
@@ -62,7 +68,12 @@ impl Streams {
         store: Arc<SeriesStore>,
         acknowledged: bool,
         sink: impl FnMut(SeriesUpdate) -> Delivery + Send + 'static,
-    ) -> u32 {
+    ) -> Result<u32, ApiError> {
+        // Registered before the task starts, so that a stream ending at once is removed.
+        let mut registry = self.subs.lock();
+        if registry.len() >= MAX_STREAMS {
+            return Err(ApiError::TooManyStreams { max: MAX_STREAMS });
+        }
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let acked = Arc::new(AtomicU64::new(0));
         let subs = self.subs.clone();
@@ -72,8 +83,6 @@ impl Streams {
             store,
             acked: acknowledged.then(|| acked.clone()),
         };
-        // Registered before the task starts, so that a stream ending at once is removed.
-        let mut registry = self.subs.lock();
         let task = tokio::spawn(stream.run(interval, sink, subs));
         registry.insert(
             id,
@@ -83,7 +92,7 @@ impl Streams {
                 task,
             },
         );
-        id
+        Ok(id)
     }
 
     /// Records that the receiver has `seq`. False for an unknown stream.
@@ -229,21 +238,48 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn streams_beyond_the_limit_are_refused_until_one_closes() {
+        let streams = Streams::default();
+        let store = store_with(&[("queue_size", 3.0)]);
+        let open = |streams: &Streams| {
+            streams.subscribe(
+                "w",
+                select("queue_size"),
+                Duration::from_secs(1),
+                store.clone(),
+                true,
+                |_| Delivery::Sent,
+            )
+        };
+        let ids: Vec<u32> = (0..MAX_STREAMS).map(|_| open(&streams).unwrap()).collect();
+        let refused = open(&streams).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "256 series streams are open already; close one (unsubscribe_series) first"
+        );
+        assert!(streams.unsubscribe(ids[0]));
+        assert!(open(&streams).is_ok());
+        assert_eq!(streams.count(), MAX_STREAMS);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_busy_sink_without_acknowledgements_counts_drops_and_ends_when_stalled() {
         let streams = Streams::default();
         let (tx, rx) = mpsc::sync_channel::<SeriesUpdate>(2);
-        streams.subscribe(
-            "sse",
-            select("queue_size"),
-            Duration::from_millis(100),
-            store_with(&[("queue_size", 3.0)]),
-            false,
-            move |u| match tx.try_send(u) {
-                Ok(()) => Delivery::Sent,
-                Err(mpsc::TrySendError::Full(_)) => Delivery::Busy,
-                Err(mpsc::TrySendError::Disconnected(_)) => Delivery::Gone,
-            },
-        );
+        streams
+            .subscribe(
+                "sse",
+                select("queue_size"),
+                Duration::from_millis(100),
+                store_with(&[("queue_size", 3.0)]),
+                false,
+                move |u| match tx.try_send(u) {
+                    Ok(()) => Delivery::Sent,
+                    Err(mpsc::TrySendError::Full(_)) => Delivery::Busy,
+                    Err(mpsc::TrySendError::Disconnected(_)) => Delivery::Gone,
+                },
+            )
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(550)).await;
         let first: Vec<SeriesUpdate> = rx.try_iter().collect();
         assert_eq!(first.len(), 2, "the buffer holds two");
@@ -271,14 +307,16 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let store = store_with(&[("queue_size", 3.0), ("other", 1.0)]);
         let started = Instant::now();
-        let id = streams.subscribe(
-            "main",
-            select("queue_size"),
-            Duration::from_millis(250),
-            store,
-            true,
-            move |u| sent(tx.send((Instant::now(), u)).is_ok()),
-        );
+        let id = streams
+            .subscribe(
+                "main",
+                select("queue_size"),
+                Duration::from_millis(250),
+                store,
+                true,
+                move |u| sent(tx.send((Instant::now(), u)).is_ok()),
+            )
+            .unwrap();
         let mut times = Vec::new();
         for _ in 0..4 {
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -301,17 +339,19 @@ mod tests {
         let streams = Streams::default();
         let received = Arc::new(AtomicU64::new(0));
         let count = received.clone();
-        streams.subscribe(
-            "main",
-            select("queue_size"),
-            Duration::from_millis(100),
-            store_with(&[("queue_size", 3.0)]),
-            true,
-            move |_| {
-                count.fetch_add(1, Ordering::Relaxed);
-                Delivery::Sent
-            },
-        );
+        streams
+            .subscribe(
+                "main",
+                select("queue_size"),
+                Duration::from_millis(100),
+                store_with(&[("queue_size", 3.0)]),
+                true,
+                move |_| {
+                    count.fetch_add(1, Ordering::Relaxed);
+                    Delivery::Sent
+                },
+            )
+            .unwrap();
         tokio::time::sleep(Duration::from_secs(10)).await;
         assert_eq!(received.load(Ordering::Relaxed), MAX_IN_FLIGHT);
         assert_eq!(streams.count(), 1, "still waiting");
@@ -323,14 +363,16 @@ mod tests {
     async fn a_slow_receiver_sees_the_skipped_ticks_counted() {
         let streams = Streams::default();
         let (tx, rx) = mpsc::channel();
-        let id = streams.subscribe(
-            "main",
-            select("queue_size"),
-            Duration::from_millis(100),
-            store_with(&[("queue_size", 3.0)]),
-            true,
-            move |u| sent(tx.send(u).is_ok()),
-        );
+        let id = streams
+            .subscribe(
+                "main",
+                select("queue_size"),
+                Duration::from_millis(100),
+                store_with(&[("queue_size", 3.0)]),
+                true,
+                move |u| sent(tx.send(u).is_ok()),
+            )
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(1_050)).await;
         let first: Vec<SeriesUpdate> = rx.try_iter().collect();
         assert_eq!(first.len() as u64, MAX_IN_FLIGHT);
@@ -348,17 +390,19 @@ mod tests {
         let streams = Streams::default();
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
         let done_tx = Mutex::new(Some(done_tx));
-        streams.subscribe(
-            "main",
-            select("queue_size"),
-            Duration::from_millis(50),
-            store_with(&[("queue_size", 3.0)]),
-            true,
-            move |_| {
-                done_tx.lock().take().map(|tx| tx.send(()));
-                Delivery::Gone
-            },
-        );
+        streams
+            .subscribe(
+                "main",
+                select("queue_size"),
+                Duration::from_millis(50),
+                store_with(&[("queue_size", 3.0)]),
+                true,
+                move |_| {
+                    done_tx.lock().take().map(|tx| tx.send(()));
+                    Delivery::Gone
+                },
+            )
+            .unwrap();
         done_rx.await.unwrap();
         for _ in 0..100 {
             if streams.count() == 0 {

@@ -90,7 +90,7 @@ pub(crate) async fn subscribe(
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let (tx, rx) = mpsc::channel::<Event>(4);
-    state.streams.subscribe(
+    let opened = state.streams.subscribe(
         "http",
         selectors,
         interval,
@@ -108,6 +108,9 @@ pub(crate) async fn subscribe(
             }
         },
     );
+    if let Err(e) = opened {
+        return error(StatusCode::TOO_MANY_REQUESTS, e.to_string());
+    }
     Sse::new(receive(rx, state.closing.clone()))
         .keep_alive(KeepAlive::default())
         .into_response()
