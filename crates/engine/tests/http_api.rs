@@ -205,3 +205,36 @@ async fn the_api_is_not_served_on_a_public_address_by_default() {
     assert_eq!(metrics.status().as_u16(), 200, "metrics still served");
     telemetry.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_streams_are_capped_and_a_closed_one_frees_its_place() {
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    let telemetry = common::start(config).await;
+    let base = format!("http://{}", telemetry.prometheus_addrs().await[0]);
+    let client = reqwest::Client::new();
+    let open = || client.get(format!("{base}/api/events")).send();
+    let mut streams = Vec::new();
+    for _ in 0..telemetry_engine::server::MAX_EVENT_STREAMS {
+        let resp = open().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        streams.push(resp);
+    }
+    let refused = open().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(
+        body["error"],
+        "64 event streams are open already; close one first"
+    );
+    // A client goes away: its place is free once the server notices.
+    drop(streams.pop());
+    let reopened = common::eventually("a freed place", Duration::from_secs(10), || async {
+        let resp = open().await.unwrap();
+        (resp.status() == 200).then_some(resp)
+    })
+    .await;
+    streams.push(reopened);
+    drop(streams);
+    telemetry.shutdown().await;
+}

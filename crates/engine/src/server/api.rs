@@ -6,6 +6,7 @@
 //! webview's permissions.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use axum::body::Bytes;
@@ -14,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt as _};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc, watch};
@@ -28,6 +29,8 @@ pub(crate) struct ApiState {
     /// Weak: the server must not keep the manager alive.
     pub(crate) manager: Weak<TelemetryManager>,
     pub(crate) streams: Arc<Streams>,
+    /// Open `/api/events` streams, at most [`MAX_EVENT_STREAMS`].
+    pub(crate) event_streams: Arc<AtomicUsize>,
     /// Turns true when the server stops: open event streams end, so that a graceful
     /// shutdown does not wait for clients that never hang up.
     pub(crate) closing: watch::Receiver<bool>,
@@ -116,10 +119,39 @@ pub(crate) async fn subscribe(
         .into_response()
 }
 
+/// `/api/events` streams open at once; more are refused (429), so that no client can grow
+/// the app's tasks without bound.
+pub const MAX_EVENT_STREAMS: usize = 64;
+
+/// One open `/api/events` stream, counted until dropped.
+struct EventSlot(Arc<AtomicUsize>);
+
+impl EventSlot {
+    fn take(open: &Arc<AtomicUsize>) -> Option<Self> {
+        open.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < MAX_EVENT_STREAMS).then_some(n + 1)
+        })
+        .ok()
+        .map(|_| Self(open.clone()))
+    }
+}
+
+impl Drop for EventSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// `GET /api/events`: Server-Sent Events `alert`, `notification`, `health` and `trace`.
 pub(crate) async fn events(State(state): State<ApiState>) -> Response {
     let Some(t) = state.manager.upgrade() else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "telemetry is shut down");
+    };
+    let Some(slot) = EventSlot::take(&state.event_streams) else {
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("{MAX_EVENT_STREAMS} event streams are open already; close one first"),
+        );
     };
     let (tx, rx) = mpsc::channel::<Event>(64);
     forward(t.alerts().subscribe_events(), tx.clone(), "alert", |e| {
@@ -137,9 +169,13 @@ pub(crate) async fn events(State(state): State<ApiState>) -> Response {
             .get(&id)
             .and_then(|trace| Event::default().json_data(api::trace_summary(&trace)).ok())
     });
-    Sse::new(receive(rx, state.closing.clone()))
-        .keep_alive(KeepAlive::default())
-        .into_response()
+    Sse::new(receive(rx, state.closing.clone()).map(move |event| {
+        // The slot is freed when the client goes away and the stream is dropped.
+        let _open = &slot;
+        event
+    }))
+    .keep_alive(KeepAlive::default())
+    .into_response()
 }
 
 /// Forwards `rx` as events named `name` until the client goes away; a full buffer drops

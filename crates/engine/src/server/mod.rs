@@ -14,21 +14,22 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
-
-/// How long a stopping server waits for in-flight requests and open streams.
-pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 use tower_http::compression::CompressionLayer;
 
 mod api;
 mod dashboard;
 
 use api::ApiState;
+pub use api::MAX_EVENT_STREAMS;
 use dashboard::BearerToken;
 
 use crate::export::prometheus::Gatherer;
 use crate::export::ExportStatusBoard;
 use crate::health::{health_json, HealthCheckManager, LIVENESS, READINESS};
 use crate::TelemetryManager;
+
+/// How long a stopping server waits for in-flight requests and open streams.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +108,7 @@ impl RunningServer {
         let api_state = served.api.clone().map(|manager| ApiState {
             manager,
             streams: Arc::new(crate::api::Streams::default()),
+            event_streams: Arc::default(),
             closing: closing_rx,
         });
         let state = AppState {
