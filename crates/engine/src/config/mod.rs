@@ -770,18 +770,20 @@ impl TelemetryConfig {
 /// `endpoint` as it may be shown in status names, metric labels, errors and logs: without
 /// a `user:password@` part, a query or a fragment, which can carry credentials.
 pub(crate) fn shown_endpoint(endpoint: &str) -> String {
-    let (scheme, rest) = match endpoint.split_once("://") {
-        Some((scheme, rest)) => (Some(scheme), rest),
-        None => (None, endpoint),
+    let (bare, _) = split_userinfo(endpoint);
+    bare.split(['?', '#']).next().unwrap_or_default().to_owned()
+}
+
+/// `endpoint` without its `user:password@` part, and that part (still percent-encoded).
+pub(crate) fn split_userinfo(endpoint: &str) -> (String, Option<&str>) {
+    let (prefix, rest) = match endpoint.find("://") {
+        Some(i) => endpoint.split_at(i + 3),
+        None => ("", endpoint),
     };
-    let rest = rest.split(['?', '#']).next().unwrap_or_default();
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    match scheme {
-        Some(scheme) => format!("{scheme}://{host}{path}"),
-        None => format!("{host}{path}"),
+    let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => (format!("{prefix}{host}{tail}"), Some(userinfo)),
+        None => (endpoint.to_owned(), None),
     }
 }
 

@@ -12,7 +12,9 @@ use opentelemetry_sdk::Resource;
 use tokio::runtime::Handle;
 
 use super::ExportStatusBoard;
-use crate::config::{shown_endpoint, Compression, OtlpExporterConfig, OtlpProtocol};
+use crate::config::{
+    shown_endpoint, split_userinfo, Compression, OtlpExporterConfig, OtlpProtocol,
+};
 use crate::metrics::Counter;
 
 /// Where and how to send one signal, under a name in the export status.
@@ -116,11 +118,7 @@ pub(crate) fn log_exporter(
 fn credentials_as_header(config: &OtlpExporterConfig) -> OtlpExporterConfig {
     use base64::Engine as _;
     let mut config = config.clone();
-    let Some((scheme, rest)) = config.endpoint.split_once("://") else {
-        return config;
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let Some((userinfo, host)) = rest[..authority_end].rsplit_once('@') else {
+    let (endpoint, Some(userinfo)) = split_userinfo(&config.endpoint) else {
         return config;
     };
     let decoded = percent_encoding::percent_decode_str(userinfo).decode_utf8_lossy();
@@ -128,7 +126,6 @@ fn credentials_as_header(config: &OtlpExporterConfig) -> OtlpExporterConfig {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(decoded.as_bytes())
     );
-    let endpoint = format!("{scheme}://{host}{}", &rest[authority_end..]);
     if !config
         .headers
         .keys()
