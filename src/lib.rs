@@ -232,30 +232,29 @@ impl Builder {
 }
 
 /// Forwards alert, health, trace and in-app notification changes from the engine as app
-/// events.
+/// events, from one task: Tauri parks an event emitted while another thread is emitting
+/// (its listener lock is taken with `try_lock`) until the next emit, so emits from several
+/// tasks could leave the last change undelivered to Rust listeners.
 fn forward_events<R: Runtime>(app: &AppHandle<R>, manager: &Arc<TelemetryManager>) {
-    forward(app, manager.alerts().subscribe_events(), EVENT_ALERT, Some);
-    forward(app, manager.alerts().subscribe(), EVENT_NOTIFICATION, Some);
-    forward(app, manager.health().subscribe(), EVENT_HEALTH, Some);
+    let mut alerts = manager.alerts().subscribe_events();
+    let mut notifications = manager.alerts().subscribe();
+    let mut health = manager.health().subscribe();
+    let mut traces = manager.traces().subscribe();
     let store = manager.traces().clone();
-    forward(app, manager.traces().subscribe(), EVENT_TRACE, move |id| {
-        store.get(&id).map(|t| engine::api::trace_summary(&t))
-    });
-}
-
-/// Emits what `rx` receives, mapped by `payload` (`None` skips), as app event `event`.
-fn forward<R: Runtime, T: Clone + Send + 'static, P: serde::Serialize + Clone>(
-    app: &AppHandle<R>,
-    mut rx: tokio::sync::broadcast::Receiver<T>,
-    event: &'static str,
-    payload: impl Fn(T) -> Option<P> + Send + 'static,
-) {
     let handle = app.clone();
     tauri::async_runtime::spawn(async move {
-        while let Some(item) = next(&mut rx).await {
-            if let Some(p) = payload(item) {
-                let _ = handle.emit(event, p);
-            }
+        loop {
+            // `emit` fails only when a payload cannot be serialized, which ours always can.
+            let _ = tokio::select! {
+                Some(event) = next(&mut alerts) => handle.emit(EVENT_ALERT, event),
+                Some(n) = next(&mut notifications) => handle.emit(EVENT_NOTIFICATION, n),
+                Some(change) = next(&mut health) => handle.emit(EVENT_HEALTH, change),
+                Some(id) = next(&mut traces) => match store.get(&id) {
+                    Some(trace) => handle.emit(EVENT_TRACE, engine::api::trace_summary(&trace)),
+                    None => Ok(()),
+                },
+                else => break,
+            };
         }
     });
 }

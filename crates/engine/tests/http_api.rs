@@ -19,44 +19,60 @@ async fn post(base: &str, command: &str, body: serde_json::Value) -> (u16, serde
     (status, resp.json().await.unwrap())
 }
 
-/// Reads Server-Sent Events from `resp` until `count` events named `name` arrived (at
-/// most 20 s: keep-alive comments do not count as progress).
-async fn sse_events(
-    resp: &mut reqwest::Response,
-    name: &str,
-    count: usize,
-) -> Vec<serde_json::Value> {
-    tokio::time::timeout(Duration::from_secs(20), read_events(resp, name, count))
-        .await
-        .unwrap_or_else(|_| panic!("{count} {name:?} events within 20 s"))
+/// A Server-Sent Events stream read by event name: events of other names that arrive
+/// meanwhile are kept for later reads (the server forwards each kind from its own task,
+/// so kinds may interleave in any order).
+struct Sse {
+    resp: reqwest::Response,
+    buffer: String,
+    received: Vec<(String, serde_json::Value)>,
 }
 
-async fn read_events(
-    resp: &mut reqwest::Response,
-    name: &str,
-    count: usize,
-) -> Vec<serde_json::Value> {
-    let mut buffer = String::new();
-    let mut found = Vec::new();
-    while found.len() < count {
-        let chunk = resp.chunk().await.unwrap().expect("the stream stays open");
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let event = block
-                .lines()
-                .find_map(|l| l.strip_prefix("event: "))
-                .unwrap_or("");
-            if event == name {
-                let data = block
-                    .lines()
-                    .find_map(|l| l.strip_prefix("data: "))
-                    .unwrap();
-                found.push(serde_json::from_str(data).unwrap());
-            }
+impl Sse {
+    fn new(resp: reqwest::Response) -> Self {
+        Self {
+            resp,
+            buffer: String::new(),
+            received: Vec::new(),
         }
     }
-    found
+
+    /// The first `count` events named `name` not read yet, within 20 s: keep-alive
+    /// comments do not count as progress.
+    async fn events(&mut self, name: &str, count: usize) -> Vec<serde_json::Value> {
+        tokio::time::timeout(Duration::from_secs(20), self.read(name, count))
+            .await
+            .unwrap_or_else(|_| panic!("{count} {name:?} events within 20 s"))
+    }
+
+    async fn read(&mut self, name: &str, count: usize) -> Vec<serde_json::Value> {
+        while self.received.iter().filter(|(n, _)| n == name).count() < count {
+            let chunk = self
+                .resp
+                .chunk()
+                .await
+                .unwrap()
+                .expect("the stream stays open");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let field = |key: &str| block.lines().find_map(|l| l.strip_prefix(key));
+                if let (Some(event), Some(data)) = (field("event: "), field("data: ")) {
+                    let data = serde_json::from_str(data).unwrap();
+                    self.received.push((event.to_owned(), data));
+                }
+            }
+        }
+        let (wanted, others) = std::mem::take(&mut self.received)
+            .into_iter()
+            .partition::<Vec<_>, _>(|(n, _)| n == name);
+        let mut wanted = wanted.into_iter().map(|(_, data)| data);
+        let found: Vec<_> = wanted.by_ref().take(count).collect();
+        self.received = others;
+        self.received
+            .extend(wanted.map(|data| (name.to_owned(), data)));
+        found
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,7 +154,7 @@ async fn series_and_changes_stream_as_server_sent_events() {
     let base = format!("http://{}", telemetry.prometheus_addrs().await[0]);
     let client = reqwest::Client::new();
 
-    let mut stream = client
+    let stream = client
         .get(format!("{base}/api/subscribe_series"))
         .query(&[
             ("selectors", r#"[{"name":"queue_size"}]"#),
@@ -148,16 +164,19 @@ async fn series_and_changes_stream_as_server_sent_events() {
         .await
         .unwrap();
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
-    let updates = sse_events(&mut stream, "update", 3).await;
+    let mut stream = Sse::new(stream);
+    let updates = stream.events("update", 3).await;
     let seqs: Vec<i64> = updates.iter().map(|u| u["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, [1, 2, 3]);
     assert_eq!(updates[0]["series"][0]["value"], 25.0);
 
-    let mut events = client
-        .get(format!("{base}/api/events"))
-        .send()
-        .await
-        .unwrap();
+    let mut events = Sse::new(
+        client
+            .get(format!("{base}/api/events"))
+            .send()
+            .await
+            .unwrap(),
+    );
     // The handler subscribed before the response began: now an alert fires and a trace
     // completes.
     let now = std::time::SystemTime::now()
@@ -165,18 +184,19 @@ async fn series_and_changes_stream_as_server_sent_events() {
         .unwrap()
         .as_millis() as i64;
     telemetry.alerts().evaluate(telemetry.store(), now).await;
-    // The InApp action notifies while the rule is evaluated; the state change follows.
-    let notifications = sse_events(&mut events, "notification", 1).await;
+    // The InApp action notifies while the rule is evaluated; the state change follows
+    // (possibly in the same chunk: `Sse` keeps it).
+    let notifications = events.events("notification", 1).await;
     assert_eq!(notifications[0]["rule"], "queue_backlog");
     assert_eq!(notifications[0]["state"], "Firing");
-    let alerts = sse_events(&mut events, "alert", 1).await;
+    let alerts = events.events("alert", 1).await;
     assert_eq!(alerts[0]["notification"]["rule"], "queue_backlog");
     assert_eq!(alerts[0]["notification"]["state"], "Firing");
     telemetry
         .tracer()
         .trace("render", |_| Ok::<_, String>(()))
         .unwrap();
-    let traces = sse_events(&mut events, "trace", 1).await;
+    let traces = events.events("trace", 1).await;
     assert_eq!(traces[0]["name"], "render");
     drop(stream);
     telemetry.shutdown().await;

@@ -315,6 +315,8 @@ impl Evaluator<'_> {
     /// such points are left out.
     fn select(&self, vs: &VectorSelector, range: Duration) -> Vec<SeriesData> {
         let since = self.now.saturating_sub(millis(range)).saturating_add(1);
+        let resolution = millis(self.store.resolution()).max(1);
+        let slot = |t: i64| t.div_euclid(resolution);
         let (by_name, by_label): (Vec<&Matcher>, Vec<&Matcher>) = vs
             .matchers
             .matchers
@@ -336,7 +338,15 @@ impl Evaluator<'_> {
             .filter(|name| by_name.iter().all(|m| m.is_match(name)))
             .flat_map(|name| self.store.query(name, &equal, Some(since)))
             .filter_map(|mut series| {
-                series.points.retain(|(t, _)| *t <= self.now);
+                series
+                    .points
+                    .retain(|(t, _)| *t <= self.now || slot(*t) == slot(self.now));
+                // The store keeps one point per slot, stamped with its newest sample: a
+                // collection racing this evaluation can restamp the point that was
+                // current at `now` a few milliseconds later. It still stands for `now`.
+                if let Some(last) = series.points.last_mut() {
+                    last.0 = last.0.min(self.now);
+                }
                 let label = |name: &str| series.labels.get(name).map_or("", String::as_str);
                 let selected = !series.points.is_empty()
                     && by_label.iter().all(|m| m.is_match(label(&m.name)));

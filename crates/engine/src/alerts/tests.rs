@@ -183,3 +183,30 @@ async fn bad_rules_are_refused_when_added_with_every_problem() {
         Err(AlertError::Duplicate("HighCPUUsage".into()))
     );
 }
+
+#[tokio::test]
+async fn a_point_restamped_later_in_the_slot_of_now_still_counts_at_now() {
+    let rule = AlertRule {
+        for_: Duration::ZERO,
+        ..cpu_rule()
+    };
+    let (alerts, alerts_later) = (
+        AlertManager::new(&AlertsConfig::default(), "studio"),
+        AlertManager::new(&AlertsConfig::default(), "studio"),
+    );
+    alerts.add_rule(rule.clone()).await.unwrap();
+    alerts_later.add_rule(rule).await.unwrap();
+    // 1 s slots: the sample of t0 + 100 was current at t0 + 200, then a collection
+    // racing the evaluation replaced it with the one of t0 + 300.
+    let t0 = 1_700_000_000_000;
+    let racing = store();
+    cpu(&racing, t0 + 100, "studio-1", 95.0);
+    cpu(&racing, t0 + 300, "studio-1", 96.0);
+    let events = alerts.evaluate(&racing, t0 + 200).await;
+    assert_eq!(states(&events), [(AlertState::Firing, true)]);
+    assert_eq!(events[0].notification.value, 96.0);
+    // A point of a later slot is the future: not seen.
+    let later = store();
+    cpu(&later, t0 + 1_300, "studio-1", 95.0);
+    assert!(alerts_later.evaluate(&later, t0 + 200).await.is_empty());
+}
