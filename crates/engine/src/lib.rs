@@ -33,4 +33,5 @@ pub mod store;
 pub mod tracing;
 
 pub use manager::{TelemetryError, TelemetryManager};
+pub use opentelemetry::context::FutureExt;
 pub use opentelemetry::{Context, KeyValue};

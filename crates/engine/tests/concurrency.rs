@@ -83,3 +83,43 @@ async fn concurrent_increments_lose_none() {
     }
     telemetry.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_name_handle_and_bound_records_meet_in_one_series() {
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    let telemetry = TelemetryManager::new(config).await.unwrap();
+    telemetry.initialize().await.unwrap();
+    let m = telemetry.metrics().clone();
+    // By name, the first call and then the per-thread fast path (a bound handle).
+    for _ in 0..3 {
+        m.add("frames_total", 1, &[]).unwrap();
+        m.set("queue_depth", 4.0, &[]).unwrap();
+        m.record("frame_ms", 2.0, &[]).unwrap();
+    }
+    m.counter("frames_total").unwrap().add(10, &[]).unwrap();
+    m.counter("frames_total")
+        .unwrap()
+        .bind(&[])
+        .unwrap()
+        .add(100);
+    // A hot name keeps its kind.
+    assert!(m.set("frames_total", 1.0, &[]).is_err());
+    // Names rebuilt in one buffer: the same address and length, other content.
+    let mut name = String::with_capacity(32);
+    for n in ["alpha_total", "bravo_total", "alpha_total", "alpha_total"] {
+        name.clear();
+        name.push_str(n);
+        m.add(&name, 1, &[]).unwrap();
+    }
+    telemetry.collect_now().await;
+
+    let latest = |name: &str| telemetry.store().latest(name)[0].1;
+    assert_eq!(latest("frames_total"), 113.0);
+    assert_eq!(latest("queue_depth"), 4.0);
+    assert_eq!(latest("frame_ms_count"), 3.0);
+    assert_eq!(latest("frame_ms_sum"), 6.0);
+    assert_eq!(latest("alpha_total"), 3.0);
+    assert_eq!(latest("bravo_total"), 1.0);
+    telemetry.shutdown().await;
+}

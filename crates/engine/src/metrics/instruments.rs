@@ -104,9 +104,14 @@ impl Counter {
     /// As [`Counter::add`].
     pub fn bind(&self, attributes: &[KeyValue]) -> Result<BoundCounter, MetricsError> {
         check_attributes(&self.name, attributes, self.max_attributes)?;
-        Ok(BoundCounter {
+        Ok(self.bind_checked(attributes))
+    }
+
+    /// Binds without checks; the caller has checked the attributes.
+    pub(super) fn bind_checked(&self, attributes: &[KeyValue]) -> BoundCounter {
+        BoundCounter {
             inner: self.inner.bind(attributes),
-        })
+        }
     }
 }
 
@@ -182,10 +187,15 @@ impl Gauge {
     /// As [`Counter::add`].
     pub fn bind(&self, attributes: &[KeyValue]) -> Result<BoundGauge, MetricsError> {
         check_attributes(&self.name, attributes, self.max_attributes)?;
-        Ok(BoundGauge {
+        Ok(self.bind_checked(attributes))
+    }
+
+    /// Binds without checks; the caller has checked the attributes.
+    pub(super) fn bind_checked(&self, attributes: &[KeyValue]) -> BoundGauge {
+        BoundGauge {
             name: self.name.clone(),
             inner: self.inner.bind(attributes),
-        })
+        }
     }
 }
 
@@ -203,8 +213,14 @@ impl BoundGauge {
     #[inline]
     pub fn set(&self, value: f64) -> Result<(), MetricsError> {
         check_finite(&self.name, value)?;
-        self.inner.record(value);
+        self.set_checked(value);
         Ok(())
+    }
+
+    /// Sets without checks; the caller has checked the value.
+    #[inline]
+    pub(super) fn set_checked(&self, value: f64) {
+        self.inner.record(value);
     }
 }
 
@@ -270,11 +286,16 @@ impl Histogram {
     /// As [`Counter::add`].
     pub fn bind(&self, attributes: &[KeyValue]) -> Result<BoundHistogram, MetricsError> {
         check_attributes(&self.name, attributes, self.max_attributes)?;
-        Ok(BoundHistogram {
+        Ok(self.bind_checked(attributes))
+    }
+
+    /// Binds without checks; the caller has checked the attributes.
+    pub(super) fn bind_checked(&self, attributes: &[KeyValue]) -> BoundHistogram {
+        BoundHistogram {
             name: self.name.clone(),
             inner: self.inner.bind(attributes),
             sketch: self.sketch.clone(),
-        })
+        }
     }
 }
 
@@ -293,11 +314,17 @@ impl BoundHistogram {
     #[inline]
     pub fn record(&self, value: f64) -> Result<(), MetricsError> {
         check_histogram_value(&self.name, value)?;
+        self.record_checked(value);
+        Ok(())
+    }
+
+    /// Records without checks; the caller has checked the value.
+    #[inline]
+    pub(super) fn record_checked(&self, value: f64) {
         self.inner.record(value);
         if let Some(sketch) = &self.sketch {
             sketch.record(value);
         }
-        Ok(())
     }
 }
 

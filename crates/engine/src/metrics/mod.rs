@@ -9,10 +9,10 @@
 mod catalog;
 mod error;
 mod instruments;
+mod local;
 mod name;
 pub(crate) mod sketch;
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -262,36 +262,16 @@ impl Metrics {
     /// filled from the shared map on a miss, so a hit takes no lock and no atomic
     /// operation. `f` returns `false` for an instrument of another kind.
     #[inline]
-    fn on_existing(&self, name: &str, f: impl FnOnce(&Instrument) -> bool) -> bool {
-        LOCAL.with(|local| {
-            let mut local = local.borrow_mut();
-            let map = local.map_for(self.inner.id);
-            if let Some(found) = map.get(name) {
-                return f(found);
-            }
-            let shared = self.inner.instruments.read();
-            let Some((key, instrument)) = shared.get_key_value(name) else {
-                return false;
-            };
-            map.insert(key.clone(), instrument.clone());
-            f(instrument)
-        })
-    }
-
     /// Adds `value` to counter `name` with `attributes` (sync form of the spec's calls).
     ///
     /// # Errors
     /// As [`Metrics::counter`] and [`Counter::add`].
     pub fn add(&self, name: &str, value: u64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
         instruments::check_attributes(name, attributes, self.inner.max_attributes)?;
-        let done = self.on_existing(name, |i| match i {
-            Instrument::Counter(c) => {
-                c.add_checked(value, attributes);
-                true
-            }
-            _ => false,
+        let done = local::with(self.inner.id, name, &self.inner.instruments, |l, reused| {
+            l.add(value, attributes, reused)
         });
-        if done {
+        if done == Some(true) {
             return Ok(());
         }
         self.counter(name)?.add(value, attributes)
@@ -304,14 +284,10 @@ impl Metrics {
     pub fn set(&self, name: &str, value: f64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
         instruments::check_finite(name, value)?;
         instruments::check_attributes(name, attributes, self.inner.max_attributes)?;
-        let done = self.on_existing(name, |i| match i {
-            Instrument::Gauge(g) => {
-                g.set_checked(value, attributes);
-                true
-            }
-            _ => false,
+        let done = local::with(self.inner.id, name, &self.inner.instruments, |l, reused| {
+            l.set(value, attributes, reused)
         });
-        if done {
+        if done == Some(true) {
             return Ok(());
         }
         self.gauge(name)?.set(value, attributes)
@@ -329,14 +305,10 @@ impl Metrics {
     ) -> Result<(), MetricsError> {
         instruments::check_histogram_value(name, value)?;
         instruments::check_attributes(name, attributes, self.inner.max_attributes)?;
-        let done = self.on_existing(name, |i| match i {
-            Instrument::Histogram(h) => {
-                h.record_checked(value, attributes);
-                true
-            }
-            _ => false,
+        let done = local::with(self.inner.id, name, &self.inner.instruments, |l, reused| {
+            l.record(value, attributes, reused)
         });
-        if done {
+        if done == Some(true) {
             return Ok(());
         }
         self.histogram(name)?.record(value, attributes)
@@ -417,34 +389,6 @@ impl Metrics {
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-
-/// How many `Metrics` instances one thread caches lookups for.
-const LOCAL_INSTANCES: usize = 4;
-
-thread_local! {
-    static LOCAL: RefCell<LocalCache> = const { RefCell::new(LocalCache(Vec::new())) };
-}
-
-/// Per-thread copies of instrument maps, for the few instances a thread records into.
-/// Instruments are never removed, so a copy never goes stale; an instance pushed out by
-/// newer ones is simply refilled on its next miss.
-struct LocalCache(Vec<(u64, FxHashMap<Arc<str>, Instrument>)>);
-
-impl LocalCache {
-    fn map_for(&mut self, id: u64) -> &mut FxHashMap<Arc<str>, Instrument> {
-        let position = match self.0.iter().position(|(i, _)| *i == id) {
-            Some(p) => p,
-            None => {
-                if self.0.len() >= LOCAL_INSTANCES {
-                    self.0.remove(0);
-                }
-                self.0.push((id, FxHashMap::default()));
-                self.0.len() - 1
-            }
-        };
-        &mut self.0[position].1
-    }
-}
 
 fn check_kind(
     name: &str,

@@ -340,8 +340,23 @@ impl SpanHandle {
     }
 
     /// The OpenTelemetry context carrying this span, to pass into other OTel APIs or to
-    /// spawned tasks (`future.with_context(span.context())`). For a span the sampler
-    /// dropped, the current context with its span context, so children are dropped too.
+    /// spawned tasks (`future.with_context(span.context())`, with the re-exported
+    /// [`FutureExt`](crate::FutureExt)). For a span the sampler dropped, the current
+    /// context with its span context, so children are dropped too.
+    ///
+    /// # Examples
+    /// ```
+    /// # use telemetry_engine::{tracing::Tracer, FutureExt as _};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let tracer = Tracer::detached();
+    /// let span = tracer.span_builder("export").start(&tracer);
+    /// let (parent, child) = (span.trace_id(), tracer.clone());
+    /// let in_task = async move { child.trace("encode", |s| Ok::<_, String>(s.trace_id())) }
+    ///     .with_context(span.context())
+    ///     .await?;
+    /// assert_eq!(in_task, parent);
+    /// # Ok::<(), String>(()) }).unwrap();
+    /// ```
     pub fn context(&self) -> Context {
         match &self.inner {
             Handle::Live(cx) => cx.clone(),

@@ -1,0 +1,198 @@
+//! Per-thread lookup of instruments by name, for the by-name API.
+//!
+//! A thread keeps two levels in front of an instance's shared instrument map:
+//! - a small direct-mapped table keyed by the address and length of the name given, so
+//!   a name passed as the same string (a literal, usually) is found without hashing it,
+//!   after one comparison of its bytes. An entry found there a second time also gets the
+//!   instrument's handle for the empty attribute set, so an attribute-less record by name
+//!   costs what a bound record costs;
+//! - copies of the instrument maps of the few instances the thread records into, for
+//!   names built at run time (a new address each call).
+//!
+//! Instruments are never removed, so a copy never goes stale; memory per thread is fixed
+//! by [`RECENT`] and [`INSTANCES`].
+
+use std::cell::{OnceCell, RefCell};
+use std::sync::Arc;
+
+use opentelemetry::KeyValue;
+use parking_lot::RwLock;
+use rustc_hash::FxHashMap;
+
+use super::instruments::{BoundCounter, BoundGauge, BoundHistogram, Counter, Gauge, Histogram};
+use super::Instrument;
+
+/// Entries of the direct-mapped table (a power of two).
+const RECENT: usize = 64;
+
+/// How many `Metrics` instances one thread keeps map copies for.
+const INSTANCES: usize = 4;
+
+thread_local! {
+    static CACHE: RefCell<Cache> = const { RefCell::new(Cache::new()) };
+}
+
+/// A thread's copy of an instrument, with its handle for the empty attribute set once
+/// the entry is reused.
+pub(super) enum Local {
+    Counter(Counter, OnceCell<BoundCounter>),
+    Gauge(Gauge, OnceCell<BoundGauge>),
+    Histogram(Histogram, OnceCell<BoundHistogram>),
+}
+
+impl Local {
+    fn new(instrument: &Instrument) -> Self {
+        match instrument {
+            Instrument::Counter(c) => Self::Counter(c.clone(), OnceCell::new()),
+            Instrument::Gauge(g) => Self::Gauge(g.clone(), OnceCell::new()),
+            Instrument::Histogram(h) => Self::Histogram(h.clone(), OnceCell::new()),
+        }
+    }
+
+    /// Adds to the counter (attributes already checked); `false` if this is no counter.
+    pub(super) fn add(&self, value: u64, attributes: &[KeyValue], reused: bool) -> bool {
+        let Self::Counter(counter, unlabelled) = self else {
+            return false;
+        };
+        if attributes.is_empty() && reused {
+            unlabelled
+                .get_or_init(|| counter.bind_checked(&[]))
+                .add(value);
+        } else {
+            counter.add_checked(value, attributes);
+        }
+        true
+    }
+
+    /// Sets the gauge (value and attributes already checked); `false` if this is no gauge.
+    pub(super) fn set(&self, value: f64, attributes: &[KeyValue], reused: bool) -> bool {
+        let Self::Gauge(gauge, unlabelled) = self else {
+            return false;
+        };
+        if attributes.is_empty() && reused {
+            unlabelled
+                .get_or_init(|| gauge.bind_checked(&[]))
+                .set_checked(value);
+        } else {
+            gauge.set_checked(value, attributes);
+        }
+        true
+    }
+
+    /// Records in the histogram (value and attributes already checked); `false` if this
+    /// is no histogram.
+    pub(super) fn record(&self, value: f64, attributes: &[KeyValue], reused: bool) -> bool {
+        let Self::Histogram(histogram, unlabelled) = self else {
+            return false;
+        };
+        if attributes.is_empty() && reused {
+            unlabelled
+                .get_or_init(|| histogram.bind_checked(&[]))
+                .record_checked(value);
+        } else {
+            histogram.record_checked(value, attributes);
+        }
+        true
+    }
+}
+
+struct Recent {
+    id: u64,
+    addr: usize,
+    name: Arc<str>,
+    local: Local,
+}
+
+struct Cache {
+    recent: [Option<Recent>; RECENT],
+    maps: Vec<(u64, FxHashMap<Arc<str>, Instrument>)>,
+}
+
+impl Cache {
+    const fn new() -> Self {
+        Self {
+            recent: [const { None }; RECENT],
+            maps: Vec::new(),
+        }
+    }
+
+    fn map_for(&mut self, id: u64) -> &mut FxHashMap<Arc<str>, Instrument> {
+        let position = match self.maps.iter().position(|(i, _)| *i == id) {
+            Some(p) => p,
+            None => {
+                if self.maps.len() >= INSTANCES {
+                    self.maps.remove(0);
+                }
+                self.maps.push((id, FxHashMap::default()));
+                self.maps.len() - 1
+            }
+        };
+        &mut self.maps[position].1
+    }
+}
+
+/// The table slot of a name at `addr` with `len` bytes (Fibonacci hashing).
+fn slot(addr: usize, len: usize) -> usize {
+    let mixed = (addr as u64 ^ (len as u64).rotate_left(48)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> (64 - RECENT.trailing_zeros())) as usize
+}
+
+/// Whether `a` and `b` hold the same bytes, compared inline eight at a time: names are
+/// short, and a call to `memcmp` would cost as much as the rest of the lookup.
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut words_a, mut words_b) = (a.chunks_exact(8), b.chunks_exact(8));
+    // Exact chunks always convert; arrays of 8 bytes compare as one word.
+    let word = |w: &[u8]| <[u8; 8]>::try_from(w).ok();
+    words_a
+        .by_ref()
+        .zip(words_b.by_ref())
+        .all(|(x, y)| word(x) == word(y))
+        && words_a
+            .remainder()
+            .iter()
+            .zip(words_b.remainder())
+            .all(|(x, y)| x == y)
+}
+
+/// Runs `f` on this thread's copy of instrument `name` of instance `id` (taken from
+/// `shared` on first use), telling it whether the entry was reused; `None` when `shared`
+/// has no instrument called `name` yet.
+pub(super) fn with<R>(
+    id: u64,
+    name: &str,
+    shared: &RwLock<FxHashMap<Arc<str>, Instrument>>,
+    f: impl FnOnce(&Local, bool) -> R,
+) -> Option<R> {
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let addr = name.as_ptr() as usize;
+        let slot = slot(addr, name.len());
+        if let Some(hit) = &cache.recent[slot] {
+            if hit.id == id && hit.addr == addr && same(&hit.name, name) {
+                return Some(f(&hit.local, true));
+            }
+        }
+        let map = cache.map_for(id);
+        let (key, instrument) = match map.get_key_value(name) {
+            Some((key, instrument)) => (key.clone(), instrument.clone()),
+            None => {
+                let shared = shared.read();
+                let (key, instrument) = shared.get_key_value(name)?;
+                map.insert(key.clone(), instrument.clone());
+                (key.clone(), instrument.clone())
+            }
+        };
+        let entry = cache.recent[slot].insert(Recent {
+            id,
+            addr,
+            name: key,
+            local: Local::new(&instrument),
+        });
+        Some(f(&entry.local, false))
+    })
+}
