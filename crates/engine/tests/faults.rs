@@ -596,6 +596,8 @@ async fn next_update(lines: &mut tokio::io::Lines<BufReader<tokio::net::TcpStrea
 async fn a_subscriber_that_never_reads_skips_updates_and_the_others_go_on() {
     let mut config = common::config_with_prometheus(false);
     config.metrics.system_collectors = false;
+    let runtime = tokio::runtime::Handle::current().metrics();
+    let tasks_before = runtime.num_alive_tasks();
     let telemetry = common::start(config).await;
     // 1,500 series with long labels: each update is ~150 KB, so an unread socket fills fast.
     let label = "x".repeat(64);
@@ -657,4 +659,17 @@ async fn a_subscriber_that_never_reads_skips_updates_and_the_others_go_on() {
         "{:?}",
         stopping.elapsed()
     );
+    // And no connection task is left behind for the clients that never read (aborted
+    // tasks end when the runtime next polls them: no event to await, so the count is
+    // polled, for at most 5 s).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while runtime.num_alive_tasks() > tasks_before && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        runtime.num_alive_tasks(),
+        tasks_before,
+        "tasks alive after the shutdown"
+    );
+    drop((stalled, lines));
 }

@@ -11,9 +11,12 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tower_http::compression::CompressionLayer;
 
 mod api;
@@ -146,14 +149,7 @@ impl RunningServer {
             router = router.layer(CompressionLayer::new().gzip(true));
         }
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                ::tracing::error!(error = %e, "telemetry HTTP server stopped");
-            }
-        });
+        let task = tokio::spawn(serve(listener, router, stopped));
         Ok(Self {
             addr,
             stop: Some(stop),
@@ -175,7 +171,8 @@ impl RunningServer {
 
     /// Stops accepting, finishes in-flight requests and waits for the task, at most
     /// [`SHUTDOWN_GRACE`]: a client that stopped reading (its socket full) would otherwise
-    /// hold the shutdown forever. Connections still open then are dropped.
+    /// hold the shutdown forever. Connections still open then are closed: they are tasks
+    /// of the server task, aborted with it.
     pub(crate) async fn stop(mut self) {
         let _ = self.closing.send(true);
         if let Some(stop) = self.stop.take() {
@@ -192,6 +189,51 @@ impl RunningServer {
             );
         }
     }
+}
+
+/// Accepts connections until `stopped`, then lets each finish its request in flight.
+/// Every connection is a task in one `JoinSet` owned here, so aborting this task closes
+/// them all.
+async fn serve(listener: TcpListener, router: Router, stopped: oneshot::Receiver<()>) {
+    let (closing, _) = watch::channel(());
+    let mut connections = JoinSet::new();
+    let mut stopped = std::pin::pin!(stopped);
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            Some(_) = connections.join_next() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    // Small answers (health, API) go out at once.
+                    let _ = stream.set_nodelay(true);
+                    let service = TowerToHyperService::new(router.clone());
+                    let mut closing = closing.subscribe();
+                    connections.spawn(async move {
+                        // The timer bounds how long a client may take to send its headers.
+                        let connection = http1::Builder::new()
+                            .timer(TokioTimer::new())
+                            .serve_connection(TokioIo::new(stream), service);
+                        let mut connection = std::pin::pin!(connection);
+                        tokio::select! {
+                            _ = connection.as_mut() => {}
+                            _ = closing.changed() => {
+                                connection.as_mut().graceful_shutdown();
+                                let _ = connection.await;
+                            }
+                        }
+                    });
+                }
+                // Out of file descriptors and the like: wait instead of spinning.
+                Err(e) => {
+                    ::tracing::warn!(error = %e, "telemetry HTTP server: accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    let _ = closing.send(());
+    while connections.join_next().await.is_some() {}
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
