@@ -6,10 +6,14 @@
 //! and keeps, per series, a ring of at most `max_points_per_series` points spanning
 //! `retention_period`. When the retention holds more collection intervals than that,
 //! points are thinned to one per `retention_period / max_points_per_series` slot (the
-//! newest in the slot wins). A point is 16 bytes, so a full series costs
-//! `16 × max_points_per_series` bytes plus its key (about 11.5 KiB at the default 720
-//! points); at most `max_store_series` series are kept and the rest are counted in
-//! [`SeriesStore::dropped_series`].
+//! newest in the slot wins). The newest points are also kept at the collection interval
+//! for the last [`RECENT_WINDOW`] (at most `max_points_per_series` of them), so that
+//! rules such as `rate(errors_total[5m])` and live charts see every collection even when
+//! the retention is thinned (the production profile keeps one point per 2 minutes, the
+//! high-load one per 14). A point is 16 bytes, so a full series costs at most
+//! `2 × 16 × max_points_per_series` bytes plus its key (about 23 KiB at the default 720
+//! points; without thinning, half that); at most `max_store_series` series are kept and
+//! the rest are counted in [`SeriesStore::dropped_series`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -118,8 +122,8 @@ pub struct LatestPoint {
 }
 
 impl LatestPoint {
-    fn of(key: &SeriesKey, points: &VecDeque<(i64, f64)>) -> Option<Self> {
-        let (timestamp_ms, value) = *points.back()?;
+    fn of(key: &SeriesKey, points: &Points) -> Option<Self> {
+        let (timestamp_ms, value) = *points.newest()?;
         Some(Self {
             name: key.name.clone(),
             labels: key.labels.clone(),
@@ -133,6 +137,55 @@ impl LatestPoint {
 struct SeriesKey {
     name: Arc<str>,
     labels: Arc<BTreeMap<String, String>>,
+}
+
+/// How far back the newest points are kept at the collection interval when the retention
+/// is thinned: the ranges alert rules use (`[5m]`, `[10m]`) with room to spare.
+pub const RECENT_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// One series' points, oldest first: `thinned` spans the retention at one point per
+/// slot; `recent`, when the slot is longer than the collection interval, holds the
+/// newest points at the collection interval.
+#[derive(Default)]
+struct Points {
+    thinned: VecDeque<(i64, f64)>,
+    recent: VecDeque<(i64, f64)>,
+}
+
+impl Points {
+    /// Every point, oldest first: the thinned ones older than the recent ones, then those.
+    fn iter(&self) -> impl Iterator<Item = &(i64, f64)> {
+        let recent_from = self.recent.front().map_or(i64::MAX, |(t, _)| *t);
+        self.thinned
+            .iter()
+            .take_while(move |(t, _)| *t < recent_from)
+            .chain(&self.recent)
+    }
+
+    fn newest(&self) -> Option<&(i64, f64)> {
+        self.recent.back().or(self.thinned.back())
+    }
+}
+
+/// Appends `(ts, value)` to `ring`, replacing its newest point when that is in the same
+/// `slot_ms` slot (the newest in a slot wins), dropping the oldest beyond `max` points.
+fn push_slotted(ring: &mut VecDeque<(i64, f64)>, ts: i64, value: f64, slot_ms: i64, max: usize) {
+    match ring.back_mut() {
+        Some(last) if last.0.div_euclid(slot_ms) == ts.div_euclid(slot_ms) => *last = (ts, value),
+        _ => {
+            if ring.len() >= max {
+                ring.pop_front();
+            }
+            ring.push_back((ts, value));
+        }
+    }
+}
+
+/// Drops the points of `ring` at or before `oldest`.
+fn forget_before(ring: &mut VecDeque<(i64, f64)>, oldest: i64) {
+    while ring.front().is_some_and(|(t, _)| *t <= oldest) {
+        ring.pop_front();
+    }
 }
 
 /// Bounded, time-limited storage of every series' recent points.
@@ -149,9 +202,14 @@ struct SeriesKey {
 /// assert_eq!(store.query("queue_size", &[], None)[0].points, vec![(1_000, 3.0)]);
 /// ```
 pub struct SeriesStore {
-    series: RwLock<HashMap<SeriesKey, VecDeque<(i64, f64)>>>,
+    series: RwLock<HashMap<SeriesKey, Points>>,
     retention_ms: i64,
     slot_ms: i64,
+    /// The collection interval, when points are thinned (`slot_ms` is longer); the
+    /// recent tier is off otherwise.
+    recent_slot_ms: Option<i64>,
+    /// How long the recent tier reaches back.
+    recent_ms: i64,
     max_points: usize,
     max_series: usize,
     dropped: AtomicU64,
@@ -163,11 +221,14 @@ impl SeriesStore {
         let retention_ms = duration_ms(config.retention_period).max(1);
         let max_points = config.max_points_per_series.max(2);
         let thinned = retention_ms / max_points as i64;
-        let slot_ms = duration_ms(config.collection_interval).max(thinned).max(1);
+        let interval_ms = duration_ms(config.collection_interval).max(1);
+        let slot_ms = interval_ms.max(thinned);
         Self {
             series: RwLock::new(HashMap::new()),
             retention_ms,
             slot_ms,
+            recent_slot_ms: (slot_ms > interval_ms).then_some(interval_ms),
+            recent_ms: duration_ms(RECENT_WINDOW).min(retention_ms),
             max_points,
             max_series: config.max_store_series,
             dropped: AtomicU64::new(0),
@@ -199,17 +260,17 @@ impl SeriesStore {
             }
         }
         let oldest = ts - self.retention_ms;
+        let recent_oldest = ts - self.recent_ms;
         map.retain(|_, points| {
-            while points.front().is_some_and(|(t, _)| *t <= oldest) {
-                points.pop_front();
-            }
-            !points.is_empty()
+            forget_before(&mut points.thinned, oldest);
+            forget_before(&mut points.recent, recent_oldest);
+            !points.thinned.is_empty()
         });
     }
 
     fn push(
         &self,
-        map: &mut HashMap<SeriesKey, VecDeque<(i64, f64)>>,
+        map: &mut HashMap<SeriesKey, Points>,
         name: &str,
         labels: &BTreeMap<String, String>,
         ts: i64,
@@ -228,15 +289,21 @@ impl SeriesStore {
             }
             None => map.entry(key).or_default(),
         };
-        let slot = ts.div_euclid(self.slot_ms);
-        match points.back_mut() {
-            Some(last) if last.0.div_euclid(self.slot_ms) == slot => *last = (ts, value),
-            _ => {
-                if points.len() >= self.max_points {
-                    points.pop_front();
-                }
-                points.push_back((ts, value));
-            }
+        push_slotted(
+            &mut points.thinned,
+            ts,
+            value,
+            self.slot_ms,
+            self.max_points,
+        );
+        if let Some(recent_slot_ms) = self.recent_slot_ms {
+            push_slotted(
+                &mut points.recent,
+                ts,
+                value,
+                recent_slot_ms,
+                self.max_points,
+            );
         }
     }
 
@@ -331,9 +398,14 @@ impl SeriesStore {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Time covered by one stored point.
+    /// Time covered by one stored point beyond the [`RECENT_WINDOW`].
     pub fn resolution(&self) -> Duration {
         Duration::from_millis(self.slot_ms as u64)
+    }
+
+    /// Time covered by one of the newest points: the collection interval.
+    pub fn recent_resolution(&self) -> Duration {
+        Duration::from_millis(self.recent_slot_ms.unwrap_or(self.slot_ms) as u64)
     }
 }
 
@@ -394,10 +466,49 @@ mod tests {
             store.ingest(&gauge(i * 1000, "q", &[], i as f64));
         }
         let points = &store.query("q", &[], None)[0].points;
-        assert_eq!(points.len(), 10);
-        // The newest point of each slot wins.
+        // The newest point of each slot wins, up to the recent tier: the last 10 points
+        // (at most `max_points_per_series`), kept at the collection interval.
+        assert_eq!(points.len(), 9 + 10);
         assert_eq!(points[0], (9_000, 9.0));
-        assert_eq!(points[9], (99_000, 99.0));
+        assert_eq!(points[8], (89_000, 89.0));
+        let recent: Vec<i64> = points[9..].iter().map(|(t, _)| *t).collect();
+        assert_eq!(recent, (90..100).map(|s| s * 1000).collect::<Vec<_>>());
+        assert_eq!(store.recent_resolution(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_production_profile_keeps_every_collection_of_the_last_15_minutes() {
+        // 15 s interval, 24 h retention, 720 points: 2-minute slots beyond the window.
+        let store = SeriesStore::new(&config(15, 24 * 3600, 720, 10));
+        assert_eq!(store.resolution(), Duration::from_secs(120));
+        let (start, step) = (1_700_000_040_000_i64, 15_000);
+        for i in 0..(2 * 3600 / 15) {
+            store.ingest(&gauge(start + i * step, "q", &[], i as f64));
+        }
+        let points = &store.query("q", &[], None)[0].points;
+        let last = points[points.len() - 1].0;
+        assert_eq!(last, start + (2 * 3600 / 15 - 1) * step);
+        // The last 15 minutes at 15 s: a `[5m]` range holds 20 points, not 2 or 3.
+        let window = points.iter().filter(|(t, _)| *t > last - 15 * 60_000);
+        assert_eq!(window.count(), 60);
+        assert!(
+            points.windows(2).all(|w| w[0].0 < w[1].0),
+            "ordered, no twins"
+        );
+        // Older ones are thinned to 2-minute slots.
+        let older: Vec<i64> = points
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|t| *t < last - 16 * 60_000)
+            .collect();
+        assert!(
+            older.windows(2).all(|w| w[1] - w[0] == 120_000),
+            "{older:?}"
+        );
+        assert!(
+            older[0] - start < 120_000,
+            "from the first slot on: {older:?}"
+        );
     }
 
     #[test]

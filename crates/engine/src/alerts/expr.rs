@@ -315,7 +315,7 @@ impl Evaluator<'_> {
     /// such points are left out.
     fn select(&self, vs: &VectorSelector, range: Duration) -> Vec<SeriesData> {
         let since = self.now.saturating_sub(millis(range)).saturating_add(1);
-        let resolution = millis(self.store.resolution()).max(1);
+        let resolution = millis(self.store.recent_resolution()).max(1);
         let slot = |t: i64| t.div_euclid(resolution);
         let (by_name, by_label): (Vec<&Matcher>, Vec<&Matcher>) = vs
             .matchers

@@ -210,3 +210,47 @@ async fn a_point_restamped_later_in_the_slot_of_now_still_counts_at_now() {
     cpu(&later, t0 + 1_300, "studio-1", 95.0);
     assert!(alerts_later.evaluate(&later, t0 + 200).await.is_empty());
 }
+
+#[tokio::test]
+async fn rate_rules_fire_under_the_high_load_profiles_thinned_retention() {
+    // The high-load profile: 30 s collections, 7 days kept in 720 points (14-minute slots).
+    let store = SeriesStore::new(&MetricsConfig {
+        collection_interval: Duration::from_secs(30),
+        retention_period: Duration::from_secs(7 * 24 * 3600),
+        max_points_per_series: 720,
+        ..Default::default()
+    });
+    let t0 = 1_700_000_000_000;
+    let mut now = t0;
+    // 3 errors a second for 30 minutes.
+    for i in 0..60 {
+        now = t0 + i * 30_000;
+        store.ingest(&Snapshot {
+            timestamp_ms: now,
+            metrics: vec![MetricSnapshot {
+                name: "render_errors_total".into(),
+                kind: SnapshotKind::Counter,
+                help: String::new(),
+                series: vec![SeriesSnapshot {
+                    labels: Default::default(),
+                    value: SeriesValue::Number {
+                        value: (i * 90) as f64,
+                    },
+                }],
+            }],
+        });
+    }
+    let alerts = AlertManager::new(&AlertsConfig::default(), "studio");
+    alerts
+        .add_rule(AlertRule {
+            name: "RenderErrors".into(),
+            condition: "rate(render_errors_total[5m]) > 1".into(),
+            actions: vec![AlertAction::InApp {}],
+            ..AlertRule::default()
+        })
+        .await
+        .unwrap();
+    let events = alerts.evaluate(&store, now).await;
+    assert_eq!(states(&events), [(AlertState::Firing, true)]);
+    assert!((events[0].notification.value - 3.0).abs() < 1e-9);
+}
