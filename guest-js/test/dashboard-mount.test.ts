@@ -141,8 +141,8 @@ function fakeEngine(
     ],
     get_alert_history: () => [],
     get_export_status: () => ({
-      'prometheus:9090': { state: 'Healthy' },
-      otlp: { state: 'Failed', reason: 'connection refused' }
+      'metrics:prometheus:9090': { state: 'Healthy' },
+      'traces:otlp:http://collector:4318/v1/traces': { state: 'Failed', reason: 'connection refused' }
     }),
     get_metric_catalogue: () => [],
     query_series: (args) => {
@@ -242,8 +242,8 @@ describe('the mounted dashboard', () => {
     expect(summary.textContent).toContain('disk_space: Warning')
     const exporters = $$(host, 'exporter-row').map((r) => [r.dataset.name, r.dataset.state])
     expect(exporters).toEqual([
-      ['otlp', 'Failed'],
-      ['prometheus:9090', 'Healthy']
+      ['metrics:prometheus:9090', 'Healthy'],
+      ['traces:otlp:http://collector:4318/v1/traces', 'Failed']
     ])
     const alerts = $(host, 'overview-alerts')!
     expect(alerts.textContent).toContain('slow_video_processing')

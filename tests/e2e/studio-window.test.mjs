@@ -93,7 +93,7 @@ test('health and exporters reach the window over IPC', async () => {
     run('return [...document.querySelectorAll(\'[data-testid="exporter-row"]\')].map(e => e.dataset.name)')
       .then((names) => (names.length > 0 ? names : null))
   )
-  assert.ok(exporters.some((name) => name.startsWith('prometheus')), exporters.join(', '))
+  assert.ok(exporters.some((name) => name.startsWith('metrics:prometheus:')), exporters.join(', '))
 })
 
 test('a write command the capability grants works from the panel', async () => {

@@ -122,10 +122,9 @@ impl Cycle {
         let snapshot = self.gatherer.snapshot();
         self.store.ingest(&snapshot);
         for exporter in &mut self.exporters {
-            let name = exporter.name();
             match exporter.export(&snapshot) {
-                Ok(()) => self.status.success(&name),
-                Err(e) => self.status.failure(&name, e.to_string()),
+                Ok(()) => self.status.success(exporter.name()),
+                Err(e) => self.status.failure(exporter.name(), e.to_string()),
             }
         }
     }
@@ -133,7 +132,7 @@ impl Cycle {
     fn flush(&mut self) {
         for exporter in &mut self.exporters {
             if let Err(e) = exporter.flush() {
-                self.status.failure(&exporter.name(), e.to_string());
+                self.status.failure(exporter.name(), e.to_string());
             }
         }
     }
@@ -319,7 +318,7 @@ impl TelemetryManager {
         {
             let mut cycle = self.cycle.lock();
             for exporter in &cycle.exporters {
-                self.status.register(&exporter.name());
+                self.status.register(exporter.name());
             }
             if self.config.metrics.system_collectors {
                 cycle.collector = Some(SystemCollector::new(self.metrics())?);
@@ -398,7 +397,8 @@ impl TelemetryManager {
         INSTANCE.read().clone()
     }
 
-    /// The status of every exporter, by name (`prometheus:9090`, `file:./logs/metrics.json`).
+    /// The status of every exporter, by name (`metrics:prometheus:9090`,
+    /// `metrics:file:./logs/metrics.json`, `traces:otlp:…`).
     pub async fn get_export_status(&self) -> BTreeMap<String, ExportStatus> {
         self.status.statuses()
     }

@@ -291,7 +291,7 @@ fn file_config(dir: &Path) -> (TelemetryConfig, [String; 3]) {
     config.tracing.batch_export.export_interval = Duration::from_millis(200);
     let (m, t, l) = (file("metrics.json"), file("spans.json"), file("logs.json"));
     let names = [
-        format!("file:{}", m.path),
+        format!("metrics:file:{}", m.path),
         format!("traces:file:{}", t.path),
         format!("logs:file:{}", l.path),
     ];

@@ -72,13 +72,13 @@ async fn a_port_in_use_fails_that_exporter_and_the_rest_runs() {
     telemetry.collect_now().await;
 
     let status = telemetry.get_export_status().await;
-    let e = failure_of(&status, &format!("prometheus:{port}"));
+    let e = failure_of(&status, &format!("metrics:prometheus:{port}"));
     assert!(
         e.starts_with(&format!("cannot listen on 127.0.0.1:{port}: ")),
         "{e}"
     );
     assert_eq!(
-        status[&format!("file:{}", file.display())],
+        status[&format!("metrics:file:{}", file.display())],
         ExportStatus::Healthy
     );
     assert_eq!(telemetry.store().latest("videos_processed_total")[0].1, 1.0);
@@ -104,10 +104,10 @@ async fn file_exporter_writes_json_lines_and_flushes_on_shutdown() {
     telemetry.collect_now().await;
     let status = telemetry.get_export_status().await;
     assert_eq!(
-        status[&format!("file:{}", good.display())],
+        status[&format!("metrics:file:{}", good.display())],
         ExportStatus::Healthy
     );
-    let e = failure_of(&status, &format!("file:{}", bad.display()));
+    let e = failure_of(&status, &format!("metrics:file:{}", bad.display()));
     assert!(
         e.starts_with(&format!("cannot write {}: ", bad.display())),
         "{e}"

@@ -111,7 +111,7 @@ async fn prometheus_scrapes_system_and_studio_metrics() {
     // The scrape shows in the export status.
     let status = telemetry.get_export_status().await;
     assert_eq!(
-        status[&format!("prometheus:{}", addr.port())],
+        status[&format!("metrics:prometheus:{}", addr.port())],
         telemetry_engine::export::ExportStatus::Healthy
     );
     telemetry.shutdown().await;

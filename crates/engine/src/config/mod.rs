@@ -369,18 +369,19 @@ pub enum MetricsExporter {
 }
 
 impl MetricsExporter {
-    /// The name this exporter has in export status reports, e.g. `prometheus:9090`.
+    /// The name this exporter has in export status reports, e.g.
+    /// `metrics:prometheus:9090` (like `traces:otlp:…` and `logs:file:…`).
     ///
     /// # Examples
     /// ```
     /// use telemetry_engine::config::MetricsExporter;
-    /// assert_eq!(MetricsExporter::Console {}.name(), "console");
+    /// assert_eq!(MetricsExporter::Console {}.name(), "metrics:console");
     /// ```
     pub fn name(&self) -> String {
         match self {
-            Self::Prometheus { port, .. } => format!("prometheus:{port}"),
-            Self::Console {} => "console".to_owned(),
-            Self::File(file) => format!("file:{}", file.path),
+            Self::Prometheus { port, .. } => format!("metrics:prometheus:{port}"),
+            Self::Console {} => "metrics:console".to_owned(),
+            Self::File(file) => format!("metrics:file:{}", file.path),
         }
     }
 }

@@ -37,7 +37,13 @@ pub enum ExportError {
 }
 
 /// A push exporter: receives a snapshot every collection interval.
-pub(crate) enum SnapshotExporter {
+pub(crate) struct SnapshotExporter {
+    /// The name in export status reports ([`MetricsExporter::name`]).
+    name: String,
+    sink: Sink,
+}
+
+enum Sink {
     Console { service: String },
     File { path: String, file: RotatingFile },
 }
@@ -45,30 +51,31 @@ pub(crate) enum SnapshotExporter {
 impl SnapshotExporter {
     /// The push exporter for `config`, or `None` for pull exporters (Prometheus).
     pub(crate) fn from_config(config: &MetricsExporter, service: &str) -> Option<Self> {
-        match config {
-            MetricsExporter::Console {} => Some(Self::Console {
+        let sink = match config {
+            MetricsExporter::Console {} => Sink::Console {
                 service: service.to_owned(),
-            }),
-            MetricsExporter::File(file) => Some(Self::File {
+            },
+            MetricsExporter::File(file) => Sink::File {
                 path: file.path.clone(),
                 file: RotatingFile::new(file),
-            }),
-            MetricsExporter::Prometheus { .. } => None,
-        }
+            },
+            MetricsExporter::Prometheus { .. } => return None,
+        };
+        Some(Self {
+            name: config.name(),
+            sink,
+        })
     }
 
     /// The name in export status reports.
-    pub(crate) fn name(&self) -> String {
-        match self {
-            Self::Console { .. } => "console".into(),
-            Self::File { path, .. } => format!("file:{path}"),
-        }
+    pub(crate) fn name(&self) -> &str {
+        &self.name
     }
 
     /// Exports one snapshot.
     pub(crate) fn export(&mut self, snapshot: &Snapshot) -> Result<(), ExportError> {
-        match self {
-            Self::Console { service } => {
+        match &mut self.sink {
+            Sink::Console { service } => {
                 let text = console::render(snapshot, service);
                 let mut out = std::io::stdout().lock();
                 out.write_all(text.as_bytes())
@@ -78,7 +85,7 @@ impl SnapshotExporter {
                         source,
                     })
             }
-            Self::File { path, file } => {
+            Sink::File { path, file } => {
                 let line = serde_json::to_string(snapshot)
                     .map_err(|e| ExportError::Encode(e.to_string()))?;
                 file.write_line(&line).map_err(|source| ExportError::Io {
@@ -91,9 +98,9 @@ impl SnapshotExporter {
 
     /// Flushes buffered output.
     pub(crate) fn flush(&mut self) -> Result<(), ExportError> {
-        match self {
-            Self::Console { .. } => Ok(()),
-            Self::File { path, file } => file.flush().map_err(|source| ExportError::Io {
+        match &mut self.sink {
+            Sink::Console { .. } => Ok(()),
+            Sink::File { path, file } => file.flush().map_err(|source| ExportError::Io {
                 path: path.clone(),
                 source,
             }),

@@ -44,11 +44,11 @@ pub struct ExporterReport {
 /// ```
 /// use telemetry_engine::export::{ExportStatus, ExportStatusBoard};
 /// let board = ExportStatusBoard::default();
-/// board.failure("file:/ro/metrics.json", "Read-only file system");
-/// assert_eq!(board.statuses()["file:/ro/metrics.json"],
+/// board.failure("metrics:file:/ro/metrics.json", "Read-only file system");
+/// assert_eq!(board.statuses()["metrics:file:/ro/metrics.json"],
 ///     ExportStatus::Failed("Read-only file system".into()));
-/// board.success("file:/ro/metrics.json");
-/// assert_eq!(board.statuses()["file:/ro/metrics.json"], ExportStatus::Healthy);
+/// board.success("metrics:file:/ro/metrics.json");
+/// assert_eq!(board.statuses()["metrics:file:/ro/metrics.json"], ExportStatus::Healthy);
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct ExportStatusBoard {
