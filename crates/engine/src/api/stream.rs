@@ -266,20 +266,11 @@ mod tests {
     async fn a_busy_sink_without_acknowledgements_counts_drops_and_ends_when_stalled() {
         let streams = Streams::default();
         let (tx, rx) = mpsc::sync_channel::<SeriesUpdate>(2);
-        streams
-            .subscribe(
-                "sse",
-                select("queue_size"),
-                Duration::from_millis(100),
-                store_with(&[("queue_size", 3.0)]),
-                false,
-                move |u| match tx.try_send(u) {
-                    Ok(()) => Delivery::Sent,
-                    Err(mpsc::TrySendError::Full(_)) => Delivery::Busy,
-                    Err(mpsc::TrySendError::Disconnected(_)) => Delivery::Gone,
-                },
-            )
-            .unwrap();
+        watch_queue_size(&streams, "sse", 100, false, move |u| match tx.try_send(u) {
+            Ok(()) => Delivery::Sent,
+            Err(mpsc::TrySendError::Full(_)) => Delivery::Busy,
+            Err(mpsc::TrySendError::Disconnected(_)) => Delivery::Gone,
+        });
         tokio::time::sleep(Duration::from_millis(550)).await;
         let first: Vec<SeriesUpdate> = rx.try_iter().collect();
         assert_eq!(first.len(), 2, "the buffer holds two");
@@ -292,6 +283,26 @@ mod tests {
             0,
             "a reader that stopped reading ends its stream"
         );
+    }
+
+    /// Subscribes `owner` to `queue_size` (3.0 in a fresh store) every `every_ms`.
+    fn watch_queue_size(
+        streams: &Streams,
+        owner: &str,
+        every_ms: u64,
+        acknowledged: bool,
+        sink: impl FnMut(SeriesUpdate) -> Delivery + Send + 'static,
+    ) -> u32 {
+        streams
+            .subscribe(
+                owner,
+                select("queue_size"),
+                Duration::from_millis(every_ms),
+                store_with(&[("queue_size", 3.0)]),
+                acknowledged,
+                sink,
+            )
+            .unwrap()
     }
 
     fn select(name: &str) -> Vec<SeriesSelector> {
@@ -339,19 +350,10 @@ mod tests {
         let streams = Streams::default();
         let received = Arc::new(AtomicU64::new(0));
         let count = received.clone();
-        streams
-            .subscribe(
-                "main",
-                select("queue_size"),
-                Duration::from_millis(100),
-                store_with(&[("queue_size", 3.0)]),
-                true,
-                move |_| {
-                    count.fetch_add(1, Ordering::Relaxed);
-                    Delivery::Sent
-                },
-            )
-            .unwrap();
+        watch_queue_size(&streams, "main", 100, true, move |_| {
+            count.fetch_add(1, Ordering::Relaxed);
+            Delivery::Sent
+        });
         tokio::time::sleep(Duration::from_secs(10)).await;
         assert_eq!(received.load(Ordering::Relaxed), MAX_IN_FLIGHT);
         assert_eq!(streams.count(), 1, "still waiting");
@@ -363,16 +365,9 @@ mod tests {
     async fn a_slow_receiver_sees_the_skipped_ticks_counted() {
         let streams = Streams::default();
         let (tx, rx) = mpsc::channel();
-        let id = streams
-            .subscribe(
-                "main",
-                select("queue_size"),
-                Duration::from_millis(100),
-                store_with(&[("queue_size", 3.0)]),
-                true,
-                move |u| sent(tx.send(u).is_ok()),
-            )
-            .unwrap();
+        let id = watch_queue_size(&streams, "main", 100, true, move |u| {
+            sent(tx.send(u).is_ok())
+        });
         tokio::time::sleep(Duration::from_millis(1_050)).await;
         let first: Vec<SeriesUpdate> = rx.try_iter().collect();
         assert_eq!(first.len() as u64, MAX_IN_FLIGHT);
@@ -390,19 +385,10 @@ mod tests {
         let streams = Streams::default();
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
         let done_tx = Mutex::new(Some(done_tx));
-        streams
-            .subscribe(
-                "main",
-                select("queue_size"),
-                Duration::from_millis(50),
-                store_with(&[("queue_size", 3.0)]),
-                true,
-                move |_| {
-                    done_tx.lock().take().map(|tx| tx.send(()));
-                    Delivery::Gone
-                },
-            )
-            .unwrap();
+        watch_queue_size(&streams, "main", 50, true, move |_| {
+            done_tx.lock().take().map(|tx| tx.send(()));
+            Delivery::Gone
+        });
         done_rx.await.unwrap();
         for _ in 0..100 {
             if streams.count() == 0 {
