@@ -134,6 +134,12 @@ fn traced_config(endpoint: &str) -> TelemetryConfig {
 
 /// Ends `n` spans and waits until the exporter has handed them over (or failed).
 async fn spans(telemetry: &TelemetryManager, n: usize) {
+    end_spans(telemetry, n);
+    telemetry.force_flush().await;
+}
+
+/// Ends `n` spans.
+fn end_spans(telemetry: &TelemetryManager, n: usize) {
     for i in 0..n {
         telemetry
             .tracer()
@@ -143,13 +149,19 @@ async fn spans(telemetry: &TelemetryManager, n: usize) {
             })
             .unwrap();
     }
-    telemetry.force_flush().await;
 }
 
+/// Spans lost to failed exports.
 fn dropped_spans(telemetry: &TelemetryManager) -> u64 {
+    dropped_for(telemetry, "export_failed")
+}
+
+/// `telemetry_spans_dropped_total` for `reason` (0 when the series is missing).
+fn dropped_for(telemetry: &TelemetryManager, reason: &str) -> u64 {
+    let label = format!("reason=\"{reason}\"");
     let text = telemetry.render_prometheus().unwrap();
     text.lines()
-        .find(|l| l.starts_with("telemetry_spans_dropped_total{"))
+        .find(|l| l.starts_with("telemetry_spans_dropped_total{") && l.contains(&label))
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
         .unwrap_or(0)
 }
@@ -280,6 +292,63 @@ async fn a_hanging_receiver_times_out_and_the_app_keeps_going_until_it_answers()
         .map(|s| s.spans)
         .sum();
     assert_eq!(delivered, 2);
+    telemetry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_export_queue_refuses_spans_counts_each_and_every_span_is_accounted_for() {
+    const QUEUE: u64 = 2048; // the smallest queue: `max(max_batch_size, 2048)`
+    const BATCH: u64 = 64;
+    const TOTAL: u64 = QUEUE + 3 * BATCH + 100;
+    let mut receiver = Receiver::start(Mode::Hang).await;
+    let mut config = traced_config(&receiver.endpoint);
+    config.tracing.batch_export.max_batch_size = BATCH as usize;
+    config.tracing.batch_export.max_export_timeout = Duration::from_secs(2);
+    let telemetry = common::start(config).await;
+
+    // The exporter's first request hangs, so the worker takes out at most one batch
+    // before the queue fills; everything beyond is refused, each refusal counted.
+    end_spans(&telemetry, TOTAL as usize);
+    let refused = dropped_for(&telemetry, "queue_full");
+    assert!(
+        (TOTAL - QUEUE - BATCH..=TOTAL - QUEUE).contains(&refused),
+        "refused {refused} of {TOTAL} with a queue of {QUEUE}"
+    );
+    // The in-app trace store is not behind the export queue: it has its newest 500.
+    assert_eq!(telemetry.traces().len(), 500);
+
+    // Once the receiver answers, every span is delivered, lost with the hung export
+    // (counted at its timeout) or refused: none is unaccounted for, none counted twice.
+    receiver.set(Mode::Accept);
+    let started = Instant::now();
+    let mut delivered = 0;
+    let accounted = loop {
+        let accounted = delivered + dropped_spans(&telemetry) + refused;
+        if accounted >= TOTAL {
+            break accounted;
+        }
+        // The delivered count has a signal (the receiver's); the failed count does not,
+        // so it is read again whenever the receiver is quiet for a moment.
+        if let Ok(seen) =
+            tokio::time::timeout(Duration::from_millis(500), receiver.seen.recv()).await
+        {
+            let seen = seen.expect("the receiver runs until the test ends");
+            if seen.answered == 200 {
+                delivered += seen.spans as u64;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "delivered {delivered}, failed {}, refused {refused} of {TOTAL}",
+            dropped_spans(&telemetry)
+        );
+    };
+    assert_eq!(accounted, TOTAL, "delivered {delivered}, refused {refused}");
+    assert!(
+        dropped_spans(&telemetry) <= BATCH,
+        "only the hung batch failed"
+    );
+    assert_eq!(dropped_for(&telemetry, "queue_full"), refused);
     telemetry.shutdown().await;
 }
 

@@ -363,7 +363,7 @@ async fn a_receiver_down_then_up_fails_counts_drops_and_recovers() {
     let text = telemetry.render_prometheus().unwrap();
     assert!(
         text.contains(&format!(
-            "telemetry_spans_dropped_total{{exporter=\"{name}\"}} 3"
+            "telemetry_spans_dropped_total{{exporter=\"{name}\",reason=\"export_failed\"}} 3"
         )),
         "{text}"
     );

@@ -5,6 +5,7 @@ mod console;
 mod file;
 pub(crate) mod otlp;
 pub(crate) mod prometheus;
+pub(crate) mod queue;
 mod status;
 
 use std::io::Write;

@@ -36,7 +36,7 @@ pub(crate) struct ExportContext {
     /// thread and needs none).
     pub(crate) runtime: Option<Handle>,
     pub(crate) status: ExportStatusBoard,
-    /// Counts items lost to failed exports, labelled with the exporter's name.
+    /// Counts lost items, labelled with the exporter's name and the reason.
     pub(crate) dropped: Counter,
 }
 
@@ -191,9 +191,7 @@ impl<E> StatusExporter<E> {
         cx.status.register(&name);
         // The drop counter's series exists from the start (at 0), so that a rate or an
         // alert on it has data before the first loss.
-        let _ = cx
-            .dropped
-            .add(0, &[opentelemetry::KeyValue::new("exporter", name.clone())]);
+        let _ = cx.dropped.add(0, &failed_labels(&name));
         if let Some(note) = &note {
             cx.status.degraded(&name, note.clone());
         }
@@ -217,10 +215,7 @@ impl<E> StatusExporter<E> {
             }
             Err(e) => {
                 self.status.failure(&self.name, describe(e));
-                let _ = self.dropped.add(
-                    count,
-                    &[opentelemetry::KeyValue::new("exporter", self.name.clone())],
-                );
+                let _ = self.dropped.add(count, &failed_labels(&self.name));
             }
         }
     }
@@ -268,6 +263,14 @@ impl<E: LogExporter> LogExporter for StatusExporter<E> {
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
     }
+}
+
+/// The drop counter's labels for items of a failed export by exporter `name`.
+fn failed_labels(name: &str) -> [opentelemetry::KeyValue; 2] {
+    [
+        opentelemetry::KeyValue::new("exporter", name.to_owned()),
+        opentelemetry::KeyValue::new("reason", "export_failed"),
+    ]
 }
 
 fn describe(e: &OTelSdkError) -> String {

@@ -29,6 +29,7 @@ pub use store::{LogQuery, LogRecord, LogStore};
 
 use crate::config::{shown_endpoint, BatchExportConfig, LogsExporter, TelemetryConfig};
 use crate::export::otlp::{log_exporter, ExportContext, OtlpTarget, StatusExporter};
+use crate::export::queue::{self, Admit, Queue, Release};
 use ecs::EcsFileExporter;
 use store::StoreProcessor;
 
@@ -56,14 +57,16 @@ impl LogsPipeline {
             for (i, exporter) in l.exporters.iter().enumerate() {
                 match exporter {
                     LogsExporter::File(file) => {
+                        let name = format!("logs:file:{}", file.path);
                         let exporter = StatusExporter::named(
                             EcsFileExporter::new(file),
-                            format!("logs:file:{}", file.path),
+                            name.clone(),
                             None,
                             cx,
                             None,
                         );
-                        builder = builder.with_log_processor(batch(exporter, &l.batch_export));
+                        builder =
+                            builder.with_log_processor(batch(exporter, &name, &l.batch_export, cx));
                     }
                     LogsExporter::Otlp(otlp) => {
                         let target = OtlpTarget {
@@ -73,8 +76,12 @@ impl LogsPipeline {
                         };
                         match log_exporter(&target, cx) {
                             Ok(exporter) => {
-                                builder =
-                                    builder.with_log_processor(batch(exporter, &l.batch_export));
+                                builder = builder.with_log_processor(batch(
+                                    exporter,
+                                    &target.name,
+                                    &l.batch_export,
+                                    cx,
+                                ));
                             }
                             Err(e) => cx
                                 .status
@@ -120,15 +127,22 @@ impl LogsPipeline {
     }
 }
 
-/// A batch log processor for `exporter`, configured from `batch_export`, with a bounded
-/// queue (records beyond it are dropped, never buffered without limit).
-fn batch(exporter: impl LogExporter + 'static, b: &BatchExportConfig) -> BatchLogProcessor {
+/// A batch log processor for exporter `name`, configured from `batch_export`, with a
+/// bounded queue: records beyond it are dropped and counted, never buffered without limit.
+fn batch(
+    exporter: impl LogExporter + 'static,
+    name: &str,
+    b: &BatchExportConfig,
+    cx: &ExportContext,
+) -> Admit<BatchLogProcessor> {
+    let queue = Queue::new(name, b, &cx.dropped);
     let config = BatchConfigBuilder::default()
-        .with_max_queue_size(b.max_batch_size.max(2048))
+        .with_max_queue_size(queue::capacity(b))
         .with_max_export_batch_size(b.max_batch_size)
         .with_scheduled_delay(b.export_interval)
         .build();
-    BatchLogProcessor::builder(exporter)
+    let processor = BatchLogProcessor::builder(Release::new(exporter, queue.clone()))
         .with_batch_config(config)
-        .build()
+        .build();
+    Admit::new(processor, queue)
 }

@@ -71,11 +71,11 @@ const KNOWN: &[(&str, &str)] = &[
     ("queue_size", "Tasks waiting in the queue"),
     (
         "telemetry_spans_dropped_total",
-        "Spans lost because an exporter failed to deliver them",
+        "Spans lost: refused by a full export queue or in a failed export",
     ),
     (
         "telemetry_logs_dropped_total",
-        "Log records lost because an exporter failed to deliver them",
+        "Log records lost: refused by a full export queue or in a failed export",
     ),
     (
         "system_health_status",

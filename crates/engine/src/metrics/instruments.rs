@@ -108,7 +108,7 @@ impl Counter {
     }
 
     /// Binds without checks; the caller has checked the attributes.
-    pub(super) fn bind_checked(&self, attributes: &[KeyValue]) -> BoundCounter {
+    pub(crate) fn bind_checked(&self, attributes: &[KeyValue]) -> BoundCounter {
         BoundCounter {
             inner: self.inner.bind(attributes),
         }

@@ -9,7 +9,8 @@
 //! Exporters: `Console` (a tree per trace), `Jaeger` and `Otlp` (OTLP over HTTP/protobuf
 //! or gRPC, gzip optional; the spec's legacy Jaeger endpoint is mapped to OTLP/HTTP with a
 //! Degraded status saying so). Each reports its real results in the export status, and
-//! spans lost to failed exports are counted in `telemetry_spans_dropped_total`. `File`
+//! spans lost are counted in `telemetry_spans_dropped_total{exporter,reason}`: `reason` is
+//! `export_failed` or `queue_full` (see [`crate::export::queue`]). `File`
 //! writes one OTLP JSON request per batch per line, rotated by size.
 
 mod console;
@@ -34,6 +35,7 @@ pub use store::{
 
 use crate::config::{shown_endpoint, BatchExportConfig, TelemetryConfig, TracingExporter};
 use crate::export::otlp::{span_exporter, ExportContext, OtlpTarget, StatusExporter};
+use crate::export::queue::{self, Admit, Queue, Release};
 use console::ConsoleSpanExporter;
 
 /// The tracer provider with its processors, the tracer and the trace store.
@@ -74,18 +76,29 @@ impl TracingPipeline {
                 let target = match exporter {
                     TracingExporter::Console {} => {
                         let exporter = ConsoleSpanExporter::new(status.clone());
-                        builder = builder.with_span_processor(batch(exporter, &t.batch_export));
+                        builder = builder.with_span_processor(batch(
+                            exporter,
+                            ConsoleSpanExporter::NAME,
+                            &t.batch_export,
+                            cx,
+                        ));
                         continue;
                     }
                     TracingExporter::File(file) => {
+                        let name = format!("traces:file:{}", file.path);
                         let exporter = StatusExporter::named(
                             file::FileSpanExporter::new(file),
-                            format!("traces:file:{}", file.path),
+                            name.clone(),
                             None,
                             cx,
                             None,
                         );
-                        builder = builder.with_span_processor(batch(exporter, &t.batch_export));
+                        builder = builder.with_span_processor(batch(
+                            exporter,
+                            &name,
+                            &t.batch_export,
+                            cx,
+                        ));
                         continue;
                     }
                     TracingExporter::Jaeger {
@@ -100,7 +113,12 @@ impl TracingPipeline {
                 };
                 match span_exporter(&target, cx) {
                     Ok(exporter) => {
-                        builder = builder.with_span_processor(batch(exporter, &t.batch_export));
+                        builder = builder.with_span_processor(batch(
+                            exporter,
+                            &target.name,
+                            &t.batch_export,
+                            cx,
+                        ));
                     }
                     Err(e) => status.failure(&target.name, format!("tracing.exporters[{i}]: {e}")),
                 }
@@ -133,17 +151,24 @@ impl TracingPipeline {
     }
 }
 
-/// A batch span processor for `exporter`, configured from `batch_export`, with a bounded
-/// queue (spans beyond it are dropped, never buffered without limit).
-fn batch(exporter: impl SpanExporter + 'static, b: &BatchExportConfig) -> BatchSpanProcessor {
+/// A batch span processor for exporter `name`, configured from `batch_export`, with a
+/// bounded queue: spans beyond it are dropped and counted, never buffered without limit.
+fn batch(
+    exporter: impl SpanExporter + 'static,
+    name: &str,
+    b: &BatchExportConfig,
+    cx: &ExportContext,
+) -> Admit<BatchSpanProcessor> {
+    let queue = Queue::new(name, b, &cx.dropped);
     let config = BatchConfigBuilder::default()
-        .with_max_queue_size(b.max_batch_size.max(2048))
+        .with_max_queue_size(queue::capacity(b))
         .with_max_export_batch_size(b.max_batch_size)
         .with_scheduled_delay(b.export_interval)
         .build();
-    BatchSpanProcessor::builder(exporter)
+    let processor = BatchSpanProcessor::builder(Release::new(exporter, queue.clone()))
         .with_batch_config(config)
-        .build()
+        .build();
+    Admit::new(processor, queue)
 }
 
 /// Logs finished spans (`log_spans`), with their attributes in `debug_mode`.
