@@ -11,6 +11,7 @@ use std::sync::{Arc, Weak};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -58,7 +59,7 @@ pub(crate) async fn call(
         }
     };
     match api::read(&t, &command, &body).await {
-        Ok(answer) => Json(answer).into_response(),
+        Ok(answer) => ([(CONTENT_TYPE, "application/json")], answer).into_response(),
         Err(e @ ApiError::UnknownCommand(_)) => {
             error(StatusCode::NOT_FOUND, format!("{e} of the HTTP API"))
         }
