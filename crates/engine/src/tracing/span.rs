@@ -11,16 +11,18 @@ use opentelemetry::{Context, Key, KeyValue, Value};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracer;
 
-/// A value for [`SpanHandle::set_attribute`]: strings (borrowed or owned), integers,
-/// floats and booleans.
+/// A value for [`SpanHandle::set_attribute`] and [`SpanBuilder::with_attribute`]:
+/// strings, integers, floats and booleans. As with `opentelemetry::KeyValue::new`, a
+/// `&'static str` (a literal) is kept without a copy; a string borrowed for less is passed
+/// as `String` or `&String` (copied once).
 pub trait AttributeValue {
     /// The OpenTelemetry value.
     fn into_value(self) -> Value;
 }
 
-impl AttributeValue for &str {
+impl AttributeValue for &'static str {
     fn into_value(self) -> Value {
-        Value::from(self.to_owned())
+        Value::from(self)
     }
 }
 impl AttributeValue for String {

@@ -241,7 +241,13 @@ impl TraceStore {
             return;
         }
         // The root completes its trace; it is always kept (the cap leaves room for it).
-        let mut children = match inner.pending.remove(&trace_id) {
+        // Empty maps are not looked up: a trace of one span (the common case) hashes nothing.
+        let children = if inner.pending.is_empty() {
+            None
+        } else {
+            inner.pending.remove(&trace_id)
+        };
+        let mut children = match children {
             Some(p) => {
                 inner.pending_order.retain(|t| *t != trace_id);
                 p
@@ -255,7 +261,8 @@ impl TraceStore {
             dropped: children.dropped,
         };
         // Another part of this trace completed before: one trace, one entry.
-        if remote || inner.remote_parts.contains(&trace_id) {
+        let earlier_part = !inner.remote_parts.is_empty() && inner.remote_parts.contains(&trace_id);
+        if remote || earlier_part {
             if let Some(at) = inner
                 .done
                 .iter()
@@ -268,7 +275,7 @@ impl TraceStore {
         }
         if stored.root().parent_span_is_remote {
             inner.remote_parts.insert(trace_id);
-        } else {
+        } else if earlier_part {
             inner.remote_parts.remove(&trace_id);
         }
         if inner.done.len() >= self.limits.max_traces {
