@@ -7,60 +7,20 @@
 //! noisy.
 #![allow(missing_docs, clippy::unwrap_used)]
 
+mod common;
+
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::{attrs3, ours, ours_with, raw_sdk};
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::metrics::SdkMeterProvider;
 use telemetry_engine::config::TelemetryConfig;
-use telemetry_engine::TelemetryManager;
-
-fn ours(max_series: usize) -> Arc<TelemetryManager> {
-    ours_with(max_series, |_| {})
-}
-
-fn ours_with(
-    max_series: usize,
-    adjust: impl FnOnce(&mut TelemetryConfig),
-) -> Arc<TelemetryManager> {
-    let mut config = TelemetryConfig::default();
-    adjust(&mut config);
-    config.metrics.system_collectors = false;
-    config.metrics.max_series_per_metric = max_series;
-    config.metrics.max_metrics = 100_000;
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(TelemetryManager::new(config))
-        .unwrap()
-}
-
-fn raw_sdk() -> (SdkMeterProvider, prometheus::Registry) {
-    let registry = prometheus::Registry::new();
-    let reader = opentelemetry_prometheus::exporter()
-        .with_registry(registry.clone())
-        .build()
-        .unwrap();
-    (
-        SdkMeterProvider::builder().with_reader(reader).build(),
-        registry,
-    )
-}
 
 fn metrics_recorder() -> metrics_exporter_prometheus::PrometheusRecorder {
     metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder()
-}
-
-fn attrs3() -> [KeyValue; 3] {
-    [
-        KeyValue::new("method", "POST"),
-        KeyValue::new("endpoint", "/render"),
-        KeyValue::new("status", "success"),
-    ]
 }
 
 const LABELS3: [(&str, &str); 3] = [

@@ -4,50 +4,27 @@
 //! into our pipeline by `tracing_layer()`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
+mod common;
+
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::{ours_traced, raw_traced, span_attrs};
 use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
-use opentelemetry::KeyValue;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
-use telemetry_engine::config::TelemetryConfig;
-use telemetry_engine::tracing::{TraceStore, TraceStoreLimits};
-use telemetry_engine::TelemetryManager;
+use opentelemetry_sdk::trace::Sampler;
 use tracing_subscriber::layer::SubscriberExt as _;
-
-fn ours(sample_rate: f64) -> Arc<TelemetryManager> {
-    let mut config = TelemetryConfig::default();
-    config.metrics.system_collectors = false;
-    config.tracing.sample_rate = sample_rate;
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(TelemetryManager::new(config))
-        .unwrap()
-}
-
-fn raw(sampler: Sampler, with_store: bool) -> SdkTracerProvider {
-    let mut builder =
-        SdkTracerProvider::builder().with_sampler(Sampler::ParentBased(Box::new(sampler)));
-    if with_store {
-        builder =
-            builder.with_span_processor(TraceStore::new(TraceStoreLimits::default()).processor());
-    }
-    builder.build()
-}
 
 fn spans(c: &mut Criterion) {
     for (group, rate, sampler) in [
         ("span_3_attrs_sampled", 1.0, Sampler::AlwaysOn),
         ("span_3_attrs_not_sampled", 0.0, Sampler::AlwaysOff),
     ] {
-        let telemetry = ours(rate);
+        let telemetry = ours_traced(rate);
         let tracer = telemetry.tracer().clone();
-        let with_store = raw(sampler.clone(), true);
+        let with_store = raw_traced(sampler.clone(), true);
         let sdk_store = with_store.tracer("bench");
-        let bare = raw(sampler, false);
+        let bare = raw_traced(sampler, false);
         let sdk_bare = bare.tracer("bench");
         let mut g = c.benchmark_group(group);
         g.warm_up_time(Duration::from_millis(500))
@@ -78,11 +55,7 @@ fn spans(c: &mut Criterion) {
             b.iter(|| {
                 let mut span = sdk_store
                     .span_builder("render")
-                    .with_attributes([
-                        KeyValue::new("codec", "h264"),
-                        KeyValue::new("frame", 42_i64),
-                        KeyValue::new("keyframe", true),
-                    ])
+                    .with_attributes(span_attrs())
                     .start(&sdk_store);
                 span.end();
             })
@@ -91,11 +64,7 @@ fn spans(c: &mut Criterion) {
             b.iter(|| {
                 let mut span = sdk_bare
                     .span_builder("render")
-                    .with_attributes([
-                        KeyValue::new("codec", "h264"),
-                        KeyValue::new("frame", 42_i64),
-                        KeyValue::new("keyframe", true),
-                    ])
+                    .with_attributes(span_attrs())
                     .start(&sdk_bare);
                 span.end();
             })

@@ -50,6 +50,7 @@ impl Local {
     }
 
     /// Adds to the counter (attributes already checked); `false` if this is no counter.
+    #[inline]
     pub(super) fn add(&self, value: u64, attributes: &[KeyValue], reused: bool) -> bool {
         let Self::Counter(counter, unlabelled) = self else {
             return false;
@@ -65,6 +66,7 @@ impl Local {
     }
 
     /// Sets the gauge (value and attributes already checked); `false` if this is no gauge.
+    #[inline]
     pub(super) fn set(&self, value: f64, attributes: &[KeyValue], reused: bool) -> bool {
         let Self::Gauge(gauge, unlabelled) = self else {
             return false;
@@ -81,6 +83,7 @@ impl Local {
 
     /// Records in the histogram (value and attributes already checked); `false` if this
     /// is no histogram.
+    #[inline]
     pub(super) fn record(&self, value: f64, attributes: &[KeyValue], reused: bool) -> bool {
         let Self::Histogram(histogram, unlabelled) = self else {
             return false;
@@ -161,7 +164,9 @@ fn same(a: &str, b: &str) -> bool {
 
 /// Runs `f` on this thread's copy of instrument `name` of instance `id` (taken from
 /// `shared` on first use), telling it whether the entry was reused; `None` when `shared`
-/// has no instrument called `name` yet.
+/// has no instrument called `name` yet. The hit path is kept small enough to inline, so
+/// the thread-local is reached directly; filling an entry is out of line.
+#[inline]
 pub(super) fn with<R>(
     id: u64,
     name: &str,
@@ -177,22 +182,36 @@ pub(super) fn with<R>(
                 return Some(f(&hit.local, true));
             }
         }
-        let map = cache.map_for(id);
-        let (key, instrument) = match map.get_key_value(name) {
-            Some((key, instrument)) => (key.clone(), instrument.clone()),
-            None => {
-                let shared = shared.read();
-                let (key, instrument) = shared.get_key_value(name)?;
-                map.insert(key.clone(), instrument.clone());
-                (key.clone(), instrument.clone())
-            }
-        };
-        let entry = cache.recent[slot].insert(Recent {
-            id,
-            addr,
-            name: key,
-            local: Local::new(&instrument),
-        });
+        let entry = fill(&mut cache, slot, id, name, shared)?;
         Some(f(&entry.local, false))
     })
+}
+
+/// Puts instrument `name` of instance `id` in table slot `slot`, from this thread's map
+/// copy or else from `shared`; `None` when there is no such instrument.
+#[cold]
+#[inline(never)]
+fn fill<'c>(
+    cache: &'c mut Cache,
+    slot: usize,
+    id: u64,
+    name: &str,
+    shared: &RwLock<FxHashMap<Arc<str>, Instrument>>,
+) -> Option<&'c Recent> {
+    let map = cache.map_for(id);
+    let (key, instrument) = match map.get_key_value(name) {
+        Some((key, instrument)) => (key.clone(), instrument.clone()),
+        None => {
+            let shared = shared.read();
+            let (key, instrument) = shared.get_key_value(name)?;
+            map.insert(key.clone(), instrument.clone());
+            (key.clone(), instrument.clone())
+        }
+    };
+    Some(cache.recent[slot].insert(Recent {
+        id,
+        addr: name.as_ptr() as usize,
+        name: key,
+        local: Local::new(&instrument),
+    }))
 }

@@ -257,12 +257,9 @@ impl Metrics {
         }
     }
 
-    /// Runs `f` on the existing instrument called `name`, returning whether it did: the
-    /// by-name hot path. Each thread keeps its own copy of the name → instrument map,
-    /// filled from the shared map on a miss, so a hit takes no lock and no atomic
-    /// operation. `f` returns `false` for an instrument of another kind.
-    #[inline]
     /// Adds `value` to counter `name` with `attributes` (sync form of the spec's calls).
+    /// The by-name path: each thread finds the instrument in its own table (see
+    /// `metrics/local.rs`), so a hit takes no lock and no atomic operation.
     ///
     /// # Errors
     /// As [`Metrics::counter`] and [`Counter::add`].

@@ -1,0 +1,82 @@
+//! What the benchmarks set up: our pipeline and its raw-SDK peers, built the same way for
+//! the criterion benches and the paired ratios. Each bench binary uses part of it.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use telemetry_engine::config::TelemetryConfig;
+use telemetry_engine::tracing::{TraceStore, TraceStoreLimits};
+use telemetry_engine::TelemetryManager;
+
+/// Our pipeline without collectors, with `max_series` series per metric.
+pub(crate) fn ours(max_series: usize) -> Arc<TelemetryManager> {
+    ours_with(max_series, |_| {})
+}
+
+/// As [`ours`], with `adjust` applied to the configuration.
+pub(crate) fn ours_with(
+    max_series: usize,
+    adjust: impl FnOnce(&mut TelemetryConfig),
+) -> Arc<TelemetryManager> {
+    let mut config = TelemetryConfig::default();
+    adjust(&mut config);
+    config.metrics.system_collectors = false;
+    config.metrics.max_series_per_metric = max_series;
+    config.metrics.max_metrics = 100_000;
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(TelemetryManager::new(config))
+        .unwrap()
+}
+
+/// Our pipeline sampling traces at `sample_rate`.
+pub(crate) fn ours_traced(sample_rate: f64) -> Arc<TelemetryManager> {
+    ours_with(2000, |c| c.tracing.sample_rate = sample_rate)
+}
+
+/// The raw SDK meter provider with the reader we use (opentelemetry-prometheus).
+pub(crate) fn raw_sdk() -> (SdkMeterProvider, prometheus::Registry) {
+    let registry = prometheus::Registry::new();
+    let reader = opentelemetry_prometheus::exporter()
+        .with_registry(registry.clone())
+        .build()
+        .unwrap();
+    (
+        SdkMeterProvider::builder().with_reader(reader).build(),
+        registry,
+    )
+}
+
+/// The raw SDK tracer provider with our sampler shape, and our in-app trace store as its
+/// processor when `with_store`.
+pub(crate) fn raw_traced(sampler: Sampler, with_store: bool) -> SdkTracerProvider {
+    let mut builder =
+        SdkTracerProvider::builder().with_sampler(Sampler::ParentBased(Box::new(sampler)));
+    if with_store {
+        builder =
+            builder.with_span_processor(TraceStore::new(TraceStoreLimits::default()).processor());
+    }
+    builder.build()
+}
+
+/// The three attributes of the labelled benches.
+pub(crate) fn attrs3() -> [KeyValue; 3] {
+    [
+        KeyValue::new("method", "POST"),
+        KeyValue::new("endpoint", "/render"),
+        KeyValue::new("status", "success"),
+    ]
+}
+
+/// The span attributes of the span benches, for the raw SDK.
+pub(crate) fn span_attrs() -> [KeyValue; 3] {
+    [
+        KeyValue::new("codec", "h264"),
+        KeyValue::new("frame", 42_i64),
+        KeyValue::new("keyframe", true),
+    ]
+}

@@ -1,0 +1,265 @@
+//! Paired ratios for the figures that have a target: each of our operations against its
+//! peer, measured in alternating short rounds in one process.
+//!
+//! Criterion measures one function for seconds, then the next; on a shared machine the
+//! speed drifts between the two, and a ratio of two such medians moved by ±30% between
+//! runs here. Alternating rounds of a few milliseconds put both sides under the same
+//! conditions: every round yields one ratio, and the median of the rounds is what the
+//! README's target column shows, with the middle half of the rounds beside it.
+//!
+//! `cargo bench -p telemetry-engine --bench paired` prints the ratios and writes
+//! `target/paired.json`, which `scripts/bench-table.py` reads. Without `--bench` (as
+//! `cargo test --all-targets` runs it) every pair runs one short round and nothing is
+//! written: a check that the benchmark works, not a measurement.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod common;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use common::{attrs3, ours, ours_traced, ours_with, raw_sdk, raw_traced, span_attrs};
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+use opentelemetry_sdk::trace::Sampler;
+use serde_json::json;
+use telemetry_engine::config::TelemetryConfig;
+
+/// How much to measure.
+#[derive(Clone, Copy)]
+struct Plan {
+    /// Rounds per pair; odd, so the median is one round's ratio.
+    rounds: usize,
+    /// The length of one side of a round.
+    round: Duration,
+    /// Rounds run first and not counted (caches, lazily built state).
+    warm_up: usize,
+}
+
+const MEASURE: Plan = Plan {
+    rounds: 61,
+    round: Duration::from_millis(4),
+    warm_up: 10,
+};
+
+const CHECK: Plan = Plan {
+    rounds: 1,
+    round: Duration::from_micros(100),
+    warm_up: 0,
+};
+
+/// One pair's result: the ratio ours / peer per round, summarised.
+struct Paired {
+    group: &'static str,
+    ours: &'static str,
+    peer: &'static str,
+    median: f64,
+    p25: f64,
+    p75: f64,
+}
+
+/// Times `n` calls of `f`.
+fn time(f: &mut impl FnMut(), n: u64) -> Duration {
+    let start = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    start.elapsed()
+}
+
+/// How many calls of `f` take about `round`.
+fn calls_per_round(f: &mut impl FnMut(), round: Duration) -> u64 {
+    let mut n = 16;
+    loop {
+        let t = time(f, n);
+        if t >= round / 4 {
+            let per_call = t.as_secs_f64() / n as f64;
+            return ((round.as_secs_f64() / per_call) as u64).max(1);
+        }
+        n *= 4;
+    }
+}
+
+fn pair(
+    plan: Plan,
+    (group, ours_name, peer_name): (&'static str, &'static str, &'static str),
+    mut ours: impl FnMut(),
+    mut peer: impl FnMut(),
+) -> Paired {
+    let n = calls_per_round(&mut peer, plan.round);
+    for _ in 0..plan.warm_up {
+        time(&mut ours, n);
+        time(&mut peer, n);
+    }
+    let mut ratios: Vec<f64> = (0..plan.rounds)
+        .map(|round| {
+            // Alternate which side goes first, so neither always follows the other.
+            let (a, b) = if round % 2 == 0 {
+                let a = time(&mut ours, n);
+                (a, time(&mut peer, n))
+            } else {
+                let b = time(&mut peer, n);
+                (time(&mut ours, n), b)
+            };
+            a.as_secs_f64() / b.as_secs_f64()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    let result = Paired {
+        group,
+        ours: ours_name,
+        peer: peer_name,
+        median: at(0.5),
+        p25: at(0.25),
+        p75: at(0.75),
+    };
+    if plan.rounds > 1 {
+        println!(
+        "{group}/{ours_name} ÷ {peer_name}: {:.2}× (middle half {:.2}–{:.2}×, {} rounds of {n} calls)",
+        result.median, result.p25, result.p75, plan.rounds
+    );
+    }
+    result
+}
+
+fn metrics_pairs(plan: Plan, out: &mut Vec<Paired>) {
+    let telemetry = ours(2000);
+    let m = telemetry.metrics().clone();
+    let (provider, _registry) = raw_sdk();
+    let meter = provider.meter("bench");
+    let a = attrs3();
+
+    let sdk = meter.u64_counter("sdk_counter").build();
+    for (group, attrs) in [
+        ("counter_add_0_attrs", &[][..]),
+        ("counter_add_3_attrs", &a[..]),
+    ] {
+        let name = if attrs.is_empty() {
+            "c0_total"
+        } else {
+            "c3_total"
+        };
+        let bound = m.counter(name).unwrap().bind(attrs).unwrap();
+        let sdk_bound = sdk.bind(attrs);
+        out.push(pair(
+            plan,
+            (group, "ours_bound", "sdk_bound"),
+            || bound.add(black_box(1)),
+            || sdk_bound.add(black_box(1)),
+        ));
+        out.push(pair(
+            plan,
+            (group, "ours_by_name", "sdk_add"),
+            || m.add(name, black_box(1), attrs).unwrap(),
+            || sdk.add(black_box(1), attrs),
+        ));
+    }
+
+    let buckets = TelemetryConfig::default()
+        .metrics
+        .aggregation
+        .histogram_buckets;
+    let sdk = meter
+        .f64_histogram("sdk_hist")
+        .with_boundaries(buckets)
+        .build();
+    let sdk_bound = sdk.bind(&[]);
+    let bound = m.histogram("frame_ms").unwrap().bind(&[]).unwrap();
+    out.push(pair(
+        plan,
+        ("histogram_record", "ours_bound", "sdk_bound"),
+        || bound.record(black_box(16.7)).unwrap(),
+        || sdk_bound.record(black_box(16.7)),
+    ));
+    let plain = ours_with(2000, |c| c.metrics.aggregation.summary_quantiles.clear());
+    let plain = plain
+        .metrics()
+        .histogram("frame_ms")
+        .unwrap()
+        .bind(&[])
+        .unwrap();
+    out.push(pair(
+        plan,
+        ("histogram_record", "ours_bound_no_quantiles", "sdk_bound"),
+        || plain.record(black_box(16.7)).unwrap(),
+        || sdk_bound.record(black_box(16.7)),
+    ));
+    out.push(pair(
+        plan,
+        ("histogram_record", "ours_by_name", "sdk_record"),
+        || m.record("frame_ms", black_box(16.7), &[]).unwrap(),
+        || sdk.record(black_box(16.7), &[]),
+    ));
+
+    let sdk = meter.f64_gauge("sdk_gauge").build();
+    let sdk_bound = sdk.bind(&[]);
+    let bound = m.gauge("queue_size").unwrap().bind(&[]).unwrap();
+    out.push(pair(
+        plan,
+        ("gauge_set", "ours_bound", "sdk_bound"),
+        || bound.set(black_box(3.0)).unwrap(),
+        || sdk_bound.record(black_box(3.0)),
+    ));
+    out.push(pair(
+        plan,
+        ("gauge_set", "ours_by_name", "sdk_record"),
+        || m.set("queue_size", black_box(3.0), &[]).unwrap(),
+        || sdk.record(black_box(3.0), &[]),
+    ));
+}
+
+fn span_pairs(plan: Plan, out: &mut Vec<Paired>) {
+    for (group, rate, sampler) in [
+        ("span_3_attrs_sampled", 1.0, Sampler::AlwaysOn),
+        ("span_3_attrs_not_sampled", 0.0, Sampler::AlwaysOff),
+    ] {
+        let telemetry = ours_traced(rate);
+        let tracer = telemetry.tracer().clone();
+        let provider = raw_traced(sampler, true);
+        let sdk = provider.tracer("bench");
+        out.push(pair(
+            plan,
+            (group, "ours_span_builder", "sdk_same_processor"),
+            || {
+                tracer
+                    .span_builder("render")
+                    .with_attribute("codec", "h264")
+                    .with_attribute("frame", 42_i64)
+                    .with_attribute("keyframe", true)
+                    .start(&tracer)
+                    .end()
+            },
+            || {
+                sdk.span_builder("render")
+                    .with_attributes(span_attrs())
+                    .start(&sdk)
+                    .end()
+            },
+        ));
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter is not supported: every pair runs (~15 s).
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let plan = if measuring { MEASURE } else { CHECK };
+    let mut out = Vec::new();
+    metrics_pairs(plan, &mut out);
+    span_pairs(plan, &mut out);
+    if !measuring {
+        return;
+    }
+    let json: serde_json::Map<String, serde_json::Value> = out
+        .iter()
+        .map(|p| {
+            (
+                format!("{}/{}", p.group, p.ours),
+                json!({ "peer": p.peer, "median": p.median, "p25": p.p25, "p75": p.p75 }),
+            )
+        })
+        .collect();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/paired.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    println!("written to {}", path.display());
+}
