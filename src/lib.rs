@@ -70,7 +70,6 @@ pub fn remote_parent(request: &tauri::ipc::Request<'_>) -> Option<engine::Contex
 }
 
 /// Per-app state of the plugin surface: live streams and spans opened by the webview.
-#[derive(Default)]
 pub(crate) struct PluginState {
     pub(crate) streams: engine::api::Streams,
     pub(crate) spans: OpenSpans,
@@ -207,8 +206,11 @@ impl Builder {
                     manager.install_tracing_subscriber()?;
                 }
                 forward_events(app, &manager);
+                app.manage(PluginState {
+                    streams: engine::api::Streams::counted_in(manager.metrics(), "ipc"),
+                    spans: OpenSpans::default(),
+                });
                 app.manage(Telemetry(manager));
-                app.manage(PluginState::default());
                 Ok(())
             })
             .on_event(|app, event| match event {

@@ -425,6 +425,13 @@ fn series_streams_open_acknowledge_and_close_over_ipc() {
     )
     .unwrap();
     let id = id.as_u64().unwrap();
+    let open = || {
+        let text = app.telemetry().render_prometheus().unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("telemetry_streams_open{transport=\"ipc\"} "))
+            .map(str::to_owned)
+    };
+    assert_eq!(open().as_deref(), Some("1"), "the open stream is counted");
     invoke(
         &window,
         "ack_series",
@@ -432,6 +439,7 @@ fn series_streams_open_acknowledge_and_close_over_ipc() {
     )
     .unwrap();
     invoke(&window, "unsubscribe_series", serde_json::json!({"id": id})).unwrap();
+    assert_eq!(open().as_deref(), Some("0"), "and uncounted once closed");
     let again = invoke(&window, "unsubscribe_series", serde_json::json!({"id": id})).unwrap_err();
     assert!(again.contains("no stream"), "{again}");
 }

@@ -119,6 +119,43 @@ test('a write command the capability grants works from the panel', async () => {
   writeFileSync(join(artifacts, 'studio-window-overview.png'), Buffer.from(overview, 'base64'))
 })
 
+/** `telemetry_streams_open{transport="ipc"}` as the app's Prometheus endpoint serves it. */
+async function ipcStreamsOpen() {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith('telemetry_streams_open{transport="ipc"} '))
+  return line === undefined ? null : Number(line.split(' ').pop())
+}
+
+test('a pop-out panel window streams on its own, and its streams end when it closes', async () => {
+  await run('document.querySelector(\'[data-testid="tab-overview"]\').click()')
+  const mainOnly = await waitFor('the main window\'s stream to be counted', async () => {
+    const open = await ipcStreamsOpen()
+    return open !== null && open > 0 ? open : null
+  })
+  await run('document.querySelector(\'[data-testid="pop-out"]\').click()')
+  await waitFor('the pop-out window to open', () =>
+    attribute('[data-testid="pop-out"]', 'data-state').then((s) => (s === 'open' ? s : null))
+  )
+  const both = await waitFor('the pop-out window\'s stream', async () => {
+    const open = await ipcStreamsOpen()
+    return open !== null && open > mainOnly ? open : null
+  })
+  assert.ok(both > mainOnly)
+  // Destroying the window ends its streams at once (the plugin drops a destroyed
+  // webview's streams); waiting for them to stall would take 30 s.
+  await run('document.querySelector(\'[data-testid="pop-out"]\').click()')
+  const after = await waitFor(
+    'the pop-out window\'s streams to end',
+    async () => {
+      const open = await ipcStreamsOpen()
+      return open === mainOnly ? open : null
+    },
+    { timeoutMs: 10_000 }
+  )
+  assert.equal(after, mainOnly)
+  assert.equal(await attribute('[data-testid="pop-out"]', 'data-state'), 'closed')
+})
+
 test('the app serves the same dashboard over HTTP while its window is open', async () => {
   const page = await fetch(`http://127.0.0.1:${metricsPort}/`)
   assert.equal(page.status, 200)

@@ -169,6 +169,13 @@ async fn series_and_changes_stream_as_server_sent_events() {
     let seqs: Vec<i64> = updates.iter().map(|u| u["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, [1, 2, 3]);
     assert_eq!(updates[0]["series"][0]["value"], 25.0);
+    let open = |t: &telemetry_engine::TelemetryManager| {
+        let text = t.render_prometheus().unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("telemetry_streams_open{transport=\"http\"} "))
+            .map(str::to_owned)
+    };
+    assert_eq!(open(&telemetry).as_deref(), Some("1"), "one stream open");
 
     let mut events = Sse::new(
         client
@@ -198,7 +205,14 @@ async fn series_and_changes_stream_as_server_sent_events() {
         .unwrap();
     let traces = events.events("trace", 1).await;
     assert_eq!(traces[0]["name"], "render");
+    // A client that hangs up ends its stream at the next tick, and the gauge follows.
     drop(stream);
+    common::eventually(
+        "the closed stream to end",
+        Duration::from_secs(10),
+        || async { (open(&telemetry).as_deref() == Some("0")).then_some(()) },
+    )
+    .await;
     telemetry.shutdown().await;
 }
 

@@ -1,7 +1,13 @@
 // The studio's window: the telemetry panel over Tauri IPC. The capability grants
 // `opentelemetry:allow-write`, so the panel offers "run now", silence and acknowledge.
+// The main window can also pop the panel out into a window of its own; each window
+// subscribes to its own series streams, and the plugin ends them when the window closes.
+import { WebviewWindow, getCurrentWebviewWindow } from '@tauri-apps/api/webviewWindow'
 import { TelemetryClient, tauriTransport } from 'tauri-plugin-opentelemetry-api'
 import { mountDashboard } from 'tauri-plugin-opentelemetry-api/dashboard'
+
+/** The label of the pop-out window (the capability grants `panel-*` the panel's permissions). */
+const POP_OUT = 'panel-popout'
 
 const root = document.getElementById('panel')
 if (root !== null) {
@@ -10,4 +16,45 @@ if (root !== null) {
     canWrite: true,
     title: 'Timeline Studio'
   })
+}
+
+const button = document.querySelector<HTMLButtonElement>('[data-testid="pop-out"]')
+if (button !== null) {
+  if (getCurrentWebviewWindow().label === 'main') {
+    button.hidden = false
+    button.addEventListener('click', () => {
+      void togglePopOut(button)
+    })
+  }
+}
+
+/** Opens the panel in its own window, or closes that window when it is open. */
+async function togglePopOut(button: HTMLButtonElement): Promise<void> {
+  const open = await WebviewWindow.getByLabel(POP_OUT)
+  if (open !== null) {
+    await open.destroy()
+    showClosed(button)
+    return
+  }
+  const popOut = new WebviewWindow(POP_OUT, {
+    url: 'index.html',
+    title: 'Timeline Studio — telemetry (pop-out)',
+    width: 1100,
+    height: 760
+  })
+  button.dataset.state = 'opening'
+  await popOut.once('tauri://created', () => {
+    button.dataset.state = 'open'
+    button.textContent = 'Close the pop-out panel'
+  })
+  await popOut.once('tauri://error', () => {
+    button.dataset.state = 'failed'
+  })
+  // Closed from its own title bar.
+  await popOut.once('tauri://destroyed', () => showClosed(button))
+}
+
+function showClosed(button: HTMLButtonElement): void {
+  button.dataset.state = 'closed'
+  button.textContent = 'Open the panel in a new window'
 }

@@ -18,7 +18,9 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use super::{latest, ApiError, SeriesSelector, SeriesUpdate};
+use crate::metrics::{BoundGauge, Metrics};
 use crate::store::SeriesStore;
+use opentelemetry::KeyValue;
 
 /// Streams open at once (all owners together); more are refused, so that no client can
 /// grow the app's tasks and buffers without bound.
@@ -46,14 +48,60 @@ struct Subscription {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// The live streams, and the gauge that shows how many there are.
+#[derive(Default)]
+struct Registry {
+    subs: HashMap<u32, Subscription>,
+    open: Option<BoundGauge>,
+}
+
+impl Registry {
+    /// Runs `change` on the streams, then sets the gauge to how many are left.
+    fn change<T>(&mut self, change: impl FnOnce(&mut HashMap<u32, Subscription>) -> T) -> T {
+        let result = change(&mut self.subs);
+        if let Some(open) = &self.open {
+            open.set_checked(self.subs.len() as f64);
+        }
+        result
+    }
+}
+
 /// Every live stream.
+///
+/// # Examples
+/// ```
+/// # use telemetry_engine::metrics::Metrics;
+/// use telemetry_engine::api::Streams;
+/// let streams = Streams::counted_in(&Metrics::detached(), "http");
+/// assert_eq!(streams.count(), 0);
+/// ```
 #[derive(Default)]
 pub struct Streams {
     next: AtomicU32,
-    subs: Arc<Mutex<HashMap<u32, Subscription>>>,
+    registry: Arc<Mutex<Registry>>,
 }
 
 impl Streams {
+    /// Streams whose number is kept in the gauge `telemetry_streams_open{transport}` of
+    /// `metrics`, set at every open and close, so that streams a client left behind show
+    /// on a chart. Uncounted when the gauge cannot be made (the metric cap is reached).
+    pub fn counted_in(metrics: &Metrics, transport: &'static str) -> Self {
+        let open = metrics
+            .gauge("telemetry_streams_open")
+            .and_then(|g| g.bind(&[KeyValue::new("transport", transport)]))
+            .ok();
+        if let Some(open) = &open {
+            open.set_checked(0.0);
+        }
+        Self {
+            next: AtomicU32::new(0),
+            registry: Arc::new(Mutex::new(Registry {
+                subs: HashMap::new(),
+                open,
+            })),
+        }
+    }
+
     /// Starts a stream of `selectors` every `interval` for `owner` (a webview label, an
     /// HTTP client) into `sink`; with `acknowledged`, at most [`MAX_IN_FLIGHT`] updates
     /// wait for [`Streams::ack`]. Must run inside a Tokio runtime. Returns the stream id.
@@ -70,13 +118,13 @@ impl Streams {
         sink: impl FnMut(SeriesUpdate) -> Delivery + Send + 'static,
     ) -> Result<u32, ApiError> {
         // Registered before the task starts, so that a stream ending at once is removed.
-        let mut registry = self.subs.lock();
-        if registry.len() >= MAX_STREAMS {
+        let mut registry = self.registry.lock();
+        if registry.subs.len() >= MAX_STREAMS {
             return Err(ApiError::TooManyStreams { max: MAX_STREAMS });
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let acked = Arc::new(AtomicU64::new(0));
-        let subs = self.subs.clone();
+        let subs = self.registry.clone();
         let stream = Stream {
             id,
             selectors,
@@ -84,20 +132,22 @@ impl Streams {
             acked: acknowledged.then(|| acked.clone()),
         };
         let task = tokio::spawn(stream.run(interval, sink, subs));
-        registry.insert(
-            id,
-            Subscription {
-                owner: owner.to_owned(),
-                acked,
-                task,
-            },
-        );
+        registry.change(|subs| {
+            subs.insert(
+                id,
+                Subscription {
+                    owner: owner.to_owned(),
+                    acked,
+                    task,
+                },
+            )
+        });
         Ok(id)
     }
 
     /// Records that the receiver has `seq`. False for an unknown stream.
     pub fn ack(&self, id: u32, seq: u64) -> bool {
-        match self.subs.lock().get(&id) {
+        match self.registry.lock().subs.get(&id) {
             Some(sub) => {
                 sub.acked.fetch_max(seq, Ordering::Relaxed);
                 true
@@ -108,7 +158,7 @@ impl Streams {
 
     /// Ends a stream. False for an unknown stream.
     pub fn unsubscribe(&self, id: u32) -> bool {
-        match self.subs.lock().remove(&id) {
+        match self.registry.lock().change(|subs| subs.remove(&id)) {
             Some(sub) => {
                 sub.task.abort();
                 true
@@ -119,18 +169,20 @@ impl Streams {
 
     /// Ends every stream of `owner` (its webview was destroyed).
     pub fn remove_owner(&self, owner: &str) {
-        self.subs.lock().retain(|_, sub| {
-            let keep = sub.owner != owner;
-            if !keep {
-                sub.task.abort();
-            }
-            keep
+        self.registry.lock().change(|subs| {
+            subs.retain(|_, sub| {
+                let keep = sub.owner != owner;
+                if !keep {
+                    sub.task.abort();
+                }
+                keep
+            });
         });
     }
 
     /// Live streams.
     pub fn count(&self) -> usize {
-        self.subs.lock().len()
+        self.registry.lock().subs.len()
     }
 }
 
@@ -147,7 +199,7 @@ impl Stream {
         self,
         interval: Duration,
         mut sink: impl FnMut(SeriesUpdate) -> Delivery,
-        subs: Arc<Mutex<HashMap<u32, Subscription>>>,
+        registry: Arc<Mutex<Registry>>,
     ) {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -198,7 +250,7 @@ impl Stream {
                 Delivery::Gone => break,
             }
         }
-        subs.lock().remove(&self.id);
+        registry.lock().change(|subs| subs.remove(&self.id));
     }
 }
 

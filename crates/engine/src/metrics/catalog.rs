@@ -70,6 +70,10 @@ const KNOWN: &[(&str, &str)] = &[
     ("tasks_failed_total", "Tasks that failed"),
     ("queue_size", "Tasks waiting in the queue"),
     (
+        "telemetry_streams_open",
+        "Series streams open, by transport (ipc: Tauri channels, http: Server-Sent Events)",
+    ),
+    (
         "telemetry_spans_dropped_total",
         "Spans lost: refused by a full export queue or in a failed export",
     ),

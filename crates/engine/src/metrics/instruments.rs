@@ -219,7 +219,7 @@ impl BoundGauge {
 
     /// Sets without checks; the caller has checked the value.
     #[inline]
-    pub(super) fn set_checked(&self, value: f64) {
+    pub(crate) fn set_checked(&self, value: f64) {
         self.inner.record(value);
     }
 }

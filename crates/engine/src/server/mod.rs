@@ -109,8 +109,14 @@ impl RunningServer {
         let dashboard = served.dashboard && served.api.is_some();
         let (closing, closing_rx) = watch::channel(false);
         let api_state = served.api.clone().map(|manager| ApiState {
+            streams: Arc::new(
+                manager
+                    .upgrade()
+                    .map_or_else(crate::api::Streams::default, |m| {
+                        crate::api::Streams::counted_in(m.metrics(), "http")
+                    }),
+            ),
             manager,
-            streams: Arc::new(crate::api::Streams::default()),
             event_streams: Arc::default(),
             closing: closing_rx,
         });
