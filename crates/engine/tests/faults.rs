@@ -2,7 +2,8 @@
 //! or throttles with 429 + Retry-After; a disk that is full or read-only under the file
 //! exporters; a health check that hangs; a stream subscriber that never reads. For each:
 //! the app goes on, what it holds stays bounded, the status says what is wrong, and it
-//! recovers when the fault ends. (A receiver whose port refuses connections:
+//! recovers when the fault ends. A hung export fills the bounded queue: what it refuses is
+//! counted, for spans and for log records. (A receiver whose port refuses connections:
 //! `otlp.rs`, `a_receiver_down_then_up_fails_counts_drops_and_recovers`.)
 #![allow(clippy::unwrap_used)]
 
@@ -153,15 +154,16 @@ fn end_spans(telemetry: &TelemetryManager, n: usize) {
 
 /// Spans lost to failed exports.
 fn dropped_spans(telemetry: &TelemetryManager) -> u64 {
-    dropped_for(telemetry, "export_failed")
+    dropped_for(telemetry, "spans", "export_failed")
 }
 
-/// `telemetry_spans_dropped_total` for `reason` (0 when the series is missing).
-fn dropped_for(telemetry: &TelemetryManager, reason: &str) -> u64 {
+/// `telemetry_<what>_dropped_total` for `reason` (0 when the series is missing).
+fn dropped_for(telemetry: &TelemetryManager, what: &str, reason: &str) -> u64 {
+    let metric = format!("telemetry_{what}_dropped_total{{");
     let label = format!("reason=\"{reason}\"");
     let text = telemetry.render_prometheus().unwrap();
     text.lines()
-        .find(|l| l.starts_with("telemetry_spans_dropped_total{") && l.contains(&label))
+        .find(|l| l.starts_with(&metric) && l.contains(&label))
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
         .unwrap_or(0)
 }
@@ -309,7 +311,7 @@ async fn a_full_export_queue_refuses_spans_counts_each_and_every_span_is_account
     // The exporter's first request hangs, so the worker takes out at most one batch
     // before the queue fills; everything beyond is refused, each refusal counted.
     end_spans(&telemetry, TOTAL as usize);
-    let refused = dropped_for(&telemetry, "queue_full");
+    let refused = dropped_for(&telemetry, "spans", "queue_full");
     assert!(
         (TOTAL - QUEUE - BATCH..=TOTAL - QUEUE).contains(&refused),
         "refused {refused} of {TOTAL} with a queue of {QUEUE}"
@@ -348,7 +350,48 @@ async fn a_full_export_queue_refuses_spans_counts_each_and_every_span_is_account
         dropped_spans(&telemetry) <= BATCH,
         "only the hung batch failed"
     );
-    assert_eq!(dropped_for(&telemetry, "queue_full"), refused);
+    assert_eq!(dropped_for(&telemetry, "spans", "queue_full"), refused);
+    telemetry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_log_export_queue_refuses_records_and_counts_each() {
+    const QUEUE: u64 = 2048;
+    const BATCH: u64 = 64;
+    const TOTAL: u64 = QUEUE + 3 * BATCH + 100;
+    // A receiver that takes connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/v1/logs", listener.local_addr().unwrap());
+    let hole = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut config = TelemetryConfig::default();
+    config.metrics.system_collectors = false;
+    config.logs.batch_export.max_batch_size = BATCH as usize;
+    config.logs.batch_export.max_export_timeout = Duration::from_secs(2);
+    config.logs.exporters = vec![LogsExporter::Otlp(OtlpExporterConfig::http(&endpoint))];
+    let telemetry = common::start(config).await;
+
+    let subscriber = tracing_subscriber::registry().with(telemetry.tracing_layer());
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..TOTAL {
+            tracing::warn!(segment = i, "render slow");
+        }
+    });
+    let refused = dropped_for(&telemetry, "logs", "queue_full");
+    assert!(
+        (TOTAL - QUEUE - BATCH..=TOTAL - QUEUE).contains(&refused),
+        "refused {refused} of {TOTAL} with a queue of {QUEUE}"
+    );
+    // The in-app log store is not behind the export queue: it has its newest 2000.
+    let kept = telemetry.logs().query(&Default::default());
+    assert_eq!(kept.len(), 2000);
+    // The receiver goes away: what is queued fails fast instead of hanging at shutdown.
+    hole.abort();
+    let _ = hole.await;
     telemetry.shutdown().await;
 }
 
