@@ -35,23 +35,36 @@ pub(super) fn check_finite(metric: &str, value: f64) -> Result<(), MetricsError>
     if value.is_finite() {
         Ok(())
     } else {
-        Err(MetricsError::NonFinite {
-            metric: metric.to_owned(),
-            value,
-        })
+        Err(bad_value(metric, value))
     }
 }
 
 #[inline]
 pub(super) fn check_histogram_value(metric: &str, value: f64) -> Result<(), MetricsError> {
-    check_finite(metric, value)?;
-    if value < 0.0 {
-        return Err(MetricsError::Negative {
+    // One comparison on the hot path: NaN and both infinities fail it or the next.
+    if value >= 0.0 && value.is_finite() {
+        Ok(())
+    } else {
+        Err(bad_value(metric, value))
+    }
+}
+
+/// The error for a value that is not finite, or negative. Out of line, so that the checks
+/// stay small enough to inline into every record.
+#[cold]
+#[inline(never)]
+fn bad_value(metric: &str, value: f64) -> MetricsError {
+    if value.is_finite() {
+        MetricsError::Negative {
             metric: metric.to_owned(),
             value,
-        });
+        }
+    } else {
+        MetricsError::NonFinite {
+            metric: metric.to_owned(),
+            value,
+        }
     }
-    Ok(())
 }
 
 /// A monotonic counter. Cheap to clone; keep one instead of looking the name up each time.
