@@ -18,9 +18,9 @@ mod common;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use common::{attrs3, ours, ours_traced, ours_with, raw_sdk, raw_traced, span_attrs};
+use common::{attrs3, ours, ours_span, ours_traced, ours_with, raw_sdk, raw_traced, sdk_span};
 use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::Sampler;
 use serde_json::json;
 use telemetry_engine::config::TelemetryConfig;
@@ -221,21 +221,8 @@ fn span_pairs(plan: Plan, out: &mut Vec<Paired>) {
         out.push(pair(
             plan,
             (group, "ours_span_builder", "sdk_same_processor"),
-            || {
-                tracer
-                    .span_builder("render")
-                    .with_attribute("codec", "h264")
-                    .with_attribute("frame", 42_i64)
-                    .with_attribute("keyframe", true)
-                    .start(&tracer)
-                    .end()
-            },
-            || {
-                sdk.span_builder("render")
-                    .with_attributes(span_attrs())
-                    .start(&sdk)
-                    .end()
-            },
+            || ours_span(&tracer),
+            || sdk_span(&sdk),
         ));
     }
 }

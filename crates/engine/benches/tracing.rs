@@ -9,9 +9,9 @@ mod common;
 use std::hint::black_box;
 use std::time::Duration;
 
-use common::{ours_traced, raw_traced, span_attrs};
+use common::{ours_span, ours_traced, raw_traced, sdk_span};
 use criterion::{criterion_group, criterion_main, Criterion};
-use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::Sampler;
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -30,17 +30,7 @@ fn spans(c: &mut Criterion) {
         g.warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(2))
             .sample_size(30);
-        g.bench_function("ours_span_builder", |b| {
-            b.iter(|| {
-                tracer
-                    .span_builder("render")
-                    .with_attribute("codec", "h264")
-                    .with_attribute("frame", 42_i64)
-                    .with_attribute("keyframe", true)
-                    .start(&tracer)
-                    .end()
-            })
-        });
+        g.bench_function("ours_span_builder", |b| b.iter(|| ours_span(&tracer)));
         g.bench_function("ours_trace", |b| {
             b.iter(|| {
                 tracer.trace("render", |s| {
@@ -51,24 +41,8 @@ fn spans(c: &mut Criterion) {
                 })
             })
         });
-        g.bench_function("sdk_same_processor", |b| {
-            b.iter(|| {
-                let mut span = sdk_store
-                    .span_builder("render")
-                    .with_attributes(span_attrs())
-                    .start(&sdk_store);
-                span.end();
-            })
-        });
-        g.bench_function("sdk_no_processor", |b| {
-            b.iter(|| {
-                let mut span = sdk_bare
-                    .span_builder("render")
-                    .with_attributes(span_attrs())
-                    .start(&sdk_bare);
-                span.end();
-            })
-        });
+        g.bench_function("sdk_same_processor", |b| b.iter(|| sdk_span(&sdk_store)));
+        g.bench_function("sdk_no_processor", |b| b.iter(|| sdk_span(&sdk_bare)));
         let subscriber = tracing_subscriber::registry();
         tracing::subscriber::with_default(subscriber, || {
             g.bench_function("tracing_crate_registry", |b| {

@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
+use opentelemetry::trace::{Span as _, Tracer as _};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use telemetry_engine::config::TelemetryConfig;
-use telemetry_engine::tracing::{TraceStore, TraceStoreLimits};
+use telemetry_engine::tracing::{TraceStore, TraceStoreLimits, Tracer};
 use telemetry_engine::TelemetryManager;
 
 /// Our pipeline without collectors, with `max_series` series per metric.
@@ -72,11 +73,26 @@ pub(crate) fn attrs3() -> [KeyValue; 3] {
     ]
 }
 
-/// The span attributes of the span benches, for the raw SDK.
-pub(crate) fn span_attrs() -> [KeyValue; 3] {
-    [
-        KeyValue::new("codec", "h264"),
-        KeyValue::new("frame", 42_i64),
-        KeyValue::new("keyframe", true),
-    ]
+/// One span with three attributes through our `span_builder`, started and ended.
+pub(crate) fn ours_span(tracer: &Tracer) {
+    tracer
+        .span_builder("render")
+        .with_attribute("codec", "h264")
+        .with_attribute("frame", 42_i64)
+        .with_attribute("keyframe", true)
+        .start(tracer)
+        .end()
+}
+
+/// The same span through the raw SDK's span builder.
+pub(crate) fn sdk_span(tracer: &SdkTracer) {
+    tracer
+        .span_builder("render")
+        .with_attributes([
+            KeyValue::new("codec", "h264"),
+            KeyValue::new("frame", 42_i64),
+            KeyValue::new("keyframe", true),
+        ])
+        .start(tracer)
+        .end()
 }
