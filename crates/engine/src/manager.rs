@@ -89,6 +89,8 @@ pub struct TelemetryManager {
     gatherer: Gatherer,
     store: Arc<SeriesStore>,
     status: ExportStatusBoard,
+    /// The series streams of every HTTP server (one count, one cap).
+    http_streams: Arc<crate::api::Streams>,
     cycle: Arc<Mutex<Cycle>>,
     state: tokio::sync::Mutex<RunState>,
 }
@@ -243,6 +245,7 @@ impl TelemetryManager {
             store: store.clone(),
             status: status.clone(),
         };
+        let http_streams = Arc::new(crate::api::Streams::counted_in(gatherer.metrics(), "http"));
         Ok(Arc::new(Self {
             config,
             provider,
@@ -253,6 +256,7 @@ impl TelemetryManager {
             gatherer,
             store,
             status,
+            http_streams,
             cycle: Arc::new(Mutex::new(cycle)),
             state: tokio::sync::Mutex::new(RunState::Created),
         }))
@@ -358,6 +362,7 @@ impl TelemetryManager {
                     status: self.status.clone(),
                     health: (self.config.health.enabled).then(|| self.health.clone()),
                     api: api.then(|| Arc::downgrade(self)),
+                    streams: self.http_streams.clone(),
                     dashboard: self.config.dashboard,
                 };
                 match RunningServer::start(config, served).await {

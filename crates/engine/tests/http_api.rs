@@ -272,3 +272,45 @@ async fn event_streams_are_capped_and_a_closed_one_frees_its_place() {
     drop(streams);
     telemetry.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_of_every_server_are_counted_together() {
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    config.metrics.exporters.push(MetricsExporter::Prometheus {
+        port: common::free_port(),
+        path: "/metrics".into(),
+        enable_compression: false,
+        host: "127.0.0.1".into(),
+    });
+    let telemetry = common::start(config).await;
+    let addrs = telemetry.prometheus_addrs().await;
+    assert_eq!(addrs.len(), 2);
+    let client = reqwest::Client::new();
+    let mut streams = Vec::new();
+    for addr in &addrs {
+        let response = client
+            .get(format!("http://{addr}/api/subscribe_series"))
+            .query(&[
+                ("selectors", r#"[{"name":"queue_size"}]"#),
+                ("intervalMs", "100"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let mut stream = Sse::new(response);
+        stream.events("update", 1).await;
+        streams.push(stream);
+    }
+    let text = telemetry.render_prometheus().unwrap();
+    assert!(
+        text.contains("telemetry_streams_open{transport=\"http\"} 2"),
+        "one stream on each server: {}",
+        text.lines()
+            .filter(|l| l.starts_with("telemetry_streams_open"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    drop(streams);
+    telemetry.shutdown().await;
+}

@@ -30,6 +30,8 @@ if (button !== null) {
 
 /** Opens the panel in its own window, or closes that window when it is open. */
 async function togglePopOut(button: HTMLButtonElement): Promise<void> {
+  // A click while the window is being created would try to create it a second time.
+  if (button.dataset.state === 'opening') return
   const open = await WebviewWindow.getByLabel(POP_OUT)
   if (open !== null) {
     await open.destroy()

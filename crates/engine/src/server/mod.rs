@@ -57,6 +57,8 @@ pub(crate) struct Served {
     pub(crate) health: Option<Arc<HealthCheckManager>>,
     /// The manager whose query API to serve, if any.
     pub(crate) api: Option<Weak<TelemetryManager>>,
+    /// The series streams of the API, shared by every server of the manager.
+    pub(crate) streams: Arc<crate::api::Streams>,
     /// Whether to serve the dashboard at `/` (only with the API, which it reads).
     pub(crate) dashboard: bool,
 }
@@ -109,13 +111,7 @@ impl RunningServer {
         let dashboard = served.dashboard && served.api.is_some();
         let (closing, closing_rx) = watch::channel(false);
         let api_state = served.api.clone().map(|manager| ApiState {
-            streams: Arc::new(
-                manager
-                    .upgrade()
-                    .map_or_else(crate::api::Streams::default, |m| {
-                        crate::api::Streams::counted_in(m.metrics(), "http")
-                    }),
-            ),
+            streams: served.streams.clone(),
             manager,
             event_streams: Arc::default(),
             closing: closing_rx,
