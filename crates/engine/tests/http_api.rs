@@ -8,6 +8,27 @@ use std::time::Duration;
 
 use telemetry_engine::config::{MetricsExporter, TelemetryConfig};
 
+/// `GET /api/subscribe_series` of `queue_size` every 100 ms on the server at `base`.
+async fn subscribe_queue_size(client: &reqwest::Client, base: &str) -> reqwest::Response {
+    client
+        .get(format!("{base}/api/subscribe_series"))
+        .query(&[
+            ("selectors", r#"[{"name":"queue_size"}]"#),
+            ("intervalMs", "100"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `telemetry_streams_open{transport="http"}` as `/metrics` renders it.
+fn http_streams_open(telemetry: &telemetry_engine::TelemetryManager) -> Option<String> {
+    let text = telemetry.render_prometheus().unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("telemetry_streams_open{transport=\"http\"} "))
+        .map(str::to_owned)
+}
+
 async fn post(base: &str, command: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
     let resp = reqwest::Client::new()
         .post(format!("{base}/api/{command}"))
@@ -154,28 +175,18 @@ async fn series_and_changes_stream_as_server_sent_events() {
     let base = format!("http://{}", telemetry.prometheus_addrs().await[0]);
     let client = reqwest::Client::new();
 
-    let stream = client
-        .get(format!("{base}/api/subscribe_series"))
-        .query(&[
-            ("selectors", r#"[{"name":"queue_size"}]"#),
-            ("intervalMs", "100"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let stream = subscribe_queue_size(&client, &base).await;
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     let mut stream = Sse::new(stream);
     let updates = stream.events("update", 3).await;
     let seqs: Vec<i64> = updates.iter().map(|u| u["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, [1, 2, 3]);
     assert_eq!(updates[0]["series"][0]["value"], 25.0);
-    let open = |t: &telemetry_engine::TelemetryManager| {
-        let text = t.render_prometheus().unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("telemetry_streams_open{transport=\"http\"} "))
-            .map(str::to_owned)
-    };
-    assert_eq!(open(&telemetry).as_deref(), Some("1"), "one stream open");
+    assert_eq!(
+        http_streams_open(&telemetry).as_deref(),
+        Some("1"),
+        "one stream open"
+    );
 
     let mut events = Sse::new(
         client
@@ -210,7 +221,7 @@ async fn series_and_changes_stream_as_server_sent_events() {
     common::eventually(
         "the closed stream to end",
         Duration::from_secs(10),
-        || async { (open(&telemetry).as_deref() == Some("0")).then_some(()) },
+        || async { (http_streams_open(&telemetry).as_deref() == Some("0")).then_some(()) },
     )
     .await;
     telemetry.shutdown().await;
@@ -289,27 +300,14 @@ async fn streams_of_every_server_are_counted_together() {
     let client = reqwest::Client::new();
     let mut streams = Vec::new();
     for addr in &addrs {
-        let response = client
-            .get(format!("http://{addr}/api/subscribe_series"))
-            .query(&[
-                ("selectors", r#"[{"name":"queue_size"}]"#),
-                ("intervalMs", "100"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let mut stream = Sse::new(response);
+        let mut stream = Sse::new(subscribe_queue_size(&client, &format!("http://{addr}")).await);
         stream.events("update", 1).await;
         streams.push(stream);
     }
-    let text = telemetry.render_prometheus().unwrap();
-    assert!(
-        text.contains("telemetry_streams_open{transport=\"http\"} 2"),
-        "one stream on each server: {}",
-        text.lines()
-            .filter(|l| l.starts_with("telemetry_streams_open"))
-            .collect::<Vec<_>>()
-            .join("\n")
+    assert_eq!(
+        http_streams_open(&telemetry).as_deref(),
+        Some("2"),
+        "one stream on each server"
     );
     drop(streams);
     telemetry.shutdown().await;

@@ -41,9 +41,15 @@ impl Queue {
         refused.add(0);
         Arc::new(Self {
             held: AtomicUsize::new(0),
-            capacity: capacity(batch),
+            // The SDK's queue holds at least 2048 items, and never less than one batch.
+            capacity: batch.max_batch_size.max(2048),
             refused,
         })
+    }
+
+    /// The size to give the SDK's queue: this queue's.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Takes one place, or counts a refusal when the queue is full.
@@ -68,11 +74,6 @@ impl Queue {
                 Some(held.saturating_sub(n))
             });
     }
-}
-
-/// The SDK queue size for `batch`: at least 2048 items, and never below one batch.
-pub(crate) fn capacity(batch: &BatchExportConfig) -> usize {
-    batch.max_batch_size.max(2048)
 }
 
 /// A batch processor whose items take a place in a [`Queue`] first.

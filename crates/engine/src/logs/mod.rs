@@ -29,7 +29,7 @@ pub use store::{LogQuery, LogRecord, LogStore};
 
 use crate::config::{shown_endpoint, BatchExportConfig, LogsExporter, TelemetryConfig};
 use crate::export::otlp::{log_exporter, ExportContext, OtlpTarget, StatusExporter};
-use crate::export::queue::{self, Admit, Queue, Release};
+use crate::export::queue::{Admit, Queue, Release};
 use ecs::EcsFileExporter;
 use store::StoreProcessor;
 
@@ -137,7 +137,7 @@ fn batch(
 ) -> Admit<BatchLogProcessor> {
     let queue = Queue::new(name, b, &cx.dropped);
     let config = BatchConfigBuilder::default()
-        .with_max_queue_size(queue::capacity(b))
+        .with_max_queue_size(queue.capacity())
         .with_max_export_batch_size(b.max_batch_size)
         .with_scheduled_delay(b.export_interval)
         .build();

@@ -35,7 +35,7 @@ pub use store::{
 
 use crate::config::{shown_endpoint, BatchExportConfig, TelemetryConfig, TracingExporter};
 use crate::export::otlp::{span_exporter, ExportContext, OtlpTarget, StatusExporter};
-use crate::export::queue::{self, Admit, Queue, Release};
+use crate::export::queue::{Admit, Queue, Release};
 use console::ConsoleSpanExporter;
 
 /// The tracer provider with its processors, the tracer and the trace store.
@@ -161,7 +161,7 @@ fn batch(
 ) -> Admit<BatchSpanProcessor> {
     let queue = Queue::new(name, b, &cx.dropped);
     let config = BatchConfigBuilder::default()
-        .with_max_queue_size(queue::capacity(b))
+        .with_max_queue_size(queue.capacity())
         .with_max_export_batch_size(b.max_batch_size)
         .with_scheduled_delay(b.export_interval)
         .build();
