@@ -181,6 +181,7 @@ fn no_secret_reaches_a_log_line_an_answer_or_a_file() {
             .alerts()
             .evaluate(telemetry.store(), now_ms())
             .await;
+        telemetry.alerts().deliveries_done().await;
         telemetry.force_flush().await;
         telemetry.health().refresh().await;
         let status = telemetry.get_export_status().await;

@@ -1,5 +1,8 @@
 //! Any text given to `Condition::parse` is a condition or an error, never a panic; a
-//! condition that parses evaluates (or errs) without panicking on a small store.
+//! condition that parses evaluates (or errs) without panicking on a small store, on a
+//! thread with the stack of a tokio worker (2 MiB), so deep nesting that would overflow
+//! an app's worker is found here. The seeds hold huge numbers in duration positions,
+//! short forms with non-durations (`api_errors_rate_inf`) and deep nesting.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -52,7 +55,19 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(condition) = Condition::parse(text) {
-        let _ = condition.eval(store(), NOW);
-    }
+    let Ok(condition) = Condition::parse(text) else {
+        return;
+    };
+    let store = store();
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn_scoped(scope, || {
+                let _ = condition.eval(store, NOW);
+            })
+            .expect("spawn an evaluation thread");
+        if let Err(panic) = worker.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
 });

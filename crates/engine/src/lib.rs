@@ -30,6 +30,7 @@ mod manager;
 pub mod metrics;
 pub mod server;
 pub mod store;
+mod supervise;
 pub mod tracing;
 
 pub use manager::{TelemetryError, TelemetryManager};

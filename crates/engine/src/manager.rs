@@ -29,6 +29,7 @@ use crate::logs::{LogStore, LogsPipeline};
 use crate::metrics::{Metrics, MetricsError};
 use crate::server::{RunningServer, Served, ServerConfig};
 use crate::store::SeriesStore;
+use crate::supervise::Supervisor;
 use crate::tracing::{TraceStore, Tracer, TracingPipeline};
 
 /// Why the manager could not be created or started.
@@ -61,6 +62,9 @@ pub enum TelemetryError {
     ShutDown,
 }
 
+/// How long shutdown waits for alert notifications still being delivered.
+const DELIVERY_GRACE: Duration = Duration::from_secs(2);
+
 static INSTANCE: RwLock<Option<Arc<TelemetryManager>>> = RwLock::new(None);
 
 /// Owns the pipeline: the meter provider, its reader, the series store, the collectors,
@@ -91,6 +95,8 @@ pub struct TelemetryManager {
     status: ExportStatusBoard,
     /// The series streams of every HTTP server (one count, one cap).
     http_streams: Arc<crate::api::Streams>,
+    /// Catches and counts the panics of the periodic tasks.
+    supervisor: Supervisor,
     cycle: Arc<Mutex<Cycle>>,
     state: tokio::sync::Mutex<RunState>,
 }
@@ -226,8 +232,15 @@ impl TelemetryManager {
         } else {
             Vec::new()
         };
+        let supervisor = Supervisor::new(gatherer.metrics())?;
         let health = Arc::new(
-            health::from_config(&config.health, gatherer.metrics().clone(), status.clone()).await?,
+            health::from_config(
+                &config.health,
+                gatherer.metrics().clone(),
+                status.clone(),
+                supervisor.clone(),
+            )
+            .await?,
         );
         let alerts = Arc::new(
             AlertManager::from_config(
@@ -235,6 +248,7 @@ impl TelemetryManager {
                 &config.service_name,
                 gatherer.metrics().clone(),
                 status.clone(),
+                supervisor.clone(),
             )
             .await?,
         );
@@ -257,6 +271,7 @@ impl TelemetryManager {
             store,
             status,
             http_streams,
+            supervisor,
             cycle: Arc::new(Mutex::new(cycle)),
             state: tokio::sync::Mutex::new(RunState::Created),
         }))
@@ -285,7 +300,8 @@ impl TelemetryManager {
         let mut tasks = Vec::new();
         if self.config.enabled && self.config.health.enabled {
             let health = self.health.clone();
-            tasks.push(tokio::spawn(every(
+            tasks.push(tokio::spawn(self.supervisor.clone().every(
+                "health",
                 self.config.health.check_interval,
                 stopped.clone(),
                 move || {
@@ -298,7 +314,8 @@ impl TelemetryManager {
         }
         if self.config.enabled && self.config.alerts.enabled && self.config.metrics.enabled {
             let (alerts, store) = (self.alerts.clone(), self.store.clone());
-            tasks.push(tokio::spawn(every(
+            tasks.push(tokio::spawn(self.supervisor.clone().every(
+                "alerts",
                 self.config.alerts.evaluation_interval,
                 stopped.clone(),
                 move || {
@@ -384,10 +401,12 @@ impl TelemetryManager {
             }
         }
         let cycle = self.cycle.clone();
-        tasks.push(tokio::spawn(every(
+        let supervisor = self.supervisor.clone();
+        tasks.push(tokio::spawn(self.supervisor.clone().every(
+            "collection",
             self.config.metrics.collection_interval,
             stopped,
-            move || run_cycle(cycle.clone()),
+            move || run_cycle(cycle.clone(), supervisor.clone()),
         )));
         *state = RunState::Running {
             stop,
@@ -522,7 +541,7 @@ impl TelemetryManager {
     /// Runs one collection cycle now (collectors, store, push exporters), without waiting
     /// for the interval.
     pub async fn collect_now(&self) {
-        run_cycle(self.cycle.clone()).await;
+        run_cycle(self.cycle.clone(), self.supervisor.clone()).await;
     }
 
     /// Exports every span waiting in the batch processors now, and returns when done
@@ -567,6 +586,7 @@ impl TelemetryManager {
             for task in tasks {
                 let _ = task.await;
             }
+            self.alerts.stop_deliveries(DELIVERY_GRACE).await;
             for server in servers {
                 server.stop().await;
             }
@@ -594,29 +614,12 @@ impl TelemetryManager {
     }
 }
 
-/// Calls `tick` every `interval` (the first time at once) until `stopped` changes; a
-/// tick that overruns delays the next one rather than bunching them up.
-async fn every<F, Fut>(interval: Duration, mut stopped: watch::Receiver<bool>, mut tick: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => tick().await,
-            _ = stopped.changed() => break,
+/// Runs one collection cycle off the async workers; a panic in it is recorded against
+/// the `collection` task and the next cycle runs as planned.
+async fn run_cycle(cycle: Arc<Mutex<Cycle>>, supervisor: Supervisor) {
+    if let Err(e) = tokio::task::spawn_blocking(move || cycle.lock().run()).await {
+        if e.is_panic() {
+            supervisor.panicked("collection", None, e.into_panic().as_ref());
         }
-    }
-}
-
-/// Runs one collection cycle off the async workers.
-async fn run_cycle(cycle: Arc<Mutex<Cycle>>) {
-    if tokio::task::spawn_blocking(move || cycle.lock().run())
-        .await
-        .is_err()
-    {
-        ::tracing::error!("collection cycle panicked");
     }
 }

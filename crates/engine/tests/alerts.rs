@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use telemetry_engine::alerts::{AlertAction, AlertManager, AlertRule, AlertSeverity, AlertState};
+use telemetry_engine::alerts::{
+    AlertAction, AlertEvent, AlertManager, AlertRule, AlertSeverity, AlertState,
+};
 use telemetry_engine::config::{AlertsConfig, EmailConfig, MetricsConfig, SmtpSecurity};
 use telemetry_engine::export::ExportStatus;
 use telemetry_engine::store::{
@@ -83,6 +85,19 @@ fn ingest_cpu(store: &SeriesStore, at_ms: i64, value: f64) {
     });
 }
 
+/// Evaluates at `now`, waits for the deliveries it queued, and returns its history
+/// entries with their outcomes.
+async fn evaluate_delivered(
+    alerts: &AlertManager,
+    store: &SeriesStore,
+    now: i64,
+) -> Vec<AlertEvent> {
+    let count = alerts.evaluate(store, now).await.len();
+    alerts.deliveries_done().await;
+    let history = alerts.history();
+    history[history.len() - count..].to_vec()
+}
+
 fn rule(actions: Vec<AlertAction>) -> AlertRule {
     AlertRule {
         name: "HighCPUUsage".into(),
@@ -133,7 +148,7 @@ async fn webhooks_and_pagerduty_receive_their_bodies_on_firing_and_resolve() {
         .await
         .unwrap();
     let store = store_with_cpu(T0, 93.5);
-    let events = alerts.evaluate(&store, T0).await;
+    let events = evaluate_delivered(&alerts, &store, T0).await;
     assert_eq!(events.len(), 1);
     assert!(
         events[0]
@@ -214,7 +229,7 @@ async fn failed_deliveries_are_retried_and_visible_without_the_secret_url() {
         ]))
         .await
         .unwrap();
-    let events = alerts.evaluate(&store_with_cpu(T0, 99.0), T0).await;
+    let events = evaluate_delivered(&alerts, &store_with_cpu(T0, 99.0), T0).await;
     let deliveries = &events[0].deliveries;
     assert_eq!(deliveries[0].attempts, 3, "two 500s, then accepted");
     assert_eq!(deliveries[0].error, None);
@@ -341,7 +356,7 @@ async fn email_reaches_a_real_smtp_server_over_starttls() {
         "studio",
     );
     alerts.add_rule(rule(vec![action.clone()])).await.unwrap();
-    let events = alerts.evaluate(&store_with_cpu(T0, 97.0), T0).await;
+    let events = evaluate_delivered(&alerts, &store_with_cpu(T0, 97.0), T0).await;
     assert_eq!(
         events[0].deliveries[0].error, None,
         "{:?}",
@@ -379,7 +394,7 @@ async fn email_reaches_a_real_smtp_server_over_starttls() {
         "studio",
     );
     plain.add_rule(rule(vec![action])).await.unwrap();
-    let events = plain.evaluate(&store_with_cpu(T0, 97.0), T0).await;
+    let events = evaluate_delivered(&plain, &store_with_cpu(T0, 97.0), T0).await;
     let error = events[0].deliveries[0].error.as_deref().unwrap();
     assert!(error.starts_with("email delivery failed"), "{error}");
 }

@@ -11,7 +11,13 @@ export type AlertEvent = {
  */
 notification: Notification, 
 /**
- * Deliveries (empty for pending, within the cooldown, and when silenced).
+ * The actions were due and ran: in-app and log actions at once, the others through
+ * the delivery queue, whose outcomes fill `deliveries` in the history as they finish.
+ */
+delivering: boolean, 
+/**
+ * Deliveries (empty for pending, within the cooldown, when silenced, and while
+ * the delivery is under way).
  */
 deliveries: Array<Delivery>, 
 /**

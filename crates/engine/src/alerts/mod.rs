@@ -9,12 +9,14 @@
 //! pending or firing instance (Prometheus' `ALERTS`). The last 500 state changes and
 //! deliveries are kept in the history.
 
+mod delivery;
 pub mod expr;
 mod notify;
 mod rule;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash as _, Hasher as _};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use opentelemetry::KeyValue;
@@ -30,6 +32,8 @@ use crate::config::AlertsConfig;
 use crate::export::ExportStatusBoard;
 use crate::metrics::Metrics;
 use crate::store::SeriesStore;
+use crate::supervise::Supervisor;
+use delivery::{Deliveries, History, Job};
 use notify::Notifier;
 use rule::{check_template, json_strings, render};
 
@@ -95,7 +99,11 @@ pub struct Delivery {
 pub struct AlertEvent {
     /// The notification (rule, state, labels, value, times).
     pub notification: Notification,
-    /// Deliveries (empty for pending, within the cooldown, and when silenced).
+    /// The actions were due and ran: in-app and log actions at once, the others through
+    /// the delivery queue, whose outcomes fill `deliveries` in the history as they finish.
+    pub delivering: bool,
+    /// Deliveries (empty for pending, within the cooldown, when silenced, and while
+    /// the delivery is under way).
     pub deliveries: Vec<Delivery>,
     /// The actions were due but the rule is silenced.
     pub silenced: bool,
@@ -244,30 +252,53 @@ const HISTORY: usize = 500;
 pub struct AlertManager {
     rules: Mutex<Vec<Arc<CompiledRule>>>,
     instances: Mutex<HashMap<(String, String), Instance>>,
-    history: Mutex<VecDeque<AlertEvent>>,
-    notifier: Notifier,
+    history: History,
+    /// The sequence number of the next history entry.
+    next_seq: AtomicU64,
+    deliveries: Deliveries,
     events: broadcast::Sender<AlertEvent>,
     /// Rule name → silenced until (Unix ms).
     silences: Mutex<HashMap<String, i64>>,
     has_email: bool,
     metrics: Option<Metrics>,
-    status: Option<ExportStatusBoard>,
+    /// Catches a rule whose evaluation panics, so the other rules are still evaluated.
+    supervisor: Supervisor,
 }
 
 impl AlertManager {
     /// A manager with no rules, delivering with the settings of `config`
     /// (`config.rules` are not added: use [`AlertManager::add_rule`]).
     pub fn new(config: &AlertsConfig, service: &str) -> Self {
+        Self::build(config, service, None, None, Supervisor::unmetered())
+    }
+
+    fn build(
+        config: &AlertsConfig,
+        service: &str,
+        metrics: Option<Metrics>,
+        status: Option<ExportStatusBoard>,
+        supervisor: Supervisor,
+    ) -> Self {
+        let history = History::default();
+        let dropped = metrics
+            .as_ref()
+            .and_then(|m| m.counter("telemetry_alert_deliveries_dropped_total").ok());
         Self {
             rules: Mutex::new(Vec::new()),
             instances: Mutex::new(HashMap::new()),
-            history: Mutex::new(VecDeque::new()),
-            notifier: Notifier::new(config, service),
+            deliveries: Deliveries::new(
+                Notifier::new(config, service),
+                status,
+                history.clone(),
+                dropped,
+            ),
+            history,
+            next_seq: AtomicU64::new(0),
             events: broadcast::channel(256).0,
             silences: Mutex::new(HashMap::new()),
             has_email: config.email.is_some(),
-            metrics: None,
-            status: None,
+            metrics,
+            supervisor,
         }
     }
 
@@ -278,12 +309,9 @@ impl AlertManager {
         service: &str,
         metrics: Metrics,
         status: ExportStatusBoard,
+        supervisor: Supervisor,
     ) -> Result<Self, AlertError> {
-        let manager = Self {
-            metrics: Some(metrics),
-            status: Some(status),
-            ..Self::new(config, service)
-        };
+        let manager = Self::build(config, service, Some(metrics), Some(status), supervisor);
         for rule in &config.rules {
             manager.add_rule(rule.clone()).await?;
         }
@@ -345,7 +373,19 @@ impl AlertManager {
 
     /// State changes and deliveries, oldest first (at most 500).
     pub fn history(&self) -> Vec<AlertEvent> {
-        self.history.lock().iter().cloned().collect()
+        self.history.lock().iter().map(|(_, e)| e.clone()).collect()
+    }
+
+    /// Waits until every notification queued so far has been delivered or has failed
+    /// (each attempt is bounded by `delivery_timeout`, the retries by `retries`); their
+    /// outcomes are then in [`AlertManager::history`].
+    pub async fn deliveries_done(&self) {
+        self.deliveries.idle().await;
+    }
+
+    /// Gives the deliveries queued or under way at most `grace`, then abandons them.
+    pub(crate) async fn stop_deliveries(&self, grace: std::time::Duration) {
+        self.deliveries.stop(grace).await;
     }
 
     /// Every state change as it is recorded (pending, firing, resolved), for live views.
@@ -387,19 +427,27 @@ impl AlertManager {
 
     /// In-app notifications (the `InApp` action), for the webview.
     pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
-        self.notifier.subscribe()
+        self.deliveries.notifier().subscribe()
     }
 
     /// Evaluates every rule at `now_ms` (Unix ms) against `store`, moves instances
-    /// between states and runs the due actions, returning the new history entries.
-    /// A rule whose evaluation fails is logged and skipped.
+    /// between states and queues the due actions, returning the new history entries. It
+    /// never waits for a delivery: see [`AlertManager::deliveries_done`].
+    /// A rule whose evaluation fails is logged and skipped; one whose evaluation panics
+    /// is also counted (`telemetry_task_panics_total{task="alerts"}`) and shown by the
+    /// `background_tasks` health check. Either way the other rules are evaluated.
     pub async fn evaluate(&self, store: &SeriesStore, now_ms: i64) -> Vec<AlertEvent> {
         let rules: Vec<Arc<CompiledRule>> = self.rules.lock().clone();
         let mut due = Vec::new();
         for compiled in &rules {
-            let samples = match compiled.condition.eval(store, now_ms) {
-                Ok(samples) => samples,
-                Err(e) => {
+            let part = format!("rule {}", compiled.rule.name);
+            let evaluated = self
+                .supervisor
+                .catch("alerts", &part, || compiled.condition.eval(store, now_ms));
+            let samples = match evaluated {
+                None => continue,
+                Some(Ok(samples)) => samples,
+                Some(Err(e)) => {
                     ::tracing::warn!(target: "telemetry::alerts", rule = %compiled.rule.name, error = %e, "alert rule evaluation failed");
                     continue;
                 }
@@ -413,27 +461,49 @@ impl AlertManager {
                 .lock()
                 .get(&compiled.rule.name)
                 .is_some_and(|until| *until > now_ms);
-            let deliveries = if notify && !silenced {
-                self.run_actions(&compiled.rule, &notification).await
-            } else {
-                Vec::new()
-            };
-            events.push(AlertEvent {
+            let run = notify && !silenced;
+            let (local, remote): (Vec<&AlertAction>, Vec<&AlertAction>) = compiled
+                .rule
+                .actions
+                .iter()
+                .filter(|_| run)
+                .partition(|a| a.is_local());
+            // In-app and log actions cannot block: they run now. The others are queued.
+            let mut deliveries = Vec::new();
+            for action in local {
+                deliveries.push(
+                    self.deliveries
+                        .notifier()
+                        .deliver_local(action, &notification),
+                );
+            }
+            let event = AlertEvent {
                 notification,
+                delivering: run,
                 deliveries,
                 silenced: notify && silenced,
                 at_ms: now_ms,
-            });
+            };
+            let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+            {
+                let mut history = self.history.lock();
+                if history.len() >= HISTORY {
+                    history.pop_front();
+                }
+                history.push_back((seq, event.clone()));
+            }
+            let _ = self.events.send(event.clone());
+            if !remote.is_empty() {
+                self.deliveries.enqueue(Job {
+                    seq,
+                    rule: compiled.rule.name.clone(),
+                    actions: remote.into_iter().cloned().collect(),
+                    notification: event.notification.clone(),
+                });
+            }
+            events.push(event);
         }
         self.publish_gauge(&rules);
-        let mut history = self.history.lock();
-        for event in &events {
-            let _ = self.events.send(event.clone());
-            if history.len() >= HISTORY {
-                history.pop_front();
-            }
-            history.push_back(event.clone());
-        }
         events
     }
 
@@ -520,29 +590,6 @@ impl AlertManager {
             }
         }
         out
-    }
-
-    async fn run_actions(&self, rule: &AlertRule, n: &Notification) -> Vec<Delivery> {
-        let deliveries = rule.actions.iter().map(|action| async move {
-            let (attempts, result) = self.notifier.deliver(action, n).await;
-            if let Some(status) = &self.status {
-                let name = format!("alerts:{}", action.kind());
-                status.register(&name);
-                match &result {
-                    Ok(()) => status.success(&name),
-                    Err(e) => status.failure(&name, e.to_string()),
-                }
-            }
-            if let Err(e) = &result {
-                ::tracing::warn!(target: "telemetry::alerts", rule = %rule.name, error = %e, "alert notification failed");
-            }
-            Delivery {
-                action: action.kind(),
-                attempts,
-                error: result.err().map(|e| e.to_string()),
-            }
-        });
-        futures_util::future::join_all(deliveries).await
     }
 
     fn publish_gauge(&self, rules: &[Arc<CompiledRule>]) {

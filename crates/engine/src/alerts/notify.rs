@@ -14,7 +14,7 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use super::rule::{render, render_json, AlertAction};
-use super::AlertState;
+use super::{AlertState, Delivery};
 use crate::config::{AlertsConfig, EmailConfig, SmtpSecurity};
 
 /// One alert instance's change, as the actions receive it.
@@ -57,6 +57,14 @@ pub enum DeliveryError {
     /// The email could not be built or sent.
     #[error("email delivery failed: {0}")]
     Email(String),
+    /// An attempt took longer than `delivery_timeout` (SMTP included).
+    #[error("{kind} delivery timed out after {after:?}")]
+    Timeout {
+        /// The action kind.
+        kind: &'static str,
+        /// The timeout.
+        after: Duration,
+    },
     /// An email action without `alerts.email` settings.
     #[error("email action needs alerts.email (smtp_host, from)")]
     NoEmailSettings,
@@ -69,6 +77,7 @@ pub(crate) struct Notifier {
     pagerduty_url: String,
     retries: u32,
     backoff: Duration,
+    timeout: Duration,
     service: String,
     in_app: broadcast::Sender<Notification>,
 }
@@ -84,8 +93,9 @@ impl Notifier {
             client,
             email: config.email.clone(),
             pagerduty_url: config.pagerduty_url.trim_end_matches('/').to_owned(),
-            retries: config.retries,
-            backoff: config.retry_backoff,
+            retries: config.retries.min(AlertsConfig::MAX_RETRIES),
+            backoff: config.retry_backoff.min(AlertsConfig::MAX_BACKOFF),
+            timeout: config.delivery_timeout,
             service: service.to_owned(),
             in_app,
         }
@@ -95,7 +105,8 @@ impl Notifier {
         self.in_app.subscribe()
     }
 
-    /// Delivers `n` through `action`, retrying with exponential backoff. Returns the
+    /// Delivers `n` through `action`, retrying with exponential backoff (each wait at
+    /// most [`AlertsConfig::MAX_BACKOFF`]); each attempt is bounded by `delivery_timeout`. Returns the
     /// attempts made and the last error, if every attempt failed.
     pub(crate) async fn deliver(
         &self,
@@ -105,14 +116,56 @@ impl Notifier {
         let mut delay = self.backoff;
         let mut attempt = 1;
         loop {
-            let result = self.deliver_once(action, n).await;
+            let result = tokio::time::timeout(self.timeout, self.deliver_once(action, n))
+                .await
+                .unwrap_or(Err(DeliveryError::Timeout {
+                    kind: action.kind(),
+                    after: self.timeout,
+                }));
             let retriable = !matches!(result, Err(DeliveryError::NoEmailSettings));
             if result.is_ok() || !retriable || attempt > self.retries {
                 return (attempt, result);
             }
             tokio::time::sleep(delay).await;
-            delay = delay.saturating_mul(2);
+            delay = delay.saturating_mul(2).min(AlertsConfig::MAX_BACKOFF);
             attempt += 1;
+        }
+    }
+
+    /// Runs an in-app or log action (see [`AlertAction::is_local`]): it cannot fail or block.
+    pub(crate) fn deliver_local(&self, action: &AlertAction, n: &Notification) -> Delivery {
+        match action {
+            AlertAction::InApp {} => {
+                // No listener is not a failure: the webview may not be open.
+                let _ = self.in_app.send(n.clone());
+            }
+            AlertAction::Log {} => {
+                let description = n.annotations.get("description").map_or("", String::as_str);
+                match n.state {
+                    AlertState::Resolved => ::tracing::info!(
+                        target: "telemetry::alerts",
+                        alert = %n.rule, value = n.value, "resolved: {description}"
+                    ),
+                    _ => ::tracing::warn!(
+                        target: "telemetry::alerts",
+                        alert = %n.rule, value = n.value, "firing: {description}"
+                    ),
+                }
+            }
+            AlertAction::Email { .. }
+            | AlertAction::Webhook { .. }
+            | AlertAction::PagerDuty { .. } => {
+                return Delivery {
+                    action: action.kind(),
+                    attempts: 0,
+                    error: Some("not a local action".into()),
+                }
+            }
+        }
+        Delivery {
+            action: action.kind(),
+            attempts: 1,
+            error: None,
         }
     }
 
@@ -141,23 +194,8 @@ impl Notifier {
                 recipients,
                 subject,
             } => self.email(recipients, subject, n).await,
-            AlertAction::InApp {} => {
-                // No listener is not a failure: the webview may not be open.
-                let _ = self.in_app.send(n.clone());
-                Ok(())
-            }
-            AlertAction::Log {} => {
-                let description = n.annotations.get("description").map_or("", String::as_str);
-                match n.state {
-                    AlertState::Resolved => ::tracing::info!(
-                        target: "telemetry::alerts",
-                        alert = %n.rule, value = n.value, "resolved: {description}"
-                    ),
-                    _ => ::tracing::warn!(
-                        target: "telemetry::alerts",
-                        alert = %n.rule, value = n.value, "firing: {description}"
-                    ),
-                }
+            AlertAction::InApp {} | AlertAction::Log {} => {
+                self.deliver_local(action, n);
                 Ok(())
             }
         }

@@ -67,6 +67,12 @@ pub enum AlertAction {
 }
 
 impl AlertAction {
+    /// Whether the action stays in the process (`InApp`, `Log`): it runs as the alert
+    /// changes state, never through the delivery queue.
+    pub fn is_local(&self) -> bool {
+        matches!(self, Self::InApp {} | Self::Log {})
+    }
+
     /// The kind, for history and status: `email`, `webhook`, `pagerduty`, `in_app`, `log`.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -46,7 +46,7 @@ fn cpu_rule() -> AlertRule {
 fn states(events: &[AlertEvent]) -> Vec<(AlertState, bool)> {
     events
         .iter()
-        .map(|e| (e.notification.state, !e.deliveries.is_empty()))
+        .map(|e| (e.notification.state, e.delivering))
         .collect()
 }
 

@@ -372,13 +372,12 @@ pub fn list_traces(
         }
     };
     let min_duration = match filter.min_duration_ms {
-        Some(ms) if !(ms.is_finite() && ms >= 0.0) => {
-            return Err(bad(
+        Some(ms) => Some(Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
+            bad(
                 "filter.minDurationMs",
-                format!("{ms} is not a duration"),
-            ))
-        }
-        Some(ms) => Some(Duration::from_secs_f64(ms / 1000.0)),
+                format!("{ms} is not a duration in milliseconds"),
+            )
+        })?),
         None => None,
     };
     Ok(t.traces().query(&TraceQuery {

@@ -558,16 +558,28 @@ pub struct AlertsConfig {
     pub email: Option<EmailConfig>,
     /// Base URL of the PagerDuty Events API. Default `https://events.pagerduty.com`.
     pub pagerduty_url: String,
-    /// Retries of a failed delivery (with doubling backoff). Default `3`.
+    /// Retries of a failed delivery (with doubling backoff). Default `3`, at most
+    /// [`AlertsConfig::MAX_RETRIES`].
     pub retries: u32,
-    /// Wait before the first retry. Default `1s`.
+    /// Wait before the first retry; each next wait doubles, up to
+    /// [`AlertsConfig::MAX_BACKOFF`]. Default `1s`.
     #[serde(with = "humantime_serde")]
     pub retry_backoff: Duration,
-    /// Longest one HTTP delivery may take. Default `10s`.
+    /// Longest one delivery attempt may take (HTTP and SMTP). Default `10s`, at most
+    /// [`AlertsConfig::MAX_DELIVERY_TIMEOUT`].
     #[serde(with = "humantime_serde")]
     pub delivery_timeout: Duration,
     /// The rules.
     pub rules: Vec<crate::alerts::AlertRule>,
+}
+
+impl AlertsConfig {
+    /// The most retries of one delivery.
+    pub const MAX_RETRIES: u32 = 10;
+    /// The longest wait between two attempts of a delivery.
+    pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+    /// The longest `delivery_timeout`.
+    pub const MAX_DELIVERY_TIMEOUT: Duration = Duration::from_secs(300);
 }
 
 impl Default for AlertsConfig {

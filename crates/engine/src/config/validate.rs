@@ -5,8 +5,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::{
-    BatchExportConfig, ConfigError, ConfigIssue, FileExporterConfig, HealthCheckConfig,
-    LogsExporter, MetricsExporter, OtlpExporterConfig, TelemetryConfig, TracingExporter,
+    AlertsConfig, BatchExportConfig, ConfigError, ConfigIssue, FileExporterConfig,
+    HealthCheckConfig, LogsExporter, MetricsExporter, OtlpExporterConfig, TelemetryConfig,
+    TracingExporter,
 };
 
 #[derive(Default)]
@@ -23,6 +24,19 @@ impl Issues {
     fn positive(&mut self, path: &str, value: Duration) {
         if value.is_zero() {
             self.add(path, "must be greater than 0s");
+        }
+    }
+
+    fn at_most(&mut self, path: &str, value: Duration, max: Duration) {
+        if value > max {
+            self.add(
+                path,
+                format!(
+                    "{} is more than {}",
+                    humantime::format_duration(value),
+                    humantime::format_duration(max)
+                ),
+            );
         }
     }
 
@@ -148,6 +162,22 @@ impl TelemetryConfig {
         let a = &self.alerts;
         issues.positive("alerts.evaluation_interval", a.evaluation_interval);
         issues.positive("alerts.delivery_timeout", a.delivery_timeout);
+        issues.at_most(
+            "alerts.delivery_timeout",
+            a.delivery_timeout,
+            AlertsConfig::MAX_DELIVERY_TIMEOUT,
+        );
+        issues.at_most(
+            "alerts.retry_backoff",
+            a.retry_backoff,
+            AlertsConfig::MAX_BACKOFF,
+        );
+        if a.retries > AlertsConfig::MAX_RETRIES {
+            issues.add(
+                "alerts.retries",
+                format!("{} is more than {}", a.retries, AlertsConfig::MAX_RETRIES),
+            );
+        }
         if let Err(why) = check_url(&a.pagerduty_url) {
             issues.add("alerts.pagerduty_url", why);
         }

@@ -8,6 +8,7 @@ use sysinfo::{Disks, MemoryRefreshKind, RefreshKind, System};
 
 use super::{HealthCheck, HealthCheckResult, HealthStatus, LIVENESS, READINESS};
 use crate::export::{ExportStatus, ExportStatusBoard};
+use crate::supervise::Supervisor;
 
 /// How close to a threshold (as a fraction of it) a value turns the status to Warning.
 const WARN_AT: f64 = 0.9;
@@ -379,5 +380,40 @@ impl HealthCheck for ExportersHealthCheck {
             problems.join("; ")
         };
         HealthCheckResult::new(worst, message)
+    }
+}
+
+/// The engine's own loops run: Warning once a periodic task (collection, health, alerts)
+/// or one alert rule has panicked, naming each with its count and last message. The
+/// loops go on after a panic; this check is how it is seen.
+pub(crate) struct TasksHealthCheck {
+    supervisor: Supervisor,
+}
+
+impl TasksHealthCheck {
+    /// A check over the panics `supervisor` caught.
+    pub(crate) fn new(supervisor: Supervisor) -> Self {
+        Self { supervisor }
+    }
+}
+
+#[async_trait]
+impl HealthCheck for TasksHealthCheck {
+    fn name(&self) -> &str {
+        "background_tasks"
+    }
+
+    async fn check(&self) -> HealthCheckResult {
+        let records = self.supervisor.records();
+        if records.is_empty() {
+            return HealthCheckResult::new(HealthStatus::Healthy, "no background task panicked");
+        }
+        let problems: Vec<String> = records
+            .iter()
+            .map(|(task, r)| format!("{task} panicked {} time(s), last: {}", r.count, r.last))
+            .collect();
+        let total: u64 = records.values().map(|r| r.count).sum();
+        HealthCheckResult::new(HealthStatus::Warning, problems.join("; "))
+            .with_metadata("observedValue", total.to_string())
     }
 }

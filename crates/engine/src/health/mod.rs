@@ -28,6 +28,8 @@ pub use ietf::health_json;
 use crate::config::{HealthCheckConfig, HealthConfig};
 use crate::export::{unix_ms, ExportStatusBoard};
 use crate::metrics::Metrics;
+use crate::supervise::{panic_message, Supervisor};
+use builtin::TasksHealthCheck;
 
 /// The liveness group: is the process able to run at all.
 pub const LIVENESS: &str = "liveness";
@@ -457,12 +459,13 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// The manager for `config`: its settings and built-in checks, plus the exporters check,
-/// publishing the health gauges through `metrics`.
+/// The manager for `config`: its settings and built-in checks, plus the exporters check
+/// and the background-tasks check, publishing the health gauges through `metrics`.
 pub(crate) async fn from_config(
     config: &HealthConfig,
     metrics: Metrics,
     status: ExportStatusBoard,
+    supervisor: Supervisor,
 ) -> Result<HealthCheckManager, HealthError> {
     let manager = HealthCheckManager::with_metrics(metrics);
     manager.set_cache_ttl(config.cache_ttl);
@@ -470,6 +473,9 @@ pub(crate) async fn from_config(
     manager.set_parallel(config.parallel_checks);
     manager
         .add_check(Box::new(ExportersHealthCheck::new(status)))
+        .await?;
+    manager
+        .add_check(Box::new(TasksHealthCheck::new(supervisor)))
         .await?;
     for check in &config.checks {
         let check: Box<dyn HealthCheck> = match check {
@@ -514,18 +520,13 @@ async fn finish(
 ) -> HealthCheckResult {
     match tokio::time::timeout(timeout, &mut handle).await {
         Ok(Ok(result)) => result,
-        Ok(Err(e)) if e.is_panic() => {
-            let payload = e.into_panic();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            HealthCheckResult::new(
-                HealthStatus::Unhealthy,
-                format!("the check panicked: {message}"),
-            )
-        }
+        Ok(Err(e)) if e.is_panic() => HealthCheckResult::new(
+            HealthStatus::Unhealthy,
+            format!(
+                "the check panicked: {}",
+                panic_message(e.into_panic().as_ref())
+            ),
+        ),
         Ok(Err(_)) => HealthCheckResult::new(HealthStatus::Unhealthy, "the check was cancelled"),
         Err(_) => {
             handle.abort();

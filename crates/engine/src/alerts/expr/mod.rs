@@ -51,6 +51,9 @@ use promql_parser::util::parse_duration;
 
 use crate::store::{SeriesData, SeriesStore};
 
+mod guard;
+pub use guard::{MAX_CONDITION_BYTES, MAX_CONDITION_DEPTH};
+
 /// How far back an instant selector looks for a point; also the window of `<base>_avg`.
 const LOOKBACK: Duration = Duration::from_secs(300);
 
@@ -113,10 +116,23 @@ impl Condition {
     /// # Ok::<(), ExprError>(())
     /// ```
     pub fn parse(source: &str) -> Result<Self, ExprError> {
-        let expr = promql_parser::parser::parse(source).map_err(|message| ExprError::Parse {
-            expr: source.to_owned(),
-            message,
-        })?;
+        guard::before_parsing(source)?;
+        let parsed = std::panic::catch_unwind(|| promql_parser::parser::parse(source));
+        let expr = match parsed {
+            Ok(result) => result.map_err(|message| ExprError::Parse {
+                expr: source.to_owned(),
+                message,
+            })?,
+            // The guard above rules out the inputs known to panic in the parser; this
+            // keeps one it does not know from taking the app down.
+            Err(_) => {
+                return Err(ExprError::Parse {
+                    expr: source.to_owned(),
+                    message: "the PromQL parser failed on this input".into(),
+                })
+            }
+        };
+        guard::depth(&expr)?;
         check(&expr)?;
         match expr.value_type() {
             ValueType::Vector => Ok(Self {
@@ -137,7 +153,8 @@ impl Condition {
         &self.source
     }
 
-    /// Evaluates the condition at `now_ms` (unix ms). Returns the elements of the resulting
+    /// Evaluates the condition at `now_ms` (unix ms). Parsing bounds the expression's
+    /// depth, so evaluation fits the stack of any async worker. Returns the elements of the resulting
     /// instant vector, sorted by labels, like a Prometheus alerting rule: each element is one
     /// alert instance (its labels) with its value. A comparison without `bool` filters, so an
     /// empty result means "not firing".
@@ -403,8 +420,7 @@ impl Evaluator<'_> {
         }
         let rate_form = name
             .rsplit_once("_rate_")
-            .filter(|(_, range)| range.ends_with(|c: char| c.is_ascii_alphabetic()))
-            .and_then(|(base, range)| Some((base, parse_duration(range).ok()?)));
+            .and_then(|(base, range)| Some((base, unit_duration(range)?)));
         Ok(rate_form.map(|(base, range)| {
             let total = format!("{base}_total");
             let counter = if exists(&total) {
@@ -520,6 +536,15 @@ impl Evaluator<'_> {
             }
         })
     }
+}
+
+/// A duration written with units (`5m`, `1h30m`), as in a short form's name; anything
+/// else (`inf`, `1e300`, `15`) is not one. Overflow is an error, never a panic.
+fn unit_duration(text: &str) -> Option<Duration> {
+    let with_units = text.starts_with(|c: char| c.is_ascii_digit())
+        && text.ends_with(|c: char| c.is_ascii_alphabetic())
+        && text.parse::<f64>().is_err();
+    with_units.then(|| parse_duration(text).ok()).flatten()
 }
 
 fn millis(duration: Duration) -> i64 {

@@ -1,0 +1,292 @@
+//! Hostile input, faults and deadlines: one test per class of input that used to stop
+//! part of the engine silently, panic, block or grow without bound. Each test fails on
+//! the code before its fix.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use telemetry_engine::alerts::{AlertAction, AlertRule, AlertSeverity, AlertState};
+use telemetry_engine::api;
+use telemetry_engine::config::MetricsConfig;
+use telemetry_engine::health::HealthStatus;
+use telemetry_engine::store::{
+    MetricSnapshot, SeriesSnapshot, SeriesStore, SeriesValue, Snapshot, SnapshotKind,
+};
+
+/// A store holding one collection (at 1 s) of the gauge `name` with `series`.
+fn gauge_store(name: &str, series: Vec<SeriesSnapshot>) -> SeriesStore {
+    let store = SeriesStore::new(&MetricsConfig::default());
+    store.ingest(&Snapshot {
+        timestamp_ms: 1_000,
+        metrics: vec![MetricSnapshot {
+            name: name.into(),
+            kind: SnapshotKind::Gauge,
+            help: String::new(),
+            series,
+        }],
+    });
+    store
+}
+
+fn rule(name: &str, condition: &str) -> AlertRule {
+    AlertRule {
+        name: name.into(),
+        condition: condition.into(),
+        severity: AlertSeverity::Warning,
+        actions: vec![AlertAction::InApp {}],
+        ..AlertRule::default()
+    }
+}
+
+/// Class: one rule stopping all alerting. `api_errors_rate_inf` looked like the short form
+/// `rate(api_errors[inf])`, and turning `inf` into a duration panicked inside the
+/// evaluation task, which was not supervised: no rule was evaluated again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_that_panicked_the_evaluation_loop_leaves_the_other_rules_running() {
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    config.metrics.collection_interval = Duration::from_millis(200);
+    config.alerts.evaluation_interval = Duration::from_millis(100);
+    config.alerts.rules = vec![
+        rule("inf_rate", "api_errors_rate_inf > 0"),
+        rule("nan_rate", "api_errors_rate_nan > 0"),
+        rule("queue_backlog", "queue_size > 10"),
+    ];
+    let telemetry = common::start(config).await;
+    telemetry
+        .metrics()
+        .counter("api_errors")
+        .unwrap()
+        .add(3, &[])
+        .unwrap();
+    telemetry
+        .metrics()
+        .set_gauge("queue_size", 25.0)
+        .await
+        .unwrap();
+    // Several evaluations run before the gauge reaches the store: the loop must survive them.
+    common::eventually("queue_backlog firing", Duration::from_secs(10), || {
+        let firing = telemetry
+            .alerts()
+            .active()
+            .iter()
+            .any(|a| a.rule == "queue_backlog" && a.state == AlertState::Firing);
+        async move { firing.then_some(()) }
+    })
+    .await;
+    let report = telemetry.health().check_all().await;
+    let tasks = &report.checks["background_tasks"];
+    assert_eq!(tasks.status, HealthStatus::Healthy, "{}", tasks.message);
+    let text = telemetry.render_prometheus().unwrap();
+    assert!(
+        !text.contains("telemetry_task_panics_total{"),
+        "no task panicked:\n{text}"
+    );
+    telemetry.shutdown().await;
+}
+
+/// Class: numbers from the network that become durations. A huge `minDurationMs` panicked
+/// the HTTP handler of `list_traces` (a read command, no token needed).
+#[tokio::test]
+async fn numbers_that_become_durations_are_bad_arguments_not_panics() {
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    let telemetry = telemetry_engine::TelemetryManager::new(config)
+        .await
+        .unwrap();
+    for value in ["1e300", "-1", "1e23"] {
+        let args: serde_json::Value =
+            serde_json::from_str(&format!(r#"{{"filter": {{"minDurationMs": {value}}}}}"#))
+                .unwrap();
+        let err = api::read(&telemetry, "list_traces", &args)
+            .await
+            .expect_err(value)
+            .to_string();
+        assert!(err.contains("filter.minDurationMs"), "{value}: {err}");
+    }
+}
+
+/// Class: conditions that validate, then panic or overflow. A range written as a huge
+/// number (`x[1e300]`) panicked the parser at startup (exit 101 instead of a config
+/// error), and a short condition nested deeply overflowed a worker's stack.
+#[tokio::test]
+async fn hostile_conditions_are_config_errors_that_name_the_field() {
+    for (condition, expected) in [
+        ("rate(api_errors_total[1e300]) > 0", "out of range"),
+        ("rate(api_errors_total[Inf]) > 0", "out of range"),
+        (&format!("{}x > 0", "-".repeat(500)), "levels of nesting"),
+        (&format!("x{} > 0", " + x".repeat(400)), "levels of nesting"),
+    ] {
+        let mut config = common::config_with_prometheus(false);
+        config.alerts.rules = vec![rule("hostile", condition)];
+        let err = match telemetry_engine::TelemetryManager::new(config).await {
+            Ok(_) => panic!("{condition:.40} was accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.contains("alerts.rules[0].condition") && err.contains(expected),
+            "{condition:.40}: {err}"
+        );
+    }
+}
+
+/// A server that accepts connections and never answers; it stops with the test's runtime.
+async fn hanging_server() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    addr
+}
+
+/// Class: deliveries blocking evaluation and shutdown. A webhook that never answers kept
+/// the evaluation loop inside its retries (other rules not evaluated) and shutdown
+/// waiting for them (45 s after SIGINT).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_webhook_blocks_neither_evaluation_nor_shutdown() {
+    let hanging = hanging_server().await;
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    config.metrics.collection_interval = Duration::from_millis(200);
+    config.alerts.evaluation_interval = Duration::from_millis(100);
+    config.alerts.delivery_timeout = Duration::from_secs(60);
+    let mut paged = rule("queue_backlog", "queue_size > 10");
+    paged.actions = vec![AlertAction::Webhook {
+        url: format!("http://{hanging}/hook"),
+        payload: None,
+    }];
+    config.alerts.rules = vec![paged, rule("render_stalled", "render_stalled > 0")];
+    let telemetry = common::start(config).await;
+    telemetry
+        .metrics()
+        .set_gauge("queue_size", 25.0)
+        .await
+        .unwrap();
+    let firing = |name: &'static str| {
+        let alerts = telemetry.alerts().clone();
+        move || {
+            let found = alerts
+                .active()
+                .iter()
+                .any(|a| a.rule == name && a.state == AlertState::Firing);
+            async move { found.then_some(()) }
+        }
+    };
+    common::eventually(
+        "queue_backlog firing",
+        Duration::from_secs(10),
+        firing("queue_backlog"),
+    )
+    .await;
+    // Its webhook now hangs for a minute; the next rule must still fire.
+    telemetry
+        .metrics()
+        .set_gauge("render_stalled", 1.0)
+        .await
+        .unwrap();
+    common::eventually(
+        "render_stalled firing",
+        Duration::from_secs(10),
+        firing("render_stalled"),
+    )
+    .await;
+    let history = telemetry.alerts().history();
+    let paged = history
+        .iter()
+        .find(|e| e.notification.rule == "queue_backlog")
+        .unwrap();
+    assert!(paged.delivering && paged.deliveries.is_empty(), "{paged:?}");
+    tokio::time::timeout(Duration::from_secs(5), telemetry.shutdown())
+        .await
+        .expect("shutdown gives a hanging delivery 2 s, then abandons it");
+}
+
+/// Class: unbounded queues. More notifications than the delivery queue holds: the rest
+/// are refused, counted and written into their history entries, not queued without bound.
+#[tokio::test]
+async fn a_full_delivery_queue_refuses_and_records_each_notification() {
+    use telemetry_engine::alerts::AlertManager;
+    use telemetry_engine::config::AlertsConfig;
+    const INSTANCES: usize = 300;
+    let hanging = hanging_server().await;
+    let alerts = AlertManager::new(&AlertsConfig::default(), "studio");
+    let mut paged = rule("encoder_failed", "encoder_failed > 0");
+    paged.actions = vec![AlertAction::Webhook {
+        url: format!("http://{hanging}/hook"),
+        payload: None,
+    }];
+    alerts.add_rule(paged).await.unwrap();
+    let series = (0..INSTANCES)
+        .map(|i| SeriesSnapshot {
+            labels: [("job".to_string(), format!("export-{i}"))].into(),
+            value: SeriesValue::Number { value: 1.0 },
+        })
+        .collect();
+    let store = gauge_store("encoder_failed", series);
+    // One evaluation fires 300 instances at once; on this single-threaded runtime the
+    // worker has not taken any yet, so exactly the queue's capacity is accepted.
+    let events = alerts.evaluate(&store, 2_000).await;
+    assert_eq!(events.len(), INSTANCES);
+    let refused: Vec<_> = alerts
+        .history()
+        .into_iter()
+        .filter(|e| {
+            e.deliveries.first().and_then(|d| d.error.as_deref())
+                == Some("dropped: the delivery queue is full")
+        })
+        .collect();
+    assert_eq!(refused.len(), INSTANCES - 256);
+    assert_eq!(refused[0].deliveries[0].attempts, 0);
+}
+
+/// Class: deadlines ignored. SMTP did not honour `delivery_timeout`: an SMTP server that
+/// accepts and never greets held the delivery for as long as the OS kept the socket.
+#[tokio::test]
+async fn an_smtp_server_that_never_answers_times_out_after_delivery_timeout() {
+    use telemetry_engine::alerts::AlertManager;
+    use telemetry_engine::config::{AlertsConfig, EmailConfig, SmtpSecurity};
+    let hanging = hanging_server().await;
+    let alerts = AlertManager::new(
+        &AlertsConfig {
+            email: Some(EmailConfig {
+                smtp_host: "127.0.0.1".into(),
+                smtp_port: hanging.port(),
+                from: "studio@example.com".into(),
+                username: None,
+                password: None,
+                security: SmtpSecurity::None,
+                ca_cert: None,
+            }),
+            retries: 0,
+            delivery_timeout: Duration::from_millis(300),
+            ..AlertsConfig::default()
+        },
+        "studio",
+    );
+    let mut mailed = rule("disk_full", "disk_free_ratio < 0.1");
+    mailed.actions = vec![AlertAction::Email {
+        recipients: vec!["oncall@example.com".into()],
+        subject: "disk".into(),
+    }];
+    alerts.add_rule(mailed).await.unwrap();
+    let store = gauge_store(
+        "disk_free_ratio",
+        vec![SeriesSnapshot {
+            labels: Default::default(),
+            value: SeriesValue::Number { value: 0.05 },
+        }],
+    );
+    alerts.evaluate(&store, 2_000).await;
+    tokio::time::timeout(Duration::from_secs(10), alerts.deliveries_done())
+        .await
+        .expect("the delivery ends at its timeout");
+    let history = alerts.history();
+    let error = history[0].deliveries[0].error.as_deref().unwrap();
+    assert_eq!(error, "email delivery timed out after 300ms");
+}
