@@ -1,7 +1,7 @@
 //! No secret of the config reaches a log line, an IPC answer, an HTTP answer or a file the
 //! plugin writes. The app is configured with a secret in every place one can go (the HTTP
 //! token, exporter headers, a password inside an endpoint URL, webhook and PagerDuty keys,
-//! the SMTP password), made to fail at every delivery (so errors get written), and then
+//! the SMTP password, the password and API key in an `Http` health check's URL), made to fail at every delivery (so errors get written), and then
 //! every output is searched for each secret.
 #![allow(clippy::unwrap_used)]
 
@@ -14,13 +14,15 @@ use parking_lot::Mutex;
 use tauri_plugin_opentelemetry::{TelemetryConfig, TelemetryExt};
 use tracing_subscriber::layer::SubscriberExt as _;
 
-const SECRETS: [&str; 6] = [
+const SECRETS: [&str; 8] = [
     "TOKEN-SECRET-0123456789",
     "URL-PASSWORD",
     "HEADER-SECRET",
     "WEBHOOK-SECRET",
     "PD-SECRET",
     "SMTP-SECRET",
+    "CHECK-PASSWORD",
+    "CHECK-API-KEY",
 ];
 
 /// The read commands, asked over IPC and over HTTP.
@@ -88,6 +90,12 @@ fn config(dir: &std::path::Path, dead: u16, prometheus: u16) -> TelemetryConfig 
             },
             "logs": {
                 "exporters": [ otlp("/v1/logs"), { "File": { "path": file("logs.json") } } ]
+            },
+            "health": {
+                "checks": [{ "Http": {
+                    "name": "render_api",
+                    "url": format!("http://probe:CHECK-PASSWORD@127.0.0.1:{dead}/ping?api_key=CHECK-API-KEY")
+                } }]
             },
             "alerts": {
                 "enabled": false,
@@ -202,6 +210,14 @@ fn no_secret_reaches_a_log_line_an_answer_or_a_file() {
             outputs.push(request(&addr, "POST", &format!("/api/{command}")));
         }
     });
+    let health = support::invoke(&window, "get_health", serde_json::json!({})).unwrap();
+    let probe = &health["checks"]["render_api"]["message"];
+    assert!(
+        probe
+            .as_str()
+            .is_some_and(|m| m.contains("/ping is unreachable")),
+        "the Http check ran and names its URL: {probe}"
+    );
     let history = support::invoke(&window, "get_alert_history", serde_json::json!({})).unwrap();
     assert!(
         history.to_string().contains("failed"),

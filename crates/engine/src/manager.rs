@@ -26,7 +26,7 @@ use crate::export::{
 };
 use crate::health::{self, HealthCheckManager, HealthError};
 use crate::logs::{LogStore, LogsPipeline};
-use crate::metrics::{Metrics, MetricsError};
+use crate::metrics::{BoundCounter, Gauge, Metrics, MetricsError};
 use crate::server::{RunningServer, Served, ServerConfig};
 use crate::store::SeriesStore;
 use crate::supervise::Supervisor;
@@ -117,7 +117,39 @@ struct Cycle {
     exporters: Vec<SnapshotExporter>,
     gatherer: Gatherer,
     store: Arc<SeriesStore>,
+    store_metrics: StoreMetrics,
     status: ExportStatusBoard,
+}
+
+/// How full the series store is, as metrics: `telemetry_store_series` and
+/// `telemetry_store_series_dropped_total{reason="full"|"evicted"}`.
+struct StoreMetrics {
+    held: Gauge,
+    refused: BoundCounter,
+    evicted: BoundCounter,
+    /// `(refused, evicted)` already counted.
+    counted: (u64, u64),
+}
+
+impl StoreMetrics {
+    fn new(metrics: &Metrics) -> Result<Self, MetricsError> {
+        let dropped = metrics.counter("telemetry_store_series_dropped_total")?;
+        Ok(Self {
+            held: metrics.gauge("telemetry_store_series")?,
+            refused: dropped.bind(&[KeyValue::new("reason", "full")])?,
+            evicted: dropped.bind(&[KeyValue::new("reason", "evicted")])?,
+            counted: (0, 0),
+        })
+    }
+
+    fn publish(&mut self, store: &SeriesStore) {
+        let now = (store.dropped_series(), store.evicted_series());
+        self.refused.add(now.0.saturating_sub(self.counted.0));
+        self.evicted.add(now.1.saturating_sub(self.counted.1));
+        self.counted = now;
+        // A series count is a finite number: the gauge accepts it.
+        let _ = self.held.set(store.series_count() as f64, &[]);
+    }
 }
 
 impl Cycle {
@@ -129,6 +161,7 @@ impl Cycle {
         }
         let snapshot = self.gatherer.snapshot();
         self.store.ingest(&snapshot);
+        self.store_metrics.publish(&self.store);
         for exporter in &mut self.exporters {
             match exporter.export(&snapshot) {
                 Ok(()) => self.status.success(exporter.name()),
@@ -239,6 +272,7 @@ impl TelemetryManager {
                 gatherer.metrics().clone(),
                 status.clone(),
                 supervisor.clone(),
+                store.clone(),
             )
             .await?,
         );
@@ -257,6 +291,7 @@ impl TelemetryManager {
             exporters,
             gatherer: gatherer.clone(),
             store: store.clone(),
+            store_metrics: StoreMetrics::new(gatherer.metrics())?,
             status: status.clone(),
         };
         let http_streams = Arc::new(crate::api::Streams::counted_in(gatherer.metrics(), "http"));

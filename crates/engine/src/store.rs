@@ -12,10 +12,16 @@
 //! the retention is thinned (the production profile keeps one point per 2 minutes, the
 //! high-load one per 14). A point is 16 bytes, so a full series costs at most
 //! `2 × 16 × max_points_per_series` bytes plus its key (about 23 KiB at the default 720
-//! points; without thinning, half that); at most `max_store_series` series are kept and
-//! the rest are counted in [`SeriesStore::dropped_series`].
+//! points; without thinning, half that); at most `max_store_series` series are kept.
+//!
+//! When the store is full, a new series makes room by evicting the series that has gone
+//! longest without a new value ([`SeriesStore::evicted_series`]); a series that changed
+//! in the same collection is never evicted for it, so the new series is refused instead
+//! ([`SeriesStore::dropped_series`]). Series whose names an alert rule reads
+//! ([`SeriesStore::protect`]) are never evicted, and evict any other series to get in:
+//! a flood of other series cannot keep a rule's input out.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -150,6 +156,8 @@ pub const RECENT_WINDOW: Duration = Duration::from_secs(15 * 60);
 struct Points {
     thinned: VecDeque<(i64, f64)>,
     recent: VecDeque<(i64, f64)>,
+    /// When the value last changed (or the series arrived), Unix ms.
+    changed_ms: i64,
 }
 
 impl Points {
@@ -213,6 +221,19 @@ pub struct SeriesStore {
     max_points: usize,
     max_series: usize,
     dropped: AtomicU64,
+    evicted: AtomicU64,
+    /// Names never evicted (those alert rules read).
+    protected: RwLock<Arc<BTreeSet<String>>>,
+}
+
+/// The series that may be evicted in one ingest, least recently changed first; built
+/// when the first new series finds the store full, and joined by the series that
+/// arrive after that.
+#[derive(Default)]
+struct Room {
+    candidates: Option<VecDeque<(i64, SeriesKey)>>,
+    /// Every candidate changed in this ingest: no unprotected series gets in any more.
+    exhausted: bool,
 }
 
 impl SeriesStore {
@@ -232,29 +253,48 @@ impl SeriesStore {
             max_points,
             max_series: config.max_store_series,
             dropped: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
+            protected: RwLock::default(),
+        }
+    }
+
+    /// Keeps the series called any of `names` when the store is full (see the module
+    /// docs); replaces the names given before. Cheap when `names` is the same `Arc`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use telemetry_engine::config::MetricsConfig;
+    /// use telemetry_engine::store::SeriesStore;
+    /// let store = SeriesStore::new(&MetricsConfig::default());
+    /// store.protect(&Arc::new(["video_processing_duration_ms_sum".to_owned()].into()));
+    /// ```
+    pub fn protect(&self, names: &Arc<BTreeSet<String>>) {
+        if !Arc::ptr_eq(&self.protected.read(), names) {
+            *self.protected.write() = names.clone();
         }
     }
 
     /// Adds one point per series of `snapshot` and forgets points older than the retention.
     pub fn ingest(&self, snapshot: &Snapshot) {
         let ts = snapshot.timestamp_ms;
+        let protected = self.protected.read().clone();
+        let mut room = Room::default();
         let mut map = self.series.write();
+        let mut push = |map: &mut HashMap<SeriesKey, Points>, name: &str, labels, value| {
+            self.push(map, &mut room, &protected, name, labels, ts, value);
+        };
         for metric in &snapshot.metrics {
             for series in &metric.series {
                 match &series.value {
                     SeriesValue::Number { value } => {
-                        self.push(&mut map, &metric.name, &series.labels, ts, *value);
+                        push(&mut map, &metric.name, &series.labels, *value);
                     }
                     SeriesValue::Histogram { count, sum, .. } => {
                         let name = &metric.name;
-                        self.push(
-                            &mut map,
-                            &format!("{name}_count"),
-                            &series.labels,
-                            ts,
-                            *count as f64,
-                        );
-                        self.push(&mut map, &format!("{name}_sum"), &series.labels, ts, *sum);
+                        let labels = &series.labels;
+                        push(&mut map, &format!("{name}_count"), labels, *count as f64);
+                        push(&mut map, &format!("{name}_sum"), labels, *sum);
                     }
                 }
             }
@@ -268,9 +308,12 @@ impl SeriesStore {
         });
     }
 
+    #[allow(clippy::too_many_arguments)] // one point and where it goes; called from one place
     fn push(
         &self,
         map: &mut HashMap<SeriesKey, Points>,
+        room: &mut Room,
+        protected: &BTreeSet<String>,
         name: &str,
         labels: &BTreeMap<String, String>,
         ts: i64,
@@ -280,14 +323,33 @@ impl SeriesStore {
             name: Arc::from(name),
             labels: Arc::new(labels.clone()),
         };
-        let len = map.len();
-        let points = match map.get_mut(&key) {
-            Some(points) => points,
-            None if len >= self.max_series => {
+        if let Some(points) = map.get_mut(&key) {
+            if points
+                .newest()
+                .is_none_or(|(_, v)| v.to_bits() != value.to_bits())
+            {
+                points.changed_ms = ts;
+            }
+        } else {
+            if map.len() >= self.max_series
+                && !self.make_room(map, room, protected, protected.contains(name), ts)
+            {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
                 return;
             }
-            None => map.entry(key).or_default(),
+            map.insert(
+                key.clone(),
+                Points {
+                    changed_ms: ts,
+                    ..Points::default()
+                },
+            );
+            if let (Some(candidates), false) = (&mut room.candidates, protected.contains(name)) {
+                candidates.push_back((ts, key.clone()));
+            }
+        }
+        let Some(points) = map.get_mut(&key) else {
+            return;
         };
         push_slotted(
             &mut points.thinned,
@@ -305,6 +367,51 @@ impl SeriesStore {
                 self.max_points,
             );
         }
+    }
+
+    /// Evicts the least recently changed unprotected series, unless (for a new series that
+    /// is not protected itself) it changed at `ts`. Returns whether a place was freed.
+    fn make_room(
+        &self,
+        map: &mut HashMap<SeriesKey, Points>,
+        room: &mut Room,
+        protected: &BTreeSet<String>,
+        for_protected: bool,
+        ts: i64,
+    ) -> bool {
+        if room.exhausted && !for_protected {
+            return false;
+        }
+        let candidates = room.candidates.get_or_insert_with(|| {
+            let mut all: Vec<(i64, SeriesKey)> = map
+                .iter()
+                .filter(|(k, _)| !protected.contains(&*k.name))
+                .map(|(k, p)| (p.changed_ms, k.clone()))
+                .collect();
+            all.sort_unstable_by_key(|(changed, _)| *changed);
+            all.into()
+        });
+        // A candidate that changed in this ingest goes to the back, among the newest;
+        // once every candidate has, none may be evicted for an unprotected series.
+        let mut unchanged_left = candidates.len();
+        while let Some((_, key)) = candidates.pop_front() {
+            let Some(points) = map.get(&key) else {
+                continue;
+            };
+            if points.changed_ms >= ts && !for_protected {
+                candidates.push_back((points.changed_ms, key));
+                unchanged_left = unchanged_left.saturating_sub(1);
+                if unchanged_left == 0 {
+                    room.exhausted = true;
+                    return false;
+                }
+                continue;
+            }
+            map.remove(&key);
+            self.evicted.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        false
     }
 
     /// Series called `name` whose labels include every `(key, value)` of `matchers`, with
@@ -393,9 +500,20 @@ impl SeriesStore {
         self.series.read().len()
     }
 
-    /// Points refused because `max_store_series` was reached.
+    /// Points of new series refused because the store was full and no series could be
+    /// evicted for them.
     pub fn dropped_series(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Series evicted to make room for new ones.
+    pub fn evicted_series(&self) -> u64 {
+        self.evicted.load(Ordering::Relaxed)
+    }
+
+    /// The most series the store holds (`max_store_series`).
+    pub fn capacity(&self) -> usize {
+        self.max_series
     }
 
     /// Time covered by one stored point beyond the [`RECENT_WINDOW`].
@@ -518,7 +636,57 @@ mod tests {
             store.ingest(&gauge(1000, "q", &[("id", &i.to_string())], 1.0));
         }
         assert_eq!(store.series_count(), 3);
-        assert_eq!(store.dropped_series(), 2);
+        assert_eq!(
+            store.dropped_series(),
+            2,
+            "all changed at 1000: none evicted"
+        );
+        assert_eq!(store.evicted_series(), 0);
+    }
+
+    #[test]
+    fn a_full_store_evicts_the_least_recently_changed_series() {
+        let store = SeriesStore::new(&config(1, 100, 100, 3));
+        for (i, ts) in [(0, 1000), (1, 2000), (2, 3000)] {
+            store.ingest(&gauge(ts, "q", &[("id", &i.to_string())], 1.0));
+        }
+        // id 0 gets a new value; id 1 the same value: 1 is now the stalest.
+        store.ingest(&gauge(4000, "q", &[("id", "0")], 2.0));
+        store.ingest(&gauge(4000, "q", &[("id", "1")], 1.0));
+        store.ingest(&gauge(5000, "new", &[], 1.0));
+        assert_eq!(store.evicted_series(), 1);
+        assert!(store.query("q", &[("id", "1")], None).is_empty());
+        assert_eq!(store.query("new", &[], None).len(), 1);
+        assert_eq!(store.series_count(), 3);
+    }
+
+    #[test]
+    fn protected_names_are_never_evicted_and_always_get_in() {
+        let store = SeriesStore::new(&config(1, 100, 100, 2));
+        store.protect(&Arc::new(["rule_input".to_owned()].into()));
+        store.ingest(&gauge(1000, "rule_input", &[("a", "1")], 1.0));
+        store.ingest(&gauge(1000, "noise", &[("a", "1")], 1.0));
+        // A flood of new series changing every collection evicts only the noise.
+        for ts in 2..6 {
+            let snapshot = Snapshot {
+                timestamp_ms: ts * 1000,
+                metrics: (0..10)
+                    .flat_map(|i| {
+                        gauge(ts * 1000, "noise", &[("a", &i.to_string())], ts as f64).metrics
+                    })
+                    .collect(),
+            };
+            store.ingest(&snapshot);
+            assert_eq!(store.query("rule_input", &[], None).len(), 1, "at {ts}");
+        }
+        // A new protected series gets in although every other series changed just now.
+        let mut both = gauge(6000, "noise", &[("a", "1")], 9.0);
+        both.metrics
+            .extend(gauge(6000, "rule_input", &[("a", "2")], 1.0).metrics);
+        store.ingest(&both);
+        assert_eq!(store.query("rule_input", &[], None).len(), 2);
+        assert_eq!(store.series_count(), 2);
+        assert!(store.dropped_series() > 0);
     }
 
     #[test]

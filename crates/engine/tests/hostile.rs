@@ -290,3 +290,60 @@ async fn an_smtp_server_that_never_answers_times_out_after_delivery_timeout() {
     let error = history[0].deliveries[0].error.as_deref().unwrap();
     assert_eq!(error, "email delivery timed out after 300ms");
 }
+
+/// Class: a full store dropping new series forever and telling no one. With the store
+/// full of series that change every collection, the histogram an alert rule reads never
+/// got in, so the rule could never fire; nothing counted or showed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_series_store_keeps_rule_inputs_and_says_it_is_full() {
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    config.metrics.max_store_series = 60;
+    config.metrics.collection_interval = Duration::from_millis(200);
+    config.alerts.evaluation_interval = Duration::from_millis(100);
+    config.alerts.rules = vec![rule(
+        "slow_exports",
+        "video_processing_duration_ms_avg > 30000",
+    )];
+    let telemetry = common::start(config).await;
+    let noise = telemetry.metrics().gauge("aaa_noise").unwrap();
+    let durations = telemetry
+        .metrics()
+        .histogram("video_processing_duration_ms")
+        .unwrap();
+    let mut round = 0.0;
+    common::eventually("slow_exports firing", Duration::from_secs(15), || {
+        // 200 series that change every collection, then the rule's histogram.
+        round += 1.0;
+        for i in 0..200 {
+            let label = opentelemetry::KeyValue::new("i", i.to_string());
+            noise.set(round, &[label]).unwrap();
+        }
+        durations.record(45_000.0, &[]).unwrap();
+        let firing = telemetry
+            .alerts()
+            .active()
+            .iter()
+            .any(|a| a.rule == "slow_exports" && a.state == AlertState::Firing);
+        async move { firing.then_some(()) }
+    })
+    .await;
+    assert!(telemetry.store().series_count() <= 60);
+    telemetry.collect_now().await;
+    let text = telemetry.render_prometheus().unwrap();
+    let evicted = text
+        .lines()
+        .find(|l| l.starts_with(r#"telemetry_store_series_dropped_total{reason="evicted"}"#))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(evicted > 0.0, "evictions are exported:\n{text}");
+    let report = telemetry.health().refresh().await;
+    let store = &report.checks["series_store"];
+    assert_eq!(store.status, HealthStatus::Warning, "{}", store.message);
+    assert!(
+        store.message.contains("max_store_series"),
+        "{}",
+        store.message
+    );
+    telemetry.shutdown().await;
+}

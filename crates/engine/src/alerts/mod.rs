@@ -14,7 +14,7 @@ pub mod expr;
 mod notify;
 mod rule;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash as _, Hasher as _};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -251,6 +251,8 @@ const HISTORY: usize = 500;
 /// ```
 pub struct AlertManager {
     rules: Mutex<Vec<Arc<CompiledRule>>>,
+    /// The series names the rules read, kept in the store when it is full.
+    inputs: Mutex<Arc<BTreeSet<String>>>,
     instances: Mutex<HashMap<(String, String), Instance>>,
     history: History,
     /// The sequence number of the next history entry.
@@ -285,6 +287,7 @@ impl AlertManager {
             .and_then(|m| m.counter("telemetry_alert_deliveries_dropped_total").ok());
         Self {
             rules: Mutex::new(Vec::new()),
+            inputs: Mutex::default(),
             instances: Mutex::new(HashMap::new()),
             deliveries: Deliveries::new(
                 Notifier::new(config, service),
@@ -339,6 +342,10 @@ impl AlertManager {
         if rules.iter().any(|r| r.rule.name == rule.name) {
             return Err(AlertError::Duplicate(rule.name));
         }
+        let mut inputs = self.inputs.lock();
+        let mut names = (**inputs).clone();
+        names.extend(condition.series_names());
+        *inputs = Arc::new(names);
         rules.push(Arc::new(CompiledRule { rule, condition }));
         Ok(())
     }
@@ -432,11 +439,13 @@ impl AlertManager {
 
     /// Evaluates every rule at `now_ms` (Unix ms) against `store`, moves instances
     /// between states and queues the due actions, returning the new history entries. It
-    /// never waits for a delivery: see [`AlertManager::deliveries_done`].
+    /// never waits for a delivery: see [`AlertManager::deliveries_done`]. The series the
+    /// rules read are kept in `store` when it is full ([`SeriesStore::protect`]).
     /// A rule whose evaluation fails is logged and skipped; one whose evaluation panics
     /// is also counted (`telemetry_task_panics_total{task="alerts"}`) and shown by the
     /// `background_tasks` health check. Either way the other rules are evaluated.
     pub async fn evaluate(&self, store: &SeriesStore, now_ms: i64) -> Vec<AlertEvent> {
+        store.protect(&self.inputs.lock());
         let rules: Vec<Arc<CompiledRule>> = self.rules.lock().clone();
         let mut due = Vec::new();
         for compiled in &rules {

@@ -745,7 +745,8 @@ impl TelemetryConfig {
                             matches!(key.as_str(), "password" | "service_key" | "http_token")
                                 || (key == "url" && parent == Some("Webhook"))
                                 || parent == Some("headers");
-                        let url = matches!(key.as_str(), "endpoint" | "pagerduty_url");
+                        let url = matches!(key.as_str(), "endpoint" | "pagerduty_url")
+                            || (key == "url" && parent == Some("Http"));
                         if secret && !v.is_null() {
                             *v = serde_json::Value::String("<redacted>".into());
                         } else if let (true, serde_json::Value::String(s)) = (url, &mut *v) {

@@ -1,13 +1,17 @@
-//! Built-in checks: disk space, memory, FFmpeg, an HTTP endpoint and the exporters.
+//! Built-in checks: disk space, memory, FFmpeg, an HTTP endpoint, the exporters, the
+//! engine's background tasks and the series store.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sysinfo::{Disks, MemoryRefreshKind, RefreshKind, System};
 
 use super::{HealthCheck, HealthCheckResult, HealthStatus, LIVENESS, READINESS};
+use crate::config::shown_endpoint;
 use crate::export::{ExportStatus, ExportStatusBoard};
+use crate::store::SeriesStore;
 use crate::supervise::Supervisor;
 
 /// How close to a threshold (as a fraction of it) a value turns the status to Warning.
@@ -259,7 +263,8 @@ impl HealthCheck for FfmpegHealthCheck {
 }
 
 /// An HTTP endpoint answers with the expected status; slower than `warn_latency` is a
-/// Warning.
+/// Warning. Results name the URL without its `user:password@`, query and fragment, so
+/// credentials and API keys in the URL never reach `/health`, the history or the logs.
 ///
 /// # Examples
 /// ```
@@ -272,6 +277,8 @@ impl HealthCheck for FfmpegHealthCheck {
 pub struct HttpHealthCheck {
     name: String,
     url: String,
+    /// The URL as results show it.
+    shown: String,
     expected: u16,
     warn_latency: Duration,
     client: reqwest::Client,
@@ -280,9 +287,11 @@ pub struct HttpHealthCheck {
 impl HttpHealthCheck {
     /// A check named `name` of `GET url`, expecting 200 within 1s.
     pub fn new(name: impl Into<String>, url: impl Into<String>) -> Self {
+        let url = url.into();
         Self {
             name: name.into(),
-            url: url.into(),
+            shown: shown_endpoint(&url),
+            url,
             expected: 200,
             warn_latency: Duration::from_secs(1),
             client: reqwest::Client::new(),
@@ -322,21 +331,21 @@ impl HealthCheck for HttpHealthCheck {
                 };
                 HealthCheckResult::new(
                     status,
-                    format!("{} answered {} in {ms} ms", self.url, r.status()),
+                    format!("{} answered {} in {ms} ms", self.shown, r.status()),
                 )
             }
             Ok(r) => HealthCheckResult::new(
                 HealthStatus::Unhealthy,
                 format!(
                     "{} answered {}, expected {}",
-                    self.url,
+                    self.shown,
                     r.status(),
                     self.expected
                 ),
             ),
             Err(e) => HealthCheckResult::new(
                 HealthStatus::Unhealthy,
-                format!("{} is unreachable: {e}", self.url),
+                format!("{} is unreachable: {}", self.shown, e.without_url()),
             ),
         }
         .with_metadata("observedValue", ms)
@@ -415,5 +424,57 @@ impl HealthCheck for TasksHealthCheck {
         let total: u64 = records.values().map(|r| r.count).sum();
         HealthCheckResult::new(HealthStatus::Warning, problems.join("; "))
             .with_metadata("observedValue", total.to_string())
+    }
+}
+
+/// The in-app series store has room: Warning while it turns series away or evicts them
+/// (since the previous run of the check), with the totals and the setting to raise.
+pub(crate) struct SeriesStoreHealthCheck {
+    store: Arc<SeriesStore>,
+    /// `(dropped, evicted)` at the previous run.
+    seen: parking_lot::Mutex<(u64, u64)>,
+}
+
+impl SeriesStoreHealthCheck {
+    /// A check over `store`.
+    pub(crate) fn new(store: Arc<SeriesStore>) -> Self {
+        Self {
+            store,
+            seen: parking_lot::Mutex::new((0, 0)),
+        }
+    }
+}
+
+#[async_trait]
+impl HealthCheck for SeriesStoreHealthCheck {
+    fn name(&self) -> &str {
+        "series_store"
+    }
+
+    async fn check(&self) -> HealthCheckResult {
+        let (dropped, evicted) = (self.store.dropped_series(), self.store.evicted_series());
+        let previous = std::mem::replace(&mut *self.seen.lock(), (dropped, evicted));
+        let (held, capacity) = (self.store.series_count(), self.store.capacity());
+        let result = if (dropped, evicted) == previous {
+            HealthCheckResult::new(
+                HealthStatus::Healthy,
+                format!("{held} of {capacity} series held"),
+            )
+        } else {
+            HealthCheckResult::new(
+                HealthStatus::Warning,
+                format!(
+                    "the series store is full ({held} of {capacity} series): {} new series \
+                     refused and {} evicted since the last check ({dropped} and {evicted} in \
+                     all); raise metrics.max_store_series or record fewer label values",
+                    dropped - previous.0,
+                    evicted - previous.1
+                ),
+            )
+        };
+        result
+            .with_metadata("observedValue", held.to_string())
+            .with_metadata("dropped", dropped.to_string())
+            .with_metadata("evicted", evicted.to_string())
     }
 }

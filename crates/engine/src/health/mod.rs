@@ -28,8 +28,9 @@ pub use ietf::health_json;
 use crate::config::{HealthCheckConfig, HealthConfig};
 use crate::export::{unix_ms, ExportStatusBoard};
 use crate::metrics::Metrics;
+use crate::store::SeriesStore;
 use crate::supervise::{panic_message, Supervisor};
-use builtin::TasksHealthCheck;
+use builtin::{SeriesStoreHealthCheck, TasksHealthCheck};
 
 /// The liveness group: is the process able to run at all.
 pub const LIVENESS: &str = "liveness";
@@ -459,13 +460,14 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// The manager for `config`: its settings and built-in checks, plus the exporters check
-/// and the background-tasks check, publishing the health gauges through `metrics`.
+/// The manager for `config`: its settings and built-in checks, plus the exporters,
+/// background-tasks and series-store checks, publishing the health gauges through `metrics`.
 pub(crate) async fn from_config(
     config: &HealthConfig,
     metrics: Metrics,
     status: ExportStatusBoard,
     supervisor: Supervisor,
+    store: Arc<SeriesStore>,
 ) -> Result<HealthCheckManager, HealthError> {
     let manager = HealthCheckManager::with_metrics(metrics);
     manager.set_cache_ttl(config.cache_ttl);
@@ -476,6 +478,9 @@ pub(crate) async fn from_config(
         .await?;
     manager
         .add_check(Box::new(TasksHealthCheck::new(supervisor)))
+        .await?;
+    manager
+        .add_check(Box::new(SeriesStoreHealthCheck::new(store)))
         .await?;
     for check in &config.checks {
         let check: Box<dyn HealthCheck> = match check {

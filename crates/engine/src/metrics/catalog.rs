@@ -82,6 +82,19 @@ const KNOWN: &[(&str, &str)] = &[
         "Log records lost: refused by a full export queue or in a failed export",
     ),
     (
+        "telemetry_task_panics_total",
+        "Panics caught in the engine's periodic tasks (collection, health, alerts), by task",
+    ),
+    (
+        "telemetry_alert_deliveries_dropped_total",
+        "Alert notifications not delivered: refused by a full delivery queue or abandoned at shutdown",
+    ),
+    ("telemetry_store_series", "Series held by the in-app series store"),
+    (
+        "telemetry_store_series_dropped_total",
+        "Series the full in-app store refused (full) or evicted to make room (evicted)",
+    ),
+    (
         "system_health_status",
         "Worst health check status: 0 unknown, 1 healthy, 2 warning, 3 unhealthy",
     ),

@@ -153,6 +153,53 @@ impl Condition {
         &self.source
     }
 
+    /// The series names the condition reads: each selector's name, and what a short
+    /// form expands to (`x_avg` reads `x_sum` and `x_count`; `x_rate_5m` reads
+    /// `x_total` or `x`). Selectors that match names by regex are not listed.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::alerts::Condition;
+    /// let c = Condition::parse("video_processing_duration_ms_avg > 30000")?;
+    /// assert!(c.series_names().contains(&"video_processing_duration_ms_sum".to_owned()));
+    /// # Ok::<(), telemetry_engine::alerts::ExprError>(())
+    /// ```
+    pub fn series_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut stack = vec![&self.expr];
+        while let Some(node) = stack.pop() {
+            match node {
+                Expr::VectorSelector(vs) => names.extend(vs.name.iter().cloned()),
+                Expr::MatrixSelector(ms) => names.extend(ms.vs.name.iter().cloned()),
+                Expr::Paren(p) => stack.push(&p.expr),
+                Expr::Unary(u) => stack.push(&u.expr),
+                Expr::Subquery(sq) => stack.push(&sq.expr),
+                Expr::Call(call) => stack.extend(call.args.args.iter().map(|a| a.as_ref())),
+                Expr::Aggregate(agg) => {
+                    stack.push(&agg.expr);
+                    stack.extend(agg.param.iter().map(|p| p.as_ref()));
+                }
+                Expr::Binary(b) => stack.extend([&b.lhs, &b.rhs].map(|e| e.as_ref())),
+                Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+            }
+        }
+        let mut expanded = Vec::new();
+        for name in &names {
+            if let Some(base) = name.strip_suffix("_avg") {
+                expanded.extend([format!("{base}_sum"), format!("{base}_count")]);
+            }
+            if let Some((base, range)) = name.rsplit_once("_rate_") {
+                if unit_duration(range).is_some() {
+                    expanded.extend([format!("{base}_total"), base.to_owned()]);
+                }
+            }
+        }
+        names.extend(expanded);
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Evaluates the condition at `now_ms` (unix ms). Parsing bounds the expression's
     /// depth, so evaluation fits the stack of any async worker. Returns the elements of the resulting
     /// instant vector, sorted by labels, like a Prometheus alerting rule: each element is one
