@@ -358,8 +358,10 @@ fn with_the_write_set_the_webview_records_spans_and_controls_alerts() {
     .unwrap();
     let telemetry = app.telemetry().clone();
     tauri::async_runtime::block_on(telemetry.collect_now());
-    let clicks = telemetry.store().latest("ui_clicks_total");
+    // The webview records under names of its own.
+    let clicks = telemetry.store().latest("webview_ui_clicks_total");
     assert_eq!(clicks[0].1, 3.0);
+    assert!(telemetry.store().latest("ui_clicks_total").is_empty());
     assert_eq!(clicks[0].0["button"], "export");
 
     // A UI action: a root span in the webview, a child passed by traceparent.

@@ -97,6 +97,8 @@ pub struct TelemetryManager {
     http_streams: Arc<crate::api::Streams>,
     /// Catches and counts the panics of the periodic tasks.
     supervisor: Supervisor,
+    /// What the webview's `record_metric` may still create.
+    webview: crate::api::WebviewBudget,
     cycle: Arc<Mutex<Cycle>>,
     state: tokio::sync::Mutex<RunState>,
 }
@@ -307,6 +309,7 @@ impl TelemetryManager {
             status,
             http_streams,
             supervisor,
+            webview: crate::api::WebviewBudget::default(),
             cycle: Arc::new(Mutex::new(cycle)),
             state: tokio::sync::Mutex::new(RunState::Created),
         }))
@@ -470,6 +473,11 @@ impl TelemetryManager {
     /// The metrics API.
     pub fn metrics(&self) -> &Metrics {
         self.gatherer.metrics()
+    }
+
+    /// The webview's metric budget (see [`crate::api::record_metric`]).
+    pub(crate) fn webview_budget(&self) -> &crate::api::WebviewBudget {
+        &self.webview
     }
 
     /// The tracer: `trace_async`, `trace`, `span_builder`.

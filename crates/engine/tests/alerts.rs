@@ -435,6 +435,8 @@ async fn config_rules_run_in_the_manager_with_the_alerts_gauge_and_status() {
         async move { found.then_some(()) }
     })
     .await;
+    // The receiver has the body; the worker records the outcome right after.
+    telemetry.alerts().deliveries_done().await;
     assert_eq!(
         telemetry.get_export_status().await["alerts:webhook"],
         ExportStatus::Healthy

@@ -347,3 +347,197 @@ async fn a_full_series_store_keeps_rule_inputs_and_says_it_is_full() {
     );
     telemetry.shutdown().await;
 }
+
+fn record(kind: &str, name: &str, value: f64, labels: &[(&str, &str)]) -> api::MetricRecord {
+    serde_json::from_value(serde_json::json!({
+        "kind": kind,
+        "name": name,
+        "value": value,
+        "labels": labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<std::collections::BTreeMap<_, _>>(),
+    }))
+    .unwrap()
+}
+
+/// Class: the webview's write surface. With the write permission a page could take over
+/// the app's metric names (declare one as another kind, overwrite `system_health_status`),
+/// create series without bound, break the exposition with label keys Prometheus refuses,
+/// and silence an alert forever.
+#[tokio::test]
+async fn the_webview_writes_in_its_own_namespace_within_its_own_budget() {
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    config.alerts.rules = vec![rule("queue_backlog", "queue_size > 10")];
+    let telemetry = telemetry_engine::TelemetryManager::new(config)
+        .await
+        .unwrap();
+    let metrics = telemetry.metrics();
+    metrics
+        .record_histogram("frame_processing_duration_ms", 16.0)
+        .await
+        .unwrap();
+    // The app's names are out of reach: the page's records land under webview_*.
+    for (kind, name) in [
+        ("gauge", "frame_processing_duration_ms"),
+        ("gauge", "system_health_status"),
+    ] {
+        api::record_metric(&telemetry, record(kind, name, 3.0, &[])).unwrap();
+    }
+    metrics
+        .record_histogram("frame_processing_duration_ms", 17.0)
+        .await
+        .unwrap();
+    let text = telemetry.render_prometheus().unwrap();
+    assert!(
+        text.contains("webview_frame_processing_duration_ms 3"),
+        "{text}"
+    );
+    assert!(text.contains("webview_system_health_status 3"), "{text}");
+    assert!(
+        text.contains("frame_processing_duration_ms_count 2"),
+        "{text}"
+    );
+    // Label keys the exposition cannot carry are refused, from the webview and the app.
+    for key in ["le", "__name__", "0abc", "a:b"] {
+        let err = api::record_metric(&telemetry, record("gauge", "ui_load", 1.0, &[(key, "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("attribute key {key:?} is invalid")),
+            "{err}"
+        );
+        let app = metrics.set(
+            "render_queue",
+            1.0,
+            &[opentelemetry::KeyValue::new(key, "x")],
+        );
+        assert!(app.is_err(), "{key}");
+    }
+    promtool_accepts(&telemetry.render_prometheus().unwrap());
+    // A budget of its own: 1,000 series at most, whatever the page sends.
+    let mut refused = None;
+    for i in 0..5_000 {
+        let value = i.to_string();
+        if let Err(e) = api::record_metric(
+            &telemetry,
+            record("gauge", "ui_item", 1.0, &[("id", &value)]),
+        ) {
+            refused = Some((i, e.to_string()));
+            break;
+        }
+    }
+    let (at, err) = refused.expect("the series budget ends");
+    assert!(at <= api::MAX_WEBVIEW_SERIES, "refused only after {at}");
+    assert!(
+        err.starts_with("record.labels: the webview has created 1000 series"),
+        "{err}"
+    );
+    // The app's own metrics still get in.
+    metrics.set_gauge("render_queue_depth", 2.0).await.unwrap();
+    // Silences from the webview end within a day.
+    let err = api::silence_alert(&telemetry, "queue_backlog", u64::MAX)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("durationMs: "), "{err}");
+    api::silence_alert(&telemetry, "queue_backlog", api::MAX_SILENCE_MS).unwrap();
+}
+
+/// `promtool check metrics` parses `text` (lint findings are fine; a parse error is not).
+fn promtool_accepts(text: &str) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus) is installed by make setup");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!said.contains("error while linting"), "{said}");
+}
+
+/// Class: configs that validate, then crash, hang or balloon. A metrics `path` that
+/// collided with a built-in route panicked at startup; `max_batch_size: 5000000` allocated
+/// ~1.9 GiB at once; a huge `max_files` stalled collection and shutdown; absurd intervals
+/// overflowed. Every numeric field has an upper bound, every path is checked against the
+/// server's routes.
+#[test]
+fn configs_that_would_crash_hang_or_balloon_are_refused_with_the_field() {
+    use telemetry_engine::config::TelemetryConfig;
+    let refused = |json: &str, field: &str| {
+        let err = match TelemetryConfig::from_json(json).and_then(|c| c.validate().map(|_| c)) {
+            Ok(_) => panic!("accepted: {json}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains(field), "{json}: {err}");
+    };
+    for path in [
+        "/",
+        "/health",
+        "/health/live",
+        "/health/ready",
+        "/api/events",
+        "/api/get_config",
+        "/api/subscribe_series",
+        "/assets/dashboard.js",
+        "/{id}",
+        "/*rest",
+        "/:x",
+        "//m",
+    ] {
+        refused(
+            &format!(
+                r#"{{"metrics": {{"exporters": [{{"Prometheus": {{"port": 9464, "path": "{path}"}}}}]}}}}"#
+            ),
+            "metrics.exporters[0].Prometheus.path",
+        );
+    }
+    for (json, field) in [
+        (
+            r#"{"tracing": {"batch_export": {"max_batch_size": 5000000}}}"#,
+            "tracing.batch_export.max_batch_size",
+        ),
+        (
+            r#"{"logs": {"batch_export": {"export_interval": "100years"}}}"#,
+            "logs.batch_export.export_interval",
+        ),
+        (
+            r#"{"metrics": {"exporters": [{"File": {"path": "m.json", "max_files": 4000000000}}]}}"#,
+            "metrics.exporters[0].File.max_files",
+        ),
+        (
+            r#"{"metrics": {"collection_interval": "1000years"}}"#,
+            "metrics.collection_interval",
+        ),
+        (
+            r#"{"metrics": {"max_store_series": 1000000, "max_points_per_series": 100000}}"#,
+            "metrics.max_store_series",
+        ),
+        (
+            r#"{"metrics": {"max_metrics": 18446744073709551615}}"#,
+            "metrics.max_metrics",
+        ),
+        (
+            r#"{"health": {"check_interval": "1000years"}}"#,
+            "health.check_interval",
+        ),
+        (
+            r#"{"alerts": {"evaluation_interval": "1000years"}}"#,
+            "alerts.evaluation_interval",
+        ),
+        (r#"{"alerts": {"retries": 4000000000}}"#, "alerts.retries"),
+        (
+            r#"{"logs": {"store_capacity": 1000000000000}}"#,
+            "logs.store_capacity",
+        ),
+    ] {
+        refused(json, field);
+    }
+}

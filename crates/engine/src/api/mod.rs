@@ -4,6 +4,7 @@
 
 mod stream;
 mod types;
+mod webview;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,6 +14,8 @@ pub use types::{
     CatalogueEntry, LatestValue, LogFilter, MetricRecord, MetricsSnapshot, QuantileValue,
     SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter, TraceSummary,
 };
+pub(crate) use webview::WebviewBudget;
+pub use webview::{MAX_WEBVIEW_COUNTER, MAX_WEBVIEW_METRICS, MAX_WEBVIEW_SERIES, WEBVIEW_PREFIX};
 
 use crate::alerts::AlertError;
 use crate::export::prometheus::quantile_suffix;
@@ -436,54 +439,80 @@ pub fn logs(t: &TelemetryManager, filter: LogFilter) -> Result<Vec<LogRecord>, A
     }))
 }
 
-/// Records one value: counters add, gauges set, histograms record.
+/// Records one value from the webview: counters add, gauges set, histograms record,
+/// under the name `webview_<name>` ([`WEBVIEW_PREFIX`]) and within the webview's budget
+/// ([`MAX_WEBVIEW_METRICS`], [`MAX_WEBVIEW_SERIES`], [`MAX_WEBVIEW_COUNTER`]).
 ///
 /// # Errors
 /// [`ApiError::BadArgument`] for an unknown kind, a counter value that is not a whole
-/// number ≥ 0, or a label longer than [`MAX_ATTRIBUTE_KEY`] / [`MAX_ATTRIBUTE_VALUE`];
-/// [`ApiError::Metrics`] for a bad name, NaN, too many labels, ….
+/// number from 0 to 2^53, a label longer than [`MAX_ATTRIBUTE_KEY`] /
+/// [`MAX_ATTRIBUTE_VALUE`], or a measurement past the webview's budget;
+/// [`ApiError::Metrics`] for a bad name or label key, NaN, too many labels, ….
 pub fn record_metric(t: &TelemetryManager, record: MetricRecord) -> Result<(), ApiError> {
-    if let Some(labels) = &record.labels {
-        check_attributes("record.labels", labels, usize::MAX)?;
-    }
-    let labels: Vec<KeyValue> = record
-        .labels
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| KeyValue::new(k, v))
-        .collect();
-    let metrics = t.metrics();
-    match record.kind.as_str() {
-        "counter" => {
-            let v = record.value;
-            if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u64::MAX as f64) {
+    let labels = record.labels.unwrap_or_default();
+    check_attributes("record.labels", &labels, usize::MAX)?;
+    let v = record.value;
+    let increment = match record.kind.as_str() {
+        "counter" if v.is_finite() && v >= 0.0 && v.fract() == 0.0 => {
+            if v > MAX_WEBVIEW_COUNTER as f64 {
                 return Err(bad(
                     "record.value",
-                    format!("{v} is not a whole number ≥ 0 (counters only go up)"),
+                    format!("{v} is more than 2^53, where it would lose precision"),
                 ));
             }
-            metrics.add(&record.name, v as u64, &labels)?;
+            v as u64
         }
-        "gauge" => metrics.set(&record.name, record.value, &labels)?,
-        "histogram" => metrics.record(&record.name, record.value, &labels)?,
+        "counter" => {
+            return Err(bad(
+                "record.value",
+                format!("{v} is not a whole number ≥ 0 (counters only go up)"),
+            ))
+        }
+        "gauge" | "histogram" => 0,
         other => {
             return Err(bad(
                 "record.kind",
                 format!("{other:?} is not counter, gauge or histogram"),
             ))
         }
-    }
-    Ok(())
+    };
+    let name = webview::webview_name(&record.name);
+    let attributes: Vec<KeyValue> = labels
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+        .collect();
+    let metrics = t.metrics();
+    t.webview_budget().record(&name, &labels, increment, || {
+        match record.kind.as_str() {
+            "counter" => metrics.add(&name, increment, &attributes),
+            "gauge" => metrics.set(&name, v, &attributes),
+            _ => metrics.record(&name, v, &attributes),
+        }?;
+        Ok(())
+    })
 }
 
-/// Silences `rule`'s notifications for `duration_ms` from now.
+/// The longest silence the webview may set: 24 hours. (The app can set any with
+/// [`crate::alerts::AlertManager::silence`].)
+pub const MAX_SILENCE_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Silences `rule`'s notifications for `duration_ms` from now (at most
+/// [`MAX_SILENCE_MS`]); every silence is logged at WARN with the rule and its end.
 ///
 /// # Errors
+/// [`ApiError::BadArgument`] for a duration over [`MAX_SILENCE_MS`];
 /// [`ApiError::Alert`] for an unknown rule.
 pub fn silence_alert(t: &TelemetryManager, rule: &str, duration_ms: u64) -> Result<(), ApiError> {
+    if duration_ms > MAX_SILENCE_MS {
+        return Err(bad(
+            "durationMs",
+            format!("{duration_ms} is more than {MAX_SILENCE_MS} (24 hours)"),
+        ));
+    }
     let now = crate::export::unix_ms(std::time::SystemTime::now());
     let until = now.saturating_add(i64::try_from(duration_ms).unwrap_or(i64::MAX));
     t.alerts().silence(rule, until)?;
+    ::tracing::warn!(target: "telemetry::alerts", rule, duration_ms, until_ms = until, "alert silenced from the webview");
     Ok(())
 }
 

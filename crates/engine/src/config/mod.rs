@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ConfigError, ConfigIssue};
 pub use profiles::Profile;
+pub use validate::{RESERVED_PATHS, RESERVED_PREFIXES};
 
 /// The whole telemetry configuration (spec section 1).
 ///

@@ -89,7 +89,7 @@ const BAD: &[(&str, &str)] = &[
     (r#"{"metrics":{"exporters":[{"Prometheus":{"port":9100}},{"Prometheus":{"port":9100}}]}}"#,
         "metrics.exporters[1].Prometheus.port: port 9100 is used by another Prometheus exporter"),
     (r#"{"metrics":{"exporters":[{"Prometheus":{"path":"metrics"}}]}}"#,
-        "metrics.exporters[0].Prometheus.path: \"metrics\" must start with '/' and have no spaces"),
+        "metrics.exporters[0].Prometheus.path: \"metrics\" must start with '/' and use only letters, digits and / - . _ ~ (at most 256)"),
     (r#"{"metrics":{"exporters":[{"Prometheus":{"host":"localhost"}}]}}"#,
         "metrics.exporters[0].Prometheus.host: \"localhost\" is not an IP address (use 127.0.0.1 or 0.0.0.0)"),
     (r#"{"metrics":{"exporters":[{"Prometheus":{"port":70000}}]}}"#,

@@ -10,6 +10,68 @@ use super::{
     TracingExporter,
 };
 
+/// The upper bounds of the numeric fields: far above any sensible setting, low enough
+/// that no value allocates, loops or overflows beyond what a desktop app can afford.
+pub(super) mod limits {
+    use std::time::Duration;
+
+    /// Spans or records per export batch (the SDK allocates a batch up front).
+    pub(in crate::config) const MAX_BATCH: u64 = 65_536;
+    /// Export, check and delivery timeouts.
+    pub(in crate::config) const MAX_TIMEOUT: Duration = Duration::from_secs(300);
+    /// Collection, export, check and evaluation intervals.
+    pub(in crate::config) const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+    /// Retention of the series store and the health cache.
+    pub(in crate::config) const MAX_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+    /// Size of one exported file before rotation (4 GiB).
+    pub(in crate::config) const MAX_FILE_BYTES: u64 = 4 << 30;
+    /// Rotated files kept (each rotation renames them all).
+    pub(in crate::config) const MAX_FILES: u64 = 1000;
+    /// Attributes or events per span, attributes per measurement.
+    pub(in crate::config) const MAX_ATTRIBUTES: u64 = 1024;
+    /// Metrics, series per metric, series in the store, records in the log store.
+    pub(in crate::config) const MAX_COUNT: u64 = 1_000_000;
+    /// Points per stored series.
+    pub(in crate::config) const MAX_POINTS: u64 = 100_000;
+    /// Points of the whole series store (`max_store_series × max_points_per_series`): at
+    /// 32 bytes a point (two tiers), about 640 MiB.
+    pub(in crate::config) const MAX_STORE_POINTS: u64 = 20_000_000;
+    /// Histogram bounds.
+    pub(in crate::config) const MAX_BUCKETS: usize = 256;
+}
+
+/// Paths the HTTP server serves itself, which a Prometheus `path` may not take; every
+/// path under `/api/` and `/assets/` is the server's too.
+pub const RESERVED_PATHS: &[&str] = &["/", "/health", "/health/live", "/health/ready"];
+
+/// Path prefixes the HTTP server serves itself.
+pub const RESERVED_PREFIXES: &[&str] = &["/api/", "/assets/"];
+
+/// Why `path` cannot be the metrics endpoint's path, if it cannot.
+fn metrics_path_problem(path: &str) -> Option<String> {
+    let segments_ok = path.len() <= 256
+        && path.starts_with('/')
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b))
+        && !path.contains("//");
+    if !segments_ok {
+        Some(format!(
+            "{path:?} must start with '/' and use only letters, digits and / - . _ ~ (at most 256)"
+        ))
+    } else if RESERVED_PATHS.contains(&path)
+        || RESERVED_PREFIXES
+            .iter()
+            .any(|p| path.starts_with(p) || path == p.trim_end_matches('/'))
+    {
+        Some(format!(
+            "{path:?} is a path the server serves itself (/, /health*, /api/*, /assets/*)"
+        ))
+    } else {
+        None
+    }
+}
+
 #[derive(Default)]
 struct Issues(Vec<ConfigIssue>);
 
@@ -40,21 +102,52 @@ impl Issues {
         }
     }
 
-    fn batch(&mut self, at: &str, b: &BatchExportConfig) {
-        if b.max_batch_size == 0 {
-            self.add(format!("{at}.max_batch_size"), "must be at least 1");
+    /// `value` must lie in `min..=max`.
+    fn within(&mut self, path: &str, value: u64, min: u64, max: u64) {
+        if value < min {
+            self.add(path, format!("must be at least {min}"));
+        } else if value > max {
+            self.add(path, format!("{value} is more than {max}"));
         }
-        self.positive(&format!("{at}.max_export_timeout"), b.max_export_timeout);
-        self.positive(&format!("{at}.export_interval"), b.export_interval);
+    }
+
+    /// A duration field: more than zero and at most `max`.
+    fn interval(&mut self, path: &str, value: Duration, max: Duration) {
+        self.positive(path, value);
+        self.at_most(path, value, max);
+    }
+
+    fn batch(&mut self, at: &str, b: &BatchExportConfig) {
+        let size = u64::try_from(b.max_batch_size).unwrap_or(u64::MAX);
+        self.within(&format!("{at}.max_batch_size"), size, 1, limits::MAX_BATCH);
+        self.interval(
+            &format!("{at}.max_export_timeout"),
+            b.max_export_timeout,
+            limits::MAX_TIMEOUT,
+        );
+        self.interval(
+            &format!("{at}.export_interval"),
+            b.export_interval,
+            limits::MAX_INTERVAL,
+        );
     }
 
     fn file(&mut self, at: &str, file: &FileExporterConfig) {
         if file.path.trim().is_empty() {
             self.add(format!("{at}.path"), "must not be empty");
         }
-        if file.max_file_bytes < 1024 {
-            self.add(format!("{at}.max_file_bytes"), "must be at least 1024");
-        }
+        self.within(
+            &format!("{at}.max_file_bytes"),
+            file.max_file_bytes,
+            1024,
+            limits::MAX_FILE_BYTES,
+        );
+        self.within(
+            &format!("{at}.max_files"),
+            u64::from(file.max_files),
+            0,
+            limits::MAX_FILES,
+        );
     }
 
     fn otlp(&mut self, at: &str, otlp: &OtlpExporterConfig) {
@@ -136,12 +229,18 @@ impl TelemetryConfig {
                 ),
             );
         }
-        if t.max_attributes_per_span == 0 {
-            issues.add("tracing.max_attributes_per_span", "must be at least 1");
-        }
-        if t.max_events_per_span > 65_536 {
-            issues.add("tracing.max_events_per_span", "must be at most 65536");
-        }
+        issues.within(
+            "tracing.max_attributes_per_span",
+            u64::from(t.max_attributes_per_span),
+            1,
+            limits::MAX_ATTRIBUTES,
+        );
+        issues.within(
+            "tracing.max_events_per_span",
+            u64::from(t.max_events_per_span),
+            0,
+            limits::MAX_ATTRIBUTES,
+        );
         issues.batch("tracing.batch_export", &t.batch_export);
         for (i, exporter) in t.exporters.iter().enumerate() {
             let at = format!("tracing.exporters[{i}]");
@@ -160,7 +259,11 @@ impl TelemetryConfig {
 
     fn validate_alerts(&self, issues: &mut Issues) {
         let a = &self.alerts;
-        issues.positive("alerts.evaluation_interval", a.evaluation_interval);
+        issues.interval(
+            "alerts.evaluation_interval",
+            a.evaluation_interval,
+            limits::MAX_INTERVAL,
+        );
         issues.positive("alerts.delivery_timeout", a.delivery_timeout);
         issues.at_most(
             "alerts.delivery_timeout",
@@ -218,9 +321,12 @@ impl TelemetryConfig {
                 ),
             );
         }
-        if l.store_capacity == 0 {
-            issues.add("logs.store_capacity", "must be at least 1");
-        }
+        issues.within(
+            "logs.store_capacity",
+            u64::try_from(l.store_capacity).unwrap_or(u64::MAX),
+            1,
+            limits::MAX_COUNT,
+        );
         issues.batch("logs.batch_export", &l.batch_export);
         for (i, exporter) in l.exporters.iter().enumerate() {
             let at = format!("logs.exporters[{i}]");
@@ -277,23 +383,62 @@ impl TelemetryConfig {
                 );
             }
         }
-        for (field, value) in [
-            ("metrics.max_series_per_metric", m.max_series_per_metric),
-            ("metrics.max_metrics", m.max_metrics),
-            ("metrics.max_store_series", m.max_store_series),
-        ] {
-            if value == 0 {
-                issues.add(field, "must be at least 1");
-            }
-        }
-        if m.max_attributes_per_measurement == 0 {
-            issues.add(
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        for (field, value, min, max) in [
+            (
+                "metrics.max_series_per_metric",
+                m.max_series_per_metric,
+                1,
+                limits::MAX_COUNT,
+            ),
+            ("metrics.max_metrics", m.max_metrics, 1, limits::MAX_COUNT),
+            (
+                "metrics.max_store_series",
+                m.max_store_series,
+                1,
+                limits::MAX_COUNT,
+            ),
+            (
                 "metrics.max_attributes_per_measurement",
-                "must be at least 1",
+                m.max_attributes_per_measurement,
+                1,
+                limits::MAX_ATTRIBUTES,
+            ),
+            (
+                "metrics.max_points_per_series",
+                m.max_points_per_series,
+                2,
+                limits::MAX_POINTS,
+            ),
+        ] {
+            issues.within(field, count(value), min, max);
+        }
+        let points = count(m.max_store_series).saturating_mul(count(m.max_points_per_series));
+        if points > limits::MAX_STORE_POINTS {
+            issues.add(
+                "metrics.max_store_series",
+                format!(
+                    "max_store_series × max_points_per_series is {points} points; at most {} \
+                     fit the store",
+                    limits::MAX_STORE_POINTS
+                ),
             );
         }
-        if m.max_points_per_series < 2 {
-            issues.add("metrics.max_points_per_series", "must be at least 2");
+        issues.at_most(
+            "metrics.collection_interval",
+            m.collection_interval,
+            limits::MAX_INTERVAL,
+        );
+        issues.at_most(
+            "metrics.retention_period",
+            m.retention_period,
+            limits::MAX_RETENTION,
+        );
+        if buckets.len() > limits::MAX_BUCKETS {
+            issues.add(
+                "metrics.aggregation.histogram_buckets",
+                format!("{} bounds; at most {}", buckets.len(), limits::MAX_BUCKETS),
+            );
         }
         let mut ports = HashSet::new();
         for (i, exporter) in m.exporters.iter().enumerate() {
@@ -310,11 +455,8 @@ impl TelemetryConfig {
                             format!("port {port} is used by another Prometheus exporter"),
                         );
                     }
-                    if !path.starts_with('/') || path.contains(char::is_whitespace) {
-                        issues.add(
-                            format!("{at}.path"),
-                            format!("{path:?} must start with '/' and have no spaces"),
-                        );
+                    if let Some(why) = metrics_path_problem(path) {
+                        issues.add(format!("{at}.path"), why);
                     }
                     if host.parse::<IpAddr>().is_err() {
                         issues.add(
@@ -333,8 +475,8 @@ impl TelemetryConfig {
 
     fn validate_health(&self, issues: &mut Issues) {
         let h = &self.health;
-        // Check names must be unique (they name metrics); `exporters` is always there.
-        let mut names = HashSet::from(["exporters"]);
+        // Check names must be unique (they name metrics); the engine's own are always there.
+        let mut names = HashSet::from(["exporters", "background_tasks", "series_store"]);
         for (i, check) in h.checks.iter().enumerate() {
             let at = format!("health.checks[{i}]");
             let name = match check {
@@ -381,8 +523,17 @@ impl TelemetryConfig {
                 }
             }
         }
-        issues.positive("health.check_interval", h.check_interval);
-        issues.positive("health.default_timeout", h.default_timeout);
+        issues.interval(
+            "health.check_interval",
+            h.check_interval,
+            limits::MAX_INTERVAL,
+        );
+        issues.interval(
+            "health.default_timeout",
+            h.default_timeout,
+            limits::MAX_TIMEOUT,
+        );
+        issues.at_most("health.cache_ttl", h.cache_ttl, limits::MAX_RETENTION);
         if h.default_timeout > h.check_interval && !h.check_interval.is_zero() {
             issues.add(
                 "health.default_timeout",

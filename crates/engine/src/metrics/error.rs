@@ -46,11 +46,16 @@ pub enum MetricsError {
         /// The limit.
         max: usize,
     },
-    /// An attribute key is empty.
-    #[error("metric {metric:?}: attribute keys must not be empty")]
-    EmptyAttributeKey {
+    /// An attribute key cannot be a Prometheus label name (empty, a digit first, `:`,
+    /// `__` first, or a label the exposition writes itself such as `le`).
+    #[error("metric {metric:?}: attribute key {key:?} is invalid: {reason}")]
+    InvalidAttributeKey {
         /// The metric.
         metric: String,
+        /// The key.
+        key: String,
+        /// Which rule it breaks.
+        reason: &'static str,
     },
     /// The number of distinct metrics reached its limit.
     #[error("metric {name:?} refused: {max} metrics already exist (metrics.max_metrics)")]

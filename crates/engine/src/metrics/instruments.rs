@@ -22,12 +22,28 @@ pub(super) fn check_attributes(
             max,
         });
     }
-    if attributes.iter().any(|kv| kv.key.as_str().is_empty()) {
-        return Err(MetricsError::EmptyAttributeKey {
-            metric: metric.to_owned(),
-        });
+    for kv in attributes {
+        let key = kv.key.as_str();
+        let problem = if key.is_empty() {
+            Some("it is empty")
+        } else {
+            super::name::attribute_key_problem(key)
+        };
+        if let Some(reason) = problem {
+            return Err(invalid_key(metric, key, reason));
+        }
     }
     Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn invalid_key(metric: &str, key: &str, reason: &'static str) -> MetricsError {
+    MetricsError::InvalidAttributeKey {
+        metric: metric.to_owned(),
+        key: key.to_owned(),
+        reason,
+    }
 }
 
 #[inline]
@@ -97,7 +113,7 @@ impl Counter {
     /// Adds `value` to the series of `attributes`.
     ///
     /// # Errors
-    /// [`MetricsError::TooManyAttributes`] or [`MetricsError::EmptyAttributeKey`].
+    /// [`MetricsError::TooManyAttributes`] or [`MetricsError::InvalidAttributeKey`].
     #[inline]
     pub fn add(&self, value: u64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
         check_attributes(&self.name, attributes, self.max_attributes)?;

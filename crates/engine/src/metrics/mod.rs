@@ -460,8 +460,27 @@ mod tests {
         assert!(m.add("x_total", 1, &many[..16]).is_ok());
         assert!(matches!(
             m.add("x_total", 1, &[KeyValue::new("", "v")]),
-            Err(MetricsError::EmptyAttributeKey { .. })
+            Err(MetricsError::InvalidAttributeKey { .. })
         ));
+        for key in [
+            "le",
+            "quantile",
+            "__name__",
+            "0abc",
+            "a:b",
+            "otel_scope_name",
+        ] {
+            let err = m.add("x_total", 1, &[KeyValue::new(key, "v")]).unwrap_err();
+            assert!(
+                err.to_string().starts_with(&format!(
+                    "metric \"x_total\": attribute key {key:?} is invalid: "
+                )),
+                "{err}"
+            );
+        }
+        assert!(m
+            .add("x_total", 1, &[KeyValue::new("http.method", "GET")])
+            .is_ok());
         assert!(m.counter("x_total").unwrap().bind(&many).is_err());
     }
 

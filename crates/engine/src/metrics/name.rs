@@ -30,6 +30,28 @@ pub(crate) fn validate(name: &str) -> Result<(), MetricsError> {
     Ok(())
 }
 
+/// Label names the exposition itself writes: a measurement may not use them.
+const RESERVED_LABELS: [&str; 4] = ["le", "quantile", "otel_scope_name", "otel_scope_version"];
+
+/// Why `key` cannot be a label name once the exporter has turned every character that is
+/// not a letter, digit or `:` into `_` (so `http.method` is fine: it becomes
+/// `http_method`); `None` when it can.
+#[inline]
+pub(crate) fn attribute_key_problem(key: &str) -> Option<&'static str> {
+    let first = *key.as_bytes().first()?;
+    if first.is_ascii_digit() {
+        Some("it must not start with a digit")
+    } else if key.starts_with("__") {
+        Some("names starting with '__' are reserved by Prometheus")
+    } else if key.contains(':') {
+        Some("':' is not allowed in a label name")
+    } else if RESERVED_LABELS.contains(&key) {
+        Some("it is a label the exposition writes itself (le, quantile, otel_scope_*)")
+    } else {
+        None
+    }
+}
+
 /// Suffixes the Prometheus exposition gives histogram series.
 const HISTOGRAM_SUFFIXES: [&str; 3] = ["_bucket", "_count", "_sum"];
 

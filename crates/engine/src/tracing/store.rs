@@ -3,8 +3,11 @@
 //! A span processor collects finished spans by trace id; a trace is complete when its
 //! local root span ends. At most `max_traces` complete traces are kept (oldest dropped
 //! first), at most `max_pending` traces wait for their root, and at most
-//! `max_spans_per_trace` spans are kept per trace (the rest are counted), so memory stays
-//! bounded whatever the app does.
+//! `max_spans_per_trace` spans are kept per trace (the rest are counted). Spans are also
+//! counted in bytes (names, attributes, events): complete traces are dropped oldest first
+//! beyond `max_bytes`, and spans waiting for their root are refused (counted) beyond a
+//! quarter of it, so memory stays bounded whatever the app or the webview sends. Reads
+//! convert the stored spans after letting go of the store's lock.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -98,6 +101,9 @@ pub struct TraceStoreLimits {
     pub max_pending: usize,
     /// Spans kept per trace.
     pub max_spans_per_trace: usize,
+    /// Bytes of span data held (complete and waiting traces together), estimated from the
+    /// names, attributes and events plus a fixed cost per span.
+    pub max_bytes: usize,
 }
 
 impl Default for TraceStoreLimits {
@@ -106,22 +112,57 @@ impl Default for TraceStoreLimits {
             max_traces: 500,
             max_pending: 1000,
             max_spans_per_trace: 1000,
+            max_bytes: 64 * 1024 * 1024,
         }
     }
+}
+
+/// The fixed cost counted for each span (ids, times, status, the vectors themselves).
+const SPAN_OVERHEAD: usize = 256;
+
+/// The bytes a span is counted for.
+fn span_bytes(span: &SpanData) -> usize {
+    fn value_bytes(value: &opentelemetry::Value) -> usize {
+        match value {
+            opentelemetry::Value::String(s) => s.as_str().len(),
+            opentelemetry::Value::Array(opentelemetry::Array::String(items)) => {
+                items.iter().map(|s| s.as_str().len() + 16).sum()
+            }
+            _ => 16,
+        }
+    }
+    let attributes = |kvs: &[opentelemetry::KeyValue]| -> usize {
+        kvs.iter()
+            .map(|kv| kv.key.as_str().len() + value_bytes(&kv.value) + 32)
+            .sum()
+    };
+    let events: usize = span
+        .events
+        .iter()
+        .map(|e| e.name.len() + attributes(&e.attributes) + 64)
+        .sum();
+    let status = match &span.status {
+        Status::Error { description } => description.len(),
+        _ => 0,
+    };
+    SPAN_OVERHEAD + span.name.len() + attributes(&span.attributes) + events + status
 }
 
 #[derive(Default)]
 struct Pending {
     spans: Vec<SpanData>,
     dropped: u32,
+    bytes: usize,
 }
 
 /// A complete trace as the SDK produced it; converted to [`TraceRecord`] only when read,
 /// so ending a span (on the app's thread) costs a move, not a conversion.
+#[derive(Clone)]
 struct Stored {
     /// Root first, then the rest in start order.
     spans: Vec<SpanData>,
     dropped: u32,
+    bytes: usize,
 }
 
 impl Stored {
@@ -149,7 +190,12 @@ impl Stored {
             spans.truncate(max_spans);
             dropped = dropped.saturating_add(u32::try_from(over).unwrap_or(u32::MAX));
         }
-        Stored { spans, dropped }
+        let bytes = spans.iter().map(span_bytes).sum();
+        Stored {
+            spans,
+            dropped,
+            bytes,
+        }
     }
 
     fn error(&self) -> bool {
@@ -173,7 +219,11 @@ impl Stored {
 }
 
 struct Inner {
-    done: VecDeque<Stored>,
+    /// Shared with readers, who convert them after letting go of the lock.
+    done: VecDeque<Arc<Stored>>,
+    /// Bytes of `done` and of `pending` (see [`span_bytes`]).
+    done_bytes: usize,
+    pending_bytes: usize,
     pending: HashMap<TraceId, Pending>,
     /// Insertion order of pending trace ids, to drop the oldest when full.
     pending_order: VecDeque<TraceId>,
@@ -198,6 +248,8 @@ impl TraceStore {
         Self {
             inner: Arc::new(Mutex::new(Inner {
                 done: VecDeque::new(),
+                done_bytes: 0,
+                pending_bytes: 0,
                 pending: HashMap::new(),
                 pending_order: VecDeque::new(),
                 remote_parts: HashSet::new(),
@@ -222,19 +274,25 @@ impl TraceStore {
     fn add(&self, span: SpanData) {
         let trace_id = span.span_context.trace_id();
         let is_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
+        let bytes = span_bytes(&span);
         let mut inner = self.inner.lock();
         if !is_root {
             if !inner.pending.contains_key(&trace_id) {
                 if inner.pending.len() >= self.limits.max_pending {
                     if let Some(oldest) = inner.pending_order.pop_front() {
-                        inner.pending.remove(&oldest);
+                        if let Some(gone) = inner.pending.remove(&oldest) {
+                            inner.pending_bytes -= gone.bytes;
+                        }
                     }
                 }
                 inner.pending_order.push_back(trace_id);
             }
+            let room = inner.pending_bytes + bytes <= self.limits.max_bytes / 4;
             let pending = inner.pending.entry(trace_id).or_default();
-            if pending.spans.len() < self.limits.max_spans_per_trace.saturating_sub(1) {
+            if room && pending.spans.len() < self.limits.max_spans_per_trace.saturating_sub(1) {
                 pending.spans.push(span);
+                pending.bytes += bytes;
+                inner.pending_bytes += bytes;
             } else {
                 pending.dropped += 1;
             }
@@ -250,6 +308,7 @@ impl TraceStore {
         let mut children = match children {
             Some(p) => {
                 inner.pending_order.retain(|t| *t != trace_id);
+                inner.pending_bytes -= p.bytes;
                 p
             }
             None => Pending::default(),
@@ -259,6 +318,7 @@ impl TraceStore {
         let mut stored = Stored {
             spans: std::iter::once(span).chain(children.spans).collect(),
             dropped: children.dropped,
+            bytes: bytes + children.bytes,
         };
         // Another part of this trace completed before: one trace, one entry.
         let earlier_part = !inner.remote_parts.is_empty() && inner.remote_parts.contains(&trace_id);
@@ -269,6 +329,8 @@ impl TraceStore {
                 .position(|t| t.root().span_context.trace_id() == trace_id)
             {
                 if let Some(earlier) = inner.done.remove(at) {
+                    inner.done_bytes -= earlier.bytes;
+                    let earlier = Arc::try_unwrap(earlier).unwrap_or_else(|a| (*a).clone());
                     stored = earlier.merge(stored, self.limits.max_spans_per_trace);
                 }
             }
@@ -278,14 +340,21 @@ impl TraceStore {
         } else if earlier_part {
             inner.remote_parts.remove(&trace_id);
         }
-        if inner.done.len() >= self.limits.max_traces {
+        inner.done_bytes += stored.bytes;
+        inner.done.push_back(Arc::new(stored));
+        // The newest trace always stays; older ones go while there are too many or they
+        // hold too many bytes.
+        while inner.done.len() > 1
+            && (inner.done.len() > self.limits.max_traces
+                || inner.done_bytes + inner.pending_bytes > self.limits.max_bytes)
+        {
             if let Some(evicted) = inner.done.pop_front() {
+                inner.done_bytes -= evicted.bytes;
                 inner
                     .remote_parts
                     .remove(&evicted.root().span_context.trace_id());
             }
         }
-        inner.done.push_back(stored);
         drop(inner);
         if self.completed.receiver_count() > 0 {
             let _ = self.completed.send(trace_id.to_string());
@@ -294,8 +363,9 @@ impl TraceStore {
 
     /// Traces matching `query`, newest first.
     pub fn query(&self, query: &TraceQuery) -> Vec<TraceRecord> {
-        let inner = self.inner.lock();
-        inner
+        let matching: Vec<Arc<Stored>> = self
+            .inner
+            .lock()
             .done
             .iter()
             .rev()
@@ -327,19 +397,22 @@ impl TraceStore {
                 })
             })
             .take(query.limit.unwrap_or(usize::MAX))
-            .map(Stored::to_record)
-            .collect()
+            .cloned()
+            .collect();
+        matching.iter().map(|t| t.to_record()).collect()
     }
 
     /// One trace by its id (32 hex digits).
     pub fn get(&self, trace_id: &str) -> Option<TraceRecord> {
         let id = TraceId::from_hex(trace_id).ok()?;
-        self.inner
+        let found = self
+            .inner
             .lock()
             .done
             .iter()
             .find(|t| t.root().span_context.trace_id() == id)
-            .map(Stored::to_record)
+            .cloned();
+        found.map(|t| t.to_record())
     }
 
     /// Number of complete traces held.
@@ -472,11 +545,57 @@ mod tests {
     }
 
     #[test]
+    fn large_spans_are_bounded_in_bytes_not_only_in_count() {
+        use opentelemetry::trace::{Span as _, TraceContextExt as _};
+        const MAX: usize = 1024 * 1024;
+        let (store, provider) = store_with(TraceStoreLimits {
+            max_bytes: MAX,
+            ..TraceStoreLimits::default()
+        });
+        let tracer = provider.tracer("t");
+        let big = "x".repeat(1024);
+        // Like a page sending its largest spans: 64 attributes of 1 KiB each.
+        let large_span = |name: &'static str| {
+            let mut span = tracer.start(name);
+            for i in 0..64 {
+                span.set_attribute(opentelemetry::KeyValue::new(format!("k{i}"), big.clone()));
+            }
+            span
+        };
+        for _ in 0..200 {
+            let root = large_span("ui.root");
+            let cx = Context::new().with_span(root);
+            for _ in 0..10 {
+                let mut child = tracer.start_with_context("ui.child", &cx);
+                for i in 0..64 {
+                    child.set_attribute(opentelemetry::KeyValue::new(format!("k{i}"), big.clone()));
+                }
+                child.end();
+            }
+            drop(cx);
+        }
+        let inner = store.inner.lock();
+        assert!(
+            inner.done_bytes + inner.pending_bytes <= MAX,
+            "{}",
+            inner.done_bytes
+        );
+        // Spans of ~68 KiB: waiting children get a quarter of the bytes (3 of 10 per
+        // trace, the rest counted), and a few traces of 4 spans fill the store.
+        assert!((1..=4).contains(&inner.done.len()), "{}", inner.done.len());
+        let newest = inner.done.back().map(|t| t.dropped);
+        assert_eq!(newest, Some(7));
+        drop(inner);
+        drop(provider);
+    }
+
+    #[test]
     fn keeps_only_the_last_traces_and_caps_spans_per_trace() {
         let (store, provider) = store_with(TraceStoreLimits {
             max_traces: 3,
             max_pending: 10,
             max_spans_per_trace: 2,
+            ..TraceStoreLimits::default()
         });
         let tracer = provider.tracer("t");
         for i in 0..5 {
@@ -501,6 +620,7 @@ mod tests {
             max_traces: 10,
             max_pending: 2,
             max_spans_per_trace: 10,
+            ..TraceStoreLimits::default()
         });
         let tracer = provider.tracer("t");
         // Five roots stay open while a child of each ends: five traces wait, two are kept.
