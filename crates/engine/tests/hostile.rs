@@ -541,3 +541,143 @@ fn configs_that_would_crash_hang_or_balloon_are_refused_with_the_field() {
         refused(json, field);
     }
 }
+
+/// `request` on a fresh connection to `addr`; the whole answer.
+async fn raw(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A started manager with its HTTP server and the server's address.
+async fn served() -> (
+    std::sync::Arc<telemetry_engine::TelemetryManager>,
+    std::net::SocketAddr,
+) {
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    let telemetry = common::start(config).await;
+    let addr = telemetry.prometheus_addrs().await[0];
+    (telemetry, addr)
+}
+
+/// Class: the HTTP server trusting any page. A page that rebinds its DNS name to
+/// 127.0.0.1 read logs, traces and the config; any site could send requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebound_hosts_and_cross_site_origins_are_refused() {
+    let (telemetry, addr) = served().await;
+    let post = |host: &str, origin: Option<&str>| {
+        let origin = origin
+            .map(|o| format!("Origin: {o}\r\n"))
+            .unwrap_or_default();
+        format!("POST /api/get_config HTTP/1.1\r\nHost: {host}\r\n{origin}Content-Length: 0\r\nConnection: close\r\n\r\n")
+    };
+    let answer = raw(addr, &post(&addr.to_string(), None)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let port = addr.port();
+    let rebound = raw(
+        addr,
+        &post(&format!("studio-stats.evil.example:{port}"), None),
+    )
+    .await;
+    assert!(rebound.starts_with("HTTP/1.1 421"), "{rebound}");
+    assert!(!rebound.contains("service_name"), "{rebound}");
+    let cross = raw(addr, &post(&addr.to_string(), Some("https://evil.example"))).await;
+    assert!(cross.starts_with("HTTP/1.1 403"), "{cross}");
+    let same = raw(
+        addr,
+        &post(&addr.to_string(), Some(&format!("http://{addr}"))),
+    )
+    .await;
+    assert!(same.starts_with("HTTP/1.1 200"), "{same}");
+    telemetry.shutdown().await;
+}
+
+/// Class: connections held forever. A client that sent headers and never its body, or
+/// nothing at all, held its connection (and a descriptor) forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_slow_body_connections_are_closed_after_the_request_timeout() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let (telemetry, addr) = served().await;
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(
+        format!("POST /api/get_logs HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 100\r\n\r\n{{")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let deadline = telemetry_engine::server::REQUEST_TIMEOUT + Duration::from_secs(5);
+    for (what, stream) in [("silent", &mut silent), ("slow body", &mut slow)] {
+        let mut rest = Vec::new();
+        tokio::time::timeout(deadline, stream.read_to_end(&mut rest))
+            .await
+            .unwrap_or_else(|_| panic!("the {what} connection is still open after {deadline:?}"))
+            .unwrap();
+    }
+    // Meanwhile and after, others are served.
+    let answer = raw(
+        addr,
+        &format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    telemetry.shutdown().await;
+}
+
+/// Class: streams without limits. A stream's selectors were not capped (1,000 selectors
+/// cost most of a core each), and an `/api/events` client that hung up left its four
+/// forwarding tasks behind until the next event of each kind (perhaps never).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_selectors_are_capped_and_a_closed_event_stream_frees_its_tasks_at_once() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let (telemetry, addr) = served().await;
+    let selectors: Vec<_> = (0..1000)
+        .map(|i| serde_json::json!({"name": format!("m{i}")}))
+        .collect();
+    let query = format!(
+        "selectors={}&intervalMs=1000",
+        percent_encoding::utf8_percent_encode(
+            &serde_json::to_string(&selectors).unwrap(),
+            percent_encoding::NON_ALPHANUMERIC
+        )
+    );
+    let answer = raw(addr, &format!("GET /api/subscribe_series?{query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("at most 32 per stream"), "{answer}");
+
+    let runtime = tokio::runtime::Handle::current().metrics();
+    let baseline = runtime.num_alive_tasks();
+    let mut events = tokio::net::TcpStream::connect(addr).await.unwrap();
+    events
+        .write_all(
+            format!(
+                "GET /api/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut head = [0_u8; 12];
+    events.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    assert!(
+        runtime.num_alive_tasks() >= baseline + 4,
+        "the four forwarders run"
+    );
+    drop(events);
+    // No event is sent: the tasks must end because the client went away.
+    common::eventually(
+        "the event stream's tasks to end",
+        Duration::from_secs(5),
+        || {
+            let alive = runtime.num_alive_tasks();
+            async move { (alive <= baseline).then_some(()) }
+        },
+    )
+    .await;
+    telemetry.shutdown().await;
+}

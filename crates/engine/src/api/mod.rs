@@ -516,10 +516,14 @@ pub fn silence_alert(t: &TelemetryManager, rule: &str, duration_ms: u64) -> Resu
     Ok(())
 }
 
+/// Selectors one series stream may have: each costs a store lookup every tick.
+pub const MAX_SELECTORS: usize = 32;
+
 /// Checks a stream's interval and selectors.
 ///
 /// # Errors
-/// [`ApiError::BadArgument`] for an interval outside 50 ms ..= 60 s or no selector.
+/// [`ApiError::BadArgument`] for an interval outside 50 ms ..= 60 s, no selector, or more
+/// than [`MAX_SELECTORS`].
 pub fn check_stream(selectors: &[SeriesSelector], interval_ms: u64) -> Result<Duration, ApiError> {
     if !(50..=60_000).contains(&interval_ms) {
         return Err(bad(
@@ -531,6 +535,16 @@ pub fn check_stream(selectors: &[SeriesSelector], interval_ms: u64) -> Result<Du
         return Err(bad(
             "selectors",
             "give at least one selector, each with a name",
+        ));
+    }
+    if selectors.len() > MAX_SELECTORS {
+        return Err(bad(
+            "selectors",
+            format!(
+                "{} selectors, at most {MAX_SELECTORS} per stream (open another stream, or \
+                 select by name without labels to get every series of a metric)",
+                selectors.len()
+            ),
         ));
     }
     Ok(Duration::from_millis(interval_ms))

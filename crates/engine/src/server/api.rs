@@ -144,6 +144,8 @@ impl Drop for EventSlot {
 }
 
 /// `GET /api/events`: Server-Sent Events `alert`, `notification`, `health` and `trace`.
+/// A client that reads nothing for [`api::STALL_LIMIT`] while events wait for it loses its
+/// stream (its place is freed at once); one that hangs up frees it as soon as it does.
 pub(crate) async fn events(State(state): State<ApiState>) -> Response {
     let Some(t) = state.manager.upgrade() else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "telemetry is shut down");
@@ -155,52 +157,102 @@ pub(crate) async fn events(State(state): State<ApiState>) -> Response {
         );
     };
     let (tx, rx) = mpsc::channel::<Event>(64);
-    forward(t.alerts().subscribe_events(), tx.clone(), "alert", |e| {
-        Event::default().json_data(e).ok()
-    });
-    forward(t.alerts().subscribe(), tx.clone(), "notification", |n| {
-        Event::default().json_data(n).ok()
-    });
-    forward(t.health().subscribe(), tx.clone(), "health", |c| {
+    let open = Open {
+        slot: Arc::new(parking_lot::Mutex::new(Some(slot))),
+        stalled: Arc::new(watch::channel(false).0),
+    };
+    forward(
+        t.alerts().subscribe_events(),
+        tx.clone(),
+        &open,
+        "alert",
+        |e| Event::default().json_data(e).ok(),
+    );
+    forward(
+        t.alerts().subscribe(),
+        tx.clone(),
+        &open,
+        "notification",
+        |n| Event::default().json_data(n).ok(),
+    );
+    forward(t.health().subscribe(), tx.clone(), &open, "health", |c| {
         Event::default().json_data(c).ok()
     });
     let traces = t.traces().clone();
-    forward(t.traces().subscribe(), tx, "trace", move |id: String| {
-        traces
-            .get(&id)
-            .and_then(|trace| Event::default().json_data(api::trace_summary(&trace)).ok())
-    });
-    Sse::new(receive(rx, state.closing.clone()).map(move |event| {
-        // The slot is freed when the client goes away and the stream is dropped.
-        let _open = &slot;
-        event
-    }))
+    forward(
+        t.traces().subscribe(),
+        tx,
+        &open,
+        "trace",
+        move |id: String| {
+            traces
+                .get(&id)
+                .and_then(|trace| Event::default().json_data(api::trace_summary(&trace)).ok())
+        },
+    );
+    let mut stalled = open.stalled.subscribe();
+    let until_stalled = async move {
+        let _ = stalled.wait_for(|s| *s).await;
+    };
+    Sse::new(
+        receive(rx, state.closing.clone())
+            .take_until(until_stalled)
+            .map(move |event| {
+                // The slot is freed when the client goes away and the stream is dropped.
+                let _open = &open.slot;
+                event
+            }),
+    )
     .keep_alive(KeepAlive::default())
     .into_response()
 }
 
-/// Forwards `rx` as events named `name` until the client goes away; a full buffer drops
-/// the event (the client is not reading) rather than queueing it.
+/// One open `/api/events` stream as its forwarding tasks see it.
+struct Open {
+    /// Its place among [`MAX_EVENT_STREAMS`]; taken (freed) when the client stalls.
+    slot: Arc<parking_lot::Mutex<Option<EventSlot>>>,
+    /// Turns true when the client has read nothing for [`api::STALL_LIMIT`].
+    stalled: Arc<watch::Sender<bool>>,
+}
+
+/// Forwards `rx` as events named `name` until the client goes away (at once, not at the
+/// next event) or stalls; a full buffer drops the event (the client is not reading)
+/// rather than queueing it, and a buffer full for [`api::STALL_LIMIT`] ends the stream.
 fn forward<T: Clone + Send + 'static>(
     mut rx: broadcast::Receiver<T>,
     tx: mpsc::Sender<Event>,
+    open: &Open,
     name: &'static str,
     to_event: impl Fn(T) -> Option<Event> + Send + 'static,
 ) {
+    let (slot, stalled) = (open.slot.clone(), open.stalled.clone());
+    let mut stall = stalled.subscribe();
     tokio::spawn(async move {
+        let mut full_since: Option<tokio::time::Instant> = None;
         loop {
-            let item = match rx.recv().await {
-                Ok(item) => item,
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => break,
+            let item = tokio::select! {
+                item = rx.recv() => match item {
+                    Ok(item) => item,
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                _ = tx.closed() => break,
+                _ = stall.wait_for(|s| *s) => break,
             };
-            if let Some(event) = to_event(item) {
-                if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(event.event(name)) {
-                    break;
+            let Some(event) = to_event(item) else {
+                continue;
+            };
+            match tx.try_send(event.event(name)) {
+                Ok(()) => full_since = None,
+                Err(mpsc::error::TrySendError::Closed(_)) => break,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    let since = *full_since.get_or_insert_with(tokio::time::Instant::now);
+                    if since.elapsed() >= api::STALL_LIMIT {
+                        slot.lock().take();
+                        let _ = stalled.send(true);
+                        break;
+                    }
                 }
-            }
-            if tx.is_closed() {
-                break;
             }
         }
     });

@@ -21,6 +21,7 @@ use tower_http::compression::CompressionLayer;
 
 mod api;
 mod dashboard;
+mod guard;
 
 use api::ApiState;
 pub use api::MAX_EVENT_STREAMS;
@@ -33,6 +34,16 @@ use crate::TelemetryManager;
 
 /// How long a stopping server waits for in-flight requests and open streams.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Connections served at once; further clients wait in the OS's accept queue.
+pub const MAX_CONNECTIONS: usize = 128;
+
+/// How long a client may take to send a request's headers (an idle keep-alive
+/// connection included) or its body; then the connection is closed.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `/metrics` renders running at once per server; more scrapes wait their turn.
+pub const MAX_RENDERS: usize = 2;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +90,8 @@ pub(crate) struct ServerConfig {
 #[derive(Clone)]
 struct AppState {
     served: Served,
+    /// At most [`MAX_RENDERS`] `/metrics` renders at once.
+    renders: Arc<tokio::sync::Semaphore>,
     status_name: Arc<str>,
     service: Arc<str>,
     version: Arc<str>,
@@ -116,8 +129,13 @@ impl RunningServer {
             event_streams: Arc::default(),
             closing: closing_rx,
         });
+        let loopback = config
+            .host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
         let state = AppState {
             served,
+            renders: Arc::new(tokio::sync::Semaphore::new(MAX_RENDERS)),
             status_name: Arc::from(config.status_name.as_str()),
             service: Arc::from(config.service.as_str()),
             version: Arc::from(config.version.as_str()),
@@ -150,6 +168,14 @@ impl RunningServer {
         if config.compression {
             router = router.layer(CompressionLayer::new().gzip(true));
         }
+        let router = router
+            .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+                REQUEST_TIMEOUT,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                guard::Guard { loopback },
+                guard::check,
+            ));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, router, stopped));
         Ok(Self {
@@ -195,15 +221,23 @@ impl RunningServer {
 
 /// Accepts connections until `stopped`, then lets each finish its request in flight.
 /// Every connection is a task in one `JoinSet` owned here, so aborting this task closes
-/// them all.
+/// them all. At most [`MAX_CONNECTIONS`] are served at once.
 async fn serve(listener: TcpListener, router: Router, stopped: oneshot::Receiver<()>) {
     let (closing, _) = watch::channel(());
     let mut connections = JoinSet::new();
     let mut stopped = std::pin::pin!(stopped);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let slot = tokio::select! {
+            _ = &mut stopped => break,
+            Some(_) = connections.join_next() => continue,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
         tokio::select! {
             _ = &mut stopped => break,
-            Some(_) = connections.join_next() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     // Small answers (health, API) go out at once.
@@ -211,9 +245,12 @@ async fn serve(listener: TcpListener, router: Router, stopped: oneshot::Receiver
                     let service = TowerToHyperService::new(router.clone());
                     let mut closing = closing.subscribe();
                     connections.spawn(async move {
-                        // The timer bounds how long a client may take to send its headers.
+                        let _slot = slot;
+                        // The timer bounds how long a client may take to send its headers,
+                        // on the first request and between keep-alive requests.
                         let connection = http1::Builder::new()
                             .timer(TokioTimer::new())
+                            .header_read_timeout(REQUEST_TIMEOUT)
                             .serve_connection(TokioIo::new(stream), service);
                         let mut connection = std::pin::pin!(connection);
                         tokio::select! {
@@ -239,6 +276,10 @@ async fn serve(listener: TcpListener, router: Router, stopped: oneshot::Receiver
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    // Closed only with the server: then there is nobody left to answer.
+    let Ok(_turn) = state.renders.acquire().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
     let gatherer = state.served.gatherer.clone();
     let rendered = tokio::task::spawn_blocking(move || gatherer.render()).await;
     match rendered {
