@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sysinfo::{Disks, MemoryRefreshKind, RefreshKind, System};
+use sysinfo::{MemoryRefreshKind, RefreshKind, System};
 
 use super::{HealthCheck, HealthCheckResult, HealthStatus, LIVENESS, READINESS};
+use crate::collectors::disks::{DiskProbe, Probe};
 use crate::config::shown_endpoint;
 use crate::export::{ExportStatus, ExportStatusBoard};
 use crate::store::SeriesStore;
@@ -43,14 +44,24 @@ fn percent(fraction: f64) -> String {
 pub struct DiskSpaceHealthCheck {
     path: PathBuf,
     threshold: f64,
+    /// Queries the disks off the async workers, one at a time.
+    probe: Arc<parking_lot::Mutex<DiskProbe>>,
 }
+
+/// How long one check waits for the disk query before it says the query hangs.
+const DISK_WAIT: Duration = Duration::from_secs(2);
 
 impl DiskSpaceHealthCheck {
     /// A check of the disk that holds `path`.
     pub fn new(path: impl Into<PathBuf>, threshold: f64) -> Self {
+        Self::with_probe(path, threshold, DiskProbe::new())
+    }
+
+    fn with_probe(path: impl Into<PathBuf>, threshold: f64, probe: DiskProbe) -> Self {
         Self {
             path: path.into(),
             threshold,
+            probe: Arc::new(parking_lot::Mutex::new(probe)),
         }
     }
 }
@@ -62,9 +73,24 @@ impl HealthCheck for DiskSpaceHealthCheck {
     }
 
     async fn check(&self) -> HealthCheckResult {
-        let path = std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
-        let disks = match Disks::new_with_refreshed_list() {
-            Ok(disks) => disks,
+        // Canonicalising and listing disks touch the file system: off the async workers.
+        let (probe, given) = (self.probe.clone(), self.path.clone());
+        let answer = tokio::task::spawn_blocking(move || {
+            let path = std::fs::canonicalize(&given).unwrap_or(given);
+            (path, probe.lock().poll(DISK_WAIT))
+        })
+        .await;
+        let (path, disks) = match answer {
+            Ok((path, Probe::Fresh(disks))) => (path, disks),
+            Ok((_, Probe::Waiting { since })) => {
+                return HealthCheckResult::new(
+                    HealthStatus::Unknown,
+                    format!(
+                        "listing the disks has not returned for {} s (a hung network mount?)",
+                        since.elapsed().as_secs()
+                    ),
+                )
+            }
             Err(e) => {
                 return HealthCheckResult::new(
                     HealthStatus::Unknown,
@@ -75,25 +101,24 @@ impl HealthCheck for DiskSpaceHealthCheck {
         // The disk whose mount point is the longest prefix of the path.
         let disk = disks
             .iter()
-            .filter(|d| path.starts_with(d.mount_point()))
-            .max_by_key(|d| d.mount_point().as_os_str().len());
-        let Some(disk) = disk.filter(|d| d.total_space() > 0) else {
+            .filter(|d| path.starts_with(&d.mount_point))
+            .max_by_key(|d| d.mount_point.as_os_str().len());
+        let Some(disk) = disk.filter(|d| d.total > 0) else {
             return HealthCheckResult::new(
                 HealthStatus::Unknown,
                 format!("no mounted disk holds {}", self.path.display()),
             );
         };
-        let total = disk.total_space() as f64;
-        let used = 1.0 - disk.available_space() as f64 / total;
+        let used = 1.0 - disk.available as f64 / disk.total as f64;
         let status = fraction_status(used, self.threshold);
         HealthCheckResult::new(
             status,
             format!(
                 "{} is {}% full (threshold {}%), {} bytes free",
-                disk.mount_point().display(),
+                disk.mount_point.display(),
                 percent(used),
                 percent(self.threshold),
-                disk.available_space()
+                disk.available
             ),
         )
         .with_metadata("observedValue", percent(used))
@@ -476,5 +501,39 @@ impl HealthCheck for SeriesStoreHealthCheck {
             .with_metadata("observedValue", held.to_string())
             .with_metadata("dropped", dropped.to_string())
             .with_metadata("evicted", evicted.to_string())
+    }
+}
+
+#[cfg(test)]
+mod disk_tests {
+    use super::*;
+    use crate::collectors::disks::DiskReading;
+
+    fn hangs() -> Vec<DiskReading> {
+        std::thread::sleep(Duration::from_secs(3600));
+        Vec::new()
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_hung_disk_query_is_unknown_and_never_blocks_the_runtime() {
+        let check = DiskSpaceHealthCheck::with_probe("/", 0.9, DiskProbe::with_reader(hangs));
+        for _ in 0..2 {
+            // On this single-threaded runtime, a query on the worker would keep the timer
+            // below from firing until the check returned.
+            let running = check.check();
+            tokio::pin!(running);
+            tokio::select! {
+                biased;
+                _ = &mut running => panic!("the check answered before the timer fired"),
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+            let result = running.await;
+            assert_eq!(result.status, HealthStatus::Unknown);
+            assert!(
+                result.message.contains("has not returned"),
+                "{}",
+                result.message
+            );
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! System collectors: the spec's seven `system_*` metrics plus this process's CPU and memory.
 //!
 //! Each cycle refreshes only what it reads: global CPU usage, memory, disk storage (no
-//! I/O counters, no re-listing), network counters and this one process's CPU and memory.
+//! I/O counters), network counters and this one process's CPU and memory. Disks are read
+//! by a [`disks::DiskProbe`] on a thread of its own, so a hung network mount never
+//! stalls the cycle; the cycle records the newest reading that has finished.
 //!
 //! | metric | kind | labels |
 //! |---|---|---|
@@ -15,12 +17,15 @@
 //! | `process_cpu_usage_percent` | gauge | |
 //! | `process_resident_memory_bytes` | gauge | |
 
+pub(crate) mod disks;
+
 use std::collections::HashSet;
+use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use sysinfo::{
-    DiskRefreshKind, Disks, Networks, Pid, ProcessRefreshKind, ProcessesToUpdate, System,
-};
+use sysinfo::{Networks, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+use disks::{DiskProbe, Probe};
 
 use crate::metrics::{BoundCounter, BoundGauge, Gauge, Metrics, MetricsError};
 
@@ -36,6 +41,12 @@ pub enum CollectorError {
     Unavailable(String),
 }
 
+/// How long one collection waits for the disk probe's answer.
+const DISK_WAIT: Duration = Duration::from_millis(500);
+
+/// After how long a disk query that has not returned is reported.
+const DISK_HUNG: Duration = Duration::from_secs(10);
+
 /// Reads the machine and this process, and records what it reads.
 ///
 /// # Examples
@@ -47,7 +58,9 @@ pub enum CollectorError {
 /// ```
 pub struct SystemCollector {
     system: System,
-    disks: Option<Disks>,
+    disks: DiskProbe,
+    /// The probe's query has been reported as hung.
+    disks_hung: bool,
     networks: Option<Networks>,
     pid: Option<Pid>,
     cpu: BoundGauge,
@@ -78,10 +91,8 @@ impl SystemCollector {
         system.refresh_cpu_usage();
         Ok(Self {
             system,
-            disks: Disks::new_with_refreshed_list_specifics(
-                DiskRefreshKind::nothing().with_storage(),
-            )
-            .ok(),
+            disks: DiskProbe::new(),
+            disks_hung: false,
             networks: Networks::new_with_refreshed_list().ok(),
             pid: sysinfo::get_current_pid().ok(),
             cpu: gauge("system_cpu_usage_percent")?,
@@ -116,25 +127,33 @@ impl SystemCollector {
         cpu.and(process)
     }
 
+    /// Records the newest finished disk reading; while a query hangs, the disk gauges
+    /// keep their last values and one warning says so.
     fn collect_disks(&mut self) -> Result<(), MetricsError> {
-        let Some(disks) = self.disks.as_mut() else {
-            return Ok(());
+        let readings = match self.disks.poll(DISK_WAIT) {
+            Probe::Fresh(readings) => readings,
+            Probe::Waiting { since } => {
+                if !self.disks_hung && since.elapsed() > DISK_HUNG {
+                    self.disks_hung = true;
+                    ::tracing::warn!(target: "telemetry::collectors", waited = ?since.elapsed(), "listing the disks has not returned (a hung network mount?); disk metrics keep their last values");
+                }
+                return Ok(());
+            }
         };
-        disks.refresh_specifics(false, DiskRefreshKind::nothing().with_storage());
+        self.disks_hung = false;
         let mut seen = HashSet::new();
-        for disk in disks.iter() {
+        for disk in readings {
             // The same device mounted twice (bind mounts) is counted once.
-            if disk.total_space() == 0 || !seen.insert(disk.name().to_owned()) {
+            if disk.total == 0 || !seen.insert(disk.name) {
                 continue;
             }
             let labels = [KeyValue::new(
                 "mountpoint",
-                disk.mount_point().display().to_string(),
+                disk.mount_point.display().to_string(),
             )];
-            let used = disk.total_space().saturating_sub(disk.available_space());
+            let used = disk.total.saturating_sub(disk.available);
             self.disk_used.set(used as f64, &labels)?;
-            self.disk_available
-                .set(disk.available_space() as f64, &labels)?;
+            self.disk_available.set(disk.available as f64, &labels)?;
         }
         Ok(())
     }
