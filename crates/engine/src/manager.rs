@@ -27,7 +27,7 @@ use crate::export::{
 use crate::health::{self, HealthCheckManager, HealthError};
 use crate::logs::{LogStore, LogsPipeline};
 use crate::metrics::{BoundCounter, Gauge, Metrics, MetricsError};
-use crate::server::{RunningServer, Served, ServerConfig};
+use crate::server::{RunningServer, Served, ServerConfig, SHUTDOWN_GRACE};
 use crate::store::SeriesStore;
 use crate::supervise::Supervisor;
 use crate::tracing::{TraceStore, Tracer, TracingPipeline};
@@ -64,6 +64,10 @@ pub enum TelemetryError {
 
 /// How long shutdown waits for alert notifications still being delivered.
 const DELIVERY_GRACE: Duration = Duration::from_secs(2);
+
+/// What the span and log providers' shutdown may take beyond its own timeout (the hand
+/// over to their threads).
+const PROVIDER_SLACK: Duration = Duration::from_millis(100);
 
 static INSTANCE: RwLock<Option<Arc<TelemetryManager>>> = RwLock::new(None);
 
@@ -590,33 +594,53 @@ impl TelemetryManager {
     /// Exports every span waiting in the batch processors now, and returns when done
     /// (or failed: the export status says which).
     pub async fn force_flush(&self) {
-        self.span_and_log_providers(false).await;
+        self.span_and_log_providers(None).await;
     }
 
-    /// Flushes (or, with `shutdown`, shuts down) the tracer and logger providers, off the
-    /// async workers: a gRPC exporter's export needs the runtime.
-    async fn span_and_log_providers(&self, shutdown: bool) {
+    /// Flushes the tracer and logger providers, or with `shutdown` (its timeout) shuts
+    /// them down, off the async workers: a gRPC exporter's export needs the runtime. With
+    /// a timeout, returns by then even if an exporter hangs.
+    async fn span_and_log_providers(&self, shutdown: Option<Duration>) {
         let tracing = self.tracing.provider().clone();
         let logs = self.logs.provider().clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            let (spans, records) = if shutdown {
-                (tracing.shutdown(), logs.shutdown())
-            } else {
-                (tracing.force_flush(), logs.force_flush())
+        let done = tokio::task::spawn_blocking(move || {
+            let (spans, records) = match shutdown {
+                // Both share the timeout: the tracer's export and the logger's run apart.
+                Some(timeout) => std::thread::scope(|scope| {
+                    let logs = scope.spawn(|| logs.shutdown_with_timeout(timeout));
+                    let spans = tracing.shutdown_with_timeout(timeout);
+                    (spans, logs.join().unwrap_or(Ok(())))
+                }),
+                None => (tracing.force_flush(), logs.force_flush()),
             };
             for (what, result) in [("tracer", spans), ("logger", records)] {
                 if let Err(e) = result {
-                    ::tracing::debug!(error = %e, shutdown, "{what} provider");
+                    ::tracing::debug!(error = %e, shutdown = shutdown.is_some(), "{what} provider");
                 }
             }
-        })
-        .await;
+        });
+        match shutdown {
+            Some(timeout) => {
+                if tokio::time::timeout(timeout + PROVIDER_SLACK, done)
+                    .await
+                    .is_err()
+                {
+                    ::tracing::warn!(?timeout, "spans and log records still exporting at the shutdown deadline were left behind");
+                }
+            }
+            None => {
+                let _ = done.await;
+            }
+        }
     }
 
     /// Stops the loop and the servers, runs a last collection so the final values reach
-    /// the store and the files, flushes every exporter and shuts the meter provider down.
-    /// Idempotent.
+    /// the store and the files, flushes every exporter and shuts the meter provider down,
+    /// all within `shutdown_timeout` (default 5 s): a part that hangs (an exporter, a
+    /// client, a disk) is left behind at the deadline, and the rest still runs. Idempotent.
     pub async fn shutdown(&self) {
+        let deadline = tokio::time::Instant::now() + self.config.shutdown_timeout;
+        let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
         let mut state = self.state.lock().await;
         let previous = std::mem::replace(&mut *state, RunState::Stopped);
         if let RunState::Running {
@@ -626,23 +650,21 @@ impl TelemetryManager {
         } = previous
         {
             let _ = stop.send(true);
-            for task in tasks {
-                let _ = task.await;
+            let aborts: Vec<_> = tasks.iter().map(JoinHandle::abort_handle).collect();
+            let stopping = futures_util::future::join_all(tasks);
+            if tokio::time::timeout(left() / 4, stopping).await.is_err() {
+                ::tracing::warn!("a periodic task was still busy at shutdown; stopped");
+                aborts.iter().for_each(tokio::task::AbortHandle::abort);
             }
-            self.alerts.stop_deliveries(DELIVERY_GRACE).await;
-            for server in servers {
-                server.stop().await;
-            }
-            if self.config.enabled && self.config.metrics.enabled {
-                let cycle = self.cycle.clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    let mut cycle = cycle.lock();
-                    cycle.run();
-                    cycle.flush();
-                })
-                .await;
-            }
-            self.span_and_log_providers(true).await;
+            let servers = servers
+                .into_iter()
+                .map(|s| s.stop(left().min(SHUTDOWN_GRACE)));
+            tokio::join!(
+                self.alerts.stop_deliveries(left().min(DELIVERY_GRACE)),
+                futures_util::future::join_all(servers),
+                self.last_collection(left() / 2),
+            );
+            self.span_and_log_providers(Some(left())).await;
             if let Err(e) = self.provider.shutdown() {
                 ::tracing::debug!(error = %e, "meter provider shutdown");
             }
@@ -653,6 +675,24 @@ impl TelemetryManager {
             .is_some_and(|i| std::ptr::eq(Arc::as_ptr(i), self))
         {
             *instance = None;
+        }
+    }
+}
+
+impl TelemetryManager {
+    /// The final collection and flush of the metric exporters, waited for at most `wait`.
+    async fn last_collection(&self, wait: Duration) {
+        if !(self.config.enabled && self.config.metrics.enabled) {
+            return;
+        }
+        let cycle = self.cycle.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let mut cycle = cycle.lock();
+            cycle.run();
+            cycle.flush();
+        });
+        if tokio::time::timeout(wait, done).await.is_err() {
+            ::tracing::warn!("the last collection was still running at the shutdown deadline");
         }
     }
 }

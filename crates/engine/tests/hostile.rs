@@ -681,3 +681,67 @@ async fn stream_selectors_are_capped_and_a_closed_event_stream_frees_its_tasks_a
     .await;
     telemetry.shutdown().await;
 }
+
+/// Class: shutdown without a deadline. With an OTLP receiver that hangs, stopping took
+/// 11 s; with a webhook or a stream client that hangs too, longer. Now one deadline,
+/// `shutdown_timeout`, bounds the whole of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_by_its_deadline_with_every_exporter_hanging() {
+    use telemetry_engine::config::{LogsExporter, OtlpExporterConfig, TracingExporter};
+    use tokio::io::AsyncWriteExt as _;
+    let hanging = hanging_server().await;
+    let endpoint = |path: &str| OtlpExporterConfig::http(format!("http://{hanging}{path}"));
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    config.shutdown_timeout = Duration::from_secs(3);
+    config.tracing.batch_export.max_export_timeout = Duration::from_secs(60);
+    config.logs.batch_export.max_export_timeout = Duration::from_secs(60);
+    config.tracing.exporters = vec![TracingExporter::Otlp(endpoint("/v1/traces"))];
+    config.logs.exporters = vec![LogsExporter::Otlp(endpoint("/v1/logs"))];
+    config.alerts.evaluation_interval = Duration::from_millis(100);
+    config.metrics.collection_interval = Duration::from_millis(200);
+    let mut paged = rule("queue_backlog", "queue_size > 10");
+    paged.actions = vec![AlertAction::Webhook {
+        url: format!("http://{hanging}/hook"),
+        payload: None,
+    }];
+    config.alerts.rules = vec![paged];
+    let telemetry = common::start(config).await;
+    let addr = telemetry.prometheus_addrs().await[0];
+    // Spans and log records queued for the hanging receiver, a webhook in flight, and an
+    // event stream whose client never reads.
+    for i in 0..50 {
+        telemetry
+            .tracer()
+            .trace("render", |_| Ok::<_, String>(i))
+            .unwrap();
+    }
+    telemetry
+        .metrics()
+        .set_gauge("queue_size", 25.0)
+        .await
+        .unwrap();
+    common::eventually(
+        "the webhook to be under way",
+        Duration::from_secs(10),
+        || {
+            let delivering = telemetry.alerts().history().iter().any(|e| e.delivering);
+            async move { delivering.then_some(()) }
+        },
+    )
+    .await;
+    let mut unread = tokio::net::TcpStream::connect(addr).await.unwrap();
+    unread
+        .write_all(format!("GET /api/events HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let stopping = tokio::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), telemetry.shutdown())
+        .await
+        .expect("shutdown within shutdown_timeout (3 s) and a little slack");
+    assert!(
+        stopping.elapsed() >= Duration::from_millis(500),
+        "something was waited for"
+    );
+    drop(unread);
+}

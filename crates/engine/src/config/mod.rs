@@ -66,6 +66,11 @@ pub struct TelemetryConfig {
     /// `TELEMETRY_HTTP_TOKEN`. Default none. Never shown: [`TelemetryConfig::redacted`]
     /// hides it.
     pub http_token: Option<String>,
+    /// The most [`TelemetryManager::shutdown`](crate::TelemetryManager::shutdown) may
+    /// take: the last collection, flushing the exporters and stopping the servers, with
+    /// whatever hangs left behind at the deadline. Default `5s`, at most `60s`.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
 }
 
 /// Where the query API is served.
@@ -97,6 +102,7 @@ impl Default for TelemetryConfig {
             http_api: HttpApi::default(),
             dashboard: true,
             http_token: None,
+            shutdown_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -21,6 +21,8 @@ pub(super) mod limits {
     pub(in crate::config) const MAX_TIMEOUT: Duration = Duration::from_secs(300);
     /// Collection, export, check and evaluation intervals.
     pub(in crate::config) const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+    /// The whole shutdown.
+    pub(in crate::config) const MAX_SHUTDOWN: Duration = Duration::from_secs(60);
     /// Retention of the series store and the health cache.
     pub(in crate::config) const MAX_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
     /// Size of one exported file before rotation (4 GiB).
@@ -206,6 +208,11 @@ impl TelemetryConfig {
                 issues.add("resource_attributes", "keys must not be empty");
             }
         }
+        issues.interval(
+            "shutdown_timeout",
+            self.shutdown_timeout,
+            limits::MAX_SHUTDOWN,
+        );
         self.validate_tracing(&mut issues);
         self.validate_metrics(&mut issues);
         self.validate_health(&mut issues);

@@ -198,22 +198,20 @@ impl RunningServer {
     }
 
     /// Stops accepting, finishes in-flight requests and waits for the task, at most
-    /// [`SHUTDOWN_GRACE`]: a client that stopped reading (its socket full) would otherwise
-    /// hold the shutdown forever. Connections still open then are closed: they are tasks
-    /// of the server task, aborted with it.
-    pub(crate) async fn stop(mut self) {
+    /// `grace` (the manager gives [`SHUTDOWN_GRACE`] or what is left of its deadline): a
+    /// client that stopped reading (its socket full) would otherwise hold the shutdown
+    /// forever. Connections still open then are closed: they are tasks of the server
+    /// task, aborted with it.
+    pub(crate) async fn stop(mut self, grace: std::time::Duration) {
         let _ = self.closing.send(true);
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut self.task)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(grace, &mut self.task).await.is_err() {
             self.task.abort();
             ::tracing::warn!(
                 addr = %self.addr,
-                "telemetry HTTP server: clients still connected after {SHUTDOWN_GRACE:?}; closed"
+                "telemetry HTTP server: clients still connected after {grace:?}; closed"
             );
         }
     }
