@@ -157,20 +157,29 @@ pub(crate) async fn subscribe_series<R: Runtime>(
     )?)
 }
 
-/// Acknowledges a stream's updates up to `seq`.
+/// Acknowledges the calling window's stream updates up to `seq`; another window's stream is "no stream".
 #[command]
-pub(crate) async fn ack_series(state: State<'_, PluginState>, id: u32, seq: u64) -> Result<()> {
-    if state.streams.ack(id, seq) {
+pub(crate) async fn ack_series<R: Runtime>(
+    webview: Webview<R>,
+    state: State<'_, PluginState>,
+    id: u32,
+    seq: u64,
+) -> Result<()> {
+    if state.streams.ack(webview.label(), id, seq) {
         Ok(())
     } else {
         Err(bad("id", format!("no stream {id}")))
     }
 }
 
-/// Ends a stream.
+/// Ends one of the calling window's streams; another window's stream is "no stream".
 #[command]
-pub(crate) async fn unsubscribe_series(state: State<'_, PluginState>, id: u32) -> Result<()> {
-    if state.streams.unsubscribe(id) {
+pub(crate) async fn unsubscribe_series<R: Runtime>(
+    webview: Webview<R>,
+    state: State<'_, PluginState>,
+    id: u32,
+) -> Result<()> {
+    if state.streams.unsubscribe(webview.label(), id) {
         Ok(())
     } else {
         Err(bad("id", format!("no stream {id}")))

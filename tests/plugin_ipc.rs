@@ -440,6 +440,18 @@ fn series_streams_open_acknowledge_and_close_over_ipc() {
         serde_json::json!({"id": id, "seq": 1}),
     )
     .unwrap();
+    // Ids are sequential: another window that guesses one can neither steer nor end it.
+    let panel = tauri::WebviewWindowBuilder::new(&app, "panel", Default::default())
+        .build()
+        .unwrap();
+    for (command, args) in [
+        ("ack_series", serde_json::json!({"id": id, "seq": 2})),
+        ("unsubscribe_series", serde_json::json!({"id": id})),
+    ] {
+        let refused = invoke(&panel, command, args).unwrap_err();
+        assert!(refused.contains("no stream"), "{command}: {refused}");
+    }
+    assert_eq!(open().as_deref(), Some("1"), "still open");
     invoke(&window, "unsubscribe_series", serde_json::json!({"id": id})).unwrap();
     assert_eq!(open().as_deref(), Some("0"), "and uncounted once closed");
     let again = invoke(&window, "unsubscribe_series", serde_json::json!({"id": id})).unwrap_err();

@@ -41,7 +41,7 @@ pub(crate) fn app_with(
     let acl = BTreeMap::from([(PLUGIN_ID.to_string(), plugin_manifest())]);
     let capability: Capability = serde_json::from_value(serde_json::json!({
         "identifier": "test",
-        "windows": ["main"],
+        "windows": ["main", "panel"],
         "permissions": permissions,
     }))
     .unwrap();

@@ -21,6 +21,7 @@
 
 pub mod alerts;
 pub mod api;
+mod clock;
 pub mod collectors;
 pub mod config;
 pub mod export;

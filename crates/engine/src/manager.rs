@@ -22,7 +22,7 @@ use crate::config::{ConfigError, HttpApi, MetricsExporter, TelemetryConfig};
 use crate::export::otlp::ExportContext;
 use crate::export::prometheus::Gatherer;
 use crate::export::{
-    unix_ms, ExportError, ExportStatus, ExportStatusBoard, ExporterReport, SnapshotExporter,
+    ExportError, ExportStatus, ExportStatusBoard, ExporterReport, SnapshotExporter,
 };
 use crate::health::{self, HealthCheckManager, HealthError};
 use crate::logs::{LogStore, LogsPipeline};
@@ -363,9 +363,7 @@ impl TelemetryManager {
                 move || {
                     let (alerts, store) = (alerts.clone(), store.clone());
                     async move {
-                        alerts
-                            .evaluate(&store, unix_ms(std::time::SystemTime::now()))
-                            .await;
+                        alerts.evaluate(&store, crate::clock::now_ms()).await;
                     }
                 },
             )));

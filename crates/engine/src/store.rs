@@ -176,9 +176,12 @@ impl Points {
 }
 
 /// Appends `(ts, value)` to `ring`, replacing its newest point when that is in the same
-/// `slot_ms` slot (the newest in a slot wins), dropping the oldest beyond `max` points.
+/// `slot_ms` slot (the newest in a slot wins), dropping the oldest beyond `max` points. A
+/// point older than the newest one is ignored: the ring stays in time order (the engine's
+/// clock never goes back, but snapshots can come from elsewhere).
 fn push_slotted(ring: &mut VecDeque<(i64, f64)>, ts: i64, value: f64, slot_ms: i64, max: usize) {
     match ring.back_mut() {
+        Some(last) if ts < last.0 => {}
         Some(last) if last.0.div_euclid(slot_ms) == ts.div_euclid(slot_ms) => *last = (ts, value),
         _ => {
             if ring.len() >= max {
@@ -626,6 +629,18 @@ mod tests {
         assert!(
             older[0] - start < 120_000,
             "from the first slot on: {older:?}"
+        );
+    }
+
+    #[test]
+    fn a_point_from_before_the_newest_keeps_the_series_in_order() {
+        let store = SeriesStore::new(&config(1, 100, 100, 10));
+        store.ingest(&gauge(10_000, "q", &[], 1.0));
+        store.ingest(&gauge(5_000, "q", &[], 2.0));
+        store.ingest(&gauge(11_000, "q", &[], 3.0));
+        assert_eq!(
+            store.query("q", &[], None)[0].points,
+            [(10_000, 1.0), (11_000, 3.0)]
         );
     }
 

@@ -509,7 +509,7 @@ pub fn silence_alert(t: &TelemetryManager, rule: &str, duration_ms: u64) -> Resu
             format!("{duration_ms} is more than {MAX_SILENCE_MS} (24 hours)"),
         ));
     }
-    let now = crate::export::unix_ms(std::time::SystemTime::now());
+    let now = crate::clock::now_ms();
     let until = now.saturating_add(i64::try_from(duration_ms).unwrap_or(i64::MAX));
     t.alerts().silence(rule, until)?;
     ::tracing::warn!(target: "telemetry::alerts", rule, duration_ms, until_ms = until, "alert silenced from the webview");

@@ -145,20 +145,29 @@ impl Streams {
         Ok(id)
     }
 
-    /// Records that the receiver has `seq`. False for an unknown stream.
-    pub fn ack(&self, id: u32, seq: u64) -> bool {
+    /// Records that `owner`'s receiver has `seq`. False for an unknown stream, or one
+    /// another owner opened (ids are sequential: a window cannot steer another's streams).
+    pub fn ack(&self, owner: &str, id: u32, seq: u64) -> bool {
         match self.registry.lock().subs.get(&id) {
-            Some(sub) => {
+            Some(sub) if sub.owner == owner => {
                 sub.acked.fetch_max(seq, Ordering::Relaxed);
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 
-    /// Ends a stream. False for an unknown stream.
-    pub fn unsubscribe(&self, id: u32) -> bool {
-        match self.registry.lock().change(|subs| subs.remove(&id)) {
+    /// Ends `owner`'s stream `id`. False for an unknown stream, or one another owner
+    /// opened.
+    pub fn unsubscribe(&self, owner: &str, id: u32) -> bool {
+        let removed = self.registry.lock().change(|subs| {
+            if subs.get(&id).is_some_and(|sub| sub.owner == owner) {
+                subs.remove(&id)
+            } else {
+                None
+            }
+        });
+        match removed {
             Some(sub) => {
                 sub.task.abort();
                 true
@@ -309,7 +318,11 @@ mod tests {
             refused.to_string(),
             "256 series streams are open already; close one (unsubscribe_series) first"
         );
-        assert!(streams.unsubscribe(ids[0]));
+        // Another window can neither end nor acknowledge it: ids are sequential.
+        assert!(!streams.unsubscribe("other", ids[0]));
+        assert!(!streams.ack("other", ids[0], 1));
+        assert!(open(&streams).is_err());
+        assert!(streams.unsubscribe("w", ids[0]));
         assert!(open(&streams).is_ok());
         assert_eq!(streams.count(), MAX_STREAMS);
     }
@@ -386,12 +399,12 @@ mod tests {
             while let Ok((at, update)) = rx.try_recv() {
                 assert_eq!(update.series.len(), 1);
                 assert_eq!(&*update.series[0].name, "queue_size");
-                assert!(streams.ack(id, update.seq));
+                assert!(streams.ack("main", id, update.seq));
                 times.push(at.duration_since(started).as_millis());
             }
         }
         assert_eq!(times, [0, 250, 500, 750]);
-        assert!(streams.unsubscribe(id));
+        assert!(streams.unsubscribe("main", id));
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert!(rx.try_recv().is_err(), "unsubscribe stops the flow");
         assert_eq!(streams.count(), 0);
@@ -423,7 +436,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(1_050)).await;
         let first: Vec<SeriesUpdate> = rx.try_iter().collect();
         assert_eq!(first.len() as u64, MAX_IN_FLIGHT);
-        assert!(streams.ack(id, first.last().unwrap().seq));
+        assert!(streams.ack("main", id, first.last().unwrap().seq));
         tokio::time::sleep(Duration::from_millis(100)).await;
         let next = rx.try_recv().unwrap();
         assert_eq!(next.seq, MAX_IN_FLIGHT + 1);

@@ -46,14 +46,27 @@ impl RotatingFile {
     }
 
     /// Writes `line` and a newline, rotating first if needed, then flushes. After an error
-    /// the file is reopened on the next write, so that a fault that ends (a full or
-    /// read-only disk, a removed directory) ends the failures too.
+    /// the part of the line that reached the file is cut off again (a full disk takes
+    /// part of a line), so the file holds whole lines only, and the file is reopened on
+    /// the next write, so that a fault that ends (a full or read-only disk, a removed
+    /// directory) ends the failures too.
     pub(crate) fn write_line(&mut self, line: &str) -> io::Result<()> {
         let written = self.append(line);
         if written.is_err() {
-            self.writer = None;
+            self.discard();
         }
         written
+    }
+
+    /// Drops the writer without writing what it buffers, and cuts the file back to the
+    /// last whole line.
+    fn discard(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            let (file, _unwritten) = writer.into_parts();
+            // Truncating frees space: it works on a full disk. On a read-only one nothing
+            // was written, and there is nothing to cut.
+            let _ = file.set_len(self.size);
+        }
     }
 
     fn append(&mut self, line: &str) -> io::Result<()> {
@@ -95,7 +108,7 @@ impl RotatingFile {
             None => Ok(()),
         };
         if flushed.is_err() {
-            self.writer = None;
+            self.discard();
         }
         flushed
     }
@@ -143,6 +156,56 @@ mod tests {
         );
         let want: Vec<String> = (0..40).map(|i| format!("{{\"n\":{i:04}}}")).collect();
         assert_eq!(lines, want);
+    }
+
+    /// A 16 KiB tmpfs mounted for the test, unmounted when dropped.
+    struct SmallDisk(tempfile::TempDir);
+
+    impl SmallDisk {
+        fn mount() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let mounted = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=16k", "tmpfs"])
+                .arg(dir.path())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(
+                mounted,
+                "mounting a 16 KiB tmpfs needs root (as in make test's CI)"
+            );
+            Self(dir)
+        }
+    }
+
+    impl Drop for SmallDisk {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg(self.0.path())
+                .status();
+        }
+    }
+
+    #[test]
+    fn a_full_disk_leaves_only_whole_lines_in_the_file() {
+        let disk = SmallDisk::mount();
+        let path = disk.0.path().join("metrics.json");
+        let mut file = RotatingFile::new(&config(&path, 1 << 30, 0));
+        let line = format!("{{\"pad\":\"{}\"}}", "x".repeat(1000));
+        let mut failed = false;
+        for _ in 0..100 {
+            if file.write_line(&line).is_err() {
+                failed = true;
+                break;
+            }
+        }
+        assert!(failed, "the 16 KiB disk filled up");
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with('\n'), "a half-written line stayed behind");
+        assert!(text.lines().all(|l| l == line));
+        // Once there is room again, writing goes on with whole lines.
+        fs::write(&path, "").unwrap();
+        file.write_line(&line).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), format!("{line}\n"));
     }
 
     #[test]

@@ -5,12 +5,11 @@
 //! the console and file exporters. One reader means one aggregation per measurement.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use prometheus::proto::{Gauge, Metric, MetricFamily, MetricType};
 use prometheus::{Encoder, Registry, TextEncoder};
 
-use super::status::unix_ms;
 use super::ExportError;
 use crate::metrics::Metrics;
 use crate::store::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
@@ -91,7 +90,7 @@ impl Gatherer {
 
     /// A snapshot of everything, timestamped now.
     pub(crate) fn snapshot(&self) -> Snapshot {
-        to_snapshot(&self.gather(), unix_ms(SystemTime::now()))
+        to_snapshot(&self.gather(), crate::clock::now_ms())
     }
 }
 
