@@ -98,6 +98,27 @@ fuzz_target!(|data: &[u8]| {
                 check(api::check_stream(&selectors, ms));
             }
         }
+        "ack_series" | "unsubscribe_series" => {
+            let (id, seq) = (decode::<u32>(&args, "id"), decode::<u64>(&args, "seq"));
+            if let Some(id) = id {
+                let streams = api::Streams::default();
+                let _ = streams.ack("fuzz", id, seq.unwrap_or(0));
+                let _ = streams.unsubscribe("fuzz", id);
+            }
+        }
+        "acknowledge_alert" => {
+            if let Some(rule) = decode::<String>(&args, "rule") {
+                check(t.alerts().acknowledge(&rule).map_err(ApiError::from));
+            }
+        }
+        "run_health_checks" => {
+            runtime.block_on(t.health().refresh());
+        }
+        "end_span" => {
+            if let Some(error) = decode::<String>(&args, "error") {
+                check(api::check_length("error", &error, 4096));
+            }
+        }
         "start_span" => {
             if let Some(attributes) = args
                 .get("span")

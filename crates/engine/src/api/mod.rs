@@ -2,6 +2,7 @@
 //! (`/api/...`) answer. Both call these functions, so the two transports give the same
 //! results and the same errors, which name the argument at fault.
 
+mod commands;
 mod stream;
 mod types;
 mod webview;
@@ -9,6 +10,7 @@ mod webview;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub use commands::{Access, CommandSpec, COMMANDS};
 pub use stream::{Delivery, Streams, MAX_IN_FLIGHT, MAX_STREAMS, STALL_LIMIT};
 pub use types::{
     CatalogueEntry, LatestValue, LogFilter, MetricRecord, MetricsSnapshot, QuantileValue,
