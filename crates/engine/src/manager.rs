@@ -339,6 +339,36 @@ impl TelemetryManager {
             opentelemetry::global::set_tracer_provider(self.tracing.provider().clone());
         }
         let (stop, stopped) = watch::channel(false);
+        let metrics_on = self.config.enabled && self.config.metrics.enabled;
+        if metrics_on {
+            let mut cycle = self.cycle.lock();
+            for exporter in &cycle.exporters {
+                self.status.register(exporter.name());
+            }
+            if self.config.metrics.system_collectors {
+                cycle.collector = Some(SystemCollector::new(self.metrics())?);
+            }
+        }
+        let tasks = self.start_loops(&stopped, metrics_on);
+        let servers = if self.config.enabled {
+            self.start_servers(metrics_on).await
+        } else {
+            Vec::new()
+        };
+        *state = RunState::Running {
+            stop,
+            tasks,
+            servers,
+        };
+        Ok(())
+    }
+
+    /// The periodic loops: health, and with metrics on, alerts and collection.
+    fn start_loops(
+        &self,
+        stopped: &watch::Receiver<bool>,
+        metrics_on: bool,
+    ) -> Vec<JoinHandle<()>> {
         let mut tasks = Vec::new();
         if self.config.enabled && self.config.health.enabled {
             let health = self.health.clone();
@@ -354,7 +384,7 @@ impl TelemetryManager {
                 },
             )));
         }
-        if self.config.enabled && self.config.alerts.enabled && self.config.metrics.enabled {
+        if metrics_on && self.config.alerts.enabled {
             let (alerts, store) = (self.alerts.clone(), self.store.clone());
             tasks.push(tokio::spawn(self.supervisor.clone().every(
                 "alerts",
@@ -368,25 +398,24 @@ impl TelemetryManager {
                 },
             )));
         }
-        if !(self.config.enabled && self.config.metrics.enabled) {
-            *state = RunState::Running {
-                stop,
-                tasks,
-                servers: Vec::new(),
-            };
-            return Ok(());
+        if metrics_on {
+            let (cycle, supervisor) = (self.cycle.clone(), self.supervisor.clone());
+            tasks.push(tokio::spawn(self.supervisor.clone().every(
+                "collection",
+                self.config.metrics.collection_interval,
+                stopped.clone(),
+                move || run_cycle(cycle.clone(), supervisor.clone()),
+            )));
         }
-        {
-            let mut cycle = self.cycle.lock();
-            for exporter in &cycle.exporters {
-                self.status.register(exporter.name());
-            }
-            if self.config.metrics.system_collectors {
-                cycle.collector = Some(SystemCollector::new(self.metrics())?);
-            }
-        }
-        let mut servers = Vec::new();
-        for exporter in &self.config.metrics.exporters {
+        tasks
+    }
+
+    /// The HTTP servers: one per Prometheus exporter (with metrics on), and the `server`
+    /// section's unless an exporter listens on its port already (then that one serves
+    /// everything). A server that cannot start is Failed in the export status; the rest run.
+    async fn start_servers(self: &Arc<Self>, metrics_on: bool) -> Vec<RunningServer> {
+        let mut plans = Vec::new();
+        for exporter in self.config.metrics.exporters.iter().filter(|_| metrics_on) {
             if let MetricsExporter::Prometheus {
                 port,
                 path,
@@ -396,34 +425,29 @@ impl TelemetryManager {
             {
                 let name = exporter.name();
                 self.status.register(&name);
-                let config = ServerConfig {
-                    host: host.clone(),
-                    port: *port,
-                    metrics_path: path.clone(),
-                    compression: *enable_compression,
-                    status_name: name.clone(),
-                    service: self.config.service_name.clone(),
-                    version: self.config.service_version.clone(),
-                    token: self.config.http_token.clone(),
-                };
-                let loopback = host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-                let api = match self.config.http_api {
-                    HttpApi::Always => true,
-                    HttpApi::Loopback => loopback,
-                    HttpApi::Off => false,
-                };
-                let served = Served {
-                    gatherer: self.gatherer.clone(),
-                    status: self.status.clone(),
-                    health: (self.config.health.enabled).then(|| self.health.clone()),
-                    api: api.then(|| Arc::downgrade(self)),
-                    streams: self.http_streams.clone(),
-                    dashboard: self.config.dashboard,
-                };
-                match RunningServer::start(config, served).await {
-                    Ok(server) => {
+                plans.push(self.server_config(
+                    host,
+                    *port,
+                    *enable_compression,
+                    Some((path.clone(), name)),
+                ));
+            }
+        }
+        if let Some(own) = &self.config.server {
+            if !plans.iter().any(|p| p.port == own.port && own.port != 0) {
+                plans.push(self.server_config(&own.host, own.port, own.enable_compression, None));
+            }
+        }
+        let mut servers = Vec::new();
+        for plan in plans {
+            let metrics = plan.metrics.clone();
+            let name = metrics
+                .as_ref()
+                .map_or_else(|| format!("server:{}", plan.port), |m| m.1.clone());
+            let served = self.served(&plan.host);
+            match RunningServer::start(plan, served).await {
+                Ok(server) => {
+                    if let Some((path, name)) = metrics {
                         self.status.degraded(
                             &name,
                             format!(
@@ -431,29 +455,54 @@ impl TelemetryManager {
                                 server.addr()
                             ),
                         );
-                        servers.push(server);
                     }
-                    Err(e) => {
-                        ::tracing::error!(error = %e, "prometheus exporter");
-                        self.status.failure(&name, e.to_string());
-                    }
+                    servers.push(server);
+                }
+                Err(e) => {
+                    ::tracing::error!(error = %e, server = %name, "telemetry HTTP server");
+                    self.status.failure(&name, e.to_string());
                 }
             }
         }
-        let cycle = self.cycle.clone();
-        let supervisor = self.supervisor.clone();
-        tasks.push(tokio::spawn(self.supervisor.clone().every(
-            "collection",
-            self.config.metrics.collection_interval,
-            stopped,
-            move || run_cycle(cycle.clone(), supervisor.clone()),
-        )));
-        *state = RunState::Running {
-            stop,
-            tasks,
-            servers,
+        servers
+    }
+
+    fn server_config(
+        &self,
+        host: &str,
+        port: u16,
+        compression: bool,
+        metrics: Option<(String, String)>,
+    ) -> ServerConfig {
+        ServerConfig {
+            host: host.to_owned(),
+            port,
+            metrics,
+            compression,
+            service: self.config.service_name.clone(),
+            version: self.config.service_version.clone(),
+            token: self.config.http_token.clone(),
+        }
+    }
+
+    /// What a server bound to `host` serves: the query API only where `http_api` allows.
+    fn served(self: &Arc<Self>, host: &str) -> Served {
+        let loopback = host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+        let api = match self.config.http_api {
+            HttpApi::Always => true,
+            HttpApi::Loopback => loopback,
+            HttpApi::Off => false,
         };
-        Ok(())
+        Served {
+            gatherer: self.gatherer.clone(),
+            status: self.status.clone(),
+            health: (self.config.health.enabled).then(|| self.health.clone()),
+            api: api.then(|| Arc::downgrade(self)),
+            streams: self.http_streams.clone(),
+            dashboard: self.config.dashboard,
+        }
     }
 
     /// The process-wide instance: the last one initialized and not shut down.
@@ -554,7 +603,8 @@ impl TelemetryManager {
         &self.config
     }
 
-    /// Addresses the Prometheus endpoints listen on (the real port when 0 was asked).
+    /// Addresses the HTTP servers listen on (the real port when 0 was asked): the
+    /// Prometheus exporters' first, then the `server` section's.
     pub async fn prometheus_addrs(&self) -> Vec<SocketAddr> {
         match &*self.state.lock().await {
             RunState::Running { servers, .. } => servers.iter().map(RunningServer::addr).collect(),

@@ -71,6 +71,34 @@ pub struct TelemetryConfig {
     /// whatever hangs left behind at the deadline. Default `5s`, at most `60s`.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// The engine's HTTP server on its own: `/health*`, the query API and the dashboard
+    /// (as `http_api` and `dashboard` say), whether metrics are on or off. A Prometheus
+    /// exporter on the same port shares it and adds its `/metrics`; one on another port
+    /// gets a server of its own, as before. Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerSettings>,
+}
+
+/// Where the engine's own HTTP server listens (`"server": { "port": 9090 }`).
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::config::TelemetryConfig;
+/// let cfg = TelemetryConfig::from_json(r#"{ "metrics": { "enabled": false },
+///     "server": { "port": 9090 } }"#).unwrap();
+/// assert_eq!(cfg.server.unwrap().host, "127.0.0.1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to bind. Default `127.0.0.1` (this machine only).
+    #[serde(default = "default_host")]
+    pub host: String,
+    /// Port; `0` lets the OS pick one (see `TelemetryManager::dashboard_urls`).
+    pub port: u16,
+    /// Gzip answers when the client accepts it. Default `false`.
+    #[serde(default)]
+    pub enable_compression: bool,
 }
 
 /// Where the query API is served.
@@ -103,6 +131,7 @@ impl Default for TelemetryConfig {
             dashboard: true,
             http_token: None,
             shutdown_timeout: Duration::from_secs(5),
+            server: None,
         }
     }
 }

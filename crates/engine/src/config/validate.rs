@@ -213,6 +213,7 @@ impl TelemetryConfig {
             self.shutdown_timeout,
             limits::MAX_SHUTDOWN,
         );
+        self.validate_server(&mut issues);
         self.validate_tracing(&mut issues);
         self.validate_metrics(&mut issues);
         self.validate_health(&mut issues);
@@ -222,6 +223,35 @@ impl TelemetryConfig {
             Ok(())
         } else {
             Err(ConfigError::Invalid(issues.0))
+        }
+    }
+
+    fn validate_server(&self, issues: &mut Issues) {
+        let Some(server) = &self.server else {
+            return;
+        };
+        if server.host.parse::<IpAddr>().is_err() {
+            issues.add(
+                "server.host",
+                format!(
+                    "{:?} is not an IP address (use 127.0.0.1 or 0.0.0.0)",
+                    server.host
+                ),
+            );
+        }
+        let shared = self.metrics.exporters.iter().find_map(|e| match e {
+            MetricsExporter::Prometheus { port, host, .. } if *port == server.port => Some(host),
+            _ => None,
+        });
+        if let Some(host) = shared.filter(|h| **h != server.host) {
+            issues.add(
+                "server.host",
+                format!(
+                    "a Prometheus exporter listens on port {} at {host:?}; give the server the \
+                     same host to share that port, or another port",
+                    server.port
+                ),
+            );
         }
     }
 

@@ -77,9 +77,10 @@ pub(crate) struct Served {
 pub(crate) struct ServerConfig {
     pub(crate) host: String,
     pub(crate) port: u16,
-    pub(crate) metrics_path: String,
+    /// The Prometheus endpoint this server mounts, if any: its path and its name in the
+    /// export status.
+    pub(crate) metrics: Option<(String, String)>,
     pub(crate) compression: bool,
-    pub(crate) status_name: String,
     /// `serviceId` and `version` of the health document.
     pub(crate) service: String,
     pub(crate) version: String,
@@ -133,14 +134,18 @@ impl RunningServer {
             .host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback());
+        let (metrics_path, status_name) = config.metrics.unzip();
         let state = AppState {
             served,
             renders: Arc::new(tokio::sync::Semaphore::new(MAX_RENDERS)),
-            status_name: Arc::from(config.status_name.as_str()),
+            status_name: Arc::from(status_name.unwrap_or_default().as_str()),
             service: Arc::from(config.service.as_str()),
             version: Arc::from(config.version.as_str()),
         };
-        let mut router = Router::new().route(&config.metrics_path, get(metrics));
+        let mut router = Router::new();
+        if let Some(path) = &metrics_path {
+            router = router.route(path, get(metrics));
+        }
         if health {
             router = router
                 .route("/health", get(health_all))
