@@ -18,6 +18,8 @@ const COMMANDS: &[&str] = &[
     "subscribe_series",
     "ack_series",
     "unsubscribe_series",
+    "subscribe_events",
+    "unsubscribe_events",
     // write (the `allow-write` set)
     "record_metric",
     "run_health_checks",

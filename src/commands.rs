@@ -8,8 +8,8 @@ use tauri::ipc::Channel;
 use tauri::{command, AppHandle, Runtime, State, Webview};
 use telemetry_engine::alerts::{ActiveAlert, AlertEvent};
 use telemetry_engine::api::{
-    self, CatalogueEntry, Delivery, LogFilter, MetricRecord, MetricsSnapshot, QuantileValue,
-    SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter,
+    self, CatalogueEntry, Delivery, LiveEvent, LogFilter, MetricRecord, MetricsSnapshot,
+    QuantileValue, SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter,
 };
 use telemetry_engine::export::ExportStatus;
 use telemetry_engine::health::{HealthReport, StatusChange};
@@ -183,6 +183,40 @@ pub(crate) async fn unsubscribe_series<R: Runtime>(
         Ok(())
     } else {
         Err(bad("id", format!("no stream {id}")))
+    }
+}
+
+/// Sends the engine's events of `kinds` (`alert`, `notification`, `health`, `trace`; all
+/// when absent) to this window on `on_event` until it unsubscribes or goes; returns the
+/// subscription's id.
+#[command]
+pub(crate) async fn subscribe_events<R: Runtime>(
+    app: AppHandle<R>,
+    webview: Webview<R>,
+    state: State<'_, PluginState>,
+    kinds: Option<Vec<String>>,
+    on_event: Channel<LiveEvent>,
+) -> Result<u32> {
+    let bus = app.telemetry().events();
+    state.events.subscribe(
+        webview.label(),
+        kinds.unwrap_or_default(),
+        bus,
+        move |event| on_event.send(event).is_ok(),
+    )
+}
+
+/// Ends one of this window's event subscriptions; another window's is "no subscription".
+#[command]
+pub(crate) async fn unsubscribe_events<R: Runtime>(
+    webview: Webview<R>,
+    state: State<'_, PluginState>,
+    id: u32,
+) -> Result<()> {
+    if state.events.unsubscribe(webview.label(), id) {
+        Ok(())
+    } else {
+        Err(bad("id", format!("no subscription {id}")))
     }
 }
 

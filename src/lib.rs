@@ -3,8 +3,9 @@
 //!
 //! Register the plugin; it starts the engine ([`telemetry_engine`]) with the app and shuts
 //! it down, flushing every exporter, when the app exits. The webview reaches it through
-//! the commands (read-only by default), series streams over a `Channel`, and the events
-//! [`EVENT_ALERT`], [`EVENT_NOTIFICATION`], [`EVENT_HEALTH`] and [`EVENT_TRACE`].
+//! the commands (read-only by default), series streams and events (alert, notification,
+//! health, trace) over `Channel`s, each reaching only the window that subscribed; Rust
+//! code reads the same events from `app.telemetry().events()`.
 //!
 //! ```
 //! fn register<R: tauri::Runtime>(app: tauri::Builder<R>) -> tauri::Builder<R> {
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use parking_lot::Mutex;
 use tauri::plugin::{Builder as PluginBuilder, TauriPlugin};
-use tauri::{AppHandle, Emitter, Manager, RunEvent, Runtime};
+use tauri::{Manager, RunEvent, Runtime};
 use telemetry_engine::alerts::AlertRule;
 use telemetry_engine::health::HealthCheck;
 use telemetry_engine::tracing::SpanHandle;
@@ -33,24 +34,15 @@ pub use telemetry_engine::TelemetryManager;
 
 mod commands;
 mod error;
+mod events;
 mod models;
 
 #[cfg(doctest)]
 mod doctests;
 
 pub use error::{Error, Result};
+pub use events::MAX_EVENT_SUBSCRIPTIONS;
 pub use models::{SpanRef, SpanStart};
-
-/// Event with every alert state change (payload: `AlertEvent`).
-pub const EVENT_ALERT: &str = "opentelemetry://alert";
-/// Event with every health status change (payload: `StatusChange`).
-pub const EVENT_HEALTH: &str = "opentelemetry://health";
-/// Event with every completed trace (payload: `TraceSummary`).
-pub const EVENT_TRACE: &str = "opentelemetry://trace";
-/// Event with the notifications of rules that have the `InApp` action (payload:
-/// `Notification`): what the user should be told, after cooldown, silence and
-/// acknowledgement, unlike [`EVENT_ALERT`], which carries every state change.
-pub const EVENT_NOTIFICATION: &str = "opentelemetry://notification";
 
 /// The remote parent a webview call carries in its `traceparent` invoke header (set by
 /// the guest-js `withSpan` helper), to make backend work part of the UI action's trace.
@@ -72,6 +64,7 @@ pub fn remote_parent(request: &tauri::ipc::Request<'_>) -> Option<engine::Contex
 /// Per-app state of the plugin surface: live streams and spans opened by the webview.
 pub(crate) struct PluginState {
     pub(crate) streams: engine::api::Streams,
+    pub(crate) events: events::EventSubscriptions,
     pub(crate) spans: OpenSpans,
 }
 
@@ -173,6 +166,8 @@ impl Builder {
                 commands::subscribe_series,
                 commands::ack_series,
                 commands::unsubscribe_series,
+                commands::subscribe_events,
+                commands::unsubscribe_events,
                 commands::record_metric,
                 commands::run_health_checks,
                 commands::silence_alert,
@@ -205,9 +200,9 @@ impl Builder {
                 if tracing_subscriber {
                     manager.install_tracing_subscriber()?;
                 }
-                forward_events(app, &manager);
                 app.manage(PluginState {
                     streams: engine::api::Streams::counted_in(manager.metrics(), "ipc"),
+                    events: events::EventSubscriptions::default(),
                     spans: OpenSpans::default(),
                 });
                 app.manage(Telemetry(manager));
@@ -221,6 +216,7 @@ impl Builder {
                 } => {
                     if let Some(state) = app.try_state::<PluginState>() {
                         state.streams.remove_owner(label);
+                        state.events.remove_owner(label);
                     }
                 }
                 RunEvent::Exit => {
@@ -230,45 +226,6 @@ impl Builder {
                 _ => {}
             })
             .build()
-    }
-}
-
-/// Forwards alert, health, trace and in-app notification changes from the engine as app
-/// events, from one task: Tauri parks an event emitted while another thread is emitting
-/// (its listener lock is taken with `try_lock`) until the next emit, so emits from several
-/// tasks could leave the last change undelivered to Rust listeners.
-fn forward_events<R: Runtime>(app: &AppHandle<R>, manager: &Arc<TelemetryManager>) {
-    let mut alerts = manager.alerts().subscribe_events();
-    let mut notifications = manager.alerts().subscribe();
-    let mut health = manager.health().subscribe();
-    let mut traces = manager.traces().subscribe();
-    let store = manager.traces().clone();
-    let handle = app.clone();
-    tauri::async_runtime::spawn(async move {
-        loop {
-            // `emit` fails only when a payload cannot be serialized, which ours always can.
-            let _ = tokio::select! {
-                Some(event) = next(&mut alerts) => handle.emit(EVENT_ALERT, event),
-                Some(n) = next(&mut notifications) => handle.emit(EVENT_NOTIFICATION, n),
-                Some(change) = next(&mut health) => handle.emit(EVENT_HEALTH, change),
-                Some(id) = next(&mut traces) => match store.get(&id) {
-                    Some(trace) => handle.emit(EVENT_TRACE, engine::api::trace_summary(&trace)),
-                    None => Ok(()),
-                },
-                else => break,
-            };
-        }
-    });
-}
-
-/// The next message; a lagging receiver skips what it missed, a closed one ends.
-async fn next<T: Clone>(rx: &mut tokio::sync::broadcast::Receiver<T>) -> Option<T> {
-    loop {
-        match rx.recv().await {
-            Ok(v) => return Some(v),
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-        }
     }
 }
 

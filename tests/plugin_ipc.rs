@@ -488,44 +488,62 @@ fn a_backend_command_joins_the_webview_trace_through_the_traceparent_header() {
 
 #[test]
 fn alert_notification_health_and_trace_changes_reach_the_app_as_events() {
-    use tauri::Listener as _;
     let (app, _window) = app(&["opentelemetry:default"]);
-    let (tx, rx) = std::sync::mpsc::channel::<(String, serde_json::Value)>();
-    for name in [
-        tauri_plugin_opentelemetry::EVENT_ALERT,
-        tauri_plugin_opentelemetry::EVENT_NOTIFICATION,
-        tauri_plugin_opentelemetry::EVENT_HEALTH,
-        tauri_plugin_opentelemetry::EVENT_TRACE,
-    ] {
-        let tx = tx.clone();
-        app.listen_any(name, move |event| {
-            let payload = serde_json::from_str(event.payload()).unwrap();
-            let _ = tx.send((name.to_string(), payload));
-        });
-    }
+    let mut events = app.telemetry().events();
     seed(&app); // an alert fires, a trace completes
     tauri::async_runtime::block_on(app.telemetry().health().refresh()); // exporters: Unknown → …
     let mut seen = std::collections::BTreeMap::new();
-    while seen.len() < 4 {
-        let (name, payload) = rx
-            .recv_timeout(std::time::Duration::from_secs(10))
-            .unwrap_or_else(|_| panic!("all four events within 10 s; got {seen:?}"));
-        // Every built-in check changes from Unknown; the exporters check is the one looked at.
-        if name == "opentelemetry://health" && payload["check"] != "exporters" {
-            continue;
+    tauri::async_runtime::block_on(async {
+        while seen.len() < 4 {
+            let event = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("all four kinds within 10 s; got {seen:?}"))
+                .unwrap();
+            let value = serde_json::to_value(&event).unwrap();
+            // Every built-in check changes from Unknown; the exporters check is the one looked at.
+            if event.kind() == "health" && value["payload"]["check"] != "exporters" {
+                continue;
+            }
+            seen.entry(event.kind()).or_insert(value["payload"].clone());
         }
-        seen.entry(name).or_insert(payload);
-    }
-    assert_eq!(
-        seen["opentelemetry://alert"]["notification"]["rule"],
-        "queue_backlog"
-    );
+    });
+    assert_eq!(seen["alert"]["notification"]["rule"], "queue_backlog");
     // The InApp action's notification: the rule, firing.
-    assert_eq!(
-        seen["opentelemetry://notification"]["rule"],
-        "queue_backlog"
-    );
-    assert_eq!(seen["opentelemetry://notification"]["state"], "Firing");
-    assert_eq!(seen["opentelemetry://trace"]["name"], "render");
-    assert_eq!(seen["opentelemetry://health"]["check"], "exporters");
+    assert_eq!(seen["notification"]["rule"], "queue_backlog");
+    assert_eq!(seen["notification"]["state"], "Firing");
+    assert_eq!(seen["trace"]["name"], "render");
+    assert_eq!(seen["health"]["check"], "exporters");
+}
+
+#[test]
+fn events_reach_only_windows_that_may_read_and_subscribed() {
+    let (application, window) = app(&["opentelemetry:default"]);
+    let id = invoke(
+        &window,
+        "subscribe_events",
+        serde_json::json!({"kinds": ["alert", "trace"], "onEvent": "__CHANNEL__:9"}),
+    )
+    .unwrap();
+    let panel = tauri::WebviewWindowBuilder::new(&application, "panel", Default::default())
+        .build()
+        .unwrap();
+    let refused = invoke(&panel, "unsubscribe_events", serde_json::json!({"id": id})).unwrap_err();
+    assert!(refused.contains("no subscription"), "{refused}");
+    invoke(&window, "unsubscribe_events", serde_json::json!({"id": id})).unwrap();
+    let bad = invoke(
+        &window,
+        "subscribe_events",
+        serde_json::json!({"kinds": ["everything"], "onEvent": "__CHANNEL__:9"}),
+    )
+    .unwrap_err();
+    assert!(bad.starts_with("kinds: \"everything\""), "{bad}");
+    // A window without the read permission cannot subscribe, so it gets no event.
+    let (_app, unprivileged) = app(&[]);
+    let denied = invoke(
+        &unprivileged,
+        "subscribe_events",
+        serde_json::json!({"onEvent": "__CHANNEL__:9"}),
+    )
+    .unwrap_err();
+    assert!(denied.contains("not allowed"), "{denied}");
 }

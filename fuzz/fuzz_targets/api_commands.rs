@@ -106,6 +106,14 @@ fuzz_target!(|data: &[u8]| {
                 let _ = streams.unsubscribe("fuzz", id);
             }
         }
+        "subscribe_events" => {
+            if let Some(kinds) = decode::<Vec<String>>(&args, "kinds") {
+                check(api::check_event_kinds(&kinds));
+            }
+        }
+        "unsubscribe_events" => {
+            let _ = decode::<u32>(&args, "id");
+        }
         "acknowledge_alert" => {
             if let Some(rule) = decode::<String>(&args, "rule") {
                 check(t.alerts().acknowledge(&rule).map_err(ApiError::from));

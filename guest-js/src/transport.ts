@@ -4,8 +4,8 @@
  * @module
  */
 import { Channel, invoke } from '@tauri-apps/api/core'
-import { listen as tauriListen } from '@tauri-apps/api/event'
 
+import type { LiveEvent } from './bindings/LiveEvent'
 import type { SeriesSelector } from './bindings/SeriesSelector'
 import type { SeriesUpdate } from './bindings/SeriesUpdate'
 
@@ -36,8 +36,9 @@ const PLUGIN = 'plugin:opentelemetry|'
 
 /**
  * Tauri IPC: commands are `plugin:opentelemetry|<command>`, streams use a `Channel` and
- * acknowledge each update (a slow webview gets fewer updates, never a backlog), events
- * are `opentelemetry://alert|notification|health|trace`.
+ * acknowledge each update (a slow webview gets fewer updates, never a backlog), and
+ * events come on a `Channel` of this window's own (`subscribe_events`, a read command:
+ * a window without the read permission gets none).
  */
 export function tauriTransport(): Transport {
   return {
@@ -61,7 +62,17 @@ export function tauriTransport(): Transport {
       }
     },
     async listen<T>(event: TelemetryEvent, handler: (payload: T) => void) {
-      return await tauriListen<T>(`opentelemetry://${event}`, (e) => handler(e.payload))
+      const channel = new Channel<LiveEvent>()
+      channel.onmessage = (message) => {
+        if (message.kind === event) handler(message.payload as T)
+      }
+      const id = await invoke<number>(PLUGIN + 'subscribe_events', {
+        kinds: [event],
+        onEvent: channel
+      })
+      return () => {
+        void invoke(PLUGIN + 'unsubscribe_events', { id }).catch(() => {})
+      }
     }
   }
 }

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
-import { emit } from '@tauri-apps/api/event'
 import type { Channel } from '@tauri-apps/api/core'
 
 import {
@@ -12,8 +11,10 @@ import {
   subscribeSeries,
   withSpan,
   type AlertEvent,
+  type Notification,
   type SeriesUpdate
 } from '../src/index'
+import type { LiveEvent } from '../src/bindings/LiveEvent'
 
 type Call = { cmd: string; args: Record<string, unknown> }
 
@@ -89,24 +90,52 @@ describe('series streams', () => {
 })
 
 describe('events and spans', () => {
-  it('passes alert events to the listener until it stops', async () => {
-    record()
+  /** Answers `subscribe_events` with ids 1, 2, … and keeps each subscription's channel. */
+  function subscriptions() {
+    const channels = new Map<number, Channel<LiveEvent>>()
+    const calls = record(({ cmd, args }) => {
+      if (cmd.endsWith('|subscribe_events')) {
+        const id = channels.size + 1
+        channels.set(id, args.onEvent as Channel<LiveEvent>)
+        return id
+      }
+      return null
+    })
+    return { channels, calls }
+  }
+
+  it('subscribes on a channel of its own and passes alert events until it stops', async () => {
+    const { channels, calls } = subscriptions()
     const seen: AlertEvent[] = []
     const stop = await onAlert((e) => seen.push(e))
+    expect(calls[0]).toMatchObject({
+      cmd: 'plugin:opentelemetry|subscribe_events',
+      args: { kinds: ['alert'] }
+    })
     const event = { notification: { rule: 'cpu_high' } } as unknown as AlertEvent
-    await emit('opentelemetry://alert', event)
+    channels.get(1)!.onmessage({ kind: 'alert', payload: event })
     expect(seen.map((e) => e.notification.rule)).toEqual(['cpu_high'])
     stop()
-    await emit('opentelemetry://alert', event)
-    expect(seen).toHaveLength(1)
+    await Promise.resolve()
+    expect(calls[calls.length - 1]).toEqual({
+      cmd: 'plugin:opentelemetry|unsubscribe_events',
+      args: { id: 1 }
+    })
   })
 
   it('passes in-app notifications, and only those, to onNotification', async () => {
-    record()
+    const { channels } = subscriptions()
     const seen: string[] = []
     const stop = await onNotification((n) => seen.push(`${n.rule}:${n.state}`))
-    await emit('opentelemetry://alert', { notification: { rule: 'cpu_high', state: 'Pending' } })
-    await emit('opentelemetry://notification', { rule: 'cpu_high', state: 'Firing' })
+    const channel = channels.get(1)!
+    channel.onmessage({
+      kind: 'alert',
+      payload: { notification: { rule: 'cpu_high', state: 'Pending' } } as unknown as AlertEvent
+    })
+    channel.onmessage({
+      kind: 'notification',
+      payload: { rule: 'cpu_high', state: 'Firing' } as unknown as Notification
+    })
     expect(seen).toEqual(['cpu_high:Firing'])
     stop()
   })

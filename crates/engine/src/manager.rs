@@ -103,6 +103,8 @@ pub struct TelemetryManager {
     supervisor: Supervisor,
     /// What the webview's `record_metric` may still create.
     webview: crate::api::WebviewBudget,
+    /// Alert, notification, health and trace events for the live views.
+    events: Arc<crate::api::EventBus>,
     cycle: Arc<Mutex<Cycle>>,
     state: tokio::sync::Mutex<RunState>,
 }
@@ -314,6 +316,7 @@ impl TelemetryManager {
             http_streams,
             supervisor,
             webview: crate::api::WebviewBudget::default(),
+            events: Arc::default(),
             cycle: Arc::new(Mutex::new(cycle)),
             state: tokio::sync::Mutex::new(RunState::Created),
         }))
@@ -369,7 +372,15 @@ impl TelemetryManager {
         stopped: &watch::Receiver<bool>,
         metrics_on: bool,
     ) -> Vec<JoinHandle<()>> {
-        let mut tasks = Vec::new();
+        let (bus, alerts, health) = (
+            self.events.clone(),
+            self.alerts.clone(),
+            self.health.clone(),
+        );
+        let (traces, stop) = (self.tracing.store().clone(), stopped.clone());
+        let mut tasks = vec![tokio::spawn(async move {
+            bus.run(&alerts, &health, &traces, stop).await;
+        })];
         if self.config.enabled && self.config.health.enabled {
             let health = self.health.clone();
             tasks.push(tokio::spawn(self.supervisor.clone().every(
@@ -529,6 +540,22 @@ impl TelemetryManager {
     /// The webview's metric budget (see [`crate::api::record_metric`]).
     pub(crate) fn webview_budget(&self) -> &crate::api::WebviewBudget {
         &self.webview
+    }
+
+    /// Alert, in-app notification, health and trace events as they happen, for live
+    /// views: what the plugin sends to subscribed windows and `/api/events` to browsers.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn run(telemetry: std::sync::Arc<telemetry_engine::TelemetryManager>) {
+    /// let mut events = telemetry.events();
+    /// while let Ok(event) = events.recv().await {
+    ///     println!("{}", event.kind());
+    /// }
+    /// # }
+    /// ```
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<crate::api::LiveEvent> {
+        self.events.subscribe()
     }
 
     /// The tracer: `trace_async`, `trace`, `span_builder`.

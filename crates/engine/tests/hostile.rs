@@ -629,7 +629,7 @@ async fn silent_and_slow_body_connections_are_closed_after_the_request_timeout()
 }
 
 /// Class: streams without limits. A stream's selectors were not capped (1,000 selectors
-/// cost most of a core each), and an `/api/events` client that hung up left its four
+/// cost most of a core each), and an `/api/events` client that hung up left its
 /// forwarding tasks behind until the next event of each kind (perhaps never).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_selectors_are_capped_and_a_closed_event_stream_frees_its_tasks_at_once() {
@@ -664,10 +664,7 @@ async fn stream_selectors_are_capped_and_a_closed_event_stream_frees_its_tasks_a
     let mut head = [0_u8; 12];
     events.read_exact(&mut head).await.unwrap();
     assert_eq!(&head, b"HTTP/1.1 200");
-    assert!(
-        runtime.num_alive_tasks() >= baseline + 4,
-        "the four forwarders run"
-    );
+    assert!(runtime.num_alive_tasks() > baseline, "its forwarder runs");
     drop(events);
     // No event is sent: the tasks must end because the client went away.
     common::eventually(

@@ -60,7 +60,7 @@ pub enum AlertAction {
         /// Summary of the incident (templated).
         description: String,
     },
-    /// An event the webview can listen to (`opentelemetry://alert`).
+    /// A `notification` event for the live views (`onNotification` in the webview).
     InApp {},
     /// A `tracing` record at WARN (firing) or INFO (resolved).
     Log {},

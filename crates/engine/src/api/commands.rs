@@ -75,6 +75,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     stream("subscribe_series"),
     stream("ack_series"),
     stream("unsubscribe_series"),
+    stream("subscribe_events"),
+    stream("unsubscribe_events"),
     write("record_metric"),
     write("run_health_checks"),
     write("silence_alert"),

@@ -3,6 +3,7 @@
 //! results and the same errors, which name the argument at fault.
 
 mod commands;
+mod events;
 mod stream;
 mod types;
 mod webview;
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use commands::{Access, CommandSpec, COMMANDS};
+pub use events::{check_event_kinds, next, EventBus, LiveEvent, EVENT_KINDS};
 pub use stream::{Delivery, Streams, MAX_IN_FLIGHT, MAX_STREAMS, STALL_LIMIT};
 pub use types::{
     CatalogueEntry, LatestValue, LogFilter, MetricRecord, MetricsSnapshot, QuantileValue,

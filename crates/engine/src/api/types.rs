@@ -172,7 +172,7 @@ pub struct SeriesUpdate {
     pub dropped: u64,
 }
 
-/// A trace that just completed (the `opentelemetry://trace` event).
+/// A trace that just completed (the `trace` event).
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::api::{self, ApiError, Delivery, SeriesSelector, Streams};
+use crate::api::{self, ApiError, Delivery, LiveEvent, SeriesSelector, Streams};
 use crate::TelemetryManager;
 
 /// What the API handlers share.
@@ -157,40 +157,10 @@ pub(crate) async fn events(State(state): State<ApiState>) -> Response {
         );
     };
     let (tx, rx) = mpsc::channel::<Event>(64);
-    let open = Open {
-        slot: Arc::new(parking_lot::Mutex::new(Some(slot))),
-        stalled: Arc::new(watch::channel(false).0),
-    };
-    forward(
-        t.alerts().subscribe_events(),
-        tx.clone(),
-        &open,
-        "alert",
-        |e| Event::default().json_data(e).ok(),
-    );
-    forward(
-        t.alerts().subscribe(),
-        tx.clone(),
-        &open,
-        "notification",
-        |n| Event::default().json_data(n).ok(),
-    );
-    forward(t.health().subscribe(), tx.clone(), &open, "health", |c| {
-        Event::default().json_data(c).ok()
-    });
-    let traces = t.traces().clone();
-    forward(
-        t.traces().subscribe(),
-        tx,
-        &open,
-        "trace",
-        move |id: String| {
-            traces
-                .get(&id)
-                .and_then(|trace| Event::default().json_data(api::trace_summary(&trace)).ok())
-        },
-    );
-    let mut stalled = open.stalled.subscribe();
+    let slot = Arc::new(parking_lot::Mutex::new(Some(slot)));
+    let stalled = Arc::new(watch::channel(false).0);
+    forward(t.events(), tx, slot.clone(), stalled.clone());
+    let mut stalled = stalled.subscribe();
     let until_stalled = async move {
         let _ = stalled.wait_for(|s| *s).await;
     };
@@ -199,7 +169,7 @@ pub(crate) async fn events(State(state): State<ApiState>) -> Response {
             .take_until(until_stalled)
             .map(move |event| {
                 // The slot is freed when the client goes away and the stream is dropped.
-                let _open = &open.slot;
+                let _open = &slot;
                 event
             }),
     )
@@ -207,42 +177,28 @@ pub(crate) async fn events(State(state): State<ApiState>) -> Response {
     .into_response()
 }
 
-/// One open `/api/events` stream as its forwarding tasks see it.
-struct Open {
-    /// Its place among [`MAX_EVENT_STREAMS`]; taken (freed) when the client stalls.
-    slot: Arc<parking_lot::Mutex<Option<EventSlot>>>,
-    /// Turns true when the client has read nothing for [`api::STALL_LIMIT`].
-    stalled: Arc<watch::Sender<bool>>,
-}
-
-/// Forwards `rx` as events named `name` until the client goes away (at once, not at the
-/// next event) or stalls; a full buffer drops the event (the client is not reading)
-/// rather than queueing it, and a buffer full for [`api::STALL_LIMIT`] ends the stream.
-fn forward<T: Clone + Send + 'static>(
-    mut rx: broadcast::Receiver<T>,
+/// Forwards the bus to one client as events named by their kind until the client goes
+/// away (at once, not at the next event) or stalls: a full buffer drops the event (the
+/// client is not reading) rather than queueing it, and a buffer full for
+/// [`api::STALL_LIMIT`] frees the client's `slot` and ends its stream (`stalled`).
+fn forward(
+    mut bus: broadcast::Receiver<LiveEvent>,
     tx: mpsc::Sender<Event>,
-    open: &Open,
-    name: &'static str,
-    to_event: impl Fn(T) -> Option<Event> + Send + 'static,
+    slot: Arc<parking_lot::Mutex<Option<EventSlot>>>,
+    stalled: Arc<watch::Sender<bool>>,
 ) {
-    let (slot, stalled) = (open.slot.clone(), open.stalled.clone());
-    let mut stall = stalled.subscribe();
     tokio::spawn(async move {
         let mut full_since: Option<tokio::time::Instant> = None;
         loop {
-            let item = tokio::select! {
-                item = rx.recv() => match item {
-                    Ok(item) => item,
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => break,
-                },
+            let event = tokio::select! {
+                Some(event) = api::next(&mut bus) => event,
                 _ = tx.closed() => break,
-                _ = stall.wait_for(|s| *s) => break,
+                else => break,
             };
-            let Some(event) = to_event(item) else {
+            let Some(event) = sse(&event) else {
                 continue;
             };
-            match tx.try_send(event.event(name)) {
+            match tx.try_send(event) {
                 Ok(()) => full_since = None,
                 Err(mpsc::error::TrySendError::Closed(_)) => break,
                 Err(mpsc::error::TrySendError::Full(_)) => {
@@ -256,6 +212,17 @@ fn forward<T: Clone + Send + 'static>(
             }
         }
     });
+}
+
+/// The Server-Sent Event of `event`: named by its kind, its payload as data.
+fn sse(event: &LiveEvent) -> Option<Event> {
+    let data = match event {
+        LiveEvent::Alert(e) => Event::default().json_data(e),
+        LiveEvent::Notification(n) => Event::default().json_data(n),
+        LiveEvent::Health(c) => Event::default().json_data(c),
+        LiveEvent::Trace(t) => Event::default().json_data(t),
+    };
+    data.ok().map(|e| e.event(event.kind()))
 }
 
 /// The events of `rx` until it closes or the server stops.
