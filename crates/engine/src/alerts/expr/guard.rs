@@ -11,7 +11,6 @@
 //!   level, on whatever stack the evaluating task has.
 
 use promql_parser::parser::Expr;
-use promql_parser::util::parse_str_radix;
 
 use super::ExprError;
 
@@ -45,7 +44,7 @@ pub(super) fn before_parsing(source: &str) -> Result<(), ExprError> {
         ));
     }
     for number in duration_numbers(source) {
-        let seconds = parse_str_radix(number).ok();
+        let seconds = number_value(number);
         let fits = seconds.is_some_and(|s| s.is_finite() && (0.0..=MAX_RANGE_SECONDS).contains(&s));
         if seconds.is_some() && !fits {
             return Err(too(
@@ -158,6 +157,32 @@ fn skip_string(bytes: &[u8], from: usize) -> usize {
     i
 }
 
+/// The value of `word` when the lexer would read it as a number (decimal, hex, octal,
+/// `Inf`, `NaN`); `None` for anything else (`5m`, `5mxM`, a name).
+fn number_value(word: &str) -> Option<f64> {
+    let lower = word.to_ascii_lowercase();
+    let unsigned = lower.trim_start_matches(['+', '-']);
+    match unsigned {
+        "inf" => return Some(f64::INFINITY),
+        "nan" => return Some(f64::NAN),
+        _ => {}
+    }
+    if let Some(hex) = unsigned.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).ok().map(|v| v as f64);
+    }
+    let octal = unsigned.len() > 1
+        && unsigned.starts_with('0')
+        && unsigned.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    if octal {
+        return i64::from_str_radix(unsigned, 8).ok().map(|v| v as f64);
+    }
+    let decimal = unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && unsigned
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"._e+-".contains(&b));
+    decimal.then(|| unsigned.parse::<f64>().ok()).flatten()
+}
+
 /// Checks the nesting depth of a parsed expression, without recursion.
 pub(super) fn depth(expr: &Expr) -> Result<(), ExprError> {
     let mut stack = vec![(expr, 1_usize)];
@@ -223,6 +248,19 @@ mod tests {
         Condition::parse("rate(x[5m]) > 1e300").expect("a huge threshold is a number");
         Condition::parse("rate(x[90]) > Inf").expect("90 seconds");
         Condition::parse("x{path=\"[1e300]\"} > 0").expect("inside a string");
+    }
+
+    #[test]
+    fn words_that_look_half_like_numbers_are_left_to_the_parser() {
+        // Found by the config_json fuzz target: `5mxM` once reached a number parser that
+        // panics on an `x` without `0x`.
+        let source = "rabbbbte([5mxM) > 1";
+        assert!(parse_error(source).contains("cannot parse"));
+        assert_eq!(number_value("5mxM"), None);
+        assert_eq!(number_value("0x1F"), Some(31.0));
+        assert_eq!(number_value("010"), Some(8.0));
+        assert_eq!(number_value("1e3"), Some(1000.0));
+        assert!(number_value("-Inf").is_some_and(f64::is_infinite));
     }
 
     #[test]
