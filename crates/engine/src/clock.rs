@@ -14,8 +14,6 @@ use std::time::{Instant, SystemTime};
 
 use parking_lot::Mutex;
 
-use crate::export::unix_ms;
-
 /// A clock that never goes backward, fed with wall and monotonic readings.
 #[derive(Debug, Default)]
 struct Steady {
@@ -41,6 +39,13 @@ impl Steady {
         self.last = Some((now, mono));
         now
     }
+}
+
+/// Unix time in milliseconds.
+pub(crate) fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 static CLOCK: Mutex<Steady> = Mutex::new(Steady {

@@ -18,7 +18,7 @@ use opentelemetry::KeyValue;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
-use crate::export::unix_ms;
+use crate::clock::unix_ms;
 use crate::metrics::{Counter, Metrics, MetricsError};
 
 /// The panics caught in one task.

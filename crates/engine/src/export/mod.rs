@@ -11,7 +11,6 @@ mod status;
 use std::io::Write;
 
 pub(crate) use file::RotatingFile;
-pub(crate) use status::unix_ms;
 pub use status::{ExportStatus, ExportStatusBoard, ExporterReport};
 
 use crate::config::MetricsExporter;

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use parking_lot::RwLock;
+
+use crate::clock::unix_ms;
 use serde::Serialize;
 
 /// How an exporter is doing (spec section 2).
@@ -113,11 +115,4 @@ impl ExportStatusBoard {
     pub fn reports(&self) -> BTreeMap<String, ExporterReport> {
         self.inner.read().clone()
     }
-}
-
-/// Unix time in milliseconds.
-pub(crate) fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

@@ -25,8 +25,9 @@ pub use builtin::{
 };
 pub use ietf::health_json;
 
+use crate::clock::unix_ms;
 use crate::config::{HealthCheckConfig, HealthConfig};
-use crate::export::{unix_ms, ExportStatusBoard};
+use crate::export::ExportStatusBoard;
 use crate::metrics::Metrics;
 use crate::store::SeriesStore;
 use crate::supervise::{panic_message, Supervisor};

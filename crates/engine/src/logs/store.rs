@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use tracing::Level;
 
-use crate::export::unix_ms;
+use crate::clock::unix_ms;
 
 /// One log record.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]

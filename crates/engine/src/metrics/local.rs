@@ -215,3 +215,82 @@ fn fill<'c>(
         local: Local::new(&instrument),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Metrics;
+
+    #[test]
+    fn same_compares_every_byte_of_names_of_every_length() {
+        for len in 0..24 {
+            let a: String = (0..len)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
+            assert!(same(&a, &a.clone()));
+            for at in 0..len {
+                let mut b = a.clone().into_bytes();
+                b[at] = b'_';
+                let b = String::from_utf8(b).unwrap();
+                assert!(!same(&a, &b), "{a} vs {b}");
+            }
+            assert!(!same(&a, &format!("{a}x")));
+        }
+    }
+
+    #[test]
+    fn slots_stay_in_the_table() {
+        for addr in (0..100_000_usize).step_by(7) {
+            assert!(slot(addr, addr % 300) < RECENT);
+        }
+    }
+
+    #[test]
+    fn a_name_is_found_by_address_then_by_content_and_never_across_instances() {
+        let metrics = Metrics::detached();
+        metrics.counter("clicks_total").unwrap();
+        let (id, shared) = (metrics.inner.id, &metrics.inner.instruments);
+        let name = "clicks_total";
+        // First use fills the entry; the same string again is a reused hit.
+        assert_eq!(with(id, name, shared, |_, reused| reused), Some(false));
+        assert_eq!(
+            with(id, name, shared, |local, reused| local.add(1, &[], reused)),
+            Some(true)
+        );
+        // A name built at run time has another address: found by content.
+        let built = ["clicks", "_total"].concat();
+        assert_eq!(with(id, &built, shared, |_, reused| reused), Some(false));
+        // The kind is checked: a counter is no gauge.
+        assert_eq!(
+            with(id, name, shared, |local, reused| local.set(
+                1.0,
+                &[],
+                reused
+            )),
+            Some(false)
+        );
+        // Another instance without that instrument does not see this one's entry.
+        let other = Metrics::detached();
+        let other_map = &other.inner.instruments;
+        assert_eq!(with(other.inner.id, name, other_map, |_, r| r), None);
+        assert_eq!(with(id, "no_such_metric", shared, |_, r| r), None);
+    }
+
+    #[test]
+    fn more_instances_than_the_cache_keeps_are_still_found() {
+        let all: Vec<Metrics> = (0..INSTANCES + 2).map(|_| Metrics::detached()).collect();
+        for m in &all {
+            m.gauge("queue_size").unwrap();
+        }
+        for round in 0..3 {
+            for m in &all {
+                let built = format!("queue_{}", "size");
+                let found = with(m.inner.id, &built, &m.inner.instruments, |local, reused| {
+                    local.set(f64::from(round), &[], reused)
+                });
+                assert_eq!(found, Some(true));
+            }
+        }
+        CACHE.with(|cache| assert!(cache.borrow().maps.len() <= INSTANCES));
+    }
+}

@@ -20,7 +20,7 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use parking_lot::Mutex;
 use serde::Serialize;
 
-use crate::export::unix_ms;
+use crate::clock::unix_ms;
 
 /// One finished span.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
