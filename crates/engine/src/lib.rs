@@ -33,6 +33,7 @@ pub mod server;
 pub mod store;
 mod supervise;
 pub mod tracing;
+mod validation;
 
 pub use manager::{TelemetryError, TelemetryManager};
 pub use opentelemetry::context::FutureExt;

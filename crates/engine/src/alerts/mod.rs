@@ -24,9 +24,10 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+pub use crate::config::{AlertAction, AlertRule, AlertSeverity};
 pub use expr::{Condition, ExprError};
 pub use notify::{DeliveryError, Notification};
-pub use rule::{AlertAction, AlertRule, AlertSeverity, TemplateError};
+pub use rule::TemplateError;
 
 use crate::config::AlertsConfig;
 use crate::export::ExportStatusBoard;
@@ -130,6 +131,27 @@ pub struct ActiveAlert {
     /// When the condition started holding (Unix ms).
     #[ts(type = "number")]
     pub active_since_ms: i64,
+}
+
+/// The problems of every rule of `config`, each with its field path
+/// (`alerts.rules[0].condition`): what [`TelemetryConfig::validate`] adds to the config's
+/// own checks.
+///
+/// [`TelemetryConfig::validate`]: crate::config::TelemetryConfig::validate
+pub(crate) fn rule_issues(config: &AlertsConfig) -> Vec<crate::config::ConfigIssue> {
+    config
+        .rules
+        .iter()
+        .enumerate()
+        .flat_map(|(i, rule)| {
+            rule_problems(rule, config.email.is_some())
+                .into_iter()
+                .map(move |(field, message)| crate::config::ConfigIssue {
+                    path: format!("alerts.rules[{i}].{field}"),
+                    message,
+                })
+        })
+        .collect()
 }
 
 /// Every problem of `rule`, as `(field, message)`: the condition, the templates, and

@@ -13,7 +13,8 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::broadcast;
 
-use super::rule::{render, render_json, AlertAction};
+use super::rule::{render, render_json};
+use super::AlertAction;
 use super::{AlertState, Delivery};
 use crate::config::{AlertsConfig, EmailConfig, SmtpSecurity};
 

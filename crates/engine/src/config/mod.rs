@@ -8,6 +8,7 @@
 mod env;
 mod error;
 mod profiles;
+mod rules;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -18,7 +19,8 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ConfigError, ConfigIssue};
 pub use profiles::Profile;
-pub use validate::{RESERVED_PATHS, RESERVED_PREFIXES};
+pub use rules::{AlertAction, AlertRule, AlertSeverity};
+pub use validate::{is_valid_check_name, RESERVED_PATHS, RESERVED_PREFIXES};
 
 /// The whole telemetry configuration (spec section 1).
 ///
@@ -606,7 +608,7 @@ pub struct AlertsConfig {
     #[serde(with = "humantime_serde")]
     pub delivery_timeout: Duration,
     /// The rules.
-    pub rules: Vec<crate::alerts::AlertRule>,
+    pub rules: Vec<AlertRule>,
 }
 
 impl AlertsConfig {
@@ -708,7 +710,7 @@ impl TelemetryConfig {
         } else {
             deserialize_at::<TelemetryConfig>(value)?
         };
-        config.validate()?;
+        config.check_fields()?;
         Ok(config)
     }
 
@@ -754,7 +756,7 @@ impl TelemetryConfig {
             _ => Self::default(),
         };
         config.apply_env_overrides(lookup)?;
-        config.validate()?;
+        config.check_fields()?;
         Ok(config)
     }
 

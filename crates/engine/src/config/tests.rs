@@ -175,7 +175,10 @@ const BAD: &[(&str, &str)] = &[
 fn bad_configs_name_the_field() {
     assert!(BAD.len() >= 15);
     for (json, want) in BAD {
-        let err = TelemetryConfig::from_json(json).expect_err(json);
+        // Parsing checks the fields; `validate` adds what each alert rule means.
+        let err = TelemetryConfig::from_json(json)
+            .and_then(|c| c.validate())
+            .expect_err(json);
         let text = err.to_string();
         let first = match &err {
             ConfigError::Invalid(issues) => issues[0].to_string(),

@@ -171,8 +171,20 @@ impl Issues {
     }
 }
 
+/// A check name is usable in `<name>_health_status`: lowercase letters, digits and `_`,
+/// starting with a letter.
+pub fn is_valid_check_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
 impl TelemetryConfig {
-    /// Checks every rule and returns every problem, each with its field path.
+    /// Checks the configuration's own rules (fields, ranges, names, URLs, paths) and
+    /// returns every problem, each with its field path. What an alert rule means (its
+    /// condition, templates, actions) is checked beside the rules, by
+    /// [`TelemetryConfig::validate`].
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] listing the problems, e.g.
@@ -183,10 +195,10 @@ impl TelemetryConfig {
     /// use telemetry_engine::config::TelemetryConfig;
     /// let mut cfg = TelemetryConfig::default();
     /// cfg.tracing.sample_rate = 2.0;
-    /// let err = cfg.validate().unwrap_err();
+    /// let err = cfg.check_fields().unwrap_err();
     /// assert_eq!(err.issues()[0].path, "tracing.sample_rate");
     /// ```
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn check_fields(&self) -> Result<(), ConfigError> {
         let mut issues = Issues::default();
         if self.service_name.trim().is_empty() {
             issues.add("service_name", "must not be empty");
@@ -340,9 +352,6 @@ impl TelemetryConfig {
                     format!("{at}.name"),
                     format!("{:?} is used by another rule", rule.name),
                 );
-            }
-            for (field, message) in crate::alerts::rule_problems(rule, a.email.is_some()) {
-                issues.add(format!("{at}.{field}"), message);
             }
         }
     }
@@ -545,7 +554,7 @@ impl TelemetryConfig {
                     if let Err(why) = check_url(url) {
                         issues.add(format!("{at}.Http.url"), why);
                     }
-                    if !crate::health::is_valid_name(name) {
+                    if !is_valid_check_name(name) {
                         issues.add(
                             format!("{at}.Http.name"),
                             format!("{name:?} must be lowercase letters, digits and '_'"),

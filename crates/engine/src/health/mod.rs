@@ -26,7 +26,7 @@ pub use builtin::{
 pub use ietf::health_json;
 
 use crate::clock::unix_ms;
-use crate::config::{HealthCheckConfig, HealthConfig};
+use crate::config::{is_valid_check_name, HealthCheckConfig, HealthConfig};
 use crate::export::ExportStatusBoard;
 use crate::metrics::Metrics;
 use crate::store::SeriesStore;
@@ -295,7 +295,7 @@ impl HealthCheckManager {
     /// that cannot be a metric name.
     pub async fn add_check(&self, check: Box<dyn HealthCheck>) -> Result<(), HealthError> {
         let name = check.name().to_owned();
-        if !is_valid_name(&name) {
+        if !is_valid_check_name(&name) {
             return Err(HealthError::BadName(name));
         }
         let mut checks = self.checks.lock();
@@ -450,15 +450,6 @@ impl HealthCheckManager {
             let _ = metrics.set("system_health_status", status.as_metric(), &[]);
         }
     }
-}
-
-/// A check name is usable in `<name>_health_status`: lowercase letters, digits and `_`,
-/// starting with a letter.
-pub(crate) fn is_valid_name(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// The manager for `config`: its settings and built-in checks, plus the exporters,
