@@ -27,10 +27,10 @@ const MAX_SPAN_NAME: usize = 256;
 const MAX_ERROR_MESSAGE: usize = 4096;
 
 fn bad(field: &str, message: impl Into<String>) -> Error {
-    Error::BadArgument {
+    Error::Api(api::ApiError::BadArgument {
         field: field.to_owned(),
         message: message.into(),
-    }
+    })
 }
 
 /// The newest value of every series in the store.

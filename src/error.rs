@@ -11,15 +11,8 @@ pub enum Error {
     /// The plugin configuration in `tauri.conf.json` is invalid.
     #[error(transparent)]
     Config(#[from] telemetry_engine::config::ConfigError),
-    /// A command argument cannot be used.
-    #[error("{field}: {message}")]
-    BadArgument {
-        /// The argument (`query.stepMs`).
-        field: String,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// A query or write of the engine's API failed (names the argument at fault).
+    /// A query or write of the engine's API failed, or a command argument cannot be used
+    /// (`ApiError::BadArgument`, which names the argument at fault).
     #[error(transparent)]
     Api(#[from] telemetry_engine::api::ApiError),
     /// An alert operation failed (unknown rule, …).

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use tauri::async_runtime::JoinHandle;
-use telemetry_engine::api::{check_event_kinds, next, LiveEvent};
+use telemetry_engine::api::{check_event_kinds, next, ApiError, LiveEvent};
 use tokio::sync::broadcast;
 
 use crate::error::{Error, Result};
@@ -41,13 +41,13 @@ impl EventSubscriptions {
         check_event_kinds(&kinds)?;
         let mut open = self.open.lock();
         if open.len() >= MAX_EVENT_SUBSCRIPTIONS {
-            return Err(Error::BadArgument {
+            return Err(Error::Api(ApiError::BadArgument {
                 field: "kinds".into(),
                 message: format!(
                     "{MAX_EVENT_SUBSCRIPTIONS} event subscriptions are open already; \
                      unsubscribe_events one first"
                 ),
-            });
+            }));
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let registry = self.open.clone();
