@@ -30,6 +30,15 @@ fn gauge_store(name: &str, series: Vec<SeriesSnapshot>) -> SeriesStore {
     store
 }
 
+/// Whether an instance of alert rule `rule` is firing.
+fn is_firing(telemetry: &telemetry_engine::TelemetryManager, rule: &str) -> bool {
+    telemetry
+        .alerts()
+        .active()
+        .iter()
+        .any(|a| a.rule == rule && a.state == AlertState::Firing)
+}
+
 fn rule(name: &str, condition: &str) -> AlertRule {
     AlertRule {
         name: name.into(),
@@ -68,11 +77,7 @@ async fn a_rule_that_panicked_the_evaluation_loop_leaves_the_other_rules_running
         .unwrap();
     // Several evaluations run before the gauge reaches the store: the loop must survive them.
     common::eventually("queue_backlog firing", Duration::from_secs(10), || {
-        let firing = telemetry
-            .alerts()
-            .active()
-            .iter()
-            .any(|a| a.rule == "queue_backlog" && a.state == AlertState::Firing);
+        let firing = is_firing(&telemetry, "queue_backlog");
         async move { firing.then_some(()) }
     })
     .await;
@@ -169,12 +174,9 @@ async fn a_hanging_webhook_blocks_neither_evaluation_nor_shutdown() {
         .await
         .unwrap();
     let firing = |name: &'static str| {
-        let alerts = telemetry.alerts().clone();
+        let telemetry = telemetry.clone();
         move || {
-            let found = alerts
-                .active()
-                .iter()
-                .any(|a| a.rule == name && a.state == AlertState::Firing);
+            let found = is_firing(&telemetry, name);
             async move { found.then_some(()) }
         }
     };
@@ -320,11 +322,7 @@ async fn a_full_series_store_keeps_rule_inputs_and_says_it_is_full() {
             noise.set(round, &[label]).unwrap();
         }
         durations.record(45_000.0, &[]).unwrap();
-        let firing = telemetry
-            .alerts()
-            .active()
-            .iter()
-            .any(|a| a.rule == "slow_exports" && a.state == AlertState::Firing);
+        let firing = is_firing(&telemetry, "slow_exports");
         async move { firing.then_some(()) }
     })
     .await;
@@ -552,6 +550,15 @@ async fn raw(addr: std::net::SocketAddr, request: &str) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
+/// `GET path` on a fresh connection to `addr`; the whole answer.
+async fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    raw(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+    .await
+}
+
 /// A started manager with its HTTP server and the server's address.
 async fn served() -> (
     std::sync::Arc<telemetry_engine::TelemetryManager>,
@@ -619,11 +626,7 @@ async fn silent_and_slow_body_connections_are_closed_after_the_request_timeout()
             .unwrap();
     }
     // Meanwhile and after, others are served.
-    let answer = raw(
-        addr,
-        &format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
-    )
-    .await;
+    let answer = get(addr, "/health").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     telemetry.shutdown().await;
 }
@@ -645,7 +648,7 @@ async fn stream_selectors_are_capped_and_a_closed_event_stream_frees_its_tasks_a
             percent_encoding::NON_ALPHANUMERIC
         )
     );
-    let answer = raw(addr, &format!("GET /api/subscribe_series?{query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")).await;
+    let answer = get(addr, &format!("/api/subscribe_series?{query}")).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("at most 32 per stream"), "{answer}");
 
