@@ -213,7 +213,7 @@ fn forget_before(ring: &mut VecDeque<(i64, f64)>, oldest: i64) {
 /// assert_eq!(store.query("queue_size", &[], None)[0].points, vec![(1_000, 3.0)]);
 /// ```
 pub struct SeriesStore {
-    series: RwLock<HashMap<SeriesKey, Points>>,
+    series: RwLock<Held>,
     retention_ms: i64,
     slot_ms: i64,
     /// The collection interval, when points are thinned (`slot_ms` is longer); the
@@ -227,6 +227,67 @@ pub struct SeriesStore {
     evicted: AtomicU64,
     /// Names never evicted (those alert rules read).
     protected: RwLock<Arc<BTreeSet<String>>>,
+}
+
+/// The series, and their keys by name: a stream's selector or a rule's selector looks up
+/// its name, not every series.
+#[derive(Default)]
+struct Held {
+    points: HashMap<SeriesKey, Points>,
+    by_name: HashMap<Arc<str>, Vec<SeriesKey>>,
+}
+
+impl Held {
+    fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    fn get(&self, key: &SeriesKey) -> Option<&Points> {
+        self.points.get(key)
+    }
+
+    fn get_mut(&mut self, key: &SeriesKey) -> Option<&mut Points> {
+        self.points.get_mut(key)
+    }
+
+    fn insert(&mut self, key: SeriesKey, points: Points) {
+        self.by_name
+            .entry(key.name.clone())
+            .or_default()
+            .push(key.clone());
+        self.points.insert(key, points);
+    }
+
+    fn remove(&mut self, key: &SeriesKey) {
+        if self.points.remove(key).is_none() {
+            return;
+        }
+        if let Some(keys) = self.by_name.get_mut(&key.name) {
+            keys.retain(|k| k != key);
+            if keys.is_empty() {
+                self.by_name.remove(&key.name);
+            }
+        }
+    }
+
+    /// Keeps the series for which `keep` is true (it may change their points).
+    fn retain(&mut self, mut keep: impl FnMut(&mut Points) -> bool) {
+        self.points.retain(|_, points| keep(points));
+        let points = &self.points;
+        self.by_name.retain(|_, keys| {
+            keys.retain(|k| points.contains_key(k));
+            !keys.is_empty()
+        });
+    }
+
+    /// The series called `name`.
+    fn named<'a>(&'a self, name: &str) -> impl Iterator<Item = (&'a SeriesKey, &'a Points)> {
+        self.by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| Some((key, self.points.get(key)?)))
+    }
 }
 
 /// The series that may be evicted in one ingest, least recently changed first; built
@@ -248,7 +309,7 @@ impl SeriesStore {
         let interval_ms = duration_ms(config.collection_interval).max(1);
         let slot_ms = interval_ms.max(thinned);
         Self {
-            series: RwLock::new(HashMap::new()),
+            series: RwLock::default(),
             retention_ms,
             slot_ms,
             recent_slot_ms: (slot_ms > interval_ms).then_some(interval_ms),
@@ -284,7 +345,7 @@ impl SeriesStore {
         let protected = self.protected.read().clone();
         let mut room = Room::default();
         let mut map = self.series.write();
-        let mut push = |map: &mut HashMap<SeriesKey, Points>, name: &str, labels, value| {
+        let mut push = |map: &mut Held, name: &str, labels, value| {
             self.push(map, &mut room, &protected, name, labels, ts, value);
         };
         for metric in &snapshot.metrics {
@@ -304,7 +365,7 @@ impl SeriesStore {
         }
         let oldest = ts - self.retention_ms;
         let recent_oldest = ts - self.recent_ms;
-        map.retain(|_, points| {
+        map.retain(|points| {
             forget_before(&mut points.thinned, oldest);
             forget_before(&mut points.recent, recent_oldest);
             !points.thinned.is_empty()
@@ -314,7 +375,7 @@ impl SeriesStore {
     #[allow(clippy::too_many_arguments)] // one point and where it goes; called from one place
     fn push(
         &self,
-        map: &mut HashMap<SeriesKey, Points>,
+        map: &mut Held,
         room: &mut Room,
         protected: &BTreeSet<String>,
         name: &str,
@@ -376,7 +437,7 @@ impl SeriesStore {
     /// is not protected itself) it changed at `ts`. Returns whether a place was freed.
     fn make_room(
         &self,
-        map: &mut HashMap<SeriesKey, Points>,
+        map: &mut Held,
         room: &mut Room,
         protected: &BTreeSet<String>,
         for_protected: bool,
@@ -387,6 +448,7 @@ impl SeriesStore {
         }
         let candidates = room.candidates.get_or_insert_with(|| {
             let mut all: Vec<(i64, SeriesKey)> = map
+                .points
                 .iter()
                 .filter(|(k, _)| !protected.contains(&*k.name))
                 .map(|(k, p)| (p.changed_ms, k.clone()))
@@ -427,8 +489,7 @@ impl SeriesStore {
     ) -> Vec<SeriesData> {
         let map = self.series.read();
         let mut out: Vec<SeriesData> = map
-            .iter()
-            .filter(|(k, _)| &*k.name == name)
+            .named(name)
             .filter(|(k, _)| {
                 matchers
                     .iter()
@@ -454,8 +515,7 @@ impl SeriesStore {
     /// call it every tick).
     pub fn latest_matching(&self, name: &str, matchers: &[(&str, &str)]) -> Vec<LatestPoint> {
         let map = self.series.read();
-        map.iter()
-            .filter(|(k, _)| &*k.name == name)
+        map.named(name)
             .filter(|(k, _)| {
                 matchers
                     .iter()
@@ -470,6 +530,7 @@ impl SeriesStore {
     pub fn latest_all(&self) -> Vec<LatestPoint> {
         let map = self.series.read();
         let mut out: Vec<_> = map
+            .points
             .iter()
             .filter_map(|(k, points)| LatestPoint::of(k, points))
             .collect();
@@ -490,17 +551,17 @@ impl SeriesStore {
         let mut names: Vec<String> = self
             .series
             .read()
+            .by_name
             .keys()
-            .map(|k| k.name.to_string())
+            .map(|name| name.to_string())
             .collect();
         names.sort();
-        names.dedup();
         names
     }
 
     /// Number of series held.
     pub fn series_count(&self) -> usize {
-        self.series.read().len()
+        self.series.read().points.len()
     }
 
     /// Points of new series refused because the store was full and no series could be
@@ -657,6 +718,22 @@ mod tests {
             "all changed at 1000: none evicted"
         );
         assert_eq!(store.evicted_series(), 0);
+    }
+
+    #[test]
+    fn the_name_index_follows_evictions_and_expiry() {
+        let store = SeriesStore::new(&config(1, 10, 10, 2));
+        store.ingest(&gauge(1_000, "old", &[("a", "1")], 1.0));
+        store.ingest(&gauge(2_000, "kept", &[("a", "1")], 1.0));
+        // A third series evicts `old`, the least recently changed.
+        store.ingest(&gauge(3_000, "new", &[("a", "1")], 1.0));
+        assert!(store.query("old", &[], None).is_empty());
+        assert_eq!(store.names(), ["kept", "new"]);
+        // Past the 10 s retention every series expires, and the index with them.
+        store.ingest(&gauge(20_000, "new", &[("a", "2")], 1.0));
+        assert_eq!(store.names(), ["new"]);
+        assert_eq!(store.latest_matching("new", &[]).len(), 1);
+        assert!(store.latest_matching("kept", &[]).is_empty());
     }
 
     #[test]
