@@ -745,3 +745,33 @@ async fn shutdown_ends_by_its_deadline_with_every_exporter_hanging() {
     );
     drop(unread);
 }
+
+/// Class: one client taking every place. Connections and series streams are counted per
+/// client address as well as in all: one client's extra connections close at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_hold_every_connection() {
+    use tokio::io::AsyncReadExt as _;
+    let (telemetry, addr) = served().await;
+    let mut held = Vec::new();
+    for _ in 0..telemetry_engine::server::MAX_CONNECTIONS_PER_PEER {
+        held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let mut extra = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut rest = Vec::new();
+    // Closed as it comes, long before the 10 s a silent connection gets.
+    tokio::time::timeout(Duration::from_secs(3), extra.read_to_end(&mut rest))
+        .await
+        .expect("the extra connection is closed at once")
+        .unwrap();
+    assert!(rest.is_empty());
+    drop(held);
+    // Once they are gone, the client is served again.
+    common::eventually("a place for the client", Duration::from_secs(5), || async {
+        get(addr, "/health")
+            .await
+            .starts_with("HTTP/1.1 200")
+            .then_some(())
+    })
+    .await;
+    telemetry.shutdown().await;
+}

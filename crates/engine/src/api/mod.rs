@@ -13,7 +13,9 @@ use std::time::Duration;
 
 pub use commands::{Access, CommandSpec, COMMANDS};
 pub use events::{check_event_kinds, next, EventBus, LiveEvent, EVENT_KINDS};
-pub use stream::{Delivery, Streams, MAX_IN_FLIGHT, MAX_STREAMS, STALL_LIMIT};
+pub use stream::{
+    Delivery, Streams, MAX_IN_FLIGHT, MAX_STREAMS, MAX_STREAMS_PER_OWNER, STALL_LIMIT,
+};
 pub use types::{
     CatalogueEntry, LatestValue, LogFilter, MetricRecord, MetricsSnapshot, QuantileValue,
     SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter, TraceSummary,

@@ -25,6 +25,10 @@ use opentelemetry::KeyValue;
 /// Streams open at once (all owners together); more are refused, so that no client can
 /// grow the app's tasks and buffers without bound.
 pub const MAX_STREAMS: usize = 256;
+
+/// Streams one owner (a window, an HTTP client's address) may have open at once, so that
+/// no single client takes every place.
+pub const MAX_STREAMS_PER_OWNER: usize = 64;
 /// Updates a receiver may leave unacknowledged before ticks are skipped.
 pub const MAX_IN_FLIGHT: u64 = 4;
 /// How long a stream goes on without progress (a delivered or acknowledged update)
@@ -107,7 +111,8 @@ impl Streams {
     /// wait for [`Streams::ack`]. Must run inside a Tokio runtime. Returns the stream id.
     ///
     /// # Errors
-    /// [`ApiError::TooManyStreams`] when [`MAX_STREAMS`] are open.
+    /// [`ApiError::TooManyStreams`] when [`MAX_STREAMS`] are open, or
+    /// [`MAX_STREAMS_PER_OWNER`] of `owner`'s.
     pub fn subscribe(
         &self,
         owner: &str,
@@ -121,6 +126,12 @@ impl Streams {
         let mut registry = self.registry.lock();
         if registry.subs.len() >= MAX_STREAMS {
             return Err(ApiError::TooManyStreams { max: MAX_STREAMS });
+        }
+        let owned = registry.subs.values().filter(|s| s.owner == owner).count();
+        if owned >= MAX_STREAMS_PER_OWNER {
+            return Err(ApiError::TooManyStreams {
+                max: MAX_STREAMS_PER_OWNER,
+            });
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let acked = Arc::new(AtomicU64::new(0));
@@ -302,9 +313,13 @@ mod tests {
     async fn streams_beyond_the_limit_are_refused_until_one_closes() {
         let streams = Streams::default();
         let store = store_with(&[("queue_size", 3.0)]);
+        let opened = std::cell::Cell::new(0_usize);
         let open = |streams: &Streams| {
+            // Spread over owners: one owner may hold at most MAX_STREAMS_PER_OWNER.
+            let owner = format!("w{}", opened.get() / MAX_STREAMS_PER_OWNER);
+            opened.set(opened.get() + 1);
             streams.subscribe(
-                "w",
+                &owner,
                 select("queue_size"),
                 Duration::from_secs(1),
                 store.clone(),
@@ -322,9 +337,34 @@ mod tests {
         assert!(!streams.unsubscribe("other", ids[0]));
         assert!(!streams.ack("other", ids[0], 1));
         assert!(open(&streams).is_err());
-        assert!(streams.unsubscribe("w", ids[0]));
+        assert!(streams.unsubscribe("w0", ids[0]));
         assert!(open(&streams).is_ok());
         assert_eq!(streams.count(), MAX_STREAMS);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_owner_cannot_take_every_place() {
+        let streams = Streams::default();
+        let store = store_with(&[("queue_size", 3.0)]);
+        let open = |owner: &str| {
+            streams.subscribe(
+                owner,
+                select("queue_size"),
+                Duration::from_secs(1),
+                store.clone(),
+                true,
+                |_| Delivery::Sent,
+            )
+        };
+        for _ in 0..MAX_STREAMS_PER_OWNER {
+            open("greedy").unwrap();
+        }
+        let refused = open("greedy").unwrap_err().to_string();
+        assert!(
+            refused.starts_with("64 series streams are open already"),
+            "{refused}"
+        );
+        open("polite").unwrap();
     }
 
     #[tokio::test(start_paused = true)]

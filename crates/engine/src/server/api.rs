@@ -80,6 +80,7 @@ pub(crate) struct StreamQuery {
 /// that does not keep up skips ticks (counted in `dropped`), never queues them.
 pub(crate) async fn subscribe(
     State(state): State<ApiState>,
+    axum::Extension(peer): axum::Extension<super::Peer>,
     Query(query): Query<StreamQuery>,
 ) -> Response {
     let Some(t) = state.manager.upgrade() else {
@@ -94,8 +95,10 @@ pub(crate) async fn subscribe(
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let (tx, rx) = mpsc::channel::<Event>(4);
+    // Counted per client address: one client may hold MAX_STREAMS_PER_OWNER of them.
+    let owner = peer.0.to_string();
     let opened = state.streams.subscribe(
-        "http",
+        &owner,
         selectors,
         interval,
         t.store().clone(),

@@ -38,6 +38,51 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2
 /// Connections served at once; further clients wait in the OS's accept queue.
 pub const MAX_CONNECTIONS: usize = 128;
 
+/// Connections one peer address may hold at once; more from it are closed as they come,
+/// so that one client cannot take every place.
+pub const MAX_CONNECTIONS_PER_PEER: usize = 96;
+
+/// The address of the client a request came from (series streams are counted per peer).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub(crate) std::net::IpAddr);
+
+/// One connection counted against its peer until dropped.
+struct PeerSlot {
+    peers: Arc<parking_lot::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    ip: std::net::IpAddr,
+}
+
+impl PeerSlot {
+    /// A place for `ip`, if it holds fewer than [`MAX_CONNECTIONS_PER_PEER`].
+    fn take(
+        peers: &Arc<parking_lot::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+        ip: std::net::IpAddr,
+    ) -> Option<Self> {
+        let mut map = peers.lock();
+        let held = map.entry(ip).or_insert(0);
+        if *held >= MAX_CONNECTIONS_PER_PEER {
+            return None;
+        }
+        *held += 1;
+        Some(Self {
+            peers: peers.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut map = self.peers.lock();
+        if let Some(held) = map.get_mut(&self.ip) {
+            *held -= 1;
+            if *held == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
 /// How long a client may take to send a request's headers (an idle keep-alive
 /// connection included) or its body; then the connection is closed.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -230,6 +275,7 @@ async fn serve(listener: TcpListener, router: Router, stopped: oneshot::Receiver
     let mut connections = JoinSet::new();
     let mut stopped = std::pin::pin!(stopped);
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let peers = Arc::default();
     loop {
         let slot = tokio::select! {
             _ = &mut stopped => break,
@@ -242,13 +288,19 @@ async fn serve(listener: TcpListener, router: Router, stopped: oneshot::Receiver
         tokio::select! {
             _ = &mut stopped => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
+                    // One client may not hold every place: its extra connections close.
+                    let Some(peer_slot) = PeerSlot::take(&peers, peer.ip()) else {
+                        drop(stream);
+                        continue;
+                    };
                     // Small answers (health, API) go out at once.
                     let _ = stream.set_nodelay(true);
-                    let service = TowerToHyperService::new(router.clone());
+                    let router = router.clone().layer(axum::Extension(Peer(peer.ip())));
+                    let service = TowerToHyperService::new(router);
                     let mut closing = closing.subscribe();
                     connections.spawn(async move {
-                        let _slot = slot;
+                        let _slots = (slot, peer_slot);
                         // The timer bounds how long a client may take to send its headers,
                         // on the first request and between keep-alive requests.
                         let connection = http1::Builder::new()
