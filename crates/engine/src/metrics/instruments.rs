@@ -8,7 +8,8 @@ use opentelemetry::KeyValue;
 use super::sketch::Sketch;
 use super::MetricsError;
 
-/// Checks the attribute count and keys of one measurement.
+/// Checks the attribute count and keys of one measurement. The common key (a letter
+/// first, no `:`) passes inline; anything else is looked at out of line.
 #[inline]
 pub(super) fn check_attributes(
     metric: &str,
@@ -16,12 +17,33 @@ pub(super) fn check_attributes(
     max: usize,
 ) -> Result<(), MetricsError> {
     if attributes.len() > max {
-        return Err(MetricsError::TooManyAttributes {
-            metric: metric.to_owned(),
-            count: attributes.len(),
-            max,
-        });
+        return Err(too_many(metric, attributes.len(), max));
     }
+    if attributes
+        .iter()
+        .all(|kv| super::name::plain_key(kv.key.as_str()))
+    {
+        Ok(())
+    } else {
+        check_keys(metric, attributes)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn too_many(metric: &str, count: usize, max: usize) -> MetricsError {
+    MetricsError::TooManyAttributes {
+        metric: metric.to_owned(),
+        count,
+        max,
+    }
+}
+
+/// Every rule for every key: the path of keys [`super::name::plain_key`] does not pass
+/// at a glance (empty ones, `le`, `_x`, `operation`, …).
+#[cold]
+#[inline(never)]
+fn check_keys(metric: &str, attributes: &[KeyValue]) -> Result<(), MetricsError> {
     for kv in attributes {
         let key = kv.key.as_str();
         let problem = if key.is_empty() {
@@ -30,20 +52,14 @@ pub(super) fn check_attributes(
             super::name::attribute_key_problem(key)
         };
         if let Some(reason) = problem {
-            return Err(invalid_key(metric, key, reason));
+            return Err(MetricsError::InvalidAttributeKey {
+                metric: metric.to_owned(),
+                key: key.to_owned(),
+                reason,
+            });
         }
     }
     Ok(())
-}
-
-#[cold]
-#[inline(never)]
-fn invalid_key(metric: &str, key: &str, reason: &'static str) -> MetricsError {
-    MetricsError::InvalidAttributeKey {
-        metric: metric.to_owned(),
-        key: key.to_owned(),
-        reason,
-    }
 }
 
 #[inline]

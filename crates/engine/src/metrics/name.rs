@@ -38,17 +38,38 @@ const RESERVED_LABELS: [&str; 4] = ["le", "quantile", "otel_scope_name", "otel_s
 /// `http_method`); `None` when it can.
 #[inline]
 pub(crate) fn attribute_key_problem(key: &str) -> Option<&'static str> {
-    let first = *key.as_bytes().first()?;
+    let bytes = key.as_bytes();
+    let first = *bytes.first()?;
+    // Cheapest tests first: this runs for every attribute of every by-name record.
     if first.is_ascii_digit() {
         Some("it must not start with a digit")
-    } else if key.starts_with("__") {
+    } else if first == b'_' && bytes.get(1) == Some(&b'_') {
         Some("names starting with '__' are reserved by Prometheus")
-    } else if key.contains(':') {
-        Some("':' is not allowed in a label name")
-    } else if RESERVED_LABELS.contains(&key) {
+    } else if matches!(first, b'l' | b'q' | b'o')
+        && matches!(bytes.len(), 2 | 8 | 15 | 18)
+        && RESERVED_LABELS.contains(&key)
+    {
         Some("it is a label the exposition writes itself (le, quantile, otel_scope_*)")
+    } else if bytes.contains(&b':') {
+        Some("':' is not allowed in a label name")
     } else {
         None
+    }
+}
+
+/// A key that passes every rule at a glance: a letter first other than `l`, `q` or `o`
+/// (which may start a reserved label), and no `:`. Keys it does not pass may still be
+/// fine: [`attribute_key_problem`] decides.
+#[inline]
+pub(crate) fn plain_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    match bytes.first() {
+        Some(&first) => {
+            first.is_ascii_alphabetic()
+                && !matches!(first, b'l' | b'q' | b'o')
+                && !bytes.contains(&b':')
+        }
+        None => false,
     }
 }
 
@@ -97,6 +118,31 @@ fn is_quantile_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_keys_pass_at_a_glance_and_the_rest_is_decided_in_full() {
+        for key in ["method", "endpoint", "http.method", "Status"] {
+            assert!(plain_key(key), "{key}");
+            assert_eq!(attribute_key_problem(key), None, "{key}");
+        }
+        // Not plain, yet fine: decided by the full check.
+        for key in ["operation", "latency", "queue", "_private"] {
+            assert!(!plain_key(key), "{key}");
+            assert_eq!(attribute_key_problem(key), None, "{key}");
+        }
+        for key in [
+            "le",
+            "quantile",
+            "otel_scope_name",
+            "__name__",
+            "0abc",
+            "a:b",
+            "method:x",
+        ] {
+            assert!(!plain_key(key), "{key}");
+            assert!(attribute_key_problem(key).is_some(), "{key}");
+        }
+    }
 
     #[test]
     fn accepts_the_spec_names() {
