@@ -8,7 +8,8 @@
 //! The test below also checks the pages' JSON: every ```` ```json ```` block that is a
 //! configuration (its keys are `TelemetryConfig` fields, or `telemetry`, or
 //! `plugins.opentelemetry` as in `tauri.conf.json`) must load with
-//! `TelemetryConfig::from_json`, which parses and validates it. Other JSON blocks
+//! `TelemetryConfig::from_json` and pass `validate` (alert conditions and templates
+//! included). Other JSON blocks
 //! (capabilities, webhook bodies, health documents) must at least be valid JSON.
 //!
 //! ```
@@ -17,6 +18,7 @@
 //! const FIELDS: &[&str] = &[
 //!     "enabled", "service_name", "service_version", "resource_attributes", "tracing",
 //!     "metrics", "health", "logs", "alerts", "http_api", "dashboard", "http_token",
+//!     "shutdown_timeout", "server",
 //! ];
 //! let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
 //! let mut configs = 0;
@@ -45,7 +47,8 @@
 //!             _ => None,
 //!         };
 //!         if let Some(config) = config {
-//!             if let Err(e) = TelemetryConfig::from_json(&config.to_string()) {
+//!             let loaded = TelemetryConfig::from_json(&config.to_string());
+//!             if let Err(e) = loaded.and_then(|c| c.validate()) {
 //!                 panic!("{}: a configuration that does not load:\n{e}\n{text}", path.display());
 //!             }
 //!             configs += 1;
