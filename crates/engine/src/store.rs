@@ -272,7 +272,12 @@ impl Held {
 
     /// Keeps the series for which `keep` is true (it may change their points).
     fn retain(&mut self, mut keep: impl FnMut(&mut Points) -> bool) {
+        let before = self.points.len();
         self.points.retain(|_, points| keep(points));
+        if self.points.len() == before {
+            // Nothing expired (the usual collection): the index is still right.
+            return;
+        }
         let points = &self.points;
         self.by_name.retain(|_, keys| {
             keys.retain(|k| points.contains_key(k));
