@@ -12,9 +12,10 @@ use tauri::test::{get_ipc_response, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri_plugin_opentelemetry::engine::api::{self, SeriesSelector, SeriesUpdate};
 use tauri_plugin_opentelemetry::engine::config::MetricsConfig;
-use tauri_plugin_opentelemetry::engine::store::{
-    MetricSnapshot, SeriesSnapshot, SeriesStore, SeriesValue, Snapshot, SnapshotKind,
+use tauri_plugin_opentelemetry::engine::metrics::{
+    MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind,
 };
+use tauri_plugin_opentelemetry::engine::store::SeriesStore;
 use tauri_plugin_opentelemetry::{TelemetryConfig, TelemetryExt, PLUGIN_ID};
 
 #[path = "../tests/support/mod.rs"]

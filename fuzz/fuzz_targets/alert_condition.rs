@@ -11,9 +11,8 @@ use std::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use telemetry_engine::alerts::Condition;
 use telemetry_engine::config::MetricsConfig;
-use telemetry_engine::store::{
-    MetricSnapshot, SeriesSnapshot, SeriesStore, SeriesValue, Snapshot, SnapshotKind,
-};
+use telemetry_engine::store::SeriesStore;
+use telemetry_engine::metrics::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
 
 const NOW: i64 = 1_700_000_600_000;
 

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ::tracing::Subscriber;
-use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::metrics::{Instrument, SdkMeterProvider, Stream};
 use opentelemetry_sdk::Resource;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
@@ -20,7 +18,7 @@ use crate::alerts::{AlertError, AlertManager};
 use crate::collectors::{CollectorError, SystemCollector};
 use crate::config::{ConfigError, HttpApi, MetricsExporter, TelemetryConfig};
 use crate::export::otlp::ExportContext;
-use crate::export::prometheus::Gatherer;
+use crate::export::prometheus::MetricsPipeline;
 use crate::export::{
     ExportError, ExportStatus, ExportStatusBoard, ExporterReport, SnapshotExporter,
 };
@@ -89,12 +87,11 @@ static INSTANCE: RwLock<Option<Arc<TelemetryManager>>> = RwLock::new(None);
 /// ```
 pub struct TelemetryManager {
     config: TelemetryConfig,
-    provider: SdkMeterProvider,
     tracing: TracingPipeline,
     logs: LogsPipeline,
     health: Arc<HealthCheckManager>,
     alerts: Arc<AlertManager>,
-    gatherer: Gatherer,
+    pipeline: MetricsPipeline,
     store: Arc<SeriesStore>,
     status: ExportStatusBoard,
     /// The series streams of every HTTP server (one count, one cap).
@@ -123,7 +120,7 @@ enum RunState {
 struct Cycle {
     collector: Option<SystemCollector>,
     exporters: Vec<SnapshotExporter>,
-    gatherer: Gatherer,
+    pipeline: MetricsPipeline,
     store: Arc<SeriesStore>,
     store_metrics: StoreMetrics,
     status: ExportStatusBoard,
@@ -167,7 +164,7 @@ impl Cycle {
                 ::tracing::warn!(error = %e, "system collector");
             }
         }
-        let snapshot = self.gatherer.snapshot();
+        let snapshot = self.pipeline.snapshot();
         self.store.ingest(&snapshot);
         self.store_metrics.publish(&self.store);
         for exporter in &mut self.exporters {
@@ -210,34 +207,7 @@ impl TelemetryManager {
                     .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
             )
             .build();
-        let limit = config.metrics.max_series_per_metric;
-        let mut provider_slot = None;
-        let gatherer = Gatherer::new(
-            |reader| {
-                let mut builder = SdkMeterProvider::builder()
-                    .with_resource(resource.clone())
-                    .with_view(move |_: &Instrument| {
-                        Stream::builder().with_cardinality_limit(limit).build().ok()
-                    });
-                if active {
-                    builder = builder.with_reader(reader);
-                }
-                let provider = builder.build();
-                let metrics = Metrics::new(
-                    provider.meter("tauri-plugin-opentelemetry"),
-                    &config.metrics,
-                );
-                provider_slot = Some(provider);
-                metrics
-            },
-            config.metrics.aggregation.summary_quantiles.clone(),
-            config
-                .metrics
-                .collection_interval
-                .max(Duration::from_secs(10)),
-        )?;
-        let provider = provider_slot
-            .ok_or_else(|| ExportError::Setup("meter provider was not built".into()))?;
+        let pipeline = MetricsPipeline::new(&config.metrics, resource.clone(), active)?;
         let store = Arc::new(SeriesStore::new(&config.metrics));
         let status = ExportStatusBoard::default();
         let runtime = tokio::runtime::Handle::try_current().ok();
@@ -248,7 +218,7 @@ impl TelemetryManager {
                 timeout: config.tracing.batch_export.max_export_timeout,
                 runtime: runtime.clone(),
                 status: status.clone(),
-                dropped: gatherer
+                dropped: pipeline
                     .metrics()
                     .counter("telemetry_spans_dropped_total")?,
             },
@@ -260,7 +230,7 @@ impl TelemetryManager {
                 timeout: config.logs.batch_export.max_export_timeout,
                 runtime,
                 status: status.clone(),
-                dropped: gatherer.metrics().counter("telemetry_logs_dropped_total")?,
+                dropped: pipeline.metrics().counter("telemetry_logs_dropped_total")?,
             },
         );
         let exporters = if active {
@@ -273,11 +243,11 @@ impl TelemetryManager {
         } else {
             Vec::new()
         };
-        let supervisor = Supervisor::new(gatherer.metrics())?;
+        let supervisor = Supervisor::new(pipeline.metrics())?;
         let health = Arc::new(
             health::from_config(
                 &config.health,
-                gatherer.metrics().clone(),
+                pipeline.metrics().clone(),
                 status.clone(),
                 supervisor.clone(),
                 store.clone(),
@@ -288,7 +258,7 @@ impl TelemetryManager {
             AlertManager::from_config(
                 &config.alerts,
                 &config.service_name,
-                gatherer.metrics().clone(),
+                pipeline.metrics().clone(),
                 status.clone(),
                 supervisor.clone(),
             )
@@ -297,20 +267,19 @@ impl TelemetryManager {
         let cycle = Cycle {
             collector: None,
             exporters,
-            gatherer: gatherer.clone(),
+            pipeline: pipeline.clone(),
             store: store.clone(),
-            store_metrics: StoreMetrics::new(gatherer.metrics())?,
+            store_metrics: StoreMetrics::new(pipeline.metrics())?,
             status: status.clone(),
         };
-        let http_streams = Arc::new(crate::api::Streams::counted_in(gatherer.metrics(), "http"));
+        let http_streams = Arc::new(crate::api::Streams::counted_in(pipeline.metrics(), "http"));
         Ok(Arc::new(Self {
             config,
-            provider,
             tracing,
             logs,
             health,
             alerts,
-            gatherer,
+            pipeline,
             store,
             status,
             http_streams,
@@ -507,7 +476,7 @@ impl TelemetryManager {
             HttpApi::Off => false,
         };
         Served {
-            gatherer: self.gatherer.clone(),
+            metrics: self.pipeline.clone(),
             status: self.status.clone(),
             health: (self.config.health.enabled).then(|| self.health.clone()),
             api: api.then(|| Arc::downgrade(self)),
@@ -534,7 +503,7 @@ impl TelemetryManager {
 
     /// The metrics API.
     pub fn metrics(&self) -> &Metrics {
-        self.gatherer.metrics()
+        self.pipeline.metrics()
     }
 
     /// The webview's metric budget (see [`crate::api::record_metric`]).
@@ -657,7 +626,7 @@ impl TelemetryManager {
     /// # Errors
     /// [`ExportError::Encode`] if the families cannot be encoded.
     pub fn render_prometheus(&self) -> Result<String, ExportError> {
-        self.gatherer.render()
+        self.pipeline.render()
     }
 
     /// Runs one collection cycle now (collectors, store, push exporters), without waiting
@@ -740,8 +709,8 @@ impl TelemetryManager {
                 self.last_collection(left() / 2),
             );
             self.span_and_log_providers(Some(left())).await;
-            if let Err(e) = self.provider.shutdown() {
-                ::tracing::debug!(error = %e, "meter provider shutdown");
+            if let Err(e) = self.pipeline.shutdown() {
+                ::tracing::debug!(error = %e, "metrics");
             }
         }
         let mut instance = INSTANCE.write();

@@ -30,73 +30,7 @@ use parking_lot::RwLock;
 use serde::Serialize;
 
 use crate::config::MetricsConfig;
-
-/// Every metric's values at one instant, as gathered from the SDK.
-#[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
-    /// Unix time in milliseconds.
-    pub timestamp_ms: i64,
-    /// One entry per metric family.
-    pub metrics: Vec<MetricSnapshot>,
-}
-
-/// One metric family in a [`Snapshot`].
-#[derive(Debug, Clone, Serialize)]
-pub struct MetricSnapshot {
-    /// Exposition name (`api_requests_total`).
-    pub name: String,
-    /// `counter`, `gauge`, `histogram` or `quantile`.
-    pub kind: SnapshotKind,
-    /// Description, may be empty.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub help: String,
-    /// One entry per attribute set.
-    pub series: Vec<SeriesSnapshot>,
-}
-
-/// The kind of a [`MetricSnapshot`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SnapshotKind {
-    /// Monotonic sum.
-    Counter,
-    /// Last value.
-    Gauge,
-    /// Buckets, count and sum.
-    Histogram,
-    /// One sketch quantile of a histogram (`<histogram>_p99`).
-    Quantile,
-}
-
-/// One series of a [`MetricSnapshot`].
-#[derive(Debug, Clone, Serialize)]
-pub struct SeriesSnapshot {
-    /// Attribute set.
-    pub labels: BTreeMap<String, String>,
-    /// Its value.
-    #[serde(flatten)]
-    pub value: SeriesValue,
-}
-
-/// The value of one series.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum SeriesValue {
-    /// Counter, gauge or quantile.
-    Number {
-        /// The value.
-        value: f64,
-    },
-    /// A histogram.
-    Histogram {
-        /// Number of values.
-        count: u64,
-        /// Sum of values.
-        sum: f64,
-        /// `(upper bound, cumulative count)` of the finite bounds; `count` is the `+Inf` bucket.
-        buckets: Vec<(f64, u64)>,
-    },
-}
+use crate::metrics::{name, SeriesValue, Snapshot};
 
 /// A stored series and its points, as returned by [`SeriesStore::query`].
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
@@ -204,7 +138,8 @@ fn forget_before(ring: &mut VecDeque<(i64, f64)>, oldest: i64) {
 /// # Examples
 /// ```
 /// use telemetry_engine::config::MetricsConfig;
-/// use telemetry_engine::store::{MetricSnapshot, SeriesStore, SeriesValue, SeriesSnapshot, Snapshot, SnapshotKind};
+/// use telemetry_engine::store::SeriesStore;
+/// use telemetry_engine::metrics::{MetricSnapshot, SeriesValue, SeriesSnapshot, Snapshot, SnapshotKind};
 /// let store = SeriesStore::new(&MetricsConfig::default());
 /// store.ingest(&Snapshot { timestamp_ms: 1_000, metrics: vec![MetricSnapshot {
 ///     name: "queue_size".into(), kind: SnapshotKind::Gauge, help: String::new(),
@@ -362,8 +297,13 @@ impl SeriesStore {
                     SeriesValue::Histogram { count, sum, .. } => {
                         let name = &metric.name;
                         let labels = &series.labels;
-                        push(&mut map, &format!("{name}_count"), labels, *count as f64);
-                        push(&mut map, &format!("{name}_sum"), labels, *sum);
+                        push(
+                            &mut map,
+                            &name::histogram_count(name),
+                            labels,
+                            *count as f64,
+                        );
+                        push(&mut map, &name::histogram_sum(name), labels, *sum);
                     }
                 }
             }
@@ -603,6 +543,7 @@ fn duration_ms(d: Duration) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::{MetricSnapshot, SeriesSnapshot, SnapshotKind};
 
     fn gauge(ts: i64, name: &str, labels: &[(&str, &str)], value: f64) -> Snapshot {
         Snapshot {

@@ -18,9 +18,10 @@ use telemetry_engine::alerts::{
 };
 use telemetry_engine::config::{AlertsConfig, EmailConfig, MetricsConfig, SmtpSecurity};
 use telemetry_engine::export::ExportStatus;
-use telemetry_engine::store::{
-    MetricSnapshot, SeriesSnapshot, SeriesStore, SeriesValue, Snapshot, SnapshotKind,
+use telemetry_engine::metrics::{
+    MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind,
 };
+use telemetry_engine::store::SeriesStore;
 use tokio::sync::mpsc;
 
 type Posted = (String, serde_json::Value);

@@ -11,9 +11,10 @@ use telemetry_engine::alerts::{AlertAction, AlertRule, AlertSeverity, AlertState
 use telemetry_engine::api;
 use telemetry_engine::config::MetricsConfig;
 use telemetry_engine::health::HealthStatus;
-use telemetry_engine::store::{
-    MetricSnapshot, SeriesSnapshot, SeriesStore, SeriesValue, Snapshot, SnapshotKind,
+use telemetry_engine::metrics::{
+    MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind,
 };
+use telemetry_engine::store::SeriesStore;
 
 /// A store holding one collection (at 1 s) of the gauge `name` with `series`.
 fn gauge_store(name: &str, series: Vec<SeriesSnapshot>) -> SeriesStore {

@@ -106,6 +106,10 @@ async fn read_commands_answer_like_ipc_and_writes_are_not_served() {
         .set_gauge("queue_size", 7.0)
         .await
         .unwrap();
+    let render = telemetry.metrics().histogram("render_ms").unwrap();
+    for v in 1..=200 {
+        render.record(f64::from(v), &[]).unwrap();
+    }
     telemetry.collect_now().await;
     let base = format!("http://{}", telemetry.prometheus_addrs().await[0]);
 
@@ -136,6 +140,18 @@ async fn read_commands_answer_like_ipc_and_writes_are_not_served() {
     .await;
     assert_eq!(status, 400);
     assert_eq!(err["error"], "query.stepMs: must be greater than 0");
+    // Quantiles come from the histogram's sketch: p50 of 1..=200 within 1%.
+    let (status, quantiles) = post(
+        &base,
+        "get_histogram_quantiles",
+        serde_json::json!({"name": "render_ms"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{quantiles}");
+    assert_eq!(quantiles[0]["quantile"], 0.5);
+    let p50 = quantiles[0]["value"].as_f64().unwrap();
+    assert!((p50 - 100.0).abs() <= 1.5, "p50 {p50}");
+    assert_eq!(quantiles.as_array().unwrap().len(), 4);
     let (status, err) = post(&base, "get_trace", serde_json::json!({})).await;
     assert_eq!(
         (status, err["error"].as_str()),

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::config::MetricsConfig;
-use crate::store::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
+use crate::metrics::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
 
 const MIN: i64 = 60_000;
 

@@ -24,9 +24,8 @@ pub(crate) use webview::WebviewBudget;
 pub use webview::{MAX_WEBVIEW_COUNTER, MAX_WEBVIEW_METRICS, MAX_WEBVIEW_SERIES, WEBVIEW_PREFIX};
 
 use crate::alerts::AlertError;
-use crate::export::prometheus::quantile_suffix;
 use crate::logs::{LogQuery, LogRecord};
-use crate::metrics::{MetricKind, MetricsError};
+use crate::metrics::{name, MetricKind, MetricsError};
 use crate::store::{SeriesData, SeriesStore};
 use crate::tracing::{TraceQuery, TraceRecord};
 use crate::{KeyValue, TelemetryManager};
@@ -257,13 +256,9 @@ pub fn catalogue(t: &TelemetryManager) -> Vec<CatalogueEntry> {
         .catalogue()
         .into_iter()
         .map(|(recorded, kind)| {
-            // The names the store and Prometheus use: counters end in `_total`.
-            let name = match kind {
-                MetricKind::Counter if !recorded.ends_with("_total") => format!("{recorded}_total"),
-                _ => recorded.clone(),
-            };
+            let name = name::exposed(&recorded, kind).into_owned();
             let stored = match kind {
-                MetricKind::Histogram => format!("{name}_count"),
+                MetricKind::Histogram => name::histogram_count(&name),
                 _ => name.clone(),
             };
             let label_sets = t
@@ -273,7 +268,7 @@ pub fn catalogue(t: &TelemetryManager) -> Vec<CatalogueEntry> {
                 .map(|s| s.labels)
                 .collect();
             CatalogueEntry {
-                unit: unit_of(&name),
+                unit: name::unit(&name).map(str::to_owned),
                 description: metrics.description(&recorded),
                 kind: kind.as_str().to_owned(),
                 label_sets,
@@ -281,14 +276,6 @@ pub fn catalogue(t: &TelemetryManager) -> Vec<CatalogueEntry> {
             }
         })
         .collect()
-}
-
-fn unit_of(name: &str) -> Option<String> {
-    let base = name.strip_suffix("_total").unwrap_or(name);
-    ["ms", "seconds", "bytes", "percent", "ratio"]
-        .into_iter()
-        .find(|unit| base.ends_with(&format!("_{unit}")))
-        .map(str::to_owned)
 }
 
 /// One series' points over a time range, thinned to one point (the last) per step.
@@ -328,7 +315,9 @@ pub fn query_series(t: &TelemetryManager, query: SeriesQuery) -> Result<Vec<Seri
     Ok(series)
 }
 
-/// The configured quantiles (p50, p90, p95, p99) of a histogram over the last windows.
+/// The configured quantiles (p50, p90, p95, p99) of a histogram over the last one to
+/// two collection intervals (at least 10 s), straight from its sketch; empty when nothing
+/// was recorded in that time.
 ///
 /// # Errors
 /// [`ApiError::BadArgument`] when `name` is not a recorded histogram.
@@ -336,29 +325,14 @@ pub fn histogram_quantiles(
     t: &TelemetryManager,
     name: &str,
 ) -> Result<Vec<QuantileValue>, ApiError> {
-    let store = t.store();
-    let values: Vec<QuantileValue> = t
-        .config()
-        .metrics
-        .aggregation
-        .summary_quantiles
-        .iter()
-        .filter_map(|q| {
-            let (_, value) = store
-                .latest(&format!("{name}_{}", quantile_suffix(*q)))
-                .into_iter()
-                .next()?;
-            Some(QuantileValue {
-                quantile: *q,
-                value,
-            })
-        })
-        .collect();
-    let known = store.names().iter().any(|n| *n == format!("{name}_count"));
-    if values.is_empty() && !known {
-        return Err(bad("name", format!("{name:?} is not a recorded histogram")));
-    }
-    Ok(values)
+    let values = t
+        .metrics()
+        .quantiles(name)
+        .ok_or_else(|| bad("name", format!("{name:?} is not a recorded histogram")))?;
+    Ok(values
+        .into_iter()
+        .map(|(quantile, value)| QuantileValue { quantile, value })
+        .collect())
 }
 
 /// Finished traces matching `filter`, newest first (at most 100 unless `limit` says).

@@ -278,7 +278,7 @@ impl Stream {
 mod tests {
     use super::*;
     use crate::config::MetricsConfig;
-    use crate::store::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
+    use crate::metrics::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
     use std::sync::mpsc;
 
     fn store_with(values: &[(&str, f64)]) -> Arc<SeriesStore> {

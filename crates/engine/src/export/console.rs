@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::store::{SeriesValue, Snapshot};
+use crate::metrics::{SeriesValue, Snapshot};
 
 /// Renders `snapshot` as aligned `name{labels} value` lines under a header.
 pub(crate) fn render(snapshot: &Snapshot, service: &str) -> String {

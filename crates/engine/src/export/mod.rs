@@ -14,7 +14,7 @@ pub(crate) use file::RotatingFile;
 pub use status::{ExportStatus, ExportStatusBoard, ExporterReport};
 
 use crate::config::MetricsExporter;
-use crate::store::Snapshot;
+use crate::metrics::Snapshot;
 
 /// Why an exporter could not be set up or could not export.
 #[derive(Debug, thiserror::Error)]

@@ -5,30 +5,36 @@
 //! the console and file exporters. One reader means one aggregation per measurement.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry_sdk::metrics::{Instrument, SdkMeterProvider, Stream};
+use opentelemetry_sdk::Resource;
 use prometheus::proto::{Gauge, Metric, MetricFamily, MetricType};
 use prometheus::{Encoder, Registry, TextEncoder};
 
 use super::ExportError;
-use crate::metrics::Metrics;
-use crate::store::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
+use crate::config::MetricsConfig;
+use crate::metrics::{
+    MetricSnapshot, Metrics, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind,
+};
 
-/// Gathers metric families from the SDK (through the registry) plus sketch quantiles.
+/// The metrics pipeline, owned in one place: the meter provider (with its cardinality
+/// cap), the one reader registered with it, the [`Metrics`] the app records into, and
+/// what reads them back (snapshots for the store and exporters, the `/metrics` text).
 #[derive(Clone)]
-pub(crate) struct Gatherer {
+pub(crate) struct MetricsPipeline {
+    provider: SdkMeterProvider,
     registry: Registry,
     metrics: Metrics,
-    quantiles: Vec<f64>,
-    window: Duration,
 }
 
-impl Gatherer {
-    /// Builds the reader to register with the meter provider, and the gatherer over it.
+impl MetricsPipeline {
+    /// Builds the reader, the provider around it (without the reader when `active` is
+    /// false: measurements are checked, nothing is kept) and the `Metrics` on it.
     pub(crate) fn new(
-        metrics_for: impl FnOnce(opentelemetry_prometheus::PrometheusExporter) -> Metrics,
-        quantiles: Vec<f64>,
-        window: Duration,
+        config: &MetricsConfig,
+        resource: Resource,
+        active: bool,
     ) -> Result<Self, ExportError> {
         let registry = Registry::new();
         let reader = opentelemetry_prometheus::exporter()
@@ -37,80 +43,91 @@ impl Gatherer {
             .without_units()
             .build()
             .map_err(|e| ExportError::Setup(format!("prometheus reader: {e}")))?;
+        let limit = config.max_series_per_metric;
+        let mut builder = SdkMeterProvider::builder()
+            .with_resource(resource)
+            .with_view(move |_: &Instrument| {
+                Stream::builder().with_cardinality_limit(limit).build().ok()
+            });
+        if active {
+            builder = builder.with_reader(reader);
+        }
+        let provider = builder.build();
+        let metrics = Metrics::new(provider.meter("tauri-plugin-opentelemetry"), config);
         Ok(Self {
+            provider,
             registry,
-            metrics: metrics_for(reader),
-            quantiles,
-            window,
+            metrics,
         })
     }
 
-    /// The `Metrics` recording into this reader's provider.
+    /// The `Metrics` recording into this pipeline.
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.metrics
     }
 
-    /// Every family: the SDK's, then per histogram with values in the last one to two
-    /// windows one gauge family per configured quantile, `<histogram>_p50`, `_p99`, ….
-    pub(crate) fn gather(&self) -> Vec<MetricFamily> {
-        let mut families = self.registry.gather();
-        for (name, values) in self
-            .metrics
-            .histogram_quantiles(&self.quantiles, self.window)
-        {
-            for (q, v) in self.quantiles.iter().zip(values) {
-                let mut family = MetricFamily::default();
-                family.set_name(format!("{name}_{}", quantile_suffix(*q)));
-                family.set_help(format!(
-                    "{} quantile of {name} over the last {}s to {}s, within 1% relative error",
-                    q,
-                    self.window.as_secs(),
-                    2 * self.window.as_secs()
-                ));
-                family.set_field_type(MetricType::GAUGE);
-                let mut gauge = Gauge::default();
-                gauge.set_value(v);
-                let mut metric = Metric::default();
-                metric.set_gauge(gauge);
-                family.set_metric(vec![metric]);
-                families.push(family);
-            }
-        }
-        families
-    }
-
-    /// The Prometheus text exposition of everything.
+    /// The Prometheus text exposition of everything: the SDK's families, then one gauge
+    /// family per sketch quantile.
     pub(crate) fn render(&self) -> Result<String, ExportError> {
+        let mut families = self.registry.gather();
+        families.extend(self.metrics.quantile_snapshots().iter().map(gauge_family));
         let mut out = Vec::with_capacity(64 * 1024);
         TextEncoder::new()
-            .encode(&self.gather(), &mut out)
+            .encode(&families, &mut out)
             .map_err(|e| ExportError::Encode(e.to_string()))?;
         String::from_utf8(out).map_err(|e| ExportError::Encode(e.to_string()))
     }
 
-    /// A snapshot of everything, timestamped now.
+    /// A snapshot of everything, timestamped now: the SDK's families, then the sketch
+    /// quantiles as they come from the sketches.
     pub(crate) fn snapshot(&self) -> Snapshot {
-        to_snapshot(&self.gather(), crate::clock::now_ms())
+        let mut snapshot = to_snapshot(&self.registry.gather(), crate::clock::now_ms());
+        snapshot.metrics.extend(self.metrics.quantile_snapshots());
+        snapshot
+    }
+
+    /// Flushes and stops the meter provider.
+    pub(crate) fn shutdown(&self) -> Result<(), ExportError> {
+        self.provider
+            .shutdown()
+            .map_err(|e| ExportError::Setup(format!("meter provider shutdown: {e}")))
     }
 }
 
-/// `0.5` → `p50`, `0.999` → `p99_9`.
-pub(crate) fn quantile_suffix(q: f64) -> String {
-    let percent = format!("{}", (q * 1000.0).round() / 10.0);
-    format!("p{}", percent.replace('.', "_"))
+/// A gauge family for the exposition, from a number-valued snapshot metric.
+fn gauge_family(metric: &MetricSnapshot) -> MetricFamily {
+    let mut family = MetricFamily::default();
+    family.set_name(metric.name.clone());
+    family.set_help(metric.help.clone());
+    family.set_field_type(MetricType::GAUGE);
+    family.set_metric(
+        metric
+            .series
+            .iter()
+            .filter_map(|s| match s.value {
+                SeriesValue::Number { value } => {
+                    let mut gauge = Gauge::default();
+                    gauge.set_value(value);
+                    let mut m = Metric::default();
+                    m.set_gauge(gauge);
+                    Some(m)
+                }
+                SeriesValue::Histogram { .. } => None,
+            })
+            .collect(),
+    );
+    family
 }
 
 /// Converts gathered families to a [`Snapshot`], leaving out `target_info`.
-pub(crate) fn to_snapshot(families: &[MetricFamily], timestamp_ms: i64) -> Snapshot {
+fn to_snapshot(families: &[MetricFamily], timestamp_ms: i64) -> Snapshot {
     let metrics = families
         .iter()
         .filter(|f| f.name() != "target_info")
         .map(|f| {
-            let quantile = f.help().contains(" quantile of ");
             let kind = match f.get_field_type() {
                 MetricType::COUNTER => SnapshotKind::Counter,
                 MetricType::HISTOGRAM => SnapshotKind::Histogram,
-                _ if quantile => SnapshotKind::Quantile,
                 _ => SnapshotKind::Gauge,
             };
             let series = f
@@ -157,18 +174,5 @@ pub(crate) fn to_snapshot(families: &[MetricFamily], timestamp_ms: i64) -> Snaps
     Snapshot {
         timestamp_ms,
         metrics,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quantile_suffix;
-
-    #[test]
-    fn quantile_suffixes() {
-        assert_eq!(quantile_suffix(0.5), "p50");
-        assert_eq!(quantile_suffix(0.99), "p99");
-        assert_eq!(quantile_suffix(0.95), "p95");
-        assert_eq!(quantile_suffix(0.999), "p99_9");
     }
 }

@@ -10,10 +10,11 @@ mod catalog;
 mod error;
 mod instruments;
 mod local;
-mod name;
+pub(crate) mod name;
 pub(crate) mod sketch;
+mod snapshot;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,7 @@ use serde::Serialize;
 pub use error::MetricsError;
 pub use instruments::{BoundCounter, BoundGauge, BoundHistogram, Counter, Gauge, Histogram};
 pub use sketch::RELATIVE_ERROR;
+pub use snapshot::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
 
 use crate::config::MetricsConfig;
 use sketch::Sketch;
@@ -102,8 +104,10 @@ struct Inner {
     descriptions: RwLock<HashMap<String, String>>,
     sketches: RwLock<Vec<(Arc<str>, Arc<Sketch>)>>,
     buckets: Vec<f64>,
-    /// Whether histograms feed a quantile sketch (`summary_quantiles` not empty).
-    quantiles: bool,
+    /// The quantiles reported of each histogram; none means no sketch is kept.
+    quantiles: Vec<f64>,
+    /// Quantiles are of the values recorded in the last one to two windows.
+    window: Duration,
     max_metrics: usize,
     max_attributes: usize,
 }
@@ -118,7 +122,8 @@ impl Metrics {
                 descriptions: RwLock::new(HashMap::new()),
                 sketches: RwLock::new(Vec::new()),
                 buckets: config.aggregation.histogram_buckets.clone(),
-                quantiles: !config.aggregation.summary_quantiles.is_empty(),
+                quantiles: config.aggregation.summary_quantiles.clone(),
+                window: quantile_window(config),
                 max_metrics: config.max_metrics,
                 max_attributes: config.max_attributes_per_measurement,
             }),
@@ -245,7 +250,7 @@ impl Metrics {
                 .with_description(help)
                 .with_boundaries(inner.buckets.clone())
                 .build();
-            let sketch = inner.quantiles.then(|| {
+            let sketch = (!inner.quantiles.is_empty()).then(|| {
                 let sketch = Arc::new(Sketch::new());
                 inner.sketches.write().push((key.clone(), sketch.clone()));
                 sketch
@@ -369,20 +374,76 @@ impl Metrics {
         list
     }
 
-    /// Quantiles of each histogram over the last one to two `window`s, by name; histograms
-    /// with no value in that time are left out.
-    pub(crate) fn histogram_quantiles(
-        &self,
-        quantiles: &[f64],
-        window: Duration,
-    ) -> Vec<(Arc<str>, Vec<f64>)> {
-        self.inner
+    /// The configured quantiles of `histogram` over the last one to two windows (the
+    /// collection interval, at least 10 s), as `(quantile, value)`: empty when nothing
+    /// was recorded in that time, `None` when no histogram has that name.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::metrics::Metrics;
+    /// let metrics = Metrics::detached();
+    /// let latency = metrics.histogram("lookup_ms")?;
+    /// for v in 1..=100 {
+    ///     latency.record(f64::from(v), &[])?;
+    /// }
+    /// let quantiles = metrics.quantiles("lookup_ms").unwrap_or_default();
+    /// assert_eq!(quantiles[0].0, 0.5);
+    /// assert!((quantiles[0].1 - 50.0).abs() <= 1.0);
+    /// assert!(metrics.quantiles("unknown_ms").is_none());
+    /// # Ok::<(), telemetry_engine::metrics::MetricsError>(())
+    /// ```
+    pub fn quantiles(&self, histogram: &str) -> Option<Vec<(f64, f64)>> {
+        let inner = &self.inner;
+        let kind = inner
+            .instruments
+            .read()
+            .get(histogram)
+            .map(Instrument::kind);
+        if kind != Some(MetricKind::Histogram) {
+            return None;
+        }
+        let values = inner
             .sketches
             .read()
             .iter()
-            .filter_map(|(name, s)| Some((name.clone(), s.windowed_quantiles(quantiles, window)?)))
-            .collect()
+            .find(|(name, _)| &**name == histogram)
+            .and_then(|(_, sketch)| sketch.windowed_quantiles(&inner.quantiles, inner.window))
+            .unwrap_or_default();
+        Some(inner.quantiles.iter().copied().zip(values).collect())
     }
+
+    /// One gauge per configured quantile of each histogram with values in the last one
+    /// to two windows (`<histogram>_p50`, …), read from the sketches.
+    pub(crate) fn quantile_snapshots(&self) -> Vec<MetricSnapshot> {
+        let inner = &self.inner;
+        let window = inner.window.as_secs();
+        let mut out = Vec::new();
+        for (histogram, sketch) in inner.sketches.read().iter() {
+            let Some(values) = sketch.windowed_quantiles(&inner.quantiles, inner.window) else {
+                continue;
+            };
+            for (q, value) in inner.quantiles.iter().zip(values) {
+                out.push(MetricSnapshot {
+                    name: name::quantile(histogram, *q),
+                    kind: SnapshotKind::Quantile,
+                    help: format!(
+                        "{q} quantile of {histogram} over the last {window}s to {}s, within 1% relative error",
+                        2 * window
+                    ),
+                    series: vec![SeriesSnapshot {
+                        labels: BTreeMap::new(),
+                        value: SeriesValue::Number { value },
+                    }],
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The window of the sketch quantiles: the collection interval, at least 10 s.
+fn quantile_window(config: &MetricsConfig) -> Duration {
+    config.collection_interval.max(Duration::from_secs(10))
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);

@@ -1,6 +1,10 @@
-//! Metric name rules: valid for both OpenTelemetry and Prometheus.
+//! Metric names, in one place: the rules a name must follow (valid for both
+//! OpenTelemetry and Prometheus) and the names each metric is exposed and stored under
+//! (`_total` on counters, `_count`/`_sum` of histograms, `_p99` quantiles, units).
 
-use super::MetricsError;
+use std::borrow::Cow;
+
+use super::{MetricKind, MetricsError};
 
 /// Longest accepted name (the OpenTelemetry limit).
 const MAX_LEN: usize = 255;
@@ -115,6 +119,42 @@ fn is_quantile_name(name: &str) -> bool {
     digits(whole) && fraction.is_none_or(digits)
 }
 
+/// The name a metric is exposed and stored under: a counter's ends in `_total` (which
+/// the app may leave out when it records), every other name is as recorded.
+pub(crate) fn exposed(recorded: &str, kind: MetricKind) -> Cow<'_, str> {
+    if kind == MetricKind::Counter && !recorded.ends_with("_total") {
+        Cow::Owned(format!("{recorded}_total"))
+    } else {
+        Cow::Borrowed(recorded)
+    }
+}
+
+/// The series that counts a histogram's values: `<histogram>_count`.
+pub(crate) fn histogram_count(histogram: &str) -> String {
+    format!("{histogram}_count")
+}
+
+/// The series that sums a histogram's values: `<histogram>_sum`.
+pub(crate) fn histogram_sum(histogram: &str) -> String {
+    format!("{histogram}_sum")
+}
+
+/// The gauge that holds one quantile of a histogram: `0.5` → `<histogram>_p50`,
+/// `0.999` → `<histogram>_p99_9`.
+pub(crate) fn quantile(histogram: &str, q: f64) -> String {
+    let percent = format!("{}", (q * 1000.0).round() / 10.0);
+    format!("{histogram}_p{}", percent.replace('.', "_"))
+}
+
+/// The unit an exposed name ends in (`_ms`, `_seconds`, `_bytes`, `_percent`, `_ratio`,
+/// before any `_total`).
+pub(crate) fn unit(name: &str) -> Option<&'static str> {
+    let base = name.strip_suffix("_total").unwrap_or(name);
+    ["ms", "seconds", "bytes", "percent", "ratio"]
+        .into_iter()
+        .find(|unit| base.strip_suffix(unit).is_some_and(|b| b.ends_with('_')))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +224,24 @@ mod tests {
         }
         assert!(validate(&"a".repeat(256)).is_err());
         assert!(validate(&"a".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn exposed_names() {
+        assert_eq!(exposed("jobs", MetricKind::Counter), "jobs_total");
+        assert_eq!(exposed("jobs_total", MetricKind::Counter), "jobs_total");
+        assert_eq!(exposed("queue", MetricKind::Gauge), "queue");
+        assert_eq!(histogram_count("lat_ms"), "lat_ms_count");
+        assert_eq!(histogram_sum("lat_ms"), "lat_ms_sum");
+        assert_eq!(quantile("lat", 0.5), "lat_p50");
+        assert_eq!(quantile("lat", 0.95), "lat_p95");
+        assert_eq!(quantile("lat", 0.999), "lat_p99_9");
+        assert_eq!(unit("lat_ms"), Some("ms"));
+        assert_eq!(unit("sent_bytes_total"), Some("bytes"));
+        assert_eq!(unit("frames_total"), None);
+        assert_eq!(unit("items"), None);
+        // A quantile name is one the name rules keep for histograms.
+        assert!(instrument_name(&quantile("lat", 0.999), false).is_err());
     }
 
     #[test]

@@ -27,7 +27,7 @@ use api::ApiState;
 pub use api::MAX_EVENT_STREAMS;
 use dashboard::BearerToken;
 
-use crate::export::prometheus::Gatherer;
+use crate::export::prometheus::MetricsPipeline;
 use crate::export::ExportStatusBoard;
 use crate::health::{health_json, HealthCheckManager, LIVENESS, READINESS};
 use crate::TelemetryManager;
@@ -108,7 +108,7 @@ pub enum ServerError {
 /// enabled.
 #[derive(Clone)]
 pub(crate) struct Served {
-    pub(crate) gatherer: Gatherer,
+    pub(crate) metrics: MetricsPipeline,
     pub(crate) status: ExportStatusBoard,
     pub(crate) health: Option<Arc<HealthCheckManager>>,
     /// The manager whose query API to serve, if any.
@@ -335,8 +335,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let Ok(_turn) = state.renders.acquire().await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
-    let gatherer = state.served.gatherer.clone();
-    let rendered = tokio::task::spawn_blocking(move || gatherer.render()).await;
+    let metrics = state.served.metrics.clone();
+    let rendered = tokio::task::spawn_blocking(move || metrics.render()).await;
     match rendered {
         Ok(Ok(text)) => {
             state.served.status.success(&state.status_name);

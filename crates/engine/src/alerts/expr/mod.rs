@@ -49,6 +49,7 @@ use promql_parser::parser::{
 };
 use promql_parser::util::parse_duration;
 
+use crate::metrics::{name, MetricKind};
 use crate::store::{SeriesData, SeriesStore};
 
 mod guard;
@@ -97,9 +98,10 @@ impl Condition {
     /// ```
     /// use telemetry_engine::alerts::expr::{Condition, ExprError};
     /// use telemetry_engine::config::MetricsConfig;
-    /// use telemetry_engine::store::{
-    ///     MetricSnapshot, SeriesSnapshot, SeriesStore, SeriesValue, Snapshot, SnapshotKind,
+    /// use telemetry_engine::metrics::{
+    ///     MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind,
     /// };
+    /// use telemetry_engine::store::SeriesStore;
     ///
     /// let condition = Condition::parse("system_cpu_usage_percent > 80")?;
     /// let store = SeriesStore::new(&MetricsConfig::default());
@@ -186,11 +188,14 @@ impl Condition {
         let mut expanded = Vec::new();
         for name in &names {
             if let Some(base) = name.strip_suffix("_avg") {
-                expanded.extend([format!("{base}_sum"), format!("{base}_count")]);
+                expanded.extend([name::histogram_sum(base), name::histogram_count(base)]);
             }
             if let Some((base, range)) = name.rsplit_once("_rate_") {
                 if unit_duration(range).is_some() {
-                    expanded.extend([format!("{base}_total"), base.to_owned()]);
+                    expanded.extend([
+                        name::exposed(base, MetricKind::Counter).into_owned(),
+                        base.to_owned(),
+                    ]);
                 }
             }
         }
@@ -461,15 +466,15 @@ impl Evaluator<'_> {
             })
         };
         if let Some(base) = name.strip_suffix("_avg") {
-            let sum = rate(format!("{base}_sum"), LOOKBACK);
-            let count = rate(format!("{base}_count"), LOOKBACK);
+            let sum = rate(name::histogram_sum(base), LOOKBACK);
+            let count = rate(name::histogram_count(base), LOOKBACK);
             return vector_binary("/", sum, count, None, false).map(Some);
         }
         let rate_form = name
             .rsplit_once("_rate_")
             .and_then(|(base, range)| Some((base, unit_duration(range)?)));
         Ok(rate_form.map(|(base, range)| {
-            let total = format!("{base}_total");
+            let total = name::exposed(base, MetricKind::Counter).into_owned();
             let counter = if exists(&total) {
                 total
             } else {
@@ -818,7 +823,7 @@ fn vector_binary(
 mod tests {
     use super::*;
     use crate::config::MetricsConfig;
-    use crate::store::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
+    use crate::metrics::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
 
     const NOW: i64 = 1_700_000_000_000;
 
