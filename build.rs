@@ -4,6 +4,7 @@ const COMMANDS: &[&str] = &[
     // read (the `default` set)
     "get_snapshot",
     "get_metric_catalogue",
+    "get_panels",
     "query_series",
     "get_histogram_quantiles",
     "list_traces",

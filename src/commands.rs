@@ -11,6 +11,7 @@ use telemetry_engine::api::{
     self, CatalogueEntry, Delivery, LiveEvent, LogFilter, MetricRecord, MetricsSnapshot,
     QuantileValue, SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter,
 };
+use telemetry_engine::config::Panel;
 use telemetry_engine::export::ExportStatus;
 use telemetry_engine::health::{HealthReport, StatusChange};
 use telemetry_engine::logs::LogRecord;
@@ -31,6 +32,13 @@ fn bad(field: &str, message: impl Into<String>) -> Error {
         field: field.to_owned(),
         message: message.into(),
     })
+}
+
+/// The charts of the dashboard's metrics view: the configured panels, then a default
+/// chart for every other metric the app recorded.
+#[command]
+pub(crate) async fn get_panels<R: Runtime>(app: AppHandle<R>) -> Vec<Panel> {
+    api::panels(app.telemetry())
 }
 
 /// The newest value of every series in the store.

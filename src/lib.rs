@@ -152,6 +152,7 @@ impl Builder {
             .invoke_handler(tauri::generate_handler![
                 commands::get_snapshot,
                 commands::get_metric_catalogue,
+                commands::get_panels,
                 commands::query_series,
                 commands::get_histogram_quantiles,
                 commands::list_traces,

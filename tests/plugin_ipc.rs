@@ -37,6 +37,7 @@ fn seed(app: &App<tauri::test::MockRuntime>) -> String {
     let telemetry = app.telemetry().clone();
     tauri::async_runtime::block_on(async {
         let m = telemetry.metrics();
+        m.describe("frame_processing_duration_ms", "Time to process one frame");
         m.increment_counter("frames_processed_total", 9)
             .await
             .unwrap();
@@ -94,7 +95,7 @@ fn every_read_command_answers_under_the_default_permissions() {
         .unwrap();
     assert_eq!(hist["kind"], "histogram");
     assert_eq!(hist["unit"], "ms");
-    assert!(hist["description"].as_str().unwrap().len() > 5);
+    assert_eq!(hist["description"], "Time to process one frame");
     assert_eq!(hist["labelSets"].as_array().unwrap().len(), 1);
     let counter = catalogue
         .as_array()
@@ -106,6 +107,24 @@ fn every_read_command_answers_under_the_default_permissions() {
         .unwrap();
     assert_eq!(counter["name"], "bytes_exported_total", "the name to query");
     assert_eq!(counter["labelSets"], serde_json::json!([{"codec": "h264"}]));
+
+    // No panels configured: one default chart per metric the app recorded.
+    let panels = invoke(&window, "get_panels", none.clone()).unwrap();
+    let drawn: Vec<(&str, &str)> = panels
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["metric"].as_str().unwrap(), p["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        drawn,
+        [
+            ("bytes_exported_total", "rate"),
+            ("frame_processing_duration_ms", "quantiles"),
+            ("frames_processed_total", "rate"),
+            ("queue_size", "value"),
+        ]
+    );
 
     let series = invoke(
         &window,

@@ -26,6 +26,7 @@ import type { LogRecord } from './bindings/LogRecord'
 import type { MetricRecord } from './bindings/MetricRecord'
 import type { MetricsSnapshot } from './bindings/MetricsSnapshot'
 import type { Notification } from './bindings/Notification'
+import type { Panel } from './bindings/Panel'
 import type { QuantileValue } from './bindings/QuantileValue'
 import type { SeriesData } from './bindings/SeriesData'
 import type { SeriesQuery } from './bindings/SeriesQuery'
@@ -55,6 +56,8 @@ export type { LogRecord } from './bindings/LogRecord'
 export type { MetricRecord } from './bindings/MetricRecord'
 export type { MetricsSnapshot } from './bindings/MetricsSnapshot'
 export type { Notification } from './bindings/Notification'
+export type { Panel } from './bindings/Panel'
+export type { PanelKind } from './bindings/PanelKind'
 export type { LiveEvent } from './bindings/LiveEvent'
 export type { QuantileValue } from './bindings/QuantileValue'
 export type { SeriesData } from './bindings/SeriesData'
@@ -98,6 +101,14 @@ export class TelemetryClient {
   /** Every metric recorded so far: kind, unit, description, label sets. */
   getMetricCatalogue(): Promise<CatalogueEntry[]> {
     return this.transport.call('get_metric_catalogue')
+  }
+
+  /**
+   * The charts of the dashboard's metrics view: the panels the app configured, then a
+   * default chart for every other metric it recorded.
+   */
+  getPanels(): Promise<Panel[]> {
+    return this.transport.call('get_panels')
   }
 
   /** A series' points over a time range, one per step. */
@@ -277,6 +288,8 @@ function client(): TelemetryClient {
 export const getSnapshot = () => client().getSnapshot()
 /** {@inheritDoc TelemetryClient.getMetricCatalogue} */
 export const getMetricCatalogue = () => client().getMetricCatalogue()
+/** {@inheritDoc TelemetryClient.getPanels} */
+export const getPanels = () => client().getPanels()
 /** {@inheritDoc TelemetryClient.querySeries} */
 export const querySeries = (query: SeriesQuery) => client().querySeries(query)
 /** {@inheritDoc TelemetryClient.getHistogramQuantiles} */

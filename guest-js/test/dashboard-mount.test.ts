@@ -145,6 +145,12 @@ function fakeEngine(
       'traces:otlp:http://collector:4318/v1/traces': { state: 'Failed', reason: 'connection refused' }
     }),
     get_metric_catalogue: () => [],
+    get_panels: () => [
+      { section: 'Render', title: 'Frame time', kind: 'quantiles', metric: 'frame_ms', labels: {}, unit: 'ms' },
+      { section: 'Cache', title: 'Hit ratio', kind: 'ratio', metric: 'hits_total', labels: {}, complement: 'misses_total' },
+      { section: 'Render', title: 'Queue', kind: 'value', metric: 'queue', labels: { lane: 'a' } },
+      { section: 'Metrics', title: 'uploads_total', kind: 'rate', metric: 'uploads_total', labels: {}, unit: 'bytes' }
+    ],
     query_series: (args) => {
       const { name } = args.query as { name: string }
       return [{ name, labels: {}, points: history(name) }]
@@ -378,6 +384,29 @@ describe('the mounted dashboard', () => {
     const before = engine.calls.length
     await vi.advanceTimersByTimeAsync(30_000)
     expect(engine.calls.length).toBe(before)
+  })
+
+  it('charts the panels the engine lists, grouped by section in order', async () => {
+    const engine = fakeEngine()
+    dashboard = mountDashboard(host, { client: engine.client })
+    $(host, 'tab-metrics')!.click()
+    await vi.waitFor(() => expect(engine.streams.size).toBe(1))
+    const view = $(host, 'view-metrics')!
+    const sections = [...view.querySelectorAll('.chart-section h3')].map((e) => e.textContent)
+    expect(sections).toEqual(['Render', 'Cache', 'Metrics'])
+    const charts = [...view.querySelectorAll<HTMLElement>('.chart-section [data-testid="chart"]')]
+    expect(charts.map((c) => c.dataset.metric)).toEqual(['frame_ms', 'queue', 'hits_total', 'uploads_total'])
+    const [stream] = engine.streams
+    expect(stream.selectors.map((s) => s.name).sort()).toEqual([
+      'frame_ms_p50',
+      'frame_ms_p90',
+      'frame_ms_p99',
+      'hits_total',
+      'misses_total',
+      'queue',
+      'uploads_total'
+    ])
+    expect(stream.selectors.find((s) => s.name === 'queue')?.labels).toEqual({ lane: 'a' })
   })
 
   it('shows a denied command in the error strip, not as a rejection', async () => {

@@ -163,6 +163,13 @@ test('the metric panels and the explorer chart the studio metrics', async () => 
     charts,
     { timeout: 60_000 }
   )
+  // The studio registers its own panels (the engine knows none of them): its sections
+  // come first, in its order, then the default panels of its other metrics.
+  const sections = await page.$$eval('[data-testid="view-metrics"] .chart-section h3', (hs) =>
+    hs.map((h) => h.textContent)
+  )
+  assert.deepEqual(sections.slice(0, 4), ['Video and frames', 'API', 'Cache', 'Workers and tasks'])
+  assert.ok(await page.$('[data-testid="view-metrics"] [data-metric="video_processing_duration_ms"]'))
   await shot('metrics')
 })
 

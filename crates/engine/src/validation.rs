@@ -1,10 +1,12 @@
 //! The whole check of a configuration: the config's own fields
 //! ([`TelemetryConfig::check_fields`]) and, beside the rules they are about, what each
-//! alert rule means (its condition, templates and actions). It sits above `config`,
-//! `alerts` and `health`, so `config` stays plain data that imports nothing of the crate.
+//! alert rule means (its condition, templates and actions) and whether the metric names
+//! it gives follow the name rules. It sits above `config`, `metrics`, `alerts` and
+//! `health`, so `config` stays plain data that imports nothing of the crate.
 
 use crate::alerts::rule_issues;
 use crate::config::{ConfigError, TelemetryConfig};
+use crate::metrics::name::name_issues;
 
 impl TelemetryConfig {
     /// Checks everything: the config's own fields, then every alert rule (a condition
@@ -30,6 +32,7 @@ impl TelemetryConfig {
             Err(ConfigError::Invalid(issues)) => issues,
             Err(other) => return Err(other),
         };
+        issues.extend(name_issues(self));
         issues.extend(rule_issues(&self.alerts));
         if issues.is_empty() {
             Ok(())

@@ -6,7 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use telemetry_engine::config::{MetricsExporter, TelemetryConfig};
+use telemetry_engine::config::{
+    MetricDescription, MetricsExporter, Panel, PanelKind, TelemetryConfig,
+};
 
 /// `GET /api/subscribe_series` of `queue_size` every 100 ms on the server at `base`.
 async fn subscribe_queue_size(client: &reqwest::Client, base: &str) -> reqwest::Response {
@@ -326,5 +328,61 @@ async fn streams_of_every_server_are_counted_together() {
         "one stream on each server"
     );
     drop(streams);
+    telemetry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panels_are_the_apps_then_a_default_one_per_other_metric_it_recorded() {
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.catalogue = vec![MetricDescription {
+        name: "hits_total".into(),
+        help: "Lookups that hit".into(),
+        unit: Some("lookups".into()),
+    }];
+    config.panels = vec![Panel {
+        section: "Cache".into(),
+        title: "Hit ratio".into(),
+        kind: PanelKind::Ratio,
+        metric: "hits_total".into(),
+        labels: Default::default(),
+        unit: None,
+        complement: Some("misses_total".into()),
+    }];
+    let telemetry = common::start(config).await;
+    let m = telemetry.metrics();
+    m.counter("hits_total").unwrap().add(3, &[]).unwrap();
+    m.counter("misses").unwrap().add(1, &[]).unwrap();
+    m.gauge("queue").unwrap().set(2.0, &[]).unwrap();
+    m.histogram("export_ms").unwrap().record(5.0, &[]).unwrap();
+    telemetry.collect_now().await;
+    let base = format!("http://{}", telemetry.prometheus_addrs().await[0]);
+
+    let (status, panels) = post(&base, "get_panels", serde_json::json!({})).await;
+    assert_eq!(status, 200, "{panels}");
+    let shown: Vec<(&str, &str, &str, Option<&str>)> = panels
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["section"].as_str().unwrap(),
+                p["kind"].as_str().unwrap(),
+                p["metric"].as_str().unwrap(),
+                p["unit"].as_str(),
+            )
+        })
+        .collect();
+    // The app's panel first (its unit from the catalogue), then one per other metric
+    // of the app's; the engine's own (system_*, telemetry_*, health) are not among them.
+    assert_eq!(
+        shown,
+        [
+            ("Cache", "ratio", "hits_total", Some("lookups")),
+            ("Metrics", "quantiles", "export_ms", Some("ms")),
+            ("Metrics", "value", "queue", None),
+        ]
+    );
+    let metrics_text = telemetry.render_prometheus().unwrap();
+    assert!(metrics_text.contains("# HELP hits_total Lookups that hit"));
     telemetry.shutdown().await;
 }

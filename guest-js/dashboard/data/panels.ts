@@ -3,7 +3,7 @@
  * (values as they are, per-second rates of counters, histogram quantiles, a hit ratio).
  * @module
  */
-import type { SeriesSelector } from '../../src/index.js'
+import type { Panel, SeriesSelector } from '../../src/index.js'
 import type { Unit } from '../core/format.js'
 import { CounterRate, HitRatio } from './rate.js'
 import type { PointRing } from './ring.js'
@@ -179,5 +179,45 @@ export function ratioPanel(metric: string, title: string, hits: string, misses: 
         const ratio = new HitRatio(hit.ring, miss.ring)
         return { lines: [{ label: 'hit ratio', ring: ratio.ring }], derived: [ratio] }
       })
+  }
+}
+
+/**
+ * How values of a metric's unit are shown: the units the formatter knows as they are,
+ * any other unit (`frames`, `requests`) as a plain count.
+ */
+export function displayUnit(unit: string | null | undefined): Unit {
+  switch (unit) {
+    case 'ms':
+    case 'bytes':
+    case 'percent':
+    case 'ratio':
+    case 'fps':
+      return unit
+    default:
+      return 'count'
+  }
+}
+
+/**
+ * The chart of a panel the engine describes (`get_panels`).
+ *
+ * @example
+ * ```ts
+ * panelOf({ section: 'Render', title: 'Frame time', kind: 'quantiles',
+ *   metric: 'frame_render_ms', labels: {}, unit: 'ms' })
+ * ```
+ */
+export function panelOf(panel: Panel): PanelSpec {
+  const unit = displayUnit(panel.unit)
+  switch (panel.kind) {
+    case 'rate':
+      return ratePanel(panel.metric, panel.title, unit === 'bytes' ? 'bytes/s' : 'per_s', panel.labels)
+    case 'quantiles':
+      return quantilePanel(panel.metric, panel.title, unit)
+    case 'ratio':
+      return ratioPanel(panel.metric, panel.title, panel.metric, panel.complement ?? '')
+    default:
+      return gaugePanel(panel.metric, panel.title, unit, panel.labels)
   }
 }

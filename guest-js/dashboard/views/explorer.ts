@@ -7,27 +7,20 @@ import type { CatalogueEntry } from '../../src/index.js'
 import { liveCharts } from '../charts/feed.js'
 import type { Context } from '../core/context.js'
 import { fill, h } from '../core/dom.js'
-import type { Unit } from '../core/format.js'
 import type { Scope } from '../core/scope.js'
 import { labelValues } from '../data/catalogue.js'
-import { type PanelSpec, gaugePanel, quantilePanel, ratePanel } from '../data/panels.js'
+import {
+  type PanelSpec,
+  displayUnit,
+  gaugePanel,
+  quantilePanel,
+  ratePanel
+} from '../data/panels.js'
 import { card, emptyNote } from './common.js'
-
-function unitOf(entry: CatalogueEntry): Unit {
-  switch (entry.unit) {
-    case 'ms':
-    case 'bytes':
-    case 'percent':
-    case 'ratio':
-      return entry.unit
-    default:
-      return 'count'
-  }
-}
 
 /** The charts of one catalogue entry narrowed to `labels`. */
 function panelsOf(entry: CatalogueEntry, labels: Record<string, string>): PanelSpec[] {
-  const unit = unitOf(entry)
+  const unit = displayUnit(entry.unit)
   switch (entry.kind) {
     case 'counter':
       return [

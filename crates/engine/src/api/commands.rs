@@ -61,6 +61,7 @@ const fn write(name: &'static str) -> CommandSpec {
 pub const COMMANDS: &[CommandSpec] = &[
     read("get_snapshot"),
     read("get_metric_catalogue"),
+    read("get_panels"),
     read("query_series"),
     read("get_histogram_quantiles"),
     read("list_traces"),

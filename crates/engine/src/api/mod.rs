@@ -8,7 +8,7 @@ mod stream;
 mod types;
 mod webview;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 pub use commands::{Access, CommandSpec, COMMANDS};
@@ -24,8 +24,9 @@ pub(crate) use webview::WebviewBudget;
 pub use webview::{MAX_WEBVIEW_COUNTER, MAX_WEBVIEW_METRICS, MAX_WEBVIEW_SERIES, WEBVIEW_PREFIX};
 
 use crate::alerts::AlertError;
+use crate::config::{Panel, PanelKind};
 use crate::logs::{LogQuery, LogRecord};
-use crate::metrics::{name, MetricKind, MetricsError};
+use crate::metrics::{is_engine_metric, name, MetricKind, MetricsError};
 use crate::store::{SeriesData, SeriesStore};
 use crate::tracing::{TraceQuery, TraceRecord};
 use crate::{KeyValue, TelemetryManager};
@@ -167,6 +168,7 @@ pub async fn read(
     match command {
         "get_snapshot" => json(snapshot(t)),
         "get_metric_catalogue" => json(catalogue(t)),
+        "get_panels" => json(panels(t)),
         "query_series" => json(query_series(t, required(args, "query")?)?),
         "get_histogram_quantiles" => {
             json(histogram_quantiles(t, &required::<String>(args, "name")?)?)
@@ -268,7 +270,7 @@ pub fn catalogue(t: &TelemetryManager) -> Vec<CatalogueEntry> {
                 .map(|s| s.labels)
                 .collect();
             CatalogueEntry {
-                unit: name::unit(&name).map(str::to_owned),
+                unit: metrics.unit(&recorded),
                 description: metrics.description(&recorded),
                 kind: kind.as_str().to_owned(),
                 label_sets,
@@ -276,6 +278,57 @@ pub fn catalogue(t: &TelemetryManager) -> Vec<CatalogueEntry> {
             }
         })
         .collect()
+}
+
+/// The charts of the dashboard's metrics view: the configured `panels` in order (each
+/// with its unit filled in), then a default chart for every metric the app recorded that
+/// no panel shows (a counter's rate, a gauge's value, a histogram's quantiles), by name.
+/// The engine's own metrics are left to the overview.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::{api, config::{PanelKind, TelemetryConfig}, TelemetryManager};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let telemetry = TelemetryManager::new(TelemetryConfig::default()).await?;
+/// telemetry.metrics().histogram("export_ms")?.record(12.0, &[])?;
+/// let panels = api::panels(&telemetry);
+/// assert_eq!((panels[0].kind, panels[0].unit.as_deref()), (PanelKind::Quantiles, Some("ms")));
+/// # Ok(()) }
+/// ```
+pub fn panels(t: &TelemetryManager) -> Vec<Panel> {
+    let metrics = t.metrics();
+    let configured = &t.config().panels;
+    let shown: HashSet<&str> = configured
+        .iter()
+        .flat_map(|p| std::iter::once(p.metric.as_str()).chain(p.complement.as_deref()))
+        .collect();
+    let mut out: Vec<Panel> = configured
+        .iter()
+        .map(|p| Panel {
+            unit: p.unit.clone().or_else(|| metrics.unit(&p.metric)),
+            ..p.clone()
+        })
+        .collect();
+    for (recorded, kind) in metrics.catalogue() {
+        let exposed = name::exposed(&recorded, kind);
+        if shown.contains(exposed.as_ref()) || is_engine_metric(&exposed) {
+            continue;
+        }
+        out.push(Panel {
+            section: Panel::DEFAULT_SECTION.to_owned(),
+            title: exposed.clone().into_owned(),
+            kind: match kind {
+                MetricKind::Counter => PanelKind::Rate,
+                MetricKind::Gauge => PanelKind::Value,
+                MetricKind::Histogram => PanelKind::Quantiles,
+            },
+            unit: metrics.unit(&recorded),
+            metric: exposed.into_owned(),
+            labels: BTreeMap::new(),
+            complement: None,
+        });
+    }
+    out
 }
 
 /// One series' points over a time range, thinned to one point (the last) per step.

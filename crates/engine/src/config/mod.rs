@@ -5,6 +5,7 @@
 //! Unknown fields are an error. [`TelemetryConfig::validate`] returns every problem at
 //! once, each with the path of the field it is about.
 
+mod dashboard;
 mod env;
 mod error;
 mod profiles;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use dashboard::{MetricDescription, Panel, PanelKind};
 pub use error::{ConfigError, ConfigIssue};
 pub use profiles::Profile;
 pub use rules::{AlertAction, AlertRule, AlertSeverity};
@@ -79,6 +81,10 @@ pub struct TelemetryConfig {
     /// gets a server of its own, as before. Default none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerSettings>,
+    /// The charts of the dashboard's metrics view, in order; the metrics no panel shows
+    /// get a default chart each. Default none. At most [`Panel::MAX_PANELS`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub panels: Vec<Panel>,
 }
 
 /// Where the engine's own HTTP server listens (`"server": { "port": 9090 }`).
@@ -134,6 +140,7 @@ impl Default for TelemetryConfig {
             http_token: None,
             shutdown_timeout: Duration::from_secs(5),
             server: None,
+            panels: Vec::new(),
         }
     }
 }
@@ -338,6 +345,10 @@ pub struct MetricsConfig {
     pub max_store_series: usize,
     /// Points kept per stored series; older ones are thinned to fit. Default `720`.
     pub max_points_per_series: usize,
+    /// The app's metrics, described before their first use: help text and unit.
+    /// Default none (names with a unit suffix still get that unit).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catalogue: Vec<MetricDescription>,
 }
 
 impl Default for MetricsConfig {
@@ -354,6 +365,7 @@ impl Default for MetricsConfig {
             max_attributes_per_measurement: 16,
             max_store_series: 5000,
             max_points_per_series: 720,
+            catalogue: Vec::new(),
         }
     }
 }

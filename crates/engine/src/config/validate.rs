@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::{
     AlertsConfig, BatchExportConfig, ConfigError, ConfigIssue, FileExporterConfig,
-    HealthCheckConfig, LogsExporter, MetricsExporter, OtlpExporterConfig, TelemetryConfig,
-    TracingExporter,
+    HealthCheckConfig, LogsExporter, MetricsExporter, OtlpExporterConfig, Panel, PanelKind,
+    TelemetryConfig, TracingExporter,
 };
 
 /// The upper bounds of the numeric fields: far above any sensible setting, low enough
@@ -40,6 +40,10 @@ pub(super) mod limits {
     pub(in crate::config) const MAX_STORE_POINTS: u64 = 20_000_000;
     /// Histogram bounds.
     pub(in crate::config) const MAX_BUCKETS: usize = 256;
+    /// Characters of a panel's title or section, a metric's unit.
+    pub(in crate::config) const MAX_LABEL_CHARS: usize = 120;
+    /// Characters of a metric's help text.
+    pub(in crate::config) const MAX_HELP_CHARS: usize = 1024;
 }
 
 /// Paths the HTTP server serves itself, which a Prometheus `path` may not take; every
@@ -110,6 +114,17 @@ impl Issues {
             self.add(path, format!("must be at least {min}"));
         } else if value > max {
             self.add(path, format!("{value} is more than {max}"));
+        }
+    }
+
+    /// A text shown to people: not blank, at most `max` characters, no control characters.
+    fn text(&mut self, path: &str, value: &str, max: usize) {
+        if value.trim().is_empty() {
+            self.add(path, "must not be empty");
+        } else if value.chars().count() > max {
+            self.add(path, format!("is longer than {max} characters"));
+        } else if value.chars().any(char::is_control) {
+            self.add(path, "must not hold control characters");
         }
     }
 
@@ -231,6 +246,7 @@ impl TelemetryConfig {
         self.validate_health(&mut issues);
         self.validate_logs(&mut issues);
         self.validate_alerts(&mut issues);
+        self.validate_panels(&mut issues);
         if issues.0.is_empty() {
             Ok(())
         } else {
@@ -383,8 +399,74 @@ impl TelemetryConfig {
         }
     }
 
+    /// The panels' shape; their metric names are checked beside the name rules
+    /// (`metrics::name_issues`).
+    fn validate_panels(&self, issues: &mut Issues) {
+        if self.panels.len() > Panel::MAX_PANELS {
+            issues.add(
+                "panels",
+                format!(
+                    "{} panels, at most {} allowed",
+                    self.panels.len(),
+                    Panel::MAX_PANELS
+                ),
+            );
+        }
+        for (i, panel) in self.panels.iter().enumerate() {
+            let at = format!("panels[{i}]");
+            issues.text(
+                &format!("{at}.title"),
+                &panel.title,
+                limits::MAX_LABEL_CHARS,
+            );
+            issues.text(
+                &format!("{at}.section"),
+                &panel.section,
+                limits::MAX_LABEL_CHARS,
+            );
+            if let Some(unit) = &panel.unit {
+                issues.text(&format!("{at}.unit"), unit, limits::MAX_LABEL_CHARS);
+            }
+            match (panel.kind, &panel.complement) {
+                (PanelKind::Ratio, None) => issues.add(
+                    format!("{at}.complement"),
+                    "a ratio panel needs the counter of misses",
+                ),
+                (PanelKind::Ratio, Some(_)) | (_, None) => {}
+                (_, Some(_)) => issues.add(
+                    format!("{at}.complement"),
+                    "only a ratio panel takes a complement",
+                ),
+            }
+        }
+    }
+
     fn validate_metrics(&self, issues: &mut Issues) {
         let m = &self.metrics;
+        let mut described = HashSet::new();
+        for (i, d) in m.catalogue.iter().enumerate() {
+            let at = format!("metrics.catalogue[{i}]");
+            issues.text(&format!("{at}.help"), &d.help, limits::MAX_HELP_CHARS);
+            if let Some(unit) = &d.unit {
+                issues.text(&format!("{at}.unit"), unit, limits::MAX_LABEL_CHARS);
+            }
+            if !described.insert(d.name.trim_end_matches("_total")) {
+                issues.add(
+                    format!("{at}.name"),
+                    format!("{:?} is described twice", d.name),
+                );
+            }
+        }
+        if m.catalogue.len() > m.max_metrics {
+            issues.add(
+                "metrics.catalogue",
+                format!(
+                    "{} metrics described, more than max_metrics ({})",
+                    m.catalogue.len(),
+                    m.max_metrics
+                ),
+            );
+        }
         if m.collection_interval < Duration::from_millis(100) {
             issues.add(
                 "metrics.collection_interval",

@@ -1,4 +1,6 @@
-//! Descriptions (Prometheus `# HELP`) of the metrics the spec names.
+//! Descriptions (Prometheus `# HELP`) of the engine's own metrics: the system and process
+//! collectors', the engine's self-monitoring and the health and alert gauges. The app's
+//! metrics are described by the app (`metrics.catalogue`, [`super::Metrics::describe`]).
 
 /// `(name as recorded, description)`.
 const KNOWN: &[(&str, &str)] = &[
@@ -39,37 +41,6 @@ const KNOWN: &[(&str, &str)] = &[
         "Resident memory of this process, in bytes",
     ),
     (
-        "video_processing_duration_ms",
-        "Time to process one video, in milliseconds",
-    ),
-    (
-        "frame_processing_duration_ms",
-        "Time to process one frame, in milliseconds",
-    ),
-    ("frames_processed_total", "Frames processed"),
-    ("videos_processed_total", "Videos processed"),
-    (
-        "encoding_speed_fps",
-        "Current encoding speed, in frames per second",
-    ),
-    ("api_requests_total", "API requests handled"),
-    (
-        "api_request_duration_ms",
-        "Time to handle one API request, in milliseconds",
-    ),
-    ("api_errors_total", "API requests that failed"),
-    ("cache_hits_total", "Cache lookups that found their entry"),
-    ("cache_misses_total", "Cache lookups that missed"),
-    ("cache_evictions_total", "Entries evicted from the cache"),
-    ("cache_size_bytes", "Current size of the cache, in bytes"),
-    (
-        "worker_pool_utilization",
-        "Busy share of the worker pool, from 0 to 1",
-    ),
-    ("tasks_executed_total", "Tasks executed by the worker pool"),
-    ("tasks_failed_total", "Tasks that failed"),
-    ("queue_size", "Tasks waiting in the queue"),
-    (
         "telemetry_streams_open",
         "Series streams open, by transport (ipc: Tauri channels, http: Server-Sent Events)",
     ),
@@ -104,7 +75,16 @@ const KNOWN: &[(&str, &str)] = &[
     ),
 ];
 
-/// The description of a well-known metric, if `name` is one.
+/// The description of one of the engine's metrics, if `name` is one.
 pub(crate) fn description(name: &str) -> Option<&'static str> {
     KNOWN.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
+}
+
+/// Whether the engine records `name` itself (its own metrics and every health check's
+/// `<check>_health_status` gauge), rather than the app.
+pub(crate) fn is_engine_metric(name: &str) -> bool {
+    let recorded = name.strip_suffix("_total").unwrap_or(name);
+    description(name).is_some()
+        || description(recorded).is_some()
+        || name.ends_with("_health_status")
 }

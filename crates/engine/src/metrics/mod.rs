@@ -25,6 +25,7 @@ use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+pub(crate) use catalog::is_engine_metric;
 pub use error::MetricsError;
 pub use instruments::{BoundCounter, BoundGauge, BoundHistogram, Counter, Gauge, Histogram};
 pub use sketch::RELATIVE_ERROR;
@@ -101,7 +102,8 @@ struct Inner {
     id: u64,
     meter: Meter,
     instruments: RwLock<FxHashMap<Arc<str>, Instrument>>,
-    descriptions: RwLock<HashMap<String, String>>,
+    /// What the app said about its metrics, by [`described_key`].
+    descriptions: RwLock<HashMap<String, Described>>,
     sketches: RwLock<Vec<(Arc<str>, Arc<Sketch>)>>,
     buckets: Vec<f64>,
     /// The quantiles reported of each histogram; none means no sketch is kept.
@@ -119,7 +121,19 @@ impl Metrics {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 meter,
                 instruments: RwLock::new(FxHashMap::default()),
-                descriptions: RwLock::new(HashMap::new()),
+                descriptions: RwLock::new(
+                    config
+                        .catalogue
+                        .iter()
+                        .map(|d| {
+                            let described = Described {
+                                help: Some(d.help.clone()),
+                                unit: d.unit.clone(),
+                            };
+                            (described_key(&d.name).to_owned(), described)
+                        })
+                        .collect(),
+                ),
                 sketches: RwLock::new(Vec::new()),
                 buckets: config.aggregation.histogram_buckets.clone(),
                 quantiles: config.aggregation.summary_quantiles.clone(),
@@ -138,7 +152,8 @@ impl Metrics {
     }
 
     /// Sets the description (`# HELP`) a metric gets when it is created; call it before
-    /// the metric's first use. The spec's metrics have descriptions already.
+    /// the metric's first use. The engine's own metrics have descriptions already; the
+    /// app's can also be given in the configuration (`metrics.catalogue`, with a unit).
     ///
     /// # Examples
     /// ```
@@ -152,25 +167,44 @@ impl Metrics {
         self.inner
             .descriptions
             .write()
-            .insert(name.to_owned(), description.to_owned());
+            .entry(described_key(name).to_owned())
+            .or_default()
+            .help = Some(description.to_owned());
     }
 
-    /// The description of `name`: yours from [`Metrics::describe`], else the built-in one
-    /// of a well-known metric.
+    /// The description of `name`: the app's ([`Metrics::describe`], `metrics.catalogue`),
+    /// else the engine's own for its metrics.
     pub fn description(&self, name: &str) -> Option<String> {
-        self.inner
-            .descriptions
-            .read()
-            .get(name)
-            .cloned()
+        self.described(name, |d| d.help.clone())
             .or_else(|| catalog::description(name).map(str::to_owned))
+    }
+
+    /// The unit of `name`: the one `metrics.catalogue` gives, else the name's suffix
+    /// (`_ms`, `_seconds`, `_bytes`, `_percent`, `_ratio`, before any `_total`).
+    ///
+    /// # Examples
+    /// ```
+    /// # use telemetry_engine::metrics::Metrics;
+    /// let metrics = Metrics::detached();
+    /// assert_eq!(metrics.unit("upload_bytes_total").as_deref(), Some("bytes"));
+    /// assert_eq!(metrics.unit("frames_total"), None);
+    /// ```
+    pub fn unit(&self, name: &str) -> Option<String> {
+        self.described(name, |d| d.unit.clone())
+            .or_else(|| name::unit(name).map(str::to_owned))
+    }
+
+    /// One thing the app said about `name`, if it said it.
+    fn described<T>(&self, name: &str, what: impl FnOnce(&Described) -> Option<T>) -> Option<T> {
+        let descriptions = self.inner.descriptions.read();
+        descriptions.get(described_key(name)).and_then(what)
     }
 
     fn get_or_create(
         &self,
         name: &str,
         kind: MetricKind,
-        create: impl FnOnce(&Inner, Arc<str>, &str, String) -> Instrument,
+        create: impl FnOnce(&Inner, Arc<str>, &str, About) -> Instrument,
     ) -> Result<Instrument, MetricsError> {
         if let Some(found) = self.inner.instruments.read().get(name) {
             return check_kind(name, found, kind);
@@ -187,15 +221,13 @@ impl Metrics {
             });
         }
         let key: Arc<str> = Arc::from(name);
-        let description = self
-            .inner
-            .descriptions
-            .read()
-            .get(name)
-            .cloned()
-            .or_else(|| catalog::description(name).map(str::to_owned))
-            .unwrap_or_else(|| format!("Application {} {name}", kind.as_str()));
-        let instrument = create(&self.inner, key.clone(), &sdk_name, description);
+        let about = About {
+            help: self
+                .description(name)
+                .unwrap_or_else(|| format!("Application {} {name}", kind.as_str())),
+            unit: self.unit(name).unwrap_or_default(),
+        };
+        let instrument = create(&self.inner, key.clone(), &sdk_name, about);
         map.insert(key, instrument.clone());
         Ok(instrument)
     }
@@ -207,11 +239,12 @@ impl Metrics {
     /// [`MetricsError::InvalidName`], [`MetricsError::KindConflict`] or
     /// [`MetricsError::TooManyMetrics`].
     pub fn counter(&self, name: &str) -> Result<Counter, MetricsError> {
-        match self.get_or_create(name, MetricKind::Counter, |inner, key, sdk, help| {
+        match self.get_or_create(name, MetricKind::Counter, |inner, key, sdk, about| {
             let c = inner
                 .meter
                 .u64_counter(sdk.to_owned())
-                .with_description(help)
+                .with_description(about.help)
+                .with_unit(about.unit)
                 .build();
             Instrument::Counter(Counter::new(key, c, inner.max_attributes))
         })? {
@@ -225,11 +258,12 @@ impl Metrics {
     /// # Errors
     /// As [`Metrics::counter`].
     pub fn gauge(&self, name: &str) -> Result<Gauge, MetricsError> {
-        match self.get_or_create(name, MetricKind::Gauge, |inner, key, sdk, help| {
+        match self.get_or_create(name, MetricKind::Gauge, |inner, key, sdk, about| {
             let g = inner
                 .meter
                 .f64_gauge(sdk.to_owned())
-                .with_description(help)
+                .with_description(about.help)
+                .with_unit(about.unit)
                 .build();
             Instrument::Gauge(Gauge::new(key, g, inner.max_attributes))
         })? {
@@ -243,11 +277,12 @@ impl Metrics {
     /// # Errors
     /// As [`Metrics::counter`].
     pub fn histogram(&self, name: &str) -> Result<Histogram, MetricsError> {
-        match self.get_or_create(name, MetricKind::Histogram, |inner, key, sdk, help| {
+        match self.get_or_create(name, MetricKind::Histogram, |inner, key, sdk, about| {
             let h = inner
                 .meter
                 .f64_histogram(sdk.to_owned())
-                .with_description(help)
+                .with_description(about.help)
+                .with_unit(about.unit)
                 .with_boundaries(inner.buckets.clone())
                 .build();
             let sketch = (!inner.quantiles.is_empty()).then(|| {
@@ -440,6 +475,24 @@ impl Metrics {
         }
         out
     }
+}
+
+/// What the app said about one metric.
+#[derive(Default)]
+struct Described {
+    help: Option<String>,
+    unit: Option<String>,
+}
+
+/// What an instrument is created with.
+struct About {
+    help: String,
+    unit: String,
+}
+
+/// A counter may be described with or without its `_total`: both find the same entry.
+fn described_key(name: &str) -> &str {
+    name.strip_suffix("_total").unwrap_or(name)
 }
 
 /// The window of the sketch quantiles: the collection interval, at least 10 s.

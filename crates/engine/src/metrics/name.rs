@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use super::{MetricKind, MetricsError};
+use crate::config::{ConfigIssue, TelemetryConfig};
 
 /// Longest accepted name (the OpenTelemetry limit).
 const MAX_LEN: usize = 255;
@@ -117,6 +118,42 @@ fn is_quantile_name(name: &str) -> bool {
     let fraction = parts.next();
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     digits(whole) && fraction.is_none_or(digits)
+}
+
+/// The metric names and label keys a configuration gives (`metrics.catalogue`,
+/// `panels`), each checked against the rules above.
+pub(crate) fn name_issues(config: &TelemetryConfig) -> Vec<ConfigIssue> {
+    let mut issues = Vec::new();
+    let mut name = |path: String, name: &str| {
+        if let Err(e) = validate(name) {
+            issues.push(ConfigIssue {
+                path,
+                message: e.to_string(),
+            });
+        }
+    };
+    for (i, d) in config.metrics.catalogue.iter().enumerate() {
+        name(format!("metrics.catalogue[{i}].name"), &d.name);
+    }
+    for (i, panel) in config.panels.iter().enumerate() {
+        name(format!("panels[{i}].metric"), &panel.metric);
+        if let Some(complement) = &panel.complement {
+            name(format!("panels[{i}].complement"), complement);
+        }
+    }
+    for (i, panel) in config.panels.iter().enumerate() {
+        for key in panel.labels.keys() {
+            if let Some(reason) =
+                attribute_key_problem(key).or(key.is_empty().then_some("it is empty"))
+            {
+                issues.push(ConfigIssue {
+                    path: format!("panels[{i}].labels"),
+                    message: format!("invalid label {key:?}: {reason}"),
+                });
+            }
+        }
+    }
+    issues
 }
 
 /// The name a metric is exposed and stored under: a counter's ends in `_total` (which

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use tauri_plugin_opentelemetry::engine::alerts::{AlertAction, AlertRule, AlertSeverity};
-use tauri_plugin_opentelemetry::engine::config::{HealthCheckConfig, MetricsExporter};
+use tauri_plugin_opentelemetry::engine::config::{
+    HealthCheckConfig, MetricDescription, MetricsExporter, Panel, PanelKind,
+};
 use tauri_plugin_opentelemetry::TelemetryConfig;
 
 use crate::workload::Incidents;
@@ -99,6 +101,8 @@ pub(crate) fn telemetry(args: &Args) -> Result<TelemetryConfig, String> {
             host: "127.0.0.1".into(),
         });
     }
+    config.metrics.catalogue = catalogue();
+    config.panels = panels();
     config.health.parallel_checks = true;
     config.health.check_interval = Duration::from_secs(5);
     config.health.checks = vec![
@@ -151,4 +155,165 @@ pub(crate) fn telemetry(args: &Args) -> Result<TelemetryConfig, String> {
     config.metrics.max_store_series = config.metrics.max_store_series.max(args.series + 5000);
     config.validate().map_err(|e| e.to_string())?;
     Ok(config)
+}
+
+/// The studio's metrics as it describes them to the engine: `(name, help, unit)`.
+const CATALOGUE: &[(&str, &str, &str)] = &[
+    (
+        "video_processing_duration_ms",
+        "Time to process one video",
+        "ms",
+    ),
+    (
+        "frame_processing_duration_ms",
+        "Time to process one frame",
+        "ms",
+    ),
+    ("frames_processed_total", "Frames processed", "frames"),
+    (
+        "videos_processed_total",
+        "Videos processed, by codec",
+        "videos",
+    ),
+    ("encoding_speed_fps", "Current encoding speed", "fps"),
+    ("api_requests_total", "API requests handled", "requests"),
+    (
+        "api_request_duration_ms",
+        "Time to handle one API request",
+        "ms",
+    ),
+    ("api_errors_total", "API requests that failed", "requests"),
+    (
+        "cache_hits_total",
+        "Cache lookups that found their entry",
+        "lookups",
+    ),
+    ("cache_misses_total", "Cache lookups that missed", "lookups"),
+    (
+        "cache_evictions_total",
+        "Entries evicted from the cache",
+        "entries",
+    ),
+    ("cache_size_bytes", "Current size of the cache", "bytes"),
+    (
+        "worker_pool_utilization",
+        "Busy share of the worker pool, from 0 to 1",
+        "ratio",
+    ),
+    (
+        "tasks_executed_total",
+        "Tasks executed by the worker pool",
+        "tasks",
+    ),
+    ("tasks_failed_total", "Tasks that failed", "tasks"),
+    (
+        "queue_size",
+        "Segments waiting in the render queue",
+        "count",
+    ),
+];
+
+fn catalogue() -> Vec<MetricDescription> {
+    CATALOGUE
+        .iter()
+        .map(|(name, help, unit)| MetricDescription {
+            name: (*name).into(),
+            help: (*help).into(),
+            unit: Some((*unit).into()),
+        })
+        .collect()
+}
+
+/// The studio's charts: `(section, title, kind, metric)`; units come from the catalogue.
+const PANELS: &[(&str, &str, PanelKind, &str)] = &[
+    (
+        "Video and frames",
+        "Video processing time",
+        PanelKind::Quantiles,
+        "video_processing_duration_ms",
+    ),
+    (
+        "Video and frames",
+        "Frame processing time",
+        PanelKind::Quantiles,
+        "frame_processing_duration_ms",
+    ),
+    (
+        "Video and frames",
+        "Frames processed",
+        PanelKind::Rate,
+        "frames_processed_total",
+    ),
+    (
+        "Video and frames",
+        "Videos processed by codec",
+        PanelKind::Rate,
+        "videos_processed_total",
+    ),
+    (
+        "Video and frames",
+        "Encoding speed",
+        PanelKind::Value,
+        "encoding_speed_fps",
+    ),
+    ("API", "Requests", PanelKind::Rate, "api_requests_total"),
+    (
+        "API",
+        "Request duration",
+        PanelKind::Quantiles,
+        "api_request_duration_ms",
+    ),
+    (
+        "API",
+        "Errors by endpoint",
+        PanelKind::Rate,
+        "api_errors_total",
+    ),
+    ("Cache", "Hit ratio", PanelKind::Ratio, "cache_hits_total"),
+    ("Cache", "Size", PanelKind::Value, "cache_size_bytes"),
+    (
+        "Cache",
+        "Evictions",
+        PanelKind::Rate,
+        "cache_evictions_total",
+    ),
+    (
+        "Workers and tasks",
+        "Worker pool utilization",
+        PanelKind::Value,
+        "worker_pool_utilization",
+    ),
+    (
+        "Workers and tasks",
+        "Tasks executed",
+        PanelKind::Rate,
+        "tasks_executed_total",
+    ),
+    (
+        "Workers and tasks",
+        "Tasks failed",
+        PanelKind::Rate,
+        "tasks_failed_total",
+    ),
+    (
+        "Workers and tasks",
+        "Queue size",
+        PanelKind::Value,
+        "queue_size",
+    ),
+];
+
+fn panels() -> Vec<Panel> {
+    PANELS
+        .iter()
+        .map(|(section, title, kind, metric)| Panel {
+            section: (*section).into(),
+            title: (*title).into(),
+            kind: *kind,
+            metric: (*metric).into(),
+            labels: Default::default(),
+            unit: None,
+            complement: (*kind == PanelKind::Ratio).then(|| "cache_misses_total".into()),
+        })
+        .collect()
 }
