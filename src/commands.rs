@@ -8,7 +8,7 @@ use tauri::ipc::Channel;
 use tauri::{command, AppHandle, Runtime, State, Webview};
 use telemetry_engine::alerts::{ActiveAlert, AlertEvent};
 use telemetry_engine::api::{
-    self, CatalogueEntry, Delivery, LiveEvent, LogFilter, MetricRecord, MetricsSnapshot,
+    self, ApiError, CatalogueEntry, Handoff, LiveEvent, LogFilter, MetricRecord, MetricsSnapshot,
     QuantileValue, SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter,
 };
 use telemetry_engine::config::Panel;
@@ -18,7 +18,7 @@ use telemetry_engine::logs::LogRecord;
 use telemetry_engine::store::SeriesData;
 use telemetry_engine::tracing::{remote_context, TraceRecord};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::models::{SpanRef, SpanStart};
 use crate::{OpenSpans, PluginState, TelemetryExt};
 
@@ -26,13 +26,6 @@ use crate::{OpenSpans, PluginState, TelemetryExt};
 const MAX_SPAN_NAME: usize = 256;
 /// Longest error message `end_span` takes, in bytes.
 const MAX_ERROR_MESSAGE: usize = 4096;
-
-fn bad(field: &str, message: impl Into<String>) -> Error {
-    Error::Api(api::ApiError::BadArgument {
-        field: field.to_owned(),
-        message: message.into(),
-    })
-}
 
 /// The charts of the dashboard's metrics view: the configured panels, then a default
 /// chart for every other metric the app recorded.
@@ -159,8 +152,8 @@ pub(crate) async fn subscribe_series<R: Runtime>(
         store,
         true,
         move |update| match on_update.send(update) {
-            Ok(()) => Delivery::Sent,
-            Err(_) => Delivery::Gone,
+            Ok(()) => Handoff::Sent,
+            Err(_) => Handoff::Gone,
         },
     )?)
 }
@@ -176,7 +169,7 @@ pub(crate) async fn ack_series<R: Runtime>(
     if state.streams.ack(webview.label(), id, seq) {
         Ok(())
     } else {
-        Err(bad("id", format!("no stream {id}")))
+        Err(ApiError::bad_argument("id", format!("no stream {id}")).into())
     }
 }
 
@@ -190,7 +183,7 @@ pub(crate) async fn unsubscribe_series<R: Runtime>(
     if state.streams.unsubscribe(webview.label(), id) {
         Ok(())
     } else {
-        Err(bad("id", format!("no stream {id}")))
+        Err(ApiError::bad_argument("id", format!("no stream {id}")).into())
     }
 }
 
@@ -224,7 +217,7 @@ pub(crate) async fn unsubscribe_events<R: Runtime>(
     if state.events.unsubscribe(webview.label(), id) {
         Ok(())
     } else {
-        Err(bad("id", format!("no subscription {id}")))
+        Err(ApiError::bad_argument("id", format!("no subscription {id}")).into())
     }
 }
 
@@ -269,7 +262,7 @@ pub(crate) async fn start_span<R: Runtime>(
     span: SpanStart,
 ) -> Result<SpanRef> {
     if span.name.trim().is_empty() {
-        return Err(bad("span.name", "must not be empty"));
+        return Err(ApiError::bad_argument("span.name", "must not be empty").into());
     }
     api::check_length("span.name", &span.name, MAX_SPAN_NAME)?;
     if let Some(attributes) = &span.attributes {
@@ -279,7 +272,7 @@ pub(crate) async fn start_span<R: Runtime>(
     let mut builder = tracer.span_builder(span.name);
     if let Some(parent) = &span.traceparent {
         let cx = remote_context(parent).ok_or_else(|| {
-            bad(
+            ApiError::bad_argument(
                 "span.traceparent",
                 format!("{parent:?} is not a W3C traceparent"),
             )
@@ -317,7 +310,7 @@ pub(crate) async fn end_span(
     let handle = state
         .spans
         .remove(&span_id)
-        .ok_or_else(|| bad("spanId", format!("no open span {span_id:?}")))?;
+        .ok_or_else(|| ApiError::bad_argument("spanId", format!("no open span {span_id:?}")))?;
     if let Some(message) = error {
         handle.set_error(message);
     }

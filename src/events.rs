@@ -12,7 +12,7 @@ use tauri::async_runtime::JoinHandle;
 use telemetry_engine::api::{check_event_kinds, next, ApiError, LiveEvent};
 use tokio::sync::broadcast;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Event subscriptions open at once, all windows together.
 pub const MAX_EVENT_SUBSCRIPTIONS: usize = 64;
@@ -41,20 +41,30 @@ impl EventSubscriptions {
         check_event_kinds(&kinds)?;
         let mut open = self.open.lock();
         if open.len() >= MAX_EVENT_SUBSCRIPTIONS {
-            return Err(Error::Api(ApiError::BadArgument {
-                field: "kinds".into(),
-                message: format!(
+            return Err(ApiError::bad_argument(
+                "kinds",
+                format!(
                     "{MAX_EVENT_SUBSCRIPTIONS} event subscriptions are open already; \
                      unsubscribe_events one first"
                 ),
-            }));
+            )
+            .into());
         }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let registry = self.open.clone();
         let task = tauri::async_runtime::spawn(async move {
             while let Some(event) = next(&mut bus).await {
-                let wanted = kinds.is_empty() || kinds.iter().any(|k| k == event.kind());
-                if wanted && !send(event) {
+                if !(kinds.is_empty() || kinds.iter().any(|k| k == event.kind())) {
+                    continue;
+                }
+                // Sent under the registry's lock and only while the subscription is in
+                // it: once `unsubscribe` or `remove_owner` returns, nothing more is sent
+                // (aborting the task alone would let an event already taken through).
+                let sent = {
+                    let open = registry.lock();
+                    open.contains_key(&id) && send(event)
+                };
+                if !sent {
                     break;
                 }
             }

@@ -5,6 +5,7 @@
 
 use tauri::App;
 use tauri_plugin_opentelemetry::engine::config::{OtlpExporterConfig, TracingExporter};
+use tauri_plugin_opentelemetry::engine::health::HttpHealthCheck;
 use tauri_plugin_opentelemetry::{TelemetryConfig, TelemetryExt};
 
 mod support;
@@ -510,7 +511,17 @@ fn alert_notification_health_and_trace_changes_reach_the_app_as_events() {
     let (app, _window) = app(&["opentelemetry:default"]);
     let mut events = app.telemetry().events();
     seed(&app); // an alert fires, a trace completes
-    tauri::async_runtime::block_on(app.telemetry().health().refresh()); // exporters: Unknown → …
+                // A check added after subscribing changes from Unknown on the refresh, whenever the
+                // built-in ones had their first run.
+    let probe = HttpHealthCheck::new("closed_port", "http://127.0.0.1:9/");
+    tauri::async_runtime::block_on(async {
+        app.telemetry()
+            .health()
+            .add_check(Box::new(probe))
+            .await
+            .unwrap();
+        app.telemetry().health().refresh().await;
+    });
     let mut seen = std::collections::BTreeMap::new();
     tauri::async_runtime::block_on(async {
         while seen.len() < 4 {
@@ -519,8 +530,7 @@ fn alert_notification_health_and_trace_changes_reach_the_app_as_events() {
                 .unwrap_or_else(|_| panic!("all four kinds within 10 s; got {seen:?}"))
                 .unwrap();
             let value = serde_json::to_value(&event).unwrap();
-            // Every built-in check changes from Unknown; the exporters check is the one looked at.
-            if event.kind() == "health" && value["payload"]["check"] != "exporters" {
+            if event.kind() == "health" && value["payload"]["check"] != "closed_port" {
                 continue;
             }
             seen.entry(event.kind()).or_insert(value["payload"].clone());
@@ -531,7 +541,7 @@ fn alert_notification_health_and_trace_changes_reach_the_app_as_events() {
     assert_eq!(seen["notification"]["rule"], "queue_backlog");
     assert_eq!(seen["notification"]["state"], "Firing");
     assert_eq!(seen["trace"]["name"], "render");
-    assert_eq!(seen["health"]["check"], "exporters");
+    assert_eq!(seen["health"]["to"], "Unhealthy");
 }
 
 #[test]

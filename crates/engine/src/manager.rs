@@ -116,6 +116,24 @@ enum RunState {
     Stopped,
 }
 
+/// The OpenTelemetry resource of every signal: service name and version, then the
+/// configured attributes.
+fn resource(config: &TelemetryConfig) -> Resource {
+    Resource::builder_empty()
+        .with_service_name(config.service_name.clone())
+        .with_attribute(KeyValue::new(
+            "service.version",
+            config.service_version.clone(),
+        ))
+        .with_attributes(
+            config
+                .resource_attributes
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        )
+        .build()
+}
+
 /// One collection: run collectors, gather, store, push to exporters.
 struct Cycle {
     collector: Option<SystemCollector>,
@@ -158,6 +176,22 @@ impl StoreMetrics {
 }
 
 impl Cycle {
+    fn new(
+        config: &TelemetryConfig,
+        pipeline: &MetricsPipeline,
+        store: &Arc<SeriesStore>,
+        status: &ExportStatusBoard,
+    ) -> Result<Self, MetricsError> {
+        Ok(Self {
+            collector: None,
+            exporters: SnapshotExporter::all(config),
+            pipeline: pipeline.clone(),
+            store: store.clone(),
+            store_metrics: StoreMetrics::new(pipeline.metrics())?,
+            status: status.clone(),
+        })
+    }
+
     fn run(&mut self) {
         if let Some(collector) = self.collector.as_mut() {
             if let Err(e) = collector.collect() {
@@ -194,95 +228,58 @@ impl TelemetryManager {
     pub async fn new(config: TelemetryConfig) -> Result<Arc<Self>, TelemetryError> {
         config.validate()?;
         let active = config.enabled && config.metrics.enabled;
-        let resource = Resource::builder_empty()
-            .with_service_name(config.service_name.clone())
-            .with_attribute(KeyValue::new(
-                "service.version",
-                config.service_version.clone(),
-            ))
-            .with_attributes(
-                config
-                    .resource_attributes
-                    .iter()
-                    .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
-            )
-            .build();
+        let resource = resource(&config);
         let pipeline = MetricsPipeline::new(&config.metrics, resource.clone(), active)?;
+        let metrics = pipeline.metrics();
         let store = Arc::new(SeriesStore::new(&config.metrics));
         let status = ExportStatusBoard::default();
-        let runtime = tokio::runtime::Handle::try_current().ok();
+        let dropped = |what| metrics.counter(what);
         let tracing = TracingPipeline::new(
             &config,
             resource.clone(),
-            &ExportContext {
-                timeout: config.tracing.batch_export.max_export_timeout,
-                runtime: runtime.clone(),
-                status: status.clone(),
-                dropped: pipeline
-                    .metrics()
-                    .counter("telemetry_spans_dropped_total")?,
-            },
+            &ExportContext::new(
+                config.tracing.batch_export.max_export_timeout,
+                &status,
+                dropped("telemetry_spans_dropped_total")?,
+            ),
         );
         let logs = LogsPipeline::new(
             &config,
             resource,
-            &ExportContext {
-                timeout: config.logs.batch_export.max_export_timeout,
-                runtime,
-                status: status.clone(),
-                dropped: pipeline.metrics().counter("telemetry_logs_dropped_total")?,
-            },
+            &ExportContext::new(
+                config.logs.batch_export.max_export_timeout,
+                &status,
+                dropped("telemetry_logs_dropped_total")?,
+            ),
         );
-        let exporters = if active {
-            config
-                .metrics
-                .exporters
-                .iter()
-                .filter_map(|e| SnapshotExporter::from_config(e, &config.service_name))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let supervisor = Supervisor::new(pipeline.metrics())?;
-        let health = Arc::new(
-            health::from_config(
-                &config.health,
-                pipeline.metrics().clone(),
-                status.clone(),
-                supervisor.clone(),
-                store.clone(),
-            )
-            .await?,
-        );
-        let alerts = Arc::new(
-            AlertManager::from_config(
-                &config.alerts,
-                &config.service_name,
-                pipeline.metrics().clone(),
-                status.clone(),
-                supervisor.clone(),
-            )
-            .await?,
-        );
-        let cycle = Cycle {
-            collector: None,
-            exporters,
-            pipeline: pipeline.clone(),
-            store: store.clone(),
-            store_metrics: StoreMetrics::new(pipeline.metrics())?,
-            status: status.clone(),
-        };
-        let http_streams = Arc::new(crate::api::Streams::counted_in(pipeline.metrics(), "http"));
+        let supervisor = Supervisor::new(metrics)?;
+        let health = health::from_config(
+            &config.health,
+            metrics.clone(),
+            status.clone(),
+            supervisor.clone(),
+            store.clone(),
+        )
+        .await?;
+        let alerts = AlertManager::from_config(
+            &config.alerts,
+            &config.service_name,
+            metrics.clone(),
+            status.clone(),
+            supervisor.clone(),
+        )
+        .await?;
+        let cycle = Cycle::new(&config, &pipeline, &store, &status)?;
         Ok(Arc::new(Self {
+            http_streams: Arc::new(crate::api::Streams::counted_in(metrics, "http")),
             config,
             tracing,
             logs,
-            health,
-            alerts,
+            health: Arc::new(health),
+            alerts: Arc::new(alerts),
             pipeline,
             store,
             status,
-            http_streams,
             supervisor,
             webview: crate::api::WebviewBudget::default(),
             events: Arc::default(),

@@ -46,22 +46,28 @@ pub struct SeriesData {
     pub points: Vec<(i64, f64)>,
 }
 
-/// The newest point of one series ([`SeriesStore::latest_all`]). Name and labels are
-/// shared with the store (a reference count, not a copy), so a stream tick copies no
-/// strings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LatestPoint {
-    /// Series name.
+/// The newest point of one series ([`SeriesStore::latest_all`]), as the snapshot and the
+/// series streams hand it to the webview (without its timestamp: each answer carries
+/// the newest one). Name and labels are shared with the store (a reference count, not
+/// a copy), so a stream tick copies no strings.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct LatestValue {
+    /// Series name as exported (`api_requests_total`).
+    #[ts(type = "string")]
     pub name: Arc<str>,
     /// Labels.
     pub labels: Arc<BTreeMap<String, String>>,
-    /// Unix ms.
+    /// Unix ms of the point.
+    #[serde(skip)]
+    #[ts(skip)]
     pub timestamp_ms: i64,
     /// Value.
     pub value: f64,
 }
 
-impl LatestPoint {
+impl LatestValue {
     fn of(key: &SeriesKey, points: &Points) -> Option<Self> {
         let (timestamp_ms, value) = *points.newest()?;
         Some(Self {
@@ -458,7 +464,7 @@ impl SeriesStore {
     /// `(key, value)` of `matchers`, in no particular order; cheaper than
     /// [`SeriesStore::query`], as neither history nor sorting is involved (the live streams
     /// call it every tick).
-    pub fn latest_matching(&self, name: &str, matchers: &[(&str, &str)]) -> Vec<LatestPoint> {
+    pub fn latest_matching(&self, name: &str, matchers: &[(&str, &str)]) -> Vec<LatestValue> {
         let map = self.series.read();
         map.named(name)
             .filter(|(k, _)| {
@@ -466,18 +472,18 @@ impl SeriesStore {
                     .iter()
                     .all(|(mk, mv)| k.labels.get(*mk).is_some_and(|v| v == mv))
             })
-            .filter_map(|(k, points)| LatestPoint::of(k, points))
+            .filter_map(|(k, points)| LatestValue::of(k, points))
             .collect()
     }
 
     /// The newest point of every series, sorted by name (series of one name in no
     /// particular order).
-    pub fn latest_all(&self) -> Vec<LatestPoint> {
+    pub fn latest_all(&self) -> Vec<LatestValue> {
         let map = self.series.read();
         let mut out: Vec<_> = map
             .points
             .iter()
-            .filter_map(|(k, points)| LatestPoint::of(k, points))
+            .filter_map(|(k, points)| LatestValue::of(k, points))
             .collect();
         out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         out

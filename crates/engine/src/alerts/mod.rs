@@ -177,55 +177,13 @@ pub(crate) fn rule_problems(rule: &AlertRule, has_email: bool) -> Vec<(String, S
         templates.push((format!("annotations.{k}"), v.clone()));
     }
     for (i, action) in rule.actions.iter().enumerate() {
-        let at = format!("actions[{i}]");
-        match action {
-            AlertAction::Email {
-                recipients,
-                subject,
-            } => {
-                if !has_email {
-                    problems.push((at.clone(), DeliveryError::NoEmailSettings.to_string()));
-                }
-                for r in recipients {
-                    if r.parse::<lettre::message::Mailbox>().is_err() {
-                        problems.push((
-                            format!("{at}.Email.recipients"),
-                            format!("{r:?} is not an email address"),
-                        ));
-                    }
-                }
-                templates.push((format!("{at}.Email.subject"), subject.clone()));
-            }
-            AlertAction::Webhook { url, payload } => {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    // The URL is a secret: do not echo it.
-                    problems.push((
-                        format!("{at}.Webhook.url"),
-                        "must start with http:// or https://".into(),
-                    ));
-                }
-                let mut strings = Vec::new();
-                if let Some(p) = payload {
-                    json_strings(p, &mut strings);
-                }
-                for s in strings {
-                    templates.push((format!("{at}.Webhook.payload"), s));
-                }
-            }
-            AlertAction::PagerDuty {
-                service_key,
-                description,
-            } => {
-                if service_key.trim().is_empty() {
-                    problems.push((
-                        format!("{at}.PagerDuty.service_key"),
-                        "must not be empty".into(),
-                    ));
-                }
-                templates.push((format!("{at}.PagerDuty.description"), description.clone()));
-            }
-            AlertAction::InApp {} | AlertAction::Log {} => {}
-        }
+        action_problems(
+            &format!("actions[{i}]"),
+            action,
+            has_email,
+            &mut problems,
+            &mut templates,
+        );
     }
     for (field, template) in templates {
         if let Err(e) = check_template(&template) {
@@ -233,6 +191,64 @@ pub(crate) fn rule_problems(rule: &AlertRule, has_email: bool) -> Vec<(String, S
         }
     }
     problems
+}
+
+/// The problems of one action at `at` (`actions[2]`), and its templates to check.
+fn action_problems(
+    at: &str,
+    action: &AlertAction,
+    has_email: bool,
+    problems: &mut Vec<(String, String)>,
+    templates: &mut Vec<(String, String)>,
+) {
+    match action {
+        AlertAction::Email {
+            recipients,
+            subject,
+        } => {
+            if !has_email {
+                problems.push((at.to_owned(), DeliveryError::NoEmailSettings.to_string()));
+            }
+            for r in recipients {
+                if r.parse::<lettre::message::Mailbox>().is_err() {
+                    problems.push((
+                        format!("{at}.Email.recipients"),
+                        format!("{r:?} is not an email address"),
+                    ));
+                }
+            }
+            templates.push((format!("{at}.Email.subject"), subject.clone()));
+        }
+        AlertAction::Webhook { url, payload } => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                // The URL is a secret: do not echo it.
+                problems.push((
+                    format!("{at}.Webhook.url"),
+                    "must start with http:// or https://".into(),
+                ));
+            }
+            let mut strings = Vec::new();
+            if let Some(p) = payload {
+                json_strings(p, &mut strings);
+            }
+            for s in strings {
+                templates.push((format!("{at}.Webhook.payload"), s));
+            }
+        }
+        AlertAction::PagerDuty {
+            service_key,
+            description,
+        } => {
+            if service_key.trim().is_empty() {
+                problems.push((
+                    format!("{at}.PagerDuty.service_key"),
+                    "must not be empty".into(),
+                ));
+            }
+            templates.push((format!("{at}.PagerDuty.description"), description.clone()));
+        }
+        AlertAction::InApp {} | AlertAction::Log {} => {}
+    }
 }
 
 struct CompiledRule {
@@ -248,6 +264,37 @@ struct Instance {
     fired_at_ms: Option<i64>,
     notified_at_ms: Option<i64>,
     acknowledged: bool,
+}
+
+impl Instance {
+    /// Moves a pending instance to firing once it held for `for_ms`. Returns whether to
+    /// record a notification now and whether to run the actions for it: `Some(false)`
+    /// when it just became pending (with a `for`), `Some(true)` when it fires for the
+    /// first time or again after `cooldown_ms` (unless acknowledged).
+    fn advance(&mut self, now_ms: i64, for_ms: i64, cooldown_ms: i64) -> Option<bool> {
+        let newly_pending = self.active_since_ms == now_ms && for_ms > 0;
+        if self.state == AlertState::Pending
+            && now_ms.saturating_sub(self.active_since_ms) >= for_ms
+        {
+            self.state = AlertState::Firing;
+            self.fired_at_ms = Some(now_ms);
+        }
+        match self.state {
+            AlertState::Pending if newly_pending => Some(false),
+            AlertState::Firing => {
+                let due = match self.notified_at_ms {
+                    None => true,
+                    Some(_) if self.acknowledged => false,
+                    Some(at) => now_ms.saturating_sub(at) >= cooldown_ms,
+                };
+                if due {
+                    self.notified_at_ms = Some(now_ms);
+                }
+                due.then_some(true)
+            }
+            _ => None,
+        }
+    }
 }
 
 const HISTORY: usize = 500;
@@ -485,57 +532,69 @@ impl AlertManager {
             };
             due.extend(self.step(compiled, samples, now_ms));
         }
-        let mut events = Vec::new();
-        for (compiled, notification, notify) in due {
-            let silenced = self
-                .silences
-                .lock()
-                .get(&compiled.rule.name)
-                .is_some_and(|until| *until > now_ms);
-            let run = notify && !silenced;
-            let (local, remote): (Vec<&AlertAction>, Vec<&AlertAction>) = compiled
-                .rule
-                .actions
-                .iter()
-                .filter(|_| run)
-                .partition(|a| a.is_local());
-            // In-app and log actions cannot block: they run now. The others are queued.
-            let mut deliveries = Vec::new();
-            for action in local {
-                deliveries.push(
-                    self.deliveries
-                        .notifier()
-                        .deliver_local(action, &notification),
-                );
-            }
-            let event = AlertEvent {
-                notification,
-                delivering: run,
-                deliveries,
-                silenced: notify && silenced,
-                at_ms: now_ms,
-            };
-            let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-            {
-                let mut history = self.history.lock();
-                if history.len() >= HISTORY {
-                    history.pop_front();
-                }
-                history.push_back((seq, event.clone()));
-            }
-            let _ = self.events.send(event.clone());
-            if !remote.is_empty() {
-                self.deliveries.enqueue(Job {
-                    seq,
-                    rule: compiled.rule.name.clone(),
-                    actions: remote.into_iter().cloned().collect(),
-                    notification: event.notification.clone(),
-                });
-            }
-            events.push(event);
-        }
+        let events = due
+            .into_iter()
+            .map(|(compiled, notification, notify)| {
+                self.record(&compiled, notification, notify, now_ms)
+            })
+            .collect();
         self.publish_gauge(&rules);
         events
+    }
+
+    /// Records one notification: runs its in-app and log actions now (unless the rule is
+    /// silenced or `notify` is false), writes the history, tells the event bus and
+    /// queues the remote deliveries.
+    fn record(
+        &self,
+        compiled: &CompiledRule,
+        notification: Notification,
+        notify: bool,
+        now_ms: i64,
+    ) -> AlertEvent {
+        let silenced = self
+            .silences
+            .lock()
+            .get(&compiled.rule.name)
+            .is_some_and(|until| *until > now_ms);
+        let run = notify && !silenced;
+        let (local, remote): (Vec<&AlertAction>, Vec<&AlertAction>) = compiled
+            .rule
+            .actions
+            .iter()
+            .filter(|_| run)
+            .partition(|a| a.is_local());
+        // In-app and log actions cannot block: they run now. The others are queued.
+        let notifier = self.deliveries.notifier();
+        let deliveries = local
+            .into_iter()
+            .map(|action| notifier.deliver_local(action, &notification))
+            .collect();
+        let event = AlertEvent {
+            notification,
+            delivering: run,
+            deliveries,
+            silenced: notify && silenced,
+            at_ms: now_ms,
+        };
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut history = self.history.lock();
+            if history.len() >= HISTORY {
+                history.pop_front();
+            }
+            history.push_back((seq, event.clone()));
+        }
+        let _ = self.events.send(event.clone());
+        if !remote.is_empty() {
+            self.deliveries.enqueue(Job {
+                seq,
+                rule: compiled.rule.name.clone(),
+                actions: remote.into_iter().cloned().collect(),
+                notification: event.notification.clone(),
+            });
+        }
+        event
     }
 
     /// Moves the instances of one rule; returns the notifications to record, and whether
@@ -569,37 +628,9 @@ impl AlertManager {
                 acknowledged: false,
             });
             instance.value = sample.value;
-            let newly_pending = instance.active_since_ms == now_ms && for_ms > 0;
-            if instance.state == AlertState::Pending
-                && now_ms.saturating_sub(instance.active_since_ms) >= for_ms
-            {
-                instance.state = AlertState::Firing;
-                instance.fired_at_ms = Some(now_ms);
-            }
-            match instance.state {
-                AlertState::Pending if newly_pending => {
-                    out.push((
-                        compiled.clone(),
-                        notification(rule, &key.1, instance, None),
-                        false,
-                    ));
-                }
-                AlertState::Firing => {
-                    let due = match instance.notified_at_ms {
-                        None => true,
-                        Some(_) if instance.acknowledged => false,
-                        Some(at) => now_ms.saturating_sub(at) >= cooldown_ms,
-                    };
-                    if due {
-                        instance.notified_at_ms = Some(now_ms);
-                        out.push((
-                            compiled.clone(),
-                            notification(rule, &key.1, instance, None),
-                            true,
-                        ));
-                    }
-                }
-                _ => {}
+            if let Some(notify) = instance.advance(now_ms, for_ms, cooldown_ms) {
+                let n = notification(rule, &key.1, instance, None);
+                out.push((compiled.clone(), n, notify));
             }
         }
         let gone: Vec<(String, String)> = instances

@@ -38,7 +38,7 @@ impl LiveEvent {
 }
 
 /// The kinds of [`LiveEvent`].
-pub const EVENT_KINDS: [&str; 4] = ["alert", "notification", "health", "trace"];
+pub(crate) const EVENT_KINDS: [&str; 4] = ["alert", "notification", "health", "trace"];
 
 /// Checks the kinds a subscriber asks for (empty means every kind).
 ///
@@ -46,7 +46,7 @@ pub const EVENT_KINDS: [&str; 4] = ["alert", "notification", "health", "trace"];
 /// [`ApiError::BadArgument`] naming `kinds` and the first unknown kind.
 pub fn check_event_kinds(kinds: &[String]) -> Result<(), ApiError> {
     match kinds.iter().find(|k| !EVENT_KINDS.contains(&k.as_str())) {
-        Some(bad) => Err(super::bad(
+        Some(bad) => Err(ApiError::bad_argument(
             "kinds",
             format!("{bad:?} is not one of {EVENT_KINDS:?}"),
         )),
@@ -58,7 +58,7 @@ pub fn check_event_kinds(kinds: &[String]) -> Result<(), ApiError> {
 const BUS_CAPACITY: usize = 256;
 
 /// The bus: cheap to subscribe to; fed by [`EventBus::run`].
-pub struct EventBus {
+pub(crate) struct EventBus {
     tx: broadcast::Sender<LiveEvent>,
 }
 
@@ -72,7 +72,7 @@ impl Default for EventBus {
 
 impl EventBus {
     /// Every event from now on (a receiver that lags skips the oldest).
-    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.tx.subscribe()
     }
 

@@ -12,22 +12,23 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 pub use commands::{Access, CommandSpec, COMMANDS};
-pub use events::{check_event_kinds, next, EventBus, LiveEvent, EVENT_KINDS};
-pub use stream::{
-    Delivery, Streams, MAX_IN_FLIGHT, MAX_STREAMS, MAX_STREAMS_PER_OWNER, STALL_LIMIT,
-};
+pub(crate) use events::EventBus;
+pub use events::{check_event_kinds, next, LiveEvent};
+pub(crate) use stream::STALL_LIMIT;
+pub use stream::{Handoff, Streams};
 pub use types::{
-    CatalogueEntry, LatestValue, LogFilter, MetricRecord, MetricsSnapshot, QuantileValue,
-    SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter, TraceSummary,
+    CatalogueEntry, LogFilter, MetricRecord, MetricsSnapshot, QuantileValue, SeriesQuery,
+    SeriesSelector, SeriesUpdate, TraceFilter, TraceSummary,
 };
 pub(crate) use webview::WebviewBudget;
-pub use webview::{MAX_WEBVIEW_COUNTER, MAX_WEBVIEW_METRICS, MAX_WEBVIEW_SERIES, WEBVIEW_PREFIX};
+pub(crate) use webview::MAX_WEBVIEW_COUNTER;
+pub use webview::MAX_WEBVIEW_SERIES;
 
 use crate::alerts::AlertError;
 use crate::config::{Panel, PanelKind};
 use crate::logs::{LogQuery, LogRecord};
 use crate::metrics::{is_engine_metric, name, MetricKind, MetricsError};
-use crate::store::{SeriesData, SeriesStore};
+use crate::store::{LatestValue, SeriesData, SeriesStore};
 use crate::tracing::{TraceQuery, TraceRecord};
 use crate::{KeyValue, TelemetryManager};
 
@@ -60,17 +61,27 @@ pub enum ApiError {
     UnknownCommand(String),
 }
 
-pub(crate) fn bad(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::BadArgument {
-        field: field.to_owned(),
-        message: message.into(),
+impl ApiError {
+    /// [`ApiError::BadArgument`] about `field`.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::api::ApiError;
+    /// let err = ApiError::bad_argument("query.stepMs", "must be greater than 0");
+    /// assert_eq!(err.to_string(), "query.stepMs: must be greater than 0");
+    /// ```
+    pub fn bad_argument(field: &str, message: impl Into<String>) -> Self {
+        Self::BadArgument {
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
 /// Longest attribute or label key the webview may send, in bytes.
-pub const MAX_ATTRIBUTE_KEY: usize = 128;
+pub(crate) const MAX_ATTRIBUTE_KEY: usize = 128;
 /// Longest attribute or label value the webview may send, in bytes.
-pub const MAX_ATTRIBUTE_VALUE: usize = 1024;
+pub(crate) const MAX_ATTRIBUTE_VALUE: usize = 1024;
 /// Most attributes one span from the webview may carry.
 pub const MAX_SPAN_ATTRIBUTES: usize = 64;
 
@@ -89,7 +100,7 @@ pub const MAX_SPAN_ATTRIBUTES: usize = 64;
 /// ```
 pub fn check_length(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.len() > max {
-        return Err(bad(
+        return Err(ApiError::bad_argument(
             field,
             format!("{} bytes, at most {max} allowed", value.len()),
         ));
@@ -119,7 +130,7 @@ pub fn check_attributes(
     max_count: usize,
 ) -> Result<(), ApiError> {
     if attributes.len() > max_count {
-        return Err(bad(
+        return Err(ApiError::bad_argument(
             field,
             format!(
                 "{} attributes, at most {max_count} allowed",
@@ -163,7 +174,7 @@ pub async fn read(
     args: &serde_json::Value,
 ) -> Result<String, ApiError> {
     fn json<T: serde::Serialize>(value: T) -> Result<String, ApiError> {
-        serde_json::to_string(&value).map_err(|e| bad("answer", e.to_string()))
+        serde_json::to_string(&value).map_err(|e| ApiError::bad_argument("answer", e.to_string()))
     }
     match command {
         "get_snapshot" => json(snapshot(t)),
@@ -195,7 +206,7 @@ fn arg<'a, T: serde::Deserialize<'a>>(
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(v) => T::deserialize(v)
             .map(Some)
-            .map_err(|e| bad(name, e.to_string())),
+            .map_err(|e| ApiError::bad_argument(name, e.to_string())),
     }
 }
 
@@ -203,7 +214,7 @@ fn required<'a, T: serde::Deserialize<'a>>(
     args: &'a serde_json::Value,
     name: &str,
 ) -> Result<T, ApiError> {
-    arg(args, name)?.ok_or_else(|| bad(name, "is missing"))
+    arg(args, name)?.ok_or_else(|| ApiError::bad_argument(name, "is missing"))
 }
 
 /// The newest value of every stored series.
@@ -213,14 +224,7 @@ pub fn snapshot(t: &TelemetryManager) -> MetricsSnapshot {
         .store()
         .latest_all()
         .into_iter()
-        .map(|p| {
-            timestamp_ms = timestamp_ms.max(p.timestamp_ms);
-            LatestValue {
-                name: p.name,
-                labels: p.labels,
-                value: p.value,
-            }
-        })
+        .inspect(|p| timestamp_ms = timestamp_ms.max(p.timestamp_ms))
         .collect();
     MetricsSnapshot {
         timestamp_ms,
@@ -239,14 +243,9 @@ pub fn latest(store: &SeriesStore, selectors: &[SeriesSelector]) -> (i64, Vec<La
             .flatten()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        for p in store.latest_matching(&selector.name, &matchers) {
-            newest = newest.max(p.timestamp_ms);
-            series.push(LatestValue {
-                name: p.name,
-                labels: p.labels,
-                value: p.value,
-            });
-        }
+        let matching = store.latest_matching(&selector.name, &matchers);
+        newest = matching.iter().fold(newest, |n, p| n.max(p.timestamp_ms));
+        series.extend(matching);
     }
     (newest, series)
 }
@@ -337,10 +336,13 @@ pub fn panels(t: &TelemetryManager) -> Vec<Panel> {
 /// [`ApiError::BadArgument`] for an empty name or a step ≤ 0.
 pub fn query_series(t: &TelemetryManager, query: SeriesQuery) -> Result<Vec<SeriesData>, ApiError> {
     if query.name.trim().is_empty() {
-        return Err(bad("query.name", "must not be empty"));
+        return Err(ApiError::bad_argument("query.name", "must not be empty"));
     }
     if query.step_ms.is_some_and(|s| s <= 0) {
-        return Err(bad("query.stepMs", "must be greater than 0"));
+        return Err(ApiError::bad_argument(
+            "query.stepMs",
+            "must be greater than 0",
+        ));
     }
     let labels = query.labels.unwrap_or_default();
     let matchers: Vec<(&str, &str)> = labels
@@ -378,10 +380,9 @@ pub fn histogram_quantiles(
     t: &TelemetryManager,
     name: &str,
 ) -> Result<Vec<QuantileValue>, ApiError> {
-    let values = t
-        .metrics()
-        .quantiles(name)
-        .ok_or_else(|| bad("name", format!("{name:?} is not a recorded histogram")))?;
+    let values = t.metrics().quantiles(name).ok_or_else(|| {
+        ApiError::bad_argument("name", format!("{name:?} is not a recorded histogram"))
+    })?;
     Ok(values
         .into_iter()
         .map(|(quantile, value)| QuantileValue { quantile, value })
@@ -401,7 +402,7 @@ pub fn list_traces(
         (Some(k), Some(v)) => Some((k, v)),
         (None, None) => None,
         _ => {
-            return Err(bad(
+            return Err(ApiError::bad_argument(
                 "filter.attributeKey",
                 "attributeKey and attributeValue go together",
             ))
@@ -409,7 +410,7 @@ pub fn list_traces(
     };
     let min_duration = match filter.min_duration_ms {
         Some(ms) => Some(Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
-            bad(
+            ApiError::bad_argument(
                 "filter.minDurationMs",
                 format!("{ms} is not a duration in milliseconds"),
             )
@@ -433,13 +434,16 @@ pub fn list_traces(
 /// [`ApiError::BadArgument`] when `trace_id` is not 32 hex digits.
 pub fn get_trace(t: &TelemetryManager, trace_id: &str) -> Result<Option<TraceRecord>, ApiError> {
     if trace_id.len() != 32 || !trace_id.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(bad("traceId", format!("{trace_id:?} is not 32 hex digits")));
+        return Err(ApiError::bad_argument(
+            "traceId",
+            format!("{trace_id:?} is not 32 hex digits"),
+        ));
     }
     Ok(t.traces().get(trace_id))
 }
 
 /// The summary of a finished trace (the live trace event).
-pub fn trace_summary(trace: &TraceRecord) -> TraceSummary {
+pub(crate) fn trace_summary(trace: &TraceRecord) -> TraceSummary {
     TraceSummary {
         trace_id: trace.trace_id.clone(),
         name: trace.name.clone(),
@@ -457,7 +461,7 @@ pub fn trace_summary(trace: &TraceRecord) -> TraceSummary {
 pub fn logs(t: &TelemetryManager, filter: LogFilter) -> Result<Vec<LogRecord>, ApiError> {
     let min_level = match filter.min_level {
         Some(level) => Some(level.parse().map_err(|_| {
-            bad(
+            ApiError::bad_argument(
                 "filter.minLevel",
                 format!("{level:?} is not trace, debug, info, warn or error"),
             )
@@ -488,7 +492,7 @@ pub fn record_metric(t: &TelemetryManager, record: MetricRecord) -> Result<(), A
     let increment = match record.kind.as_str() {
         "counter" if v.is_finite() && v >= 0.0 && v.fract() == 0.0 => {
             if v > MAX_WEBVIEW_COUNTER as f64 {
-                return Err(bad(
+                return Err(ApiError::bad_argument(
                     "record.value",
                     format!("{v} is more than 2^53, where it would lose precision"),
                 ));
@@ -496,14 +500,14 @@ pub fn record_metric(t: &TelemetryManager, record: MetricRecord) -> Result<(), A
             v as u64
         }
         "counter" => {
-            return Err(bad(
+            return Err(ApiError::bad_argument(
                 "record.value",
                 format!("{v} is not a whole number ≥ 0 (counters only go up)"),
             ))
         }
         "gauge" | "histogram" => 0,
         other => {
-            return Err(bad(
+            return Err(ApiError::bad_argument(
                 "record.kind",
                 format!("{other:?} is not counter, gauge or histogram"),
             ))
@@ -537,7 +541,7 @@ pub const MAX_SILENCE_MS: u64 = 24 * 60 * 60 * 1000;
 /// [`ApiError::Alert`] for an unknown rule.
 pub fn silence_alert(t: &TelemetryManager, rule: &str, duration_ms: u64) -> Result<(), ApiError> {
     if duration_ms > MAX_SILENCE_MS {
-        return Err(bad(
+        return Err(ApiError::bad_argument(
             "durationMs",
             format!("{duration_ms} is more than {MAX_SILENCE_MS} (24 hours)"),
         ));
@@ -550,7 +554,7 @@ pub fn silence_alert(t: &TelemetryManager, rule: &str, duration_ms: u64) -> Resu
 }
 
 /// Selectors one series stream may have: each costs a store lookup every tick.
-pub const MAX_SELECTORS: usize = 32;
+pub(crate) const MAX_SELECTORS: usize = 32;
 
 /// Checks a stream's interval and selectors.
 ///
@@ -559,19 +563,19 @@ pub const MAX_SELECTORS: usize = 32;
 /// than [`MAX_SELECTORS`].
 pub fn check_stream(selectors: &[SeriesSelector], interval_ms: u64) -> Result<Duration, ApiError> {
     if !(50..=60_000).contains(&interval_ms) {
-        return Err(bad(
+        return Err(ApiError::bad_argument(
             "intervalMs",
             format!("{interval_ms} is outside 50..=60000"),
         ));
     }
     if selectors.is_empty() || selectors.iter().any(|s| s.name.trim().is_empty()) {
-        return Err(bad(
+        return Err(ApiError::bad_argument(
             "selectors",
             "give at least one selector, each with a name",
         ));
     }
     if selectors.len() > MAX_SELECTORS {
-        return Err(bad(
+        return Err(ApiError::bad_argument(
             "selectors",
             format!(
                 "{} selectors, at most {MAX_SELECTORS} per stream (open another stream, or \

@@ -24,20 +24,20 @@ use opentelemetry::KeyValue;
 
 /// Streams open at once (all owners together); more are refused, so that no client can
 /// grow the app's tasks and buffers without bound.
-pub const MAX_STREAMS: usize = 256;
+pub(crate) const MAX_STREAMS: usize = 256;
 
 /// Streams one owner (a window, an HTTP client's address) may have open at once, so that
 /// no single client takes every place.
-pub const MAX_STREAMS_PER_OWNER: usize = 64;
+pub(crate) const MAX_STREAMS_PER_OWNER: usize = 64;
 /// Updates a receiver may leave unacknowledged before ticks are skipped.
-pub const MAX_IN_FLIGHT: u64 = 4;
+pub(crate) const MAX_IN_FLIGHT: u64 = 4;
 /// How long a stream goes on without progress (a delivered or acknowledged update)
 /// before it ends.
-pub const STALL_LIMIT: Duration = Duration::from_secs(30);
+pub(crate) const STALL_LIMIT: Duration = Duration::from_secs(30);
 
 /// What a sink did with an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
+pub enum Handoff {
     /// Handed over.
     Sent,
     /// Not taken now (buffer full); the tick counts as dropped.
@@ -120,7 +120,7 @@ impl Streams {
         interval: Duration,
         store: Arc<SeriesStore>,
         acknowledged: bool,
-        sink: impl FnMut(SeriesUpdate) -> Delivery + Send + 'static,
+        sink: impl FnMut(SeriesUpdate) -> Handoff + Send + 'static,
     ) -> Result<u32, ApiError> {
         // Registered before the task starts, so that a stream ending at once is removed.
         let mut registry = self.registry.lock();
@@ -218,7 +218,7 @@ impl Stream {
     async fn run(
         self,
         interval: Duration,
-        mut sink: impl FnMut(SeriesUpdate) -> Delivery,
+        mut sink: impl FnMut(SeriesUpdate) -> Handoff,
         registry: Arc<Mutex<Registry>>,
     ) {
         let mut ticker = tokio::time::interval(interval);
@@ -241,7 +241,7 @@ impl Stream {
                 None => false,
             };
             let delivery = if waiting {
-                Delivery::Busy
+                Handoff::Busy
             } else {
                 let (timestamp_ms, series) = latest(&self.store, &self.selectors);
                 let delivery = sink(SeriesUpdate {
@@ -251,7 +251,7 @@ impl Stream {
                     series,
                     dropped,
                 });
-                if delivery == Delivery::Sent {
+                if delivery == Handoff::Sent {
                     seq += 1;
                     if self.acked.is_none() || seq == 1 {
                         last_progress = Instant::now();
@@ -260,14 +260,14 @@ impl Stream {
                 delivery
             };
             match delivery {
-                Delivery::Sent => {}
-                Delivery::Busy => {
+                Handoff::Sent => {}
+                Handoff::Busy => {
                     dropped += 1;
                     if last_progress.elapsed() >= STALL_LIMIT {
                         break;
                     }
                 }
-                Delivery::Gone => break,
+                Handoff::Gone => break,
             }
         }
         registry.lock().change(|subs| subs.remove(&self.id));
@@ -301,11 +301,11 @@ mod tests {
         Arc::new(store)
     }
 
-    fn sent(ok: bool) -> Delivery {
+    fn sent(ok: bool) -> Handoff {
         if ok {
-            Delivery::Sent
+            Handoff::Sent
         } else {
-            Delivery::Gone
+            Handoff::Gone
         }
     }
 
@@ -324,7 +324,7 @@ mod tests {
                 Duration::from_secs(1),
                 store.clone(),
                 true,
-                |_| Delivery::Sent,
+                |_| Handoff::Sent,
             )
         };
         let ids: Vec<u32> = (0..MAX_STREAMS).map(|_| open(&streams).unwrap()).collect();
@@ -353,7 +353,7 @@ mod tests {
                 Duration::from_secs(1),
                 store.clone(),
                 true,
-                |_| Delivery::Sent,
+                |_| Handoff::Sent,
             )
         };
         for _ in 0..MAX_STREAMS_PER_OWNER {
@@ -372,9 +372,9 @@ mod tests {
         let streams = Streams::default();
         let (tx, rx) = mpsc::sync_channel::<SeriesUpdate>(2);
         watch_queue_size(&streams, "sse", 100, false, move |u| match tx.try_send(u) {
-            Ok(()) => Delivery::Sent,
-            Err(mpsc::TrySendError::Full(_)) => Delivery::Busy,
-            Err(mpsc::TrySendError::Disconnected(_)) => Delivery::Gone,
+            Ok(()) => Handoff::Sent,
+            Err(mpsc::TrySendError::Full(_)) => Handoff::Busy,
+            Err(mpsc::TrySendError::Disconnected(_)) => Handoff::Gone,
         });
         tokio::time::sleep(Duration::from_millis(550)).await;
         let first: Vec<SeriesUpdate> = rx.try_iter().collect();
@@ -396,7 +396,7 @@ mod tests {
         owner: &str,
         every_ms: u64,
         acknowledged: bool,
-        sink: impl FnMut(SeriesUpdate) -> Delivery + Send + 'static,
+        sink: impl FnMut(SeriesUpdate) -> Handoff + Send + 'static,
     ) -> u32 {
         streams
             .subscribe(
@@ -457,7 +457,7 @@ mod tests {
         let count = received.clone();
         watch_queue_size(&streams, "main", 100, true, move |_| {
             count.fetch_add(1, Ordering::Relaxed);
-            Delivery::Sent
+            Handoff::Sent
         });
         tokio::time::sleep(Duration::from_secs(10)).await;
         assert_eq!(received.load(Ordering::Relaxed), MAX_IN_FLIGHT);
@@ -492,7 +492,7 @@ mod tests {
         let done_tx = Mutex::new(Some(done_tx));
         watch_queue_size(&streams, "main", 50, true, move |_| {
             done_tx.lock().take().map(|tx| tx.send(()));
-            Delivery::Gone
+            Handoff::Gone
         });
         done_rx.await.unwrap();
         for _ in 0..100 {

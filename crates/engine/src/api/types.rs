@@ -1,9 +1,10 @@
 //! The arguments and answers of the query API, exported to TypeScript by ts-rs.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use crate::store::LatestValue;
 use ts_rs::TS;
 
 /// The newest value of every stored series, as the webview receives it.
@@ -16,21 +17,6 @@ pub struct MetricsSnapshot {
     pub timestamp_ms: i64,
     /// One entry per series.
     pub series: Vec<LatestValue>,
-}
-
-/// One series' newest value.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct LatestValue {
-    /// Series name as exported (`api_requests_total`).
-    #[ts(type = "string")]
-    pub name: Arc<str>,
-    // Name and labels are shared with the store: a stream tick copies no strings.
-    /// Labels.
-    pub labels: Arc<BTreeMap<String, String>>,
-    /// Value.
-    pub value: f64,
 }
 
 /// One metric of the catalogue.

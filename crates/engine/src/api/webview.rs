@@ -14,20 +14,20 @@ use std::hash::{Hash as _, Hasher as _};
 
 use parking_lot::Mutex;
 
-use super::{bad, ApiError};
+use super::ApiError;
 
 /// The prefix of every metric the webview records.
-pub const WEBVIEW_PREFIX: &str = "webview_";
+pub(crate) const WEBVIEW_PREFIX: &str = "webview_";
 
 /// Distinct metric names the webview may create.
-pub const MAX_WEBVIEW_METRICS: usize = 64;
+pub(crate) const MAX_WEBVIEW_METRICS: usize = 64;
 
 /// Label sets (series) the webview may create, over all its metrics.
 pub const MAX_WEBVIEW_SERIES: usize = 1_000;
 
 /// The largest total a webview counter series reaches (2^53, JavaScript's largest exact
 /// integer); an increment past it is refused.
-pub const MAX_WEBVIEW_COUNTER: u64 = 1 << 53;
+pub(crate) const MAX_WEBVIEW_COUNTER: u64 = 1 << 53;
 
 /// The webview's metric names and series, with each counter series' total.
 #[derive(Default)]
@@ -96,7 +96,7 @@ impl WebviewBudget {
         let sets = match metrics.entry(name.to_owned()) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(_) if known >= MAX_WEBVIEW_METRICS => {
-                return Err(bad(
+                return Err(ApiError::bad_argument(
                     "record.name",
                     format!(
                         "the webview has created {MAX_WEBVIEW_METRICS} metrics, its limit; \
@@ -109,7 +109,7 @@ impl WebviewBudget {
         let total = match sets.get_mut(&series) {
             Some(total) => total,
             None if total_series >= MAX_WEBVIEW_SERIES => {
-                return Err(bad(
+                return Err(ApiError::bad_argument(
                     "record.labels",
                     format!(
                         "the webview has created {MAX_WEBVIEW_SERIES} series, its limit; reuse \
@@ -124,7 +124,7 @@ impl WebviewBudget {
                 *total = next;
                 Ok(())
             }
-            _ => Err(bad(
+            _ => Err(ApiError::bad_argument(
                 "record.value",
                 format!(
                     "the counter would pass {MAX_WEBVIEW_COUNTER}, where it would lose precision"
@@ -196,7 +196,7 @@ mod tests {
     #[test]
     fn a_refused_measurement_takes_nothing_from_the_budget() {
         let budget = WebviewBudget::default();
-        let refuse = || Err(bad("record.value", "NaN"));
+        let refuse = || Err(ApiError::bad_argument("record.value", "NaN"));
         for i in 0..(2 * MAX_WEBVIEW_METRICS) {
             budget
                 .record(&format!("webview_bad{i}"), &labels("a"), 5, refuse)

@@ -7,6 +7,15 @@ use super::{
     TelemetryConfig, TracingExporter,
 };
 
+/// The error of an environment variable whose value cannot be used.
+fn bad(var: impl Into<String>, value: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Env {
+        var: var.into(),
+        value: value.into(),
+        message: message.into(),
+    }
+}
+
 impl TelemetryConfig {
     /// Applies `TELEMETRY_ENABLED`, `PROMETHEUS_PORT`, `OTEL_SERVICE_NAME`,
     /// `OTEL_RESOURCE_ATTRIBUTES` and the standard trace export variables read through
@@ -73,11 +82,29 @@ impl TelemetryConfig {
         &mut self,
         lookup: &impl Fn(&str) -> Option<String>,
     ) -> Result<(), ConfigError> {
-        let bad = |var: &str, value: &str, message: String| ConfigError::Env {
-            var: var.into(),
-            value: value.into(),
-            message,
-        };
+        self.apply_sampler_env(lookup)?;
+        self.apply_exporters_env(lookup)?;
+        if let Some(level) = lookup("RUST_LOG").filter(|l| !l.trim().is_empty()) {
+            if let Err(e) = level.parse::<tracing_subscriber::filter::Targets>() {
+                return Err(bad(
+                    "RUST_LOG",
+                    &level,
+                    format!("not a level directive: {e}"),
+                ));
+            }
+            self.logs.level = level;
+        }
+        if let Some(token) = lookup("TELEMETRY_HTTP_TOKEN").filter(|t| !t.is_empty()) {
+            self.http_token = Some(token);
+        }
+        Ok(())
+    }
+
+    /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
+    fn apply_sampler_env(
+        &mut self,
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
         if let Some(sampler) = lookup("OTEL_TRACES_SAMPLER") {
             let arg = lookup("OTEL_TRACES_SAMPLER_ARG");
             self.tracing.sample_rate = match sampler.trim() {
@@ -91,11 +118,7 @@ impl TelemetryConfig {
                             .ok()
                             .filter(|r| (0.0..=1.0).contains(r))
                             .ok_or_else(|| {
-                                bad(
-                                    "OTEL_TRACES_SAMPLER_ARG",
-                                    a,
-                                    "expected a ratio from 0 to 1".into(),
-                                )
+                                bad("OTEL_TRACES_SAMPLER_ARG", a, "expected a ratio from 0 to 1")
                             })?,
                     }
                 }
@@ -103,11 +126,19 @@ impl TelemetryConfig {
                     return Err(bad(
                         "OTEL_TRACES_SAMPLER",
                         other,
-                        "expected always_on, always_off, traceidratio or parentbased_*".into(),
+                        "expected always_on, always_off, traceidratio or parentbased_*",
                     ))
                 }
             };
         }
+        Ok(())
+    }
+
+    /// `OTEL_TRACES_EXPORTER` and `OTEL_LOGS_EXPORTER`.
+    fn apply_exporters_env(
+        &mut self,
+        lookup: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
         if let Some(exporters) = lookup("OTEL_TRACES_EXPORTER") {
             for name in exporters
                 .split(',')
@@ -125,7 +156,7 @@ impl TelemetryConfig {
                         return Err(bad(
                             "OTEL_TRACES_EXPORTER",
                             other,
-                            "expected otlp, console or none".into(),
+                            "expected otlp, console or none",
                         ))
                     }
                 }
@@ -143,28 +174,9 @@ impl TelemetryConfig {
                         .logs
                         .exporters
                         .push(LogsExporter::Otlp(otlp_from_env(lookup, "LOGS")?)),
-                    other => {
-                        return Err(bad(
-                            "OTEL_LOGS_EXPORTER",
-                            other,
-                            "expected otlp or none".into(),
-                        ))
-                    }
+                    other => return Err(bad("OTEL_LOGS_EXPORTER", other, "expected otlp or none")),
                 }
             }
-        }
-        if let Some(level) = lookup("RUST_LOG").filter(|l| !l.trim().is_empty()) {
-            if let Err(e) = level.parse::<tracing_subscriber::filter::Targets>() {
-                return Err(bad(
-                    "RUST_LOG",
-                    &level,
-                    format!("not a level directive: {e}"),
-                ));
-            }
-            self.logs.level = level;
-        }
-        if let Some(token) = lookup("TELEMETRY_HTTP_TOKEN").filter(|t| !t.is_empty()) {
-            self.http_token = Some(token);
         }
         Ok(())
     }
@@ -194,11 +206,6 @@ fn otlp_from_env(
     lookup: &impl Fn(&str) -> Option<String>,
     signal: &str,
 ) -> Result<OtlpExporterConfig, ConfigError> {
-    let bad = |var: String, value: &str, message: &str| ConfigError::Env {
-        var,
-        value: value.into(),
-        message: message.into(),
-    };
     // The variable that is set (the signal's own, else the general one) and its value.
     let var = |suffix: &str| {
         let own = format!("OTEL_EXPORTER_OTLP_{signal}_{suffix}");

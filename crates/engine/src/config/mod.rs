@@ -22,7 +22,7 @@ pub use dashboard::{MetricDescription, Panel, PanelKind};
 pub use error::{ConfigError, ConfigIssue};
 pub use profiles::Profile;
 pub use rules::{AlertAction, AlertRule, AlertSeverity};
-pub use validate::{is_valid_check_name, RESERVED_PATHS, RESERVED_PREFIXES};
+pub(crate) use validate::is_valid_check_name;
 
 /// The whole telemetry configuration (spec section 1).
 ///

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::{
     AlertsConfig, BatchExportConfig, ConfigError, ConfigIssue, FileExporterConfig,
-    HealthCheckConfig, LogsExporter, MetricsExporter, OtlpExporterConfig, Panel, PanelKind,
-    TelemetryConfig, TracingExporter,
+    HealthCheckConfig, LogsExporter, MetricsConfig, MetricsExporter, OtlpExporterConfig, Panel,
+    PanelKind, TelemetryConfig, TracingExporter,
 };
 
 /// The upper bounds of the numeric fields: far above any sensible setting, low enough
@@ -48,10 +48,10 @@ pub(super) mod limits {
 
 /// Paths the HTTP server serves itself, which a Prometheus `path` may not take; every
 /// path under `/api/` and `/assets/` is the server's too.
-pub const RESERVED_PATHS: &[&str] = &["/", "/health", "/health/live", "/health/ready"];
+pub(crate) const RESERVED_PATHS: &[&str] = &["/", "/health", "/health/live", "/health/ready"];
 
 /// Path prefixes the HTTP server serves itself.
-pub const RESERVED_PREFIXES: &[&str] = &["/api/", "/assets/"];
+pub(crate) const RESERVED_PREFIXES: &[&str] = &["/api/", "/assets/"];
 
 /// Why `path` cannot be the metrics endpoint's path, if it cannot.
 fn metrics_path_problem(path: &str) -> Option<String> {
@@ -128,6 +128,39 @@ impl Issues {
         }
     }
 
+    /// The fields of one health check at `at` (`health.checks[0]`).
+    fn health_check(&mut self, at: &str, check: &HealthCheckConfig) {
+        let threshold = match check {
+            HealthCheckConfig::DiskSpace { path, threshold } => {
+                if path.trim().is_empty() {
+                    self.add(format!("{at}.DiskSpace.path"), "must not be empty");
+                }
+                Some((format!("{at}.DiskSpace.threshold"), *threshold))
+            }
+            HealthCheckConfig::Memory { threshold } => {
+                Some((format!("{at}.Memory.threshold"), *threshold))
+            }
+            HealthCheckConfig::Ffmpeg { .. } => None,
+            HealthCheckConfig::Http { name, url, .. } => {
+                if let Err(why) = check_url(url) {
+                    self.add(format!("{at}.Http.url"), why);
+                }
+                if !is_valid_check_name(name) {
+                    self.add(
+                        format!("{at}.Http.name"),
+                        format!("{name:?} must be lowercase letters, digits and '_'"),
+                    );
+                }
+                None
+            }
+        };
+        if let Some((path, t)) = threshold {
+            if !(t > 0.0 && t <= 1.0) {
+                self.add(path, format!("{t} is outside (0, 1]; write 0.9 for 90%"));
+            }
+        }
+    }
+
     /// A duration field: more than zero and at most `max`.
     fn interval(&mut self, path: &str, value: Duration, max: Duration) {
         self.positive(path, value);
@@ -188,7 +221,7 @@ impl Issues {
 
 /// A check name is usable in `<name>_health_status`: lowercase letters, digits and `_`,
 /// starting with a letter.
-pub fn is_valid_check_name(name: &str) -> bool {
+pub(crate) fn is_valid_check_name(name: &str) -> bool {
     name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && name
             .chars()
@@ -443,6 +476,14 @@ impl TelemetryConfig {
 
     fn validate_metrics(&self, issues: &mut Issues) {
         let m = &self.metrics;
+        Self::validate_catalogue(m, issues);
+        Self::validate_metric_timing(m, issues);
+        Self::validate_aggregation(m, issues);
+        Self::validate_metric_limits(m, issues);
+        Self::validate_metric_exporters(m, issues);
+    }
+
+    fn validate_catalogue(m: &MetricsConfig, issues: &mut Issues) {
         let mut described = HashSet::new();
         for (i, d) in m.catalogue.iter().enumerate() {
             let at = format!("metrics.catalogue[{i}]");
@@ -467,6 +508,9 @@ impl TelemetryConfig {
                 ),
             );
         }
+    }
+
+    fn validate_metric_timing(m: &MetricsConfig, issues: &mut Issues) {
         if m.collection_interval < Duration::from_millis(100) {
             issues.add(
                 "metrics.collection_interval",
@@ -482,6 +526,19 @@ impl TelemetryConfig {
                 "must be at least metrics.collection_interval",
             );
         }
+        issues.at_most(
+            "metrics.collection_interval",
+            m.collection_interval,
+            limits::MAX_INTERVAL,
+        );
+        issues.at_most(
+            "metrics.retention_period",
+            m.retention_period,
+            limits::MAX_RETENTION,
+        );
+    }
+
+    fn validate_aggregation(m: &MetricsConfig, issues: &mut Issues) {
         let buckets = &m.aggregation.histogram_buckets;
         if buckets.is_empty() {
             issues.add(
@@ -511,6 +568,15 @@ impl TelemetryConfig {
                 );
             }
         }
+        if buckets.len() > limits::MAX_BUCKETS {
+            issues.add(
+                "metrics.aggregation.histogram_buckets",
+                format!("{} bounds; at most {}", buckets.len(), limits::MAX_BUCKETS),
+            );
+        }
+    }
+
+    fn validate_metric_limits(m: &MetricsConfig, issues: &mut Issues) {
         let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         for (field, value, min, max) in [
             (
@@ -552,22 +618,9 @@ impl TelemetryConfig {
                 ),
             );
         }
-        issues.at_most(
-            "metrics.collection_interval",
-            m.collection_interval,
-            limits::MAX_INTERVAL,
-        );
-        issues.at_most(
-            "metrics.retention_period",
-            m.retention_period,
-            limits::MAX_RETENTION,
-        );
-        if buckets.len() > limits::MAX_BUCKETS {
-            issues.add(
-                "metrics.aggregation.histogram_buckets",
-                format!("{} bounds; at most {}", buckets.len(), limits::MAX_BUCKETS),
-            );
-        }
+    }
+
+    fn validate_metric_exporters(m: &MetricsConfig, issues: &mut Issues) {
         let mut ports = HashSet::new();
         for (i, exporter) in m.exporters.iter().enumerate() {
             match exporter {
@@ -621,35 +674,7 @@ impl TelemetryConfig {
                     ),
                 );
             }
-            let threshold = match check {
-                HealthCheckConfig::DiskSpace { path, threshold } => {
-                    if path.trim().is_empty() {
-                        issues.add(format!("{at}.DiskSpace.path"), "must not be empty");
-                    }
-                    Some((format!("{at}.DiskSpace.threshold"), *threshold))
-                }
-                HealthCheckConfig::Memory { threshold } => {
-                    Some((format!("{at}.Memory.threshold"), *threshold))
-                }
-                HealthCheckConfig::Ffmpeg { .. } => None,
-                HealthCheckConfig::Http { name, url, .. } => {
-                    if let Err(why) = check_url(url) {
-                        issues.add(format!("{at}.Http.url"), why);
-                    }
-                    if !is_valid_check_name(name) {
-                        issues.add(
-                            format!("{at}.Http.name"),
-                            format!("{name:?} must be lowercase letters, digits and '_'"),
-                        );
-                    }
-                    None
-                }
-            };
-            if let Some((path, t)) = threshold {
-                if !(t > 0.0 && t <= 1.0) {
-                    issues.add(path, format!("{t} is outside (0, 1]; write 0.9 for 90%"));
-                }
-            }
+            issues.health_check(&at, check);
         }
         issues.interval(
             "health.check_interval",

@@ -11,9 +11,10 @@ mod status;
 use std::io::Write;
 
 pub(crate) use file::RotatingFile;
-pub use status::{ExportStatus, ExportStatusBoard, ExporterReport};
+pub(crate) use status::ExportStatusBoard;
+pub use status::{ExportStatus, ExporterReport};
 
-use crate::config::MetricsExporter;
+use crate::config::{MetricsExporter, TelemetryConfig};
 use crate::metrics::Snapshot;
 
 /// Why an exporter could not be set up or could not export.
@@ -49,6 +50,19 @@ enum Sink {
 }
 
 impl SnapshotExporter {
+    /// The push exporters of `config` (none when metrics are off).
+    pub(crate) fn all(config: &TelemetryConfig) -> Vec<Self> {
+        if !(config.enabled && config.metrics.enabled) {
+            return Vec::new();
+        }
+        config
+            .metrics
+            .exporters
+            .iter()
+            .filter_map(|e| Self::from_config(e, &config.service_name))
+            .collect()
+    }
+
     /// The push exporter for `config`, or `None` for pull exporters (Prometheus).
     pub(crate) fn from_config(config: &MetricsExporter, service: &str) -> Option<Self> {
         let sink = match config {

@@ -40,6 +40,18 @@ pub(crate) struct ExportContext {
     pub(crate) dropped: Counter,
 }
 
+impl ExportContext {
+    /// A context on the current Tokio runtime, if there is one.
+    pub(crate) fn new(timeout: Duration, status: &ExportStatusBoard, dropped: Counter) -> Self {
+        Self {
+            timeout,
+            runtime: Handle::try_current().ok(),
+            status: status.clone(),
+            dropped,
+        }
+    }
+}
+
 /// Builds an OTLP exporter of type `$exporter` (`opentelemetry_otlp::SpanExporter` or
 /// `::LogExporter`; their builders have the same shape) for an [`OtlpTarget`].
 macro_rules! build_otlp {

@@ -40,20 +40,10 @@ pub struct ExporterReport {
     pub last_success_ms: Option<i64>,
 }
 
-/// The status of every exporter, shared by the exporters that write it and the readers.
-///
-/// # Examples
-/// ```
-/// use telemetry_engine::export::{ExportStatus, ExportStatusBoard};
-/// let board = ExportStatusBoard::default();
-/// board.failure("metrics:file:/ro/metrics.json", "Read-only file system");
-/// assert_eq!(board.statuses()["metrics:file:/ro/metrics.json"],
-///     ExportStatus::Failed("Read-only file system".into()));
-/// board.success("metrics:file:/ro/metrics.json");
-/// assert_eq!(board.statuses()["metrics:file:/ro/metrics.json"], ExportStatus::Healthy);
-/// ```
+/// The status of every exporter, shared by the exporters that write it and the readers
+/// (`TelemetryManager::get_export_status`, the `exporters` check).
 #[derive(Debug, Clone, Default)]
-pub struct ExportStatusBoard {
+pub(crate) struct ExportStatusBoard {
     inner: Arc<RwLock<BTreeMap<String, ExporterReport>>>,
 }
 
@@ -70,7 +60,7 @@ impl ExportStatusBoard {
     }
 
     /// Records a successful export: the status becomes Healthy.
-    pub fn success(&self, name: &str) {
+    pub(crate) fn success(&self, name: &str) {
         self.update(name, |r| {
             r.status = ExportStatus::Healthy;
             r.successes += 1;
@@ -79,7 +69,7 @@ impl ExportStatusBoard {
     }
 
     /// Records a failed export: the status becomes Failed with `error`.
-    pub fn failure(&self, name: &str, error: impl Into<String>) {
+    pub(crate) fn failure(&self, name: &str, error: impl Into<String>) {
         let error = error.into();
         self.update(name, |r| {
             r.status = ExportStatus::Failed(error);
@@ -88,13 +78,13 @@ impl ExportStatusBoard {
     }
 
     /// Sets Degraded with `reason`, keeping the counters.
-    pub fn degraded(&self, name: &str, reason: impl Into<String>) {
+    pub(crate) fn degraded(&self, name: &str, reason: impl Into<String>) {
         let reason = reason.into();
         self.update(name, |r| r.status = ExportStatus::Degraded(reason));
     }
 
     /// Registers an exporter that has not exported yet, as Degraded("not exported yet").
-    pub fn register(&self, name: &str) {
+    pub(crate) fn register(&self, name: &str) {
         self.update(name, |r| {
             if r.successes == 0 && r.failures == 0 {
                 r.status = ExportStatus::Degraded("not exported yet".into());
@@ -103,7 +93,7 @@ impl ExportStatusBoard {
     }
 
     /// Status by exporter name.
-    pub fn statuses(&self) -> BTreeMap<String, ExportStatus> {
+    pub(crate) fn statuses(&self) -> BTreeMap<String, ExportStatus> {
         self.inner
             .read()
             .iter()
@@ -112,7 +102,27 @@ impl ExportStatusBoard {
     }
 
     /// Full reports by exporter name.
-    pub fn reports(&self) -> BTreeMap<String, ExporterReport> {
+    pub(crate) fn reports(&self) -> BTreeMap<String, ExporterReport> {
         self.inner.read().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_then_a_success_is_healthy_again_and_both_are_counted() {
+        let board = ExportStatusBoard::default();
+        board.failure("metrics:file:/ro/metrics.json", "Read-only file system");
+        assert_eq!(
+            board.statuses()["metrics:file:/ro/metrics.json"],
+            ExportStatus::Failed("Read-only file system".into())
+        );
+        board.success("metrics:file:/ro/metrics.json");
+        let report = &board.reports()["metrics:file:/ro/metrics.json"];
+        assert_eq!(report.status, ExportStatus::Healthy);
+        assert_eq!((report.successes, report.failures), (1, 1));
+        assert!(report.last_success_ms.is_some());
     }
 }

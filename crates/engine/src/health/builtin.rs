@@ -379,13 +379,13 @@ impl HealthCheck for HttpHealthCheck {
 }
 
 /// Every exporter is working: a Failed exporter is Unhealthy, a Degraded one a Warning.
-pub struct ExportersHealthCheck {
+pub(crate) struct ExportersHealthCheck {
     status: ExportStatusBoard,
 }
 
 impl ExportersHealthCheck {
     /// A check over the exporters reporting to `status`.
-    pub fn new(status: ExportStatusBoard) -> Self {
+    pub(crate) fn new(status: ExportStatusBoard) -> Self {
         Self { status }
     }
 }

@@ -19,10 +19,9 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
-pub use builtin::{
-    DiskSpaceHealthCheck, ExportersHealthCheck, FfmpegHealthCheck, HttpHealthCheck,
-    MemoryHealthCheck,
-};
+pub use builtin::{DiskSpaceHealthCheck, FfmpegHealthCheck, HttpHealthCheck, MemoryHealthCheck};
+
+pub(crate) use builtin::ExportersHealthCheck;
 pub use ietf::health_json;
 
 use crate::clock::unix_ms;

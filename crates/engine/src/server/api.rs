@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::api::{self, ApiError, Delivery, LiveEvent, SeriesSelector, Streams};
+use crate::api::{self, ApiError, Handoff, LiveEvent, SeriesSelector, Streams};
 use crate::TelemetryManager;
 
 /// What the API handlers share.
@@ -107,11 +107,11 @@ pub(crate) async fn subscribe(
             let event = Event::default().event("update").json_data(update);
             match event {
                 Ok(event) => match tx.try_send(event) {
-                    Ok(()) => Delivery::Sent,
-                    Err(mpsc::error::TrySendError::Full(_)) => Delivery::Busy,
-                    Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Gone,
+                    Ok(()) => Handoff::Sent,
+                    Err(mpsc::error::TrySendError::Full(_)) => Handoff::Busy,
+                    Err(mpsc::error::TrySendError::Closed(_)) => Handoff::Gone,
                 },
-                Err(_) => Delivery::Gone,
+                Err(_) => Handoff::Gone,
             }
         },
     );

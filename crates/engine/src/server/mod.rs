@@ -36,7 +36,7 @@ use crate::TelemetryManager;
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Connections served at once; further clients wait in the OS's accept queue.
-pub const MAX_CONNECTIONS: usize = 128;
+pub(crate) const MAX_CONNECTIONS: usize = 128;
 
 /// Connections one peer address may hold at once; more from it are closed as they come,
 /// so that one client cannot take every place.
@@ -88,12 +88,12 @@ impl Drop for PeerSlot {
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `/metrics` renders running at once per server; more scrapes wait their turn.
-pub const MAX_RENDERS: usize = 2;
+pub(crate) const MAX_RENDERS: usize = 2;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ServerError {
+pub(crate) enum ServerError {
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source} (is another process using the port? set PROMETHEUS_PORT or the exporter's port)")]
     Bind {
@@ -166,66 +166,9 @@ impl RunningServer {
         let addr = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
-        let health = served.health.is_some();
-        let dashboard = served.dashboard && served.api.is_some();
         let (closing, closing_rx) = watch::channel(false);
-        let api_state = served.api.clone().map(|manager| ApiState {
-            streams: served.streams.clone(),
-            manager,
-            event_streams: Arc::default(),
-            closing: closing_rx,
-        });
-        let loopback = config
-            .host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-        let (metrics_path, status_name) = config.metrics.unzip();
-        let state = AppState {
-            served,
-            renders: Arc::new(tokio::sync::Semaphore::new(MAX_RENDERS)),
-            status_name: Arc::from(status_name.unwrap_or_default().as_str()),
-            service: Arc::from(config.service.as_str()),
-            version: Arc::from(config.version.as_str()),
-        };
-        let mut router = Router::new();
-        if let Some(path) = &metrics_path {
-            router = router.route(path, get(metrics));
-        }
-        if health {
-            router = router
-                .route("/health", get(health_all))
-                .route("/health/live", get(health_live))
-                .route("/health/ready", get(health_ready));
-        }
-        let mut router = router.with_state(state);
-        if let Some(api_state) = api_state {
-            let api_router = Router::new()
-                .route("/api/subscribe_series", get(api::subscribe))
-                .route("/api/events", get(api::events))
-                .route("/api/{command}", axum::routing::post(api::call))
-                .with_state(api_state);
-            router = router.merge(api_router);
-        }
-        if let Some(token) = config.token {
-            router = router.layer(axum::middleware::from_fn_with_state(
-                BearerToken(Arc::from(token.as_str())),
-                dashboard::require_token,
-            ));
-        }
-        if dashboard {
-            router = router.merge(dashboard::routes());
-        }
-        if config.compression {
-            router = router.layer(CompressionLayer::new().gzip(true));
-        }
-        let router = router
-            .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-                REQUEST_TIMEOUT,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                guard::Guard { loopback },
-                guard::check,
-            ));
+        let dashboard = served.dashboard && served.api.is_some();
+        let router = routes(config, served, closing_rx);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, router, stopped));
         Ok(Self {
@@ -265,6 +208,71 @@ impl RunningServer {
             );
         }
     }
+}
+
+/// Every route `served` asks for, behind the token check (when set), compression (when
+/// on), the request timeout and the `Host`/`Origin` guard.
+fn routes(config: ServerConfig, served: Served, closing: watch::Receiver<bool>) -> Router {
+    let health = served.health.is_some();
+    let dashboard = served.dashboard && served.api.is_some();
+    let api_state = served.api.clone().map(|manager| ApiState {
+        streams: served.streams.clone(),
+        manager,
+        event_streams: Arc::default(),
+        closing,
+    });
+    let loopback = config
+        .host
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback());
+    let (metrics_path, status_name) = config.metrics.unzip();
+    let state = AppState {
+        served,
+        renders: Arc::new(tokio::sync::Semaphore::new(MAX_RENDERS)),
+        status_name: Arc::from(status_name.unwrap_or_default().as_str()),
+        service: Arc::from(config.service.as_str()),
+        version: Arc::from(config.version.as_str()),
+    };
+    let mut router = Router::new();
+    if let Some(path) = &metrics_path {
+        router = router.route(path, get(metrics));
+    }
+    if health {
+        router = router
+            .route("/health", get(health_all))
+            .route("/health/live", get(health_live))
+            .route("/health/ready", get(health_ready));
+    }
+    let mut router = router.with_state(state);
+    if let Some(api_state) = api_state {
+        let api_router = Router::new()
+            .route("/api/subscribe_series", get(api::subscribe))
+            .route("/api/events", get(api::events))
+            .route("/api/{command}", axum::routing::post(api::call))
+            .with_state(api_state);
+        router = router.merge(api_router);
+    }
+    if let Some(token) = config.token {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            BearerToken(Arc::from(token.as_str())),
+            dashboard::require_token,
+        ));
+    }
+    if dashboard {
+        router = router.merge(dashboard::routes());
+    }
+    if config.compression {
+        router = router.layer(CompressionLayer::new().gzip(true));
+    }
+    router = router
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            guard::Guard { loopback },
+            guard::check,
+        ));
+    router
 }
 
 /// Accepts connections until `stopped`, then lets each finish its request in flight.

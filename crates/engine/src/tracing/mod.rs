@@ -24,7 +24,7 @@ use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, Span, SpanData,
-    SpanExporter, SpanLimits, SpanProcessor,
+    SpanExporter, SpanLimits, SpanProcessor, TracerProviderBuilder,
 };
 use opentelemetry_sdk::Resource;
 
@@ -33,7 +33,9 @@ pub use store::{
     SpanRecord, TraceQuery, TraceRecord, TraceStore, TraceStoreLimits, TraceStoreProcessor,
 };
 
-use crate::config::{shown_endpoint, BatchExportConfig, TelemetryConfig, TracingExporter};
+use crate::config::{
+    shown_endpoint, BatchExportConfig, TelemetryConfig, TracingConfig, TracingExporter,
+};
 use crate::export::otlp::{span_exporter, ExportContext, OtlpTarget, StatusExporter};
 use crate::export::queue::{Admit, Queue, Release};
 use console::ConsoleSpanExporter;
@@ -47,7 +49,6 @@ pub(crate) struct TracingPipeline {
 
 impl TracingPipeline {
     pub(crate) fn new(config: &TelemetryConfig, resource: Resource, cx: &ExportContext) -> Self {
-        let status = &cx.status;
         let t = &config.tracing;
         let active = config.enabled && t.enabled;
         let sampler = if active {
@@ -72,57 +73,7 @@ impl TracingPipeline {
             });
         }
         if active {
-            for (i, exporter) in t.exporters.iter().enumerate() {
-                let target = match exporter {
-                    TracingExporter::Console {} => {
-                        let exporter = ConsoleSpanExporter::new(status.clone());
-                        builder = builder.with_span_processor(batch(
-                            exporter,
-                            ConsoleSpanExporter::NAME,
-                            &t.batch_export,
-                            cx,
-                        ));
-                        continue;
-                    }
-                    TracingExporter::File(file) => {
-                        let name = format!("traces:file:{}", file.path);
-                        let exporter = StatusExporter::named(
-                            file::FileSpanExporter::new(file),
-                            name.clone(),
-                            None,
-                            cx,
-                            None,
-                        );
-                        builder = builder.with_span_processor(batch(
-                            exporter,
-                            &name,
-                            &t.batch_export,
-                            cx,
-                        ));
-                        continue;
-                    }
-                    TracingExporter::Jaeger {
-                        endpoint,
-                        compression,
-                    } => otlp::jaeger_target(endpoint, *compression),
-                    TracingExporter::Otlp(config) => OtlpTarget {
-                        name: format!("traces:otlp:{}", shown_endpoint(&config.endpoint)),
-                        config: config.clone(),
-                        note: None,
-                    },
-                };
-                match span_exporter(&target, cx) {
-                    Ok(exporter) => {
-                        builder = builder.with_span_processor(batch(
-                            exporter,
-                            &target.name,
-                            &t.batch_export,
-                            cx,
-                        ));
-                    }
-                    Err(e) => status.failure(&target.name, format!("tracing.exporters[{i}]: {e}")),
-                }
-            }
+            builder = with_exporters(builder, t, cx);
         }
         let provider = builder.build();
         let tracer = Tracer::new(provider.tracer("tauri-plugin-opentelemetry"));
@@ -149,6 +100,59 @@ impl TracingPipeline {
     pub(crate) fn provider(&self) -> &SdkTracerProvider {
         &self.provider
     }
+}
+
+/// `builder` with a batch processor for each of the configured span exporters; one that
+/// cannot be built is marked Failed with its field path.
+fn with_exporters(
+    mut builder: TracerProviderBuilder,
+    t: &TracingConfig,
+    cx: &ExportContext,
+) -> TracerProviderBuilder {
+    let status = &cx.status;
+    for (i, exporter) in t.exporters.iter().enumerate() {
+        let target = match exporter {
+            TracingExporter::Console {} => {
+                let exporter = ConsoleSpanExporter::new(status.clone());
+                builder = builder.with_span_processor(batch(
+                    exporter,
+                    ConsoleSpanExporter::NAME,
+                    &t.batch_export,
+                    cx,
+                ));
+                continue;
+            }
+            TracingExporter::File(file) => {
+                let name = format!("traces:file:{}", file.path);
+                let exporter = StatusExporter::named(
+                    file::FileSpanExporter::new(file),
+                    name.clone(),
+                    None,
+                    cx,
+                    None,
+                );
+                builder = builder.with_span_processor(batch(exporter, &name, &t.batch_export, cx));
+                continue;
+            }
+            TracingExporter::Jaeger {
+                endpoint,
+                compression,
+            } => otlp::jaeger_target(endpoint, *compression),
+            TracingExporter::Otlp(config) => OtlpTarget {
+                name: format!("traces:otlp:{}", shown_endpoint(&config.endpoint)),
+                config: config.clone(),
+                note: None,
+            },
+        };
+        match span_exporter(&target, cx) {
+            Ok(exporter) => {
+                builder =
+                    builder.with_span_processor(batch(exporter, &target.name, &t.batch_export, cx));
+            }
+            Err(e) => status.failure(&target.name, format!("tracing.exporters[{i}]: {e}")),
+        }
+    }
+    builder
 }
 
 /// A batch span processor for exporter `name`, configured from `batch_export`, with a

@@ -233,6 +233,99 @@ struct Inner {
     remote_parts: HashSet<TraceId>,
 }
 
+impl Inner {
+    /// Keeps a child span until its root ends (within the pending limits; the span is
+    /// counted as dropped otherwise).
+    fn hold_child(&mut self, span: SpanData, bytes: usize, limits: &TraceStoreLimits) {
+        let trace_id = span.span_context.trace_id();
+        if !self.pending.contains_key(&trace_id) {
+            if self.pending.len() >= limits.max_pending {
+                if let Some(oldest) = self.pending_order.pop_front() {
+                    if let Some(gone) = self.pending.remove(&oldest) {
+                        self.pending_bytes -= gone.bytes;
+                    }
+                }
+            }
+            self.pending_order.push_back(trace_id);
+        }
+        let room = self.pending_bytes + bytes <= limits.max_bytes / 4;
+        let pending = self.pending.entry(trace_id).or_default();
+        if room && pending.spans.len() < limits.max_spans_per_trace.saturating_sub(1) {
+            pending.spans.push(span);
+            pending.bytes += bytes;
+            self.pending_bytes += bytes;
+        } else {
+            pending.dropped += 1;
+        }
+    }
+
+    /// Stores the trace `root` completes, with the children held for it, merged with an
+    /// earlier part of the same trace; then evicts the oldest traces over the limits.
+    fn complete(&mut self, root: SpanData, bytes: usize, limits: &TraceStoreLimits) {
+        let trace_id = root.span_context.trace_id();
+        // The root is always kept (the cap leaves room for it). Empty maps are not
+        // looked up: a trace of one span (the common case) hashes nothing.
+        let children = if self.pending.is_empty() {
+            None
+        } else {
+            self.pending.remove(&trace_id)
+        };
+        let mut children = match children {
+            Some(p) => {
+                self.pending_order.retain(|t| *t != trace_id);
+                self.pending_bytes -= p.bytes;
+                p
+            }
+            None => Pending::default(),
+        };
+        children.spans.sort_by_key(|s| s.start_time);
+        let remote = root.parent_span_is_remote;
+        let mut stored = Stored {
+            spans: std::iter::once(root).chain(children.spans).collect(),
+            dropped: children.dropped,
+            bytes: bytes + children.bytes,
+        };
+        // Another part of this trace completed before: one trace, one entry.
+        let earlier_part = !self.remote_parts.is_empty() && self.remote_parts.contains(&trace_id);
+        if remote || earlier_part {
+            if let Some(at) = self
+                .done
+                .iter()
+                .position(|t| t.root().span_context.trace_id() == trace_id)
+            {
+                if let Some(earlier) = self.done.remove(at) {
+                    self.done_bytes -= earlier.bytes;
+                    let earlier = Arc::try_unwrap(earlier).unwrap_or_else(|a| (*a).clone());
+                    stored = earlier.merge(stored, limits.max_spans_per_trace);
+                }
+            }
+        }
+        if stored.root().parent_span_is_remote {
+            self.remote_parts.insert(trace_id);
+        } else if earlier_part {
+            self.remote_parts.remove(&trace_id);
+        }
+        self.done_bytes += stored.bytes;
+        self.done.push_back(Arc::new(stored));
+        self.evict(limits);
+    }
+
+    /// The newest trace always stays; older ones go while there are too many or they
+    /// hold too many bytes.
+    fn evict(&mut self, limits: &TraceStoreLimits) {
+        while self.done.len() > 1
+            && (self.done.len() > limits.max_traces
+                || self.done_bytes + self.pending_bytes > limits.max_bytes)
+        {
+            if let Some(evicted) = self.done.pop_front() {
+                self.done_bytes -= evicted.bytes;
+                self.remote_parts
+                    .remove(&evicted.root().span_context.trace_id());
+            }
+        }
+    }
+}
+
 /// The last finished traces. Cheap to clone; register it on the tracer provider with
 /// [`TraceStore::processor`].
 #[derive(Clone)]
@@ -276,84 +369,11 @@ impl TraceStore {
         let is_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
         let bytes = span_bytes(&span);
         let mut inner = self.inner.lock();
-        if !is_root {
-            if !inner.pending.contains_key(&trace_id) {
-                if inner.pending.len() >= self.limits.max_pending {
-                    if let Some(oldest) = inner.pending_order.pop_front() {
-                        if let Some(gone) = inner.pending.remove(&oldest) {
-                            inner.pending_bytes -= gone.bytes;
-                        }
-                    }
-                }
-                inner.pending_order.push_back(trace_id);
-            }
-            let room = inner.pending_bytes + bytes <= self.limits.max_bytes / 4;
-            let pending = inner.pending.entry(trace_id).or_default();
-            if room && pending.spans.len() < self.limits.max_spans_per_trace.saturating_sub(1) {
-                pending.spans.push(span);
-                pending.bytes += bytes;
-                inner.pending_bytes += bytes;
-            } else {
-                pending.dropped += 1;
-            }
-            return;
-        }
-        // The root completes its trace; it is always kept (the cap leaves room for it).
-        // Empty maps are not looked up: a trace of one span (the common case) hashes nothing.
-        let children = if inner.pending.is_empty() {
-            None
+        if is_root {
+            inner.complete(span, bytes, &self.limits);
         } else {
-            inner.pending.remove(&trace_id)
-        };
-        let mut children = match children {
-            Some(p) => {
-                inner.pending_order.retain(|t| *t != trace_id);
-                inner.pending_bytes -= p.bytes;
-                p
-            }
-            None => Pending::default(),
-        };
-        children.spans.sort_by_key(|s| s.start_time);
-        let remote = span.parent_span_is_remote;
-        let mut stored = Stored {
-            spans: std::iter::once(span).chain(children.spans).collect(),
-            dropped: children.dropped,
-            bytes: bytes + children.bytes,
-        };
-        // Another part of this trace completed before: one trace, one entry.
-        let earlier_part = !inner.remote_parts.is_empty() && inner.remote_parts.contains(&trace_id);
-        if remote || earlier_part {
-            if let Some(at) = inner
-                .done
-                .iter()
-                .position(|t| t.root().span_context.trace_id() == trace_id)
-            {
-                if let Some(earlier) = inner.done.remove(at) {
-                    inner.done_bytes -= earlier.bytes;
-                    let earlier = Arc::try_unwrap(earlier).unwrap_or_else(|a| (*a).clone());
-                    stored = earlier.merge(stored, self.limits.max_spans_per_trace);
-                }
-            }
-        }
-        if stored.root().parent_span_is_remote {
-            inner.remote_parts.insert(trace_id);
-        } else if earlier_part {
-            inner.remote_parts.remove(&trace_id);
-        }
-        inner.done_bytes += stored.bytes;
-        inner.done.push_back(Arc::new(stored));
-        // The newest trace always stays; older ones go while there are too many or they
-        // hold too many bytes.
-        while inner.done.len() > 1
-            && (inner.done.len() > self.limits.max_traces
-                || inner.done_bytes + inner.pending_bytes > self.limits.max_bytes)
-        {
-            if let Some(evicted) = inner.done.pop_front() {
-                inner.done_bytes -= evicted.bytes;
-                inner
-                    .remote_parts
-                    .remove(&evicted.root().span_context.trace_id());
-            }
+            inner.hold_child(span, bytes, &self.limits);
+            return;
         }
         drop(inner);
         if self.completed.receiver_count() > 0 {

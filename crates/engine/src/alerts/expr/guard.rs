@@ -15,10 +15,10 @@ use promql_parser::parser::Expr;
 use super::ExprError;
 
 /// The longest condition accepted, in bytes.
-pub const MAX_CONDITION_BYTES: usize = 2048;
+pub(crate) const MAX_CONDITION_BYTES: usize = 2048;
 
 /// The deepest nesting accepted in a condition.
-pub const MAX_CONDITION_DEPTH: usize = 64;
+pub(crate) const MAX_CONDITION_DEPTH: usize = 64;
 
 /// The longest range, subquery step or offset written as a plain number of seconds
 /// (about 100 years).

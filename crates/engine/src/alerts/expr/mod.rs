@@ -53,7 +53,6 @@ use crate::metrics::{name, MetricKind};
 use crate::store::{SeriesData, SeriesStore};
 
 mod guard;
-pub use guard::{MAX_CONDITION_BYTES, MAX_CONDITION_DEPTH};
 
 /// How far back an instant selector looks for a point; also the window of `<base>_avg`.
 const LOOKBACK: Duration = Duration::from_secs(300);
