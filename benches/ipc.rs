@@ -106,7 +106,7 @@ fn snapshot_round_trip(c: &mut Criterion) {
         "allowed by the ACL"
     );
     app.telemetry().store().ingest(&snapshot_of(SERIES));
-    let snapshot = api::snapshot(app.telemetry());
+    let snapshot = api::snapshot(app.telemetry().sources());
     let answered: serde_json::Value = get_ipc_response(&window, request())
         .unwrap()
         .deserialize()

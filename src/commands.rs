@@ -31,19 +31,19 @@ const MAX_ERROR_MESSAGE: usize = 4096;
 /// chart for every other metric the app recorded.
 #[command]
 pub(crate) async fn get_panels<R: Runtime>(app: AppHandle<R>) -> Vec<Panel> {
-    api::panels(app.telemetry())
+    api::panels(app.telemetry().sources())
 }
 
 /// The newest value of every series in the store.
 #[command]
 pub(crate) async fn get_snapshot<R: Runtime>(app: AppHandle<R>) -> MetricsSnapshot {
-    api::snapshot(app.telemetry())
+    api::snapshot(app.telemetry().sources())
 }
 
 /// Every metric recorded so far, with kind, unit, description and stored label sets.
 #[command]
 pub(crate) async fn get_metric_catalogue<R: Runtime>(app: AppHandle<R>) -> Vec<CatalogueEntry> {
-    api::catalogue(app.telemetry())
+    api::catalogue(app.telemetry().sources())
 }
 
 /// One series' points over a time range, thinned to one point per step.
@@ -52,7 +52,7 @@ pub(crate) async fn query_series<R: Runtime>(
     app: AppHandle<R>,
     query: SeriesQuery,
 ) -> Result<Vec<SeriesData>> {
-    Ok(api::query_series(app.telemetry(), query)?)
+    Ok(api::query_series(app.telemetry().sources(), query)?)
 }
 
 /// The p50/p90/p95/p99 of a histogram over the last collection windows.
@@ -61,7 +61,7 @@ pub(crate) async fn get_histogram_quantiles<R: Runtime>(
     app: AppHandle<R>,
     name: String,
 ) -> Result<Vec<QuantileValue>> {
-    Ok(api::histogram_quantiles(app.telemetry(), &name)?)
+    Ok(api::histogram_quantiles(app.telemetry().sources(), &name)?)
 }
 
 /// Finished traces, newest first.
@@ -71,7 +71,7 @@ pub(crate) async fn list_traces<R: Runtime>(
     filter: Option<TraceFilter>,
 ) -> Result<Vec<TraceRecord>> {
     Ok(api::list_traces(
-        app.telemetry(),
+        app.telemetry().sources(),
         filter.unwrap_or_default(),
     )?)
 }
@@ -82,7 +82,7 @@ pub(crate) async fn get_trace<R: Runtime>(
     app: AppHandle<R>,
     trace_id: String,
 ) -> Result<Option<TraceRecord>> {
-    Ok(api::get_trace(app.telemetry(), &trace_id)?)
+    Ok(api::get_trace(app.telemetry().sources(), &trace_id)?)
 }
 
 /// Recent log records, newest first.
@@ -91,7 +91,10 @@ pub(crate) async fn get_logs<R: Runtime>(
     app: AppHandle<R>,
     filter: Option<LogFilter>,
 ) -> Result<Vec<LogRecord>> {
-    Ok(api::logs(app.telemetry(), filter.unwrap_or_default())?)
+    Ok(api::logs(
+        app.telemetry().sources(),
+        filter.unwrap_or_default(),
+    )?)
 }
 
 /// The health report (cached results younger than `cache_ttl` are reused).
@@ -227,7 +230,7 @@ pub(crate) async fn record_metric<R: Runtime>(
     app: AppHandle<R>,
     record: MetricRecord,
 ) -> Result<()> {
-    Ok(api::record_metric(app.telemetry(), record)?)
+    Ok(api::record_metric(app.telemetry().sources(), record)?)
 }
 
 /// Runs every health check now, ignoring the cache (write permission).
@@ -243,7 +246,11 @@ pub(crate) async fn silence_alert<R: Runtime>(
     rule: String,
     duration_ms: u64,
 ) -> Result<()> {
-    Ok(api::silence_alert(app.telemetry(), &rule, duration_ms)?)
+    Ok(api::silence_alert(
+        app.telemetry().sources(),
+        &rule,
+        duration_ms,
+    )?)
 }
 
 /// Acknowledges a rule's firing alerts: no repeats until they resolve (write permission).

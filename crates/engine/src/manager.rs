@@ -15,6 +15,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 use crate::alerts::{AlertError, AlertManager};
+use crate::api::Sources;
 use crate::collectors::{CollectorError, SystemCollector};
 use crate::config::{ConfigError, HttpApi, MetricsExporter, TelemetryConfig};
 use crate::export::otlp::ExportContext;
@@ -86,22 +87,16 @@ static INSTANCE: RwLock<Option<Arc<TelemetryManager>>> = RwLock::new(None);
 /// # Ok(()) }
 /// ```
 pub struct TelemetryManager {
-    config: TelemetryConfig,
+    /// Configuration, stores, health, alerts, export status and events: what the query
+    /// API reads.
+    sources: Sources,
     tracing: TracingPipeline,
     logs: LogsPipeline,
-    health: Arc<HealthCheckManager>,
-    alerts: Arc<AlertManager>,
     pipeline: MetricsPipeline,
-    store: Arc<SeriesStore>,
-    status: ExportStatusBoard,
     /// The series streams of every HTTP server (one count, one cap).
     http_streams: Arc<crate::api::Streams>,
     /// Catches and counts the panics of the periodic tasks.
     supervisor: Supervisor,
-    /// What the webview's `record_metric` may still create.
-    webview: crate::api::WebviewBudget,
-    /// Alert, notification, health and trace events for the live views.
-    events: Arc<crate::api::EventBus>,
     cycle: Arc<Mutex<Cycle>>,
     state: tokio::sync::Mutex<RunState>,
 }
@@ -272,17 +267,22 @@ impl TelemetryManager {
         let cycle = Cycle::new(&config, &pipeline, &store, &status)?;
         Ok(Arc::new(Self {
             http_streams: Arc::new(crate::api::Streams::counted_in(metrics, "http")),
-            config,
+            sources: Sources {
+                metrics: metrics.clone(),
+                traces: tracing.store().clone(),
+                logs: logs.store().clone(),
+                config: Arc::new(config),
+                store,
+                health: Arc::new(health),
+                alerts: Arc::new(alerts),
+                status,
+                webview: Arc::default(),
+                events: Arc::default(),
+            },
             tracing,
             logs,
-            health: Arc::new(health),
-            alerts: Arc::new(alerts),
             pipeline,
-            store,
-            status,
             supervisor,
-            webview: crate::api::WebviewBudget::default(),
-            events: Arc::default(),
             cycle: Arc::new(Mutex::new(cycle)),
             state: tokio::sync::Mutex::new(RunState::Created),
         }))
@@ -304,22 +304,22 @@ impl TelemetryManager {
             RunState::Created => {}
         }
         *INSTANCE.write() = Some(self.clone());
-        if self.config.enabled && self.config.tracing.enabled {
+        if self.sources.config.enabled && self.sources.config.tracing.enabled {
             opentelemetry::global::set_tracer_provider(self.tracing.provider().clone());
         }
         let (stop, stopped) = watch::channel(false);
-        let metrics_on = self.config.enabled && self.config.metrics.enabled;
+        let metrics_on = self.sources.config.enabled && self.sources.config.metrics.enabled;
         if metrics_on {
             let mut cycle = self.cycle.lock();
             for exporter in &cycle.exporters {
-                self.status.register(exporter.name());
+                self.sources.status.register(exporter.name());
             }
-            if self.config.metrics.system_collectors {
+            if self.sources.config.metrics.system_collectors {
                 cycle.collector = Some(SystemCollector::new(self.metrics())?);
             }
         }
         let tasks = self.start_loops(&stopped, metrics_on);
-        let servers = if self.config.enabled {
+        let servers = if self.sources.config.enabled {
             self.start_servers(metrics_on).await
         } else {
             Vec::new()
@@ -339,19 +339,19 @@ impl TelemetryManager {
         metrics_on: bool,
     ) -> Vec<JoinHandle<()>> {
         let (bus, alerts, health) = (
-            self.events.clone(),
-            self.alerts.clone(),
-            self.health.clone(),
+            self.sources.events.clone(),
+            self.sources.alerts.clone(),
+            self.sources.health.clone(),
         );
         let (traces, stop) = (self.tracing.store().clone(), stopped.clone());
         let mut tasks = vec![tokio::spawn(async move {
             bus.run(&alerts, &health, &traces, stop).await;
         })];
-        if self.config.enabled && self.config.health.enabled {
-            let health = self.health.clone();
+        if self.sources.config.enabled && self.sources.config.health.enabled {
+            let health = self.sources.health.clone();
             tasks.push(tokio::spawn(self.supervisor.clone().every(
                 "health",
-                self.config.health.check_interval,
+                self.sources.config.health.check_interval,
                 stopped.clone(),
                 move || {
                     let health = health.clone();
@@ -361,11 +361,11 @@ impl TelemetryManager {
                 },
             )));
         }
-        if metrics_on && self.config.alerts.enabled {
-            let (alerts, store) = (self.alerts.clone(), self.store.clone());
+        if metrics_on && self.sources.config.alerts.enabled {
+            let (alerts, store) = (self.sources.alerts.clone(), self.sources.store.clone());
             tasks.push(tokio::spawn(self.supervisor.clone().every(
                 "alerts",
-                self.config.alerts.evaluation_interval,
+                self.sources.config.alerts.evaluation_interval,
                 stopped.clone(),
                 move || {
                     let (alerts, store) = (alerts.clone(), store.clone());
@@ -379,7 +379,7 @@ impl TelemetryManager {
             let (cycle, supervisor) = (self.cycle.clone(), self.supervisor.clone());
             tasks.push(tokio::spawn(self.supervisor.clone().every(
                 "collection",
-                self.config.metrics.collection_interval,
+                self.sources.config.metrics.collection_interval,
                 stopped.clone(),
                 move || run_cycle(cycle.clone(), supervisor.clone()),
             )));
@@ -392,7 +392,14 @@ impl TelemetryManager {
     /// everything). A server that cannot start is Failed in the export status; the rest run.
     async fn start_servers(self: &Arc<Self>, metrics_on: bool) -> Vec<RunningServer> {
         let mut plans = Vec::new();
-        for exporter in self.config.metrics.exporters.iter().filter(|_| metrics_on) {
+        for exporter in self
+            .sources
+            .config
+            .metrics
+            .exporters
+            .iter()
+            .filter(|_| metrics_on)
+        {
             if let MetricsExporter::Prometheus {
                 port,
                 path,
@@ -401,7 +408,7 @@ impl TelemetryManager {
             } = exporter
             {
                 let name = exporter.name();
-                self.status.register(&name);
+                self.sources.status.register(&name);
                 plans.push(self.server_config(
                     host,
                     *port,
@@ -410,7 +417,7 @@ impl TelemetryManager {
                 ));
             }
         }
-        if let Some(own) = &self.config.server {
+        if let Some(own) = &self.sources.config.server {
             if !plans.iter().any(|p| p.port == own.port && own.port != 0) {
                 plans.push(self.server_config(&own.host, own.port, own.enable_compression, None));
             }
@@ -425,7 +432,7 @@ impl TelemetryManager {
             match RunningServer::start(plan, served).await {
                 Ok(server) => {
                     if let Some((path, name)) = metrics {
-                        self.status.degraded(
+                        self.sources.status.degraded(
                             &name,
                             format!(
                                 "listening on http://{}{path}, not scraped yet",
@@ -437,7 +444,7 @@ impl TelemetryManager {
                 }
                 Err(e) => {
                     ::tracing::error!(error = %e, server = %name, "telemetry HTTP server");
-                    self.status.failure(&name, e.to_string());
+                    self.sources.status.failure(&name, e.to_string());
                 }
             }
         }
@@ -456,9 +463,9 @@ impl TelemetryManager {
             port,
             metrics,
             compression,
-            service: self.config.service_name.clone(),
-            version: self.config.service_version.clone(),
-            token: self.config.http_token.clone(),
+            service: self.sources.config.service_name.clone(),
+            version: self.sources.config.service_version.clone(),
+            token: self.sources.config.http_token.clone(),
         }
     }
 
@@ -467,18 +474,18 @@ impl TelemetryManager {
         let loopback = host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback());
-        let api = match self.config.http_api {
+        let api = match self.sources.config.http_api {
             HttpApi::Always => true,
             HttpApi::Loopback => loopback,
             HttpApi::Off => false,
         };
         Served {
             metrics: self.pipeline.clone(),
-            status: self.status.clone(),
-            health: (self.config.health.enabled).then(|| self.health.clone()),
-            api: api.then(|| Arc::downgrade(self)),
+            status: self.sources.status.clone(),
+            health: (self.sources.config.health.enabled).then(|| self.sources.health.clone()),
+            api: api.then(|| self.sources.clone()),
             streams: self.http_streams.clone(),
-            dashboard: self.config.dashboard,
+            dashboard: self.sources.config.dashboard,
         }
     }
 
@@ -490,12 +497,12 @@ impl TelemetryManager {
     /// The status of every exporter, by name (`metrics:prometheus:9090`,
     /// `metrics:file:./logs/metrics.json`, `traces:otlp:…`).
     pub async fn get_export_status(&self) -> BTreeMap<String, ExportStatus> {
-        self.status.statuses()
+        self.sources.status.statuses()
     }
 
     /// Status with success and failure counts, by exporter name.
     pub fn export_reports(&self) -> BTreeMap<String, ExporterReport> {
-        self.status.reports()
+        self.sources.status.reports()
     }
 
     /// The metrics API.
@@ -503,9 +510,10 @@ impl TelemetryManager {
         self.pipeline.metrics()
     }
 
-    /// The webview's metric budget (see [`crate::api::record_metric`]).
-    pub(crate) fn webview_budget(&self) -> &crate::api::WebviewBudget {
-        &self.webview
+    /// What the query API reads ([`crate::api`]): the plugin's commands and the HTTP
+    /// API answer from it.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
     }
 
     /// Alert, in-app notification, health and trace events as they happen, for live
@@ -521,7 +529,7 @@ impl TelemetryManager {
     /// # }
     /// ```
     pub fn events(&self) -> tokio::sync::broadcast::Receiver<crate::api::LiveEvent> {
-        self.events.subscribe()
+        self.sources.events.subscribe()
     }
 
     /// The tracer: `trace_async`, `trace`, `span_builder`.
@@ -577,23 +585,23 @@ impl TelemetryManager {
 
     /// The health checks: add your own with `add_check`; results on `/health`.
     pub fn health(&self) -> &Arc<HealthCheckManager> {
-        &self.health
+        &self.sources.health
     }
 
     /// The alert rules: add your own with `add_rule`; `active()`, `history()`,
     /// `subscribe()` for in-app notifications.
     pub fn alerts(&self) -> &Arc<AlertManager> {
-        &self.alerts
+        &self.sources.alerts
     }
 
     /// The series store that feeds live panels and alert rules.
     pub fn store(&self) -> &Arc<SeriesStore> {
-        &self.store
+        &self.sources.store
     }
 
     /// The configuration in force.
     pub fn config(&self) -> &TelemetryConfig {
-        &self.config
+        &self.sources.config
     }
 
     /// Addresses the HTTP servers listen on (the real port when 0 was asked): the
@@ -680,7 +688,7 @@ impl TelemetryManager {
     /// all within `shutdown_timeout` (default 5 s): a part that hangs (an exporter, a
     /// client, a disk) is left behind at the deadline, and the rest still runs. Idempotent.
     pub async fn shutdown(&self) {
-        let deadline = tokio::time::Instant::now() + self.config.shutdown_timeout;
+        let deadline = tokio::time::Instant::now() + self.sources.config.shutdown_timeout;
         let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
         let mut state = self.state.lock().await;
         let previous = std::mem::replace(&mut *state, RunState::Stopped);
@@ -701,7 +709,9 @@ impl TelemetryManager {
                 .into_iter()
                 .map(|s| s.stop(left().min(SHUTDOWN_GRACE)));
             tokio::join!(
-                self.alerts.stop_deliveries(left().min(DELIVERY_GRACE)),
+                self.sources
+                    .alerts
+                    .stop_deliveries(left().min(DELIVERY_GRACE)),
                 futures_util::future::join_all(servers),
                 self.last_collection(left() / 2),
             );
@@ -723,7 +733,7 @@ impl TelemetryManager {
 impl TelemetryManager {
     /// The final collection and flush of the metric exporters, waited for at most `wait`.
     async fn last_collection(&self, wait: Duration) {
-        if !(self.config.enabled && self.config.metrics.enabled) {
+        if !(self.sources.config.enabled && self.sources.config.metrics.enabled) {
             return;
         }
         let cycle = self.cycle.clone();

@@ -106,7 +106,7 @@ async fn numbers_that_become_durations_are_bad_arguments_not_panics() {
         let args: serde_json::Value =
             serde_json::from_str(&format!(r#"{{"filter": {{"minDurationMs": {value}}}}}"#))
                 .unwrap();
-        let err = api::read(&telemetry, "list_traces", &args)
+        let err = api::read(telemetry.sources(), "list_traces", &args)
             .await
             .expect_err(value)
             .to_string();
@@ -379,7 +379,7 @@ async fn the_webview_writes_in_its_own_namespace_within_its_own_budget() {
         ("gauge", "frame_processing_duration_ms"),
         ("gauge", "system_health_status"),
     ] {
-        api::record_metric(&telemetry, record(kind, name, 3.0, &[])).unwrap();
+        api::record_metric(telemetry.sources(), record(kind, name, 3.0, &[])).unwrap();
     }
     metrics
         .record_histogram("frame_processing_duration_ms", 17.0)
@@ -397,9 +397,12 @@ async fn the_webview_writes_in_its_own_namespace_within_its_own_budget() {
     );
     // Label keys the exposition cannot carry are refused, from the webview and the app.
     for key in ["le", "__name__", "0abc", "a:b"] {
-        let err = api::record_metric(&telemetry, record("gauge", "ui_load", 1.0, &[(key, "x")]))
-            .unwrap_err()
-            .to_string();
+        let err = api::record_metric(
+            telemetry.sources(),
+            record("gauge", "ui_load", 1.0, &[(key, "x")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.contains(&format!("attribute key {key:?} is invalid")),
             "{err}"
@@ -417,7 +420,7 @@ async fn the_webview_writes_in_its_own_namespace_within_its_own_budget() {
     for i in 0..5_000 {
         let value = i.to_string();
         if let Err(e) = api::record_metric(
-            &telemetry,
+            telemetry.sources(),
             record("gauge", "ui_item", 1.0, &[("id", &value)]),
         ) {
             refused = Some((i, e.to_string()));
@@ -433,11 +436,11 @@ async fn the_webview_writes_in_its_own_namespace_within_its_own_budget() {
     // The app's own metrics still get in.
     metrics.set_gauge("render_queue_depth", 2.0).await.unwrap();
     // Silences from the webview end within a day.
-    let err = api::silence_alert(&telemetry, "queue_backlog", u64::MAX)
+    let err = api::silence_alert(telemetry.sources(), "queue_backlog", u64::MAX)
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("durationMs: "), "{err}");
-    api::silence_alert(&telemetry, "queue_backlog", api::MAX_SILENCE_MS).unwrap();
+    api::silence_alert(telemetry.sources(), "queue_backlog", api::MAX_SILENCE_MS).unwrap();
 }
 
 /// `promtool check metrics` parses `text` (lint findings are fine; a parse error is not).

@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use telemetry_engine::api;
 use telemetry_engine::config::{
     MetricDescription, MetricsExporter, Panel, PanelKind, TelemetryConfig,
 };
@@ -385,4 +386,20 @@ async fn the_panels_are_the_apps_then_a_default_one_per_other_metric_it_recorded
     let metrics_text = telemetry.render_prometheus().unwrap();
     assert!(metrics_text.contains("# HELP hits_total Lookups that hit"));
     telemetry.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_http_dispatch_answers_exactly_the_http_commands() {
+    let t = telemetry_engine::TelemetryManager::new(Default::default())
+        .await
+        .unwrap();
+    for command in api::COMMANDS {
+        let answer = api::read(t.sources(), command.name, &serde_json::json!({})).await;
+        let unknown = matches!(answer, Err(api::ApiError::UnknownCommand(_)));
+        assert_eq!(unknown, !command.http, "{}", command.name);
+    }
+    assert!(matches!(
+        api::read(t.sources(), "drop_tables", &serde_json::json!({})).await,
+        Err(api::ApiError::UnknownCommand(_))
+    ));
 }

@@ -1,10 +1,7 @@
 //! The engine's layers, as ARCHITECTURE.md names them: a module may use what is in its
 //! own layer or below, never above. This reads every `crate::<module>` path in the
 //! sources (tests included) and fails on one that points up.
-//!
-//! Two uses point up today and are pinned here, so that a new one fails while these are
-//! worked off: `api` and `server` take the whole `TelemetryManager` (the `manager` layer
-//! above them) to reach the stores.
+//! None points up: `api` and `server` read `api::Sources`, which the manager hands out.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -28,9 +25,6 @@ const LAYERS: &[(&str, u8)] = &[
     ("manager", 7),
     ("lib", 8),
 ];
-
-/// Uses that point up, kept until they are removed: (module, what it uses).
-const PINNED: &[(&str, &str)] = &[("api", "manager"), ("server", "manager")];
 
 fn layer(module: &str) -> u8 {
     LAYERS
@@ -118,8 +112,7 @@ fn no_module_uses_a_module_of_a_higher_layer() {
         let module = module_of(&src, file);
         let text = code(&std::fs::read_to_string(file).unwrap());
         for target in used(&text) {
-            let pinned = PINNED.contains(&(module.as_str(), target.as_str()));
-            if target != module && layer(&target) > layer(&module) && !pinned {
+            if target != module && layer(&target) > layer(&module) {
                 found.push(format!("{}: {module} uses {target}", file.display()));
             }
         }
@@ -131,25 +124,6 @@ fn no_module_uses_a_module_of_a_higher_layer() {
         "uses that point up a layer:\n{}",
         found.join("\n")
     );
-}
-
-#[test]
-fn the_pinned_uses_still_exist() {
-    // Once one is gone, drop it from PINNED so it cannot come back unnoticed.
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
-    for (module, target) in PINNED {
-        let uses = files.iter().any(|file| {
-            module_of(&src, file) == *module
-                && used(&code(&std::fs::read_to_string(file).unwrap()))
-                    .contains(&target.to_string())
-        });
-        assert!(
-            uses,
-            "{module} no longer uses {target}: remove it from PINNED"
-        );
-    }
 }
 
 #[test]

@@ -85,24 +85,3 @@ pub const COMMANDS: &[CommandSpec] = &[
     write("start_span"),
     write("end_span"),
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::ApiError;
-    use crate::TelemetryManager;
-
-    #[tokio::test]
-    async fn the_http_dispatch_answers_exactly_the_http_commands() {
-        let t = TelemetryManager::new(Default::default()).await.unwrap();
-        for command in COMMANDS {
-            let answer = crate::api::read(&t, command.name, &serde_json::json!({})).await;
-            let unknown = matches!(answer, Err(ApiError::UnknownCommand(_)));
-            assert_eq!(unknown, !command.http, "{}", command.name);
-        }
-        assert!(matches!(
-            crate::api::read(&t, "drop_tables", &serde_json::json!({})).await,
-            Err(ApiError::UnknownCommand(_))
-        ));
-    }
-}

@@ -4,6 +4,7 @@
 
 mod commands;
 mod events;
+mod sources;
 mod stream;
 mod types;
 mod webview;
@@ -14,6 +15,7 @@ use std::time::Duration;
 pub use commands::{Access, CommandSpec, COMMANDS};
 pub(crate) use events::EventBus;
 pub use events::{check_event_kinds, next, LiveEvent};
+pub use sources::Sources;
 pub(crate) use stream::STALL_LIMIT;
 pub use stream::{Handoff, Streams};
 pub use types::{
@@ -30,7 +32,7 @@ use crate::logs::{LogQuery, LogRecord};
 use crate::metrics::{is_engine_metric, name, MetricKind, MetricsError};
 use crate::store::{LatestValue, SeriesData, SeriesStore};
 use crate::tracing::{TraceQuery, TraceRecord};
-use crate::{KeyValue, TelemetryManager};
+use crate::KeyValue;
 
 /// Why a query or write could not be answered.
 #[derive(Debug, thiserror::Error)]
@@ -160,16 +162,16 @@ pub fn check_attributes(
 /// # async fn main() {
 /// use telemetry_engine::{api, TelemetryManager};
 /// let t = TelemetryManager::new(Default::default()).await.unwrap();
-/// let answer = api::read(&t, "get_logs", &serde_json::json!({"filter": {"minLevel": "warn"}}))
+/// let answer = api::read(t.sources(), "get_logs", &serde_json::json!({"filter": {"minLevel": "warn"}}))
 ///     .await
 ///     .unwrap();
 /// assert!(answer.starts_with('['));
-/// let e = api::read(&t, "query_series", &serde_json::json!({})).await.unwrap_err();
+/// let e = api::read(t.sources(), "query_series", &serde_json::json!({})).await.unwrap_err();
 /// assert_eq!(e.to_string(), "query: is missing");
 /// # }
 /// ```
 pub async fn read(
-    t: &TelemetryManager,
+    t: &Sources,
     command: &str,
     args: &serde_json::Value,
 ) -> Result<String, ApiError> {
@@ -187,12 +189,12 @@ pub async fn read(
         "list_traces" => json(list_traces(t, arg(args, "filter")?.unwrap_or_default())?),
         "get_trace" => json(get_trace(t, &required::<String>(args, "traceId")?)?),
         "get_logs" => json(logs(t, arg(args, "filter")?.unwrap_or_default())?),
-        "get_health" => json(t.health().check_all().await),
-        "get_health_history" => json(t.health().history()),
-        "get_active_alerts" => json(t.alerts().active()),
-        "get_alert_history" => json(t.alerts().history()),
-        "get_export_status" => json(t.get_export_status().await),
-        "get_config" => json(t.config().redacted()),
+        "get_health" => json(t.health.check_all().await),
+        "get_health_history" => json(t.health.history()),
+        "get_active_alerts" => json(t.alerts.active()),
+        "get_alert_history" => json(t.alerts.history()),
+        "get_export_status" => json(t.status.statuses()),
+        "get_config" => json(t.config.redacted()),
         other => Err(ApiError::UnknownCommand(other.to_owned())),
     }
 }
@@ -218,10 +220,10 @@ fn required<'a, T: serde::Deserialize<'a>>(
 }
 
 /// The newest value of every stored series.
-pub fn snapshot(t: &TelemetryManager) -> MetricsSnapshot {
+pub fn snapshot(t: &Sources) -> MetricsSnapshot {
     let mut timestamp_ms = 0;
     let series = t
-        .store()
+        .store
         .latest_all()
         .into_iter()
         .inspect(|p| timestamp_ms = timestamp_ms.max(p.timestamp_ms))
@@ -251,8 +253,8 @@ pub fn latest(store: &SeriesStore, selectors: &[SeriesSelector]) -> (i64, Vec<La
 }
 
 /// Every metric recorded so far, with kind, unit, description and stored label sets.
-pub fn catalogue(t: &TelemetryManager) -> Vec<CatalogueEntry> {
-    let metrics = t.metrics();
+pub fn catalogue(t: &Sources) -> Vec<CatalogueEntry> {
+    let metrics = &t.metrics;
     metrics
         .catalogue()
         .into_iter()
@@ -263,7 +265,7 @@ pub fn catalogue(t: &TelemetryManager) -> Vec<CatalogueEntry> {
                 _ => name.clone(),
             };
             let label_sets = t
-                .store()
+                .store
                 .query(&stored, &[], None)
                 .into_iter()
                 .map(|s| s.labels)
@@ -290,13 +292,13 @@ pub fn catalogue(t: &TelemetryManager) -> Vec<CatalogueEntry> {
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let telemetry = TelemetryManager::new(TelemetryConfig::default()).await?;
 /// telemetry.metrics().histogram("export_ms")?.record(12.0, &[])?;
-/// let panels = api::panels(&telemetry);
+/// let panels = api::panels(telemetry.sources());
 /// assert_eq!((panels[0].kind, panels[0].unit.as_deref()), (PanelKind::Quantiles, Some("ms")));
 /// # Ok(()) }
 /// ```
-pub fn panels(t: &TelemetryManager) -> Vec<Panel> {
-    let metrics = t.metrics();
-    let configured = &t.config().panels;
+pub fn panels(t: &Sources) -> Vec<Panel> {
+    let metrics = &t.metrics;
+    let configured = &t.config.panels;
     let shown: HashSet<&str> = configured
         .iter()
         .flat_map(|p| std::iter::once(p.metric.as_str()).chain(p.complement.as_deref()))
@@ -334,7 +336,7 @@ pub fn panels(t: &TelemetryManager) -> Vec<Panel> {
 ///
 /// # Errors
 /// [`ApiError::BadArgument`] for an empty name or a step ≤ 0.
-pub fn query_series(t: &TelemetryManager, query: SeriesQuery) -> Result<Vec<SeriesData>, ApiError> {
+pub fn query_series(t: &Sources, query: SeriesQuery) -> Result<Vec<SeriesData>, ApiError> {
     if query.name.trim().is_empty() {
         return Err(ApiError::bad_argument("query.name", "must not be empty"));
     }
@@ -349,7 +351,7 @@ pub fn query_series(t: &TelemetryManager, query: SeriesQuery) -> Result<Vec<Seri
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let mut series = t.store().query(&query.name, &matchers, query.from_ms);
+    let mut series = t.store.query(&query.name, &matchers, query.from_ms);
     for s in &mut series {
         if let Some(to) = query.to_ms {
             s.points.retain(|(ts, _)| *ts <= to);
@@ -376,11 +378,8 @@ pub fn query_series(t: &TelemetryManager, query: SeriesQuery) -> Result<Vec<Seri
 ///
 /// # Errors
 /// [`ApiError::BadArgument`] when `name` is not a recorded histogram.
-pub fn histogram_quantiles(
-    t: &TelemetryManager,
-    name: &str,
-) -> Result<Vec<QuantileValue>, ApiError> {
-    let values = t.metrics().quantiles(name).ok_or_else(|| {
+pub fn histogram_quantiles(t: &Sources, name: &str) -> Result<Vec<QuantileValue>, ApiError> {
+    let values = t.metrics.quantiles(name).ok_or_else(|| {
         ApiError::bad_argument("name", format!("{name:?} is not a recorded histogram"))
     })?;
     Ok(values
@@ -394,10 +393,7 @@ pub fn histogram_quantiles(
 /// # Errors
 /// [`ApiError::BadArgument`] for an attribute key without value (or the reverse) or a
 /// negative duration.
-pub fn list_traces(
-    t: &TelemetryManager,
-    filter: TraceFilter,
-) -> Result<Vec<TraceRecord>, ApiError> {
+pub fn list_traces(t: &Sources, filter: TraceFilter) -> Result<Vec<TraceRecord>, ApiError> {
     let attribute = match (filter.attribute_key, filter.attribute_value) {
         (Some(k), Some(v)) => Some((k, v)),
         (None, None) => None,
@@ -417,7 +413,7 @@ pub fn list_traces(
         })?),
         None => None,
     };
-    Ok(t.traces().query(&TraceQuery {
+    Ok(t.traces.query(&TraceQuery {
         name: filter.name,
         min_duration,
         error: filter.error,
@@ -432,14 +428,14 @@ pub fn list_traces(
 ///
 /// # Errors
 /// [`ApiError::BadArgument`] when `trace_id` is not 32 hex digits.
-pub fn get_trace(t: &TelemetryManager, trace_id: &str) -> Result<Option<TraceRecord>, ApiError> {
+pub fn get_trace(t: &Sources, trace_id: &str) -> Result<Option<TraceRecord>, ApiError> {
     if trace_id.len() != 32 || !trace_id.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ApiError::bad_argument(
             "traceId",
             format!("{trace_id:?} is not 32 hex digits"),
         ));
     }
-    Ok(t.traces().get(trace_id))
+    Ok(t.traces.get(trace_id))
 }
 
 /// The summary of a finished trace (the live trace event).
@@ -458,7 +454,7 @@ pub(crate) fn trace_summary(trace: &TraceRecord) -> TraceSummary {
 ///
 /// # Errors
 /// [`ApiError::BadArgument`] for an unknown level.
-pub fn logs(t: &TelemetryManager, filter: LogFilter) -> Result<Vec<LogRecord>, ApiError> {
+pub fn logs(t: &Sources, filter: LogFilter) -> Result<Vec<LogRecord>, ApiError> {
     let min_level = match filter.min_level {
         Some(level) => Some(level.parse().map_err(|_| {
             ApiError::bad_argument(
@@ -468,7 +464,7 @@ pub fn logs(t: &TelemetryManager, filter: LogFilter) -> Result<Vec<LogRecord>, A
         })?),
         None => None,
     };
-    Ok(t.logs().query(&LogQuery {
+    Ok(t.logs.query(&LogQuery {
         min_level,
         text: filter.text,
         trace_id: filter.trace_id,
@@ -485,7 +481,7 @@ pub fn logs(t: &TelemetryManager, filter: LogFilter) -> Result<Vec<LogRecord>, A
 /// number from 0 to 2^53, a label longer than [`MAX_ATTRIBUTE_KEY`] /
 /// [`MAX_ATTRIBUTE_VALUE`], or a measurement past the webview's budget;
 /// [`ApiError::Metrics`] for a bad name or label key, NaN, too many labels, ….
-pub fn record_metric(t: &TelemetryManager, record: MetricRecord) -> Result<(), ApiError> {
+pub fn record_metric(t: &Sources, record: MetricRecord) -> Result<(), ApiError> {
     let labels = record.labels.unwrap_or_default();
     check_attributes("record.labels", &labels, usize::MAX)?;
     let v = record.value;
@@ -518,8 +514,8 @@ pub fn record_metric(t: &TelemetryManager, record: MetricRecord) -> Result<(), A
         .iter()
         .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
         .collect();
-    let metrics = t.metrics();
-    t.webview_budget().record(&name, &labels, increment, || {
+    let metrics = &t.metrics;
+    t.webview.record(&name, &labels, increment, || {
         match record.kind.as_str() {
             "counter" => metrics.add(&name, increment, &attributes),
             "gauge" => metrics.set(&name, v, &attributes),
@@ -539,7 +535,7 @@ pub const MAX_SILENCE_MS: u64 = 24 * 60 * 60 * 1000;
 /// # Errors
 /// [`ApiError::BadArgument`] for a duration over [`MAX_SILENCE_MS`];
 /// [`ApiError::Alert`] for an unknown rule.
-pub fn silence_alert(t: &TelemetryManager, rule: &str, duration_ms: u64) -> Result<(), ApiError> {
+pub fn silence_alert(t: &Sources, rule: &str, duration_ms: u64) -> Result<(), ApiError> {
     if duration_ms > MAX_SILENCE_MS {
         return Err(ApiError::bad_argument(
             "durationMs",
@@ -548,7 +544,7 @@ pub fn silence_alert(t: &TelemetryManager, rule: &str, duration_ms: u64) -> Resu
     }
     let now = crate::clock::now_ms();
     let until = now.saturating_add(i64::try_from(duration_ms).unwrap_or(i64::MAX));
-    t.alerts().silence(rule, until)?;
+    t.alerts.silence(rule, until)?;
     ::tracing::warn!(target: "telemetry::alerts", rule, duration_ms, until_ms = until, "alert silenced from the webview");
     Ok(())
 }

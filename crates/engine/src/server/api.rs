@@ -7,7 +7,7 @@
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -21,14 +21,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc, watch};
 
+use crate::api::Sources;
 use crate::api::{self, ApiError, Handoff, LiveEvent, SeriesSelector, Streams};
-use crate::TelemetryManager;
 
 /// What the API handlers share.
 #[derive(Clone)]
 pub(crate) struct ApiState {
-    /// Weak: the server must not keep the manager alive.
-    pub(crate) manager: Weak<TelemetryManager>,
+    /// What the query API reads.
+    pub(crate) sources: Sources,
     pub(crate) streams: Arc<Streams>,
     /// Open `/api/events` streams, at most [`MAX_EVENT_STREAMS`].
     pub(crate) event_streams: Arc<AtomicUsize>,
@@ -47,9 +47,7 @@ pub(crate) async fn call(
     Path(command): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some(t) = state.manager.upgrade() else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "telemetry is shut down");
-    };
+    let t = &state.sources;
     let body: Value = if body.is_empty() {
         json!({})
     } else {
@@ -58,7 +56,7 @@ pub(crate) async fn call(
             Err(e) => return error(StatusCode::BAD_REQUEST, format!("body: {e}")),
         }
     };
-    match api::read(&t, &command, &body).await {
+    match api::read(t, &command, &body).await {
         Ok(answer) => ([(CONTENT_TYPE, "application/json")], answer).into_response(),
         Err(e @ ApiError::UnknownCommand(_)) => {
             error(StatusCode::NOT_FOUND, format!("{e} of the HTTP API"))
@@ -83,9 +81,7 @@ pub(crate) async fn subscribe(
     axum::Extension(peer): axum::Extension<super::Peer>,
     Query(query): Query<StreamQuery>,
 ) -> Response {
-    let Some(t) = state.manager.upgrade() else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "telemetry is shut down");
-    };
+    let t = &state.sources;
     let selectors: Vec<SeriesSelector> = match serde_json::from_str(&query.selectors) {
         Ok(s) => s,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("selectors: {e}")),
@@ -101,7 +97,7 @@ pub(crate) async fn subscribe(
         &owner,
         selectors,
         interval,
-        t.store().clone(),
+        t.store.clone(),
         false,
         move |update| {
             let event = Event::default().event("update").json_data(update);
@@ -150,9 +146,7 @@ impl Drop for EventSlot {
 /// A client that reads nothing for [`api::STALL_LIMIT`] while events wait for it loses its
 /// stream (its place is freed at once); one that hangs up frees it as soon as it does.
 pub(crate) async fn events(State(state): State<ApiState>) -> Response {
-    let Some(t) = state.manager.upgrade() else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "telemetry is shut down");
-    };
+    let t = &state.sources;
     let Some(slot) = EventSlot::take(&state.event_streams) else {
         return error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -162,7 +156,7 @@ pub(crate) async fn events(State(state): State<ApiState>) -> Response {
     let (tx, rx) = mpsc::channel::<Event>(64);
     let slot = Arc::new(parking_lot::Mutex::new(Some(slot)));
     let stalled = Arc::new(watch::channel(false).0);
-    forward(t.events(), tx, slot.clone(), stalled.clone());
+    forward(t.events.subscribe(), tx, slot.clone(), stalled.clone());
     let mut stalled = stalled.subscribe();
     let until_stalled = async move {
         let _ = stalled.wait_for(|s| *s).await;

@@ -4,7 +4,7 @@
 //! requires it.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -27,10 +27,10 @@ use api::ApiState;
 pub use api::MAX_EVENT_STREAMS;
 use dashboard::BearerToken;
 
+use crate::api::Sources;
 use crate::export::prometheus::MetricsPipeline;
 use crate::export::ExportStatusBoard;
 use crate::health::{health_json, HealthCheckManager, LIVENESS, READINESS};
-use crate::TelemetryManager;
 
 /// How long a stopping server waits for in-flight requests and open streams.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -111,8 +111,8 @@ pub(crate) struct Served {
     pub(crate) metrics: MetricsPipeline,
     pub(crate) status: ExportStatusBoard,
     pub(crate) health: Option<Arc<HealthCheckManager>>,
-    /// The manager whose query API to serve, if any.
-    pub(crate) api: Option<Weak<TelemetryManager>>,
+    /// What the query API reads, if it is served.
+    pub(crate) api: Option<Sources>,
     /// The series streams of the API, shared by every server of the manager.
     pub(crate) streams: Arc<crate::api::Streams>,
     /// Whether to serve the dashboard at `/` (only with the API, which it reads).
@@ -215,9 +215,9 @@ impl RunningServer {
 fn routes(config: ServerConfig, served: Served, closing: watch::Receiver<bool>) -> Router {
     let health = served.health.is_some();
     let dashboard = served.dashboard && served.api.is_some();
-    let api_state = served.api.clone().map(|manager| ApiState {
+    let api_state = served.api.clone().map(|sources| ApiState {
         streams: served.streams.clone(),
-        manager,
+        sources,
         event_streams: Arc::default(),
         closing,
     });

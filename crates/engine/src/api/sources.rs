@@ -1,0 +1,44 @@
+//! What the query API reads: the engine's stores and managers, each shared by a reference
+//! count, without the `TelemetryManager` that owns their lifecycle. The plugin's commands
+//! and the HTTP API answer from one of these; the manager hands it out
+//! (`TelemetryManager::sources`), so the API sits below the manager.
+
+use std::sync::Arc;
+
+use super::{EventBus, WebviewBudget};
+use crate::alerts::AlertManager;
+use crate::config::TelemetryConfig;
+use crate::export::ExportStatusBoard;
+use crate::health::HealthCheckManager;
+use crate::logs::LogStore;
+use crate::metrics::Metrics;
+use crate::store::SeriesStore;
+use crate::tracing::TraceStore;
+
+/// The engine's readable parts: configuration, metrics, series, traces, logs, health,
+/// alerts, export status and live events. Cheap to clone.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::{api, TelemetryManager};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let telemetry = TelemetryManager::new(Default::default()).await?;
+/// let sources = telemetry.sources();
+/// assert!(api::snapshot(sources).series.is_empty());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Sources {
+    pub(crate) config: Arc<TelemetryConfig>,
+    pub(crate) metrics: Metrics,
+    pub(crate) store: Arc<SeriesStore>,
+    pub(crate) traces: TraceStore,
+    pub(crate) logs: LogStore,
+    pub(crate) health: Arc<HealthCheckManager>,
+    pub(crate) alerts: Arc<AlertManager>,
+    pub(crate) status: ExportStatusBoard,
+    /// What the webview's `record_metric` may still create.
+    pub(crate) webview: Arc<WebviewBudget>,
+    /// Alert, notification, health and trace events for the live views.
+    pub(crate) events: Arc<EventBus>,
+}
