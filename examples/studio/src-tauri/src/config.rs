@@ -157,163 +157,83 @@ pub(crate) fn telemetry(args: &Args) -> Result<TelemetryConfig, String> {
     Ok(config)
 }
 
-/// The studio's metrics as it describes them to the engine: `(name, help, unit)`.
-const CATALOGUE: &[(&str, &str, &str)] = &[
-    (
-        "video_processing_duration_ms",
-        "Time to process one video",
-        "ms",
-    ),
-    (
-        "frame_processing_duration_ms",
-        "Time to process one frame",
-        "ms",
-    ),
-    ("frames_processed_total", "Frames processed", "frames"),
-    (
-        "videos_processed_total",
-        "Videos processed, by codec",
-        "videos",
-    ),
-    ("encoding_speed_fps", "Current encoding speed", "fps"),
-    ("api_requests_total", "API requests handled", "requests"),
-    (
-        "api_request_duration_ms",
-        "Time to handle one API request",
-        "ms",
-    ),
-    ("api_errors_total", "API requests that failed", "requests"),
-    (
-        "cache_hits_total",
-        "Cache lookups that found their entry",
-        "lookups",
-    ),
-    ("cache_misses_total", "Cache lookups that missed", "lookups"),
-    (
-        "cache_evictions_total",
-        "Entries evicted from the cache",
-        "entries",
-    ),
-    ("cache_size_bytes", "Current size of the cache", "bytes"),
-    (
-        "worker_pool_utilization",
-        "Busy share of the worker pool, from 0 to 1",
-        "ratio",
-    ),
-    (
-        "tasks_executed_total",
-        "Tasks executed by the worker pool",
-        "tasks",
-    ),
-    ("tasks_failed_total", "Tasks that failed", "tasks"),
-    (
-        "queue_size",
-        "Segments waiting in the render queue",
-        "count",
-    ),
+/// One of the studio's metrics: how it describes it to the engine and the chart it asks
+/// for on the dashboard (units come from the description).
+struct Described {
+    name: &'static str,
+    help: &'static str,
+    unit: &'static str,
+    section: &'static str,
+    title: &'static str,
+    kind: PanelKind,
+}
+
+const fn metric(
+    name: &'static str,
+    help: &'static str,
+    unit: &'static str,
+    chart: (&'static str, &'static str, PanelKind),
+) -> Described {
+    Described {
+        name,
+        help,
+        unit,
+        section: chart.0,
+        title: chart.1,
+        kind: chart.2,
+    }
+}
+
+const VIDEO: &str = "Video and frames";
+const API: &str = "API";
+const CACHE: &str = "Cache";
+const WORKERS: &str = "Workers and tasks";
+
+/// The studio's metrics, in the order of their charts.
+#[rustfmt::skip]
+const METRICS: &[Described] = &[
+    metric("video_processing_duration_ms", "Time to process one video", "ms", (VIDEO, "Video processing time", PanelKind::Quantiles)),
+    metric("frame_processing_duration_ms", "Time to process one frame", "ms", (VIDEO, "Frame processing time", PanelKind::Quantiles)),
+    metric("frames_processed_total", "Frames processed", "frames", (VIDEO, "Frames processed", PanelKind::Rate)),
+    metric("videos_processed_total", "Videos processed, by codec", "videos", (VIDEO, "Videos processed by codec", PanelKind::Rate)),
+    metric("encoding_speed_fps", "Current encoding speed", "fps", (VIDEO, "Encoding speed", PanelKind::Value)),
+    metric("api_requests_total", "API requests handled", "requests", (API, "Requests", PanelKind::Rate)),
+    metric("api_request_duration_ms", "Time to handle one API request", "ms", (API, "Request duration", PanelKind::Quantiles)),
+    metric("api_errors_total", "API requests that failed", "requests", (API, "Errors by endpoint", PanelKind::Rate)),
+    metric("cache_hits_total", "Cache lookups that found their entry", "lookups", (CACHE, "Hit ratio", PanelKind::Ratio)),
+    metric("cache_misses_total", "Cache lookups that missed", "lookups", ("", "", PanelKind::Ratio)),
+    metric("cache_size_bytes", "Current size of the cache", "bytes", (CACHE, "Size", PanelKind::Value)),
+    metric("cache_evictions_total", "Entries evicted from the cache", "entries", (CACHE, "Evictions", PanelKind::Rate)),
+    metric("worker_pool_utilization", "Busy share of the worker pool, from 0 to 1", "ratio", (WORKERS, "Worker pool utilization", PanelKind::Value)),
+    metric("tasks_executed_total", "Tasks executed by the worker pool", "tasks", (WORKERS, "Tasks executed", PanelKind::Rate)),
+    metric("tasks_failed_total", "Tasks that failed", "tasks", (WORKERS, "Tasks failed", PanelKind::Rate)),
+    metric("queue_size", "Segments waiting in the render queue", "count", (WORKERS, "Queue size", PanelKind::Value)),
 ];
 
 fn catalogue() -> Vec<MetricDescription> {
-    CATALOGUE
+    METRICS
         .iter()
-        .map(|(name, help, unit)| MetricDescription {
-            name: (*name).into(),
-            help: (*help).into(),
-            unit: Some((*unit).into()),
+        .map(|m| MetricDescription {
+            name: m.name.into(),
+            help: m.help.into(),
+            unit: Some(m.unit.into()),
         })
         .collect()
 }
 
-/// The studio's charts: `(section, title, kind, metric)`; units come from the catalogue.
-const PANELS: &[(&str, &str, PanelKind, &str)] = &[
-    (
-        "Video and frames",
-        "Video processing time",
-        PanelKind::Quantiles,
-        "video_processing_duration_ms",
-    ),
-    (
-        "Video and frames",
-        "Frame processing time",
-        PanelKind::Quantiles,
-        "frame_processing_duration_ms",
-    ),
-    (
-        "Video and frames",
-        "Frames processed",
-        PanelKind::Rate,
-        "frames_processed_total",
-    ),
-    (
-        "Video and frames",
-        "Videos processed by codec",
-        PanelKind::Rate,
-        "videos_processed_total",
-    ),
-    (
-        "Video and frames",
-        "Encoding speed",
-        PanelKind::Value,
-        "encoding_speed_fps",
-    ),
-    ("API", "Requests", PanelKind::Rate, "api_requests_total"),
-    (
-        "API",
-        "Request duration",
-        PanelKind::Quantiles,
-        "api_request_duration_ms",
-    ),
-    (
-        "API",
-        "Errors by endpoint",
-        PanelKind::Rate,
-        "api_errors_total",
-    ),
-    ("Cache", "Hit ratio", PanelKind::Ratio, "cache_hits_total"),
-    ("Cache", "Size", PanelKind::Value, "cache_size_bytes"),
-    (
-        "Cache",
-        "Evictions",
-        PanelKind::Rate,
-        "cache_evictions_total",
-    ),
-    (
-        "Workers and tasks",
-        "Worker pool utilization",
-        PanelKind::Value,
-        "worker_pool_utilization",
-    ),
-    (
-        "Workers and tasks",
-        "Tasks executed",
-        PanelKind::Rate,
-        "tasks_executed_total",
-    ),
-    (
-        "Workers and tasks",
-        "Tasks failed",
-        PanelKind::Rate,
-        "tasks_failed_total",
-    ),
-    (
-        "Workers and tasks",
-        "Queue size",
-        PanelKind::Value,
-        "queue_size",
-    ),
-];
-
+/// A chart per metric with a section (the misses are drawn in the hit ratio).
 fn panels() -> Vec<Panel> {
-    PANELS
+    METRICS
         .iter()
-        .map(|(section, title, kind, metric)| Panel {
-            section: (*section).into(),
-            title: (*title).into(),
-            kind: *kind,
-            metric: (*metric).into(),
+        .filter(|m| !m.section.is_empty())
+        .map(|m| Panel {
+            section: m.section.into(),
+            title: m.title.into(),
+            kind: m.kind,
+            metric: m.name.into(),
             labels: Default::default(),
             unit: None,
-            complement: (*kind == PanelKind::Ratio).then(|| "cache_misses_total".into()),
+            complement: (m.kind == PanelKind::Ratio).then(|| "cache_misses_total".into()),
         })
         .collect()
 }
