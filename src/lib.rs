@@ -105,6 +105,7 @@ pub struct Builder {
     checks: Vec<Box<dyn HealthCheck>>,
     rules: Vec<AlertRule>,
     tracing_subscriber: bool,
+    strict: Option<bool>,
 }
 
 impl Builder {
@@ -125,8 +126,8 @@ impl Builder {
         self
     }
 
-    /// Adds an alert rule (besides those of the config). A bad rule fails the setup with
-    /// every problem named.
+    /// Adds an alert rule (besides those of the config). A bad rule is a setup problem,
+    /// with every problem named (see [`Builder::strict`]).
     pub fn alert_rule(mut self, rule: AlertRule) -> Self {
         self.rules.push(rule);
         self
@@ -135,8 +136,30 @@ impl Builder {
     /// Installs the global `tracing` subscriber (and `log` bridge) of the engine, so
     /// `#[instrument]`, `tracing::info!` and `log::warn!` reach traces and logs. Off by
     /// default: an app with its own subscriber adds `app.telemetry().tracing_layer()`.
+    /// Beside a logger that holds the `log` facade (tauri-plugin-log), `tracing` events
+    /// and spans still arrive and a warning says where `log` records go; beside another
+    /// `tracing` subscriber, a warning says to add the layer to it instead. Neither stops
+    /// the app.
     pub fn tracing_subscriber(mut self, install: bool) -> Self {
         self.tracing_subscriber = install;
+        self
+    }
+
+    /// Whether a telemetry setup problem (a configuration that does not parse or
+    /// validate, a bad alert rule or health check, an engine that cannot start) fails the
+    /// app's setup. When not strict, the app starts with telemetry off, the problem is
+    /// logged as an error and shown as the Failed exporter `config` in the export status.
+    /// Default: strict in debug builds (problems are seen at once), not in release builds
+    /// (a user's app always starts).
+    ///
+    /// # Examples
+    /// ```
+    /// fn register<R: tauri::Runtime>(app: tauri::Builder<R>) -> tauri::Builder<R> {
+    ///     app.plugin(tauri_plugin_opentelemetry::Builder::new().strict(true).build())
+    /// }
+    /// ```
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = Some(strict);
         self
     }
 
@@ -147,7 +170,9 @@ impl Builder {
             checks,
             rules,
             tracing_subscriber,
+            strict,
         } = self;
+        let strict = strict.unwrap_or(cfg!(debug_assertions));
         PluginBuilder::<R, Option<serde_json::Value>>::new(PLUGIN_ID)
             .invoke_handler(tauri::generate_handler![
                 commands::get_snapshot,
@@ -177,30 +202,29 @@ impl Builder {
                 commands::end_span,
             ])
             .setup(move |app, api| {
-                let config = match (explicit, api.config()) {
-                    (Some(config), _) => config,
-                    (None, Some(json)) => {
-                        let mut config = TelemetryConfig::from_json(&json.to_string())?;
-                        config.apply_env_overrides(|v| std::env::var(v).ok())?;
-                        config.validate()?;
-                        config
-                    }
-                    (None, None) => TelemetryConfig::from_env()?,
+                let setup = Setup {
+                    explicit,
+                    json: api.config().clone(),
+                    checks,
+                    rules,
+                    tracing_subscriber,
                 };
-                let manager = tauri::async_runtime::block_on(async move {
-                    let manager = TelemetryManager::new(config).await?;
-                    for check in checks {
-                        manager.health().add_check(check).await?;
+                let manager = match setup.start() {
+                    Ok(manager) => manager,
+                    Err(e) if !strict => {
+                        ::tracing::error!(
+                            target: "telemetry::config",
+                            error = %e,
+                            "telemetry is off: its setup failed"
+                        );
+                        tauri::async_runtime::block_on(async {
+                            let manager = TelemetryManager::disabled(e.to_string()).await?;
+                            manager.initialize().await?;
+                            Ok::<_, Error>(manager)
+                        })?
                     }
-                    for rule in rules {
-                        manager.alerts().add_rule(rule).await?;
-                    }
-                    manager.initialize().await?;
-                    Ok::<_, Error>(manager)
-                })?;
-                if tracing_subscriber {
-                    manager.install_tracing_subscriber()?;
-                }
+                    Err(e) => return Err(e.into()),
+                };
                 app.manage(PluginState {
                     streams: engine::api::Streams::counted_in(manager.metrics(), "ipc"),
                     events: events::EventSubscriptions::default(),
@@ -227,6 +251,62 @@ impl Builder {
                 _ => {}
             })
             .build()
+    }
+}
+
+/// What the plugin starts the engine with.
+struct Setup {
+    explicit: Option<TelemetryConfig>,
+    json: Option<serde_json::Value>,
+    checks: Vec<Box<dyn HealthCheck>>,
+    rules: Vec<AlertRule>,
+    tracing_subscriber: bool,
+}
+
+impl Setup {
+    /// The configuration: the builder's, else `tauri.conf.json`'s with the environment on
+    /// top, else the environment's. Unusable environment values are warnings in it.
+    fn config(
+        explicit: Option<TelemetryConfig>,
+        json: Option<serde_json::Value>,
+    ) -> Result<TelemetryConfig> {
+        Ok(match (explicit, json) {
+            (Some(config), _) => config,
+            (None, Some(json)) => {
+                let mut config = TelemetryConfig::from_json(&json.to_string())?;
+                let warnings = config.apply_env_overrides(|v| std::env::var(v).ok());
+                config.warnings.extend(warnings);
+                config.validate()?;
+                config
+            }
+            (None, None) => TelemetryConfig::from_env()?,
+        })
+    }
+
+    /// Builds and starts the engine: the subscriber first (so the engine's own warnings
+    /// reach it), then the checks and rules, then the loops and servers.
+    fn start(self) -> Result<Arc<TelemetryManager>> {
+        let config = Self::config(self.explicit, self.json)?;
+        tauri::async_runtime::block_on(async move {
+            let manager = TelemetryManager::new(config).await?;
+            if self.tracing_subscriber {
+                if let Err(e) = manager.install_tracing_subscriber() {
+                    ::tracing::warn!(
+                        target: "telemetry::logs",
+                        error = %e,
+                        "another tracing subscriber is installed: add app.telemetry().tracing_layer() to it"
+                    );
+                }
+            }
+            for check in self.checks {
+                manager.health().add_check(check).await?;
+            }
+            for rule in self.rules {
+                manager.alerts().add_rule(rule).await?;
+            }
+            manager.initialize().await?;
+            Ok(manager)
+        })
     }
 }
 

@@ -7,6 +7,16 @@ import { after, before, test } from 'node:test'
 import { launchChromium } from '../../scripts/chromium.mjs'
 import { artifacts, freePort, start, stopAll, studioBinary } from './support.mjs'
 
+/** Values an installed app may meet in its user's environment. */
+const BAD_ENV = {
+  OTEL_TRACES_EXPORTER: 'zipkin',
+  OTEL_EXPORTER_OTLP_PROTOCOL: '',
+  OTEL_TRACES_SAMPLER: 'jaeger_remote',
+  OTEL_SDK_DISABLED: 'maybe',
+  OTEL_RESOURCE_ATTRIBUTES: 'team=video,broken',
+  RUST_LOG: 'info,=x=y'
+}
+
 let browser
 let page
 let base
@@ -35,8 +45,9 @@ async function api(command, args = {}) {
 before(async () => {
   const port = await freePort()
   // Incidents every 30 s (from 10 s to 20 s): errors, slow frames, a render backlog.
+  // Environment values the studio cannot use are warnings, never a failed start.
   const studio = await start(studioBinary, ['--headless', '--incident-every', '30', '--duration', '600'], {
-    env: { PROMETHEUS_PORT: String(port) },
+    env: { PROMETHEUS_PORT: String(port), ...BAD_ENV },
     ready: /^dashboard: (http:\/\/\S+)$/,
     name: 'studio'
   })
@@ -150,6 +161,19 @@ test('logs tail live and filter by level', async () => {
     return rows.length > 0 && rows.every((r) => r.dataset.level === 'ERROR')
   }, undefined, { timeout: 60_000 })
   await shot('logs')
+})
+
+test('each environment value the studio could not use is a warning that names it', async () => {
+  const logs = await api('get_logs', { filter: { minLevel: 'warn', text: 'environment variable', limit: 50 } })
+  const named = logs.filter((r) => r.target === 'telemetry::config').map((r) => r.message)
+  for (const [variable, value] of Object.entries(BAD_ENV)) {
+    if (value === '') continue // an empty value is unset, not a problem
+    assert.ok(
+      named.some((m) => m.startsWith(`environment variable ${variable}: "${value}" is ignored`)),
+      `${variable}: ${named.join(' | ')}`
+    )
+  }
+  assert.equal(named.length, Object.values(BAD_ENV).filter((v) => v !== '').length, named.join(' | '))
 })
 
 test('the metric panels and the explorer chart the studio metrics', async () => {

@@ -35,6 +35,6 @@ mod supervise;
 pub mod tracing;
 mod validation;
 
-pub use manager::{TelemetryError, TelemetryManager};
+pub use manager::{Routed, TelemetryError, TelemetryManager};
 pub use opentelemetry::context::FutureExt;
 pub use opentelemetry::{Context, KeyValue};

@@ -53,7 +53,7 @@ pub enum TelemetryError {
     /// A configured health check could not be added.
     #[error(transparent)]
     Health(#[from] HealthError),
-    /// A global `tracing` subscriber or `log` logger is already installed.
+    /// A global `tracing` subscriber is already installed.
     #[error("cannot install the tracing subscriber: {0}")]
     Subscriber(String),
     /// `initialize` was called after `shutdown`.
@@ -69,6 +69,15 @@ const DELIVERY_GRACE: Duration = Duration::from_secs(2);
 const PROVIDER_SLACK: Duration = Duration::from_millis(100);
 
 static INSTANCE: RwLock<Option<Arc<TelemetryManager>>> = RwLock::new(None);
+
+/// What [`TelemetryManager::install_tracing_subscriber`] routes into telemetry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routed {
+    /// `tracing` events and spans, and the `log` crate's records.
+    TracingAndLog,
+    /// `tracing` events and spans only: another logger holds the `log` facade.
+    TracingOnly,
+}
 
 /// Owns the pipeline: the meter provider, its reader, the series store, the collectors,
 /// the exporters and the HTTP server.
@@ -288,6 +297,33 @@ impl TelemetryManager {
         }))
     }
 
+    /// A manager with telemetry off whose export status shows `problem` as the Failed
+    /// exporter `config`: what an app runs with when its telemetry configuration cannot
+    /// be used, so that the app still starts (the plugin does this outside strict mode).
+    ///
+    /// # Errors
+    /// As [`TelemetryManager::new`] for the default configuration (not expected).
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::{export::ExportStatus, TelemetryManager};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let telemetry = TelemetryManager::disabled("metrics.collection_interval: too short").await?;
+    /// assert!(!telemetry.config().enabled);
+    /// assert!(matches!(&telemetry.get_export_status().await["config"],
+    ///     ExportStatus::Failed(why) if why.contains("collection_interval")));
+    /// # Ok(()) }
+    /// ```
+    pub async fn disabled(problem: impl Into<String>) -> Result<Arc<Self>, TelemetryError> {
+        let manager = Self::new(TelemetryConfig {
+            enabled: false,
+            ..TelemetryConfig::default()
+        })
+        .await?;
+        manager.sources.status.failure("config", problem);
+        Ok(manager)
+    }
+
     /// Starts the collectors, the collection loop and the HTTP server, and makes this the
     /// process-wide instance. An exporter that cannot start (a port in use) is reported
     /// as Failed in [`TelemetryManager::get_export_status`]; the rest runs. Calling it
@@ -304,6 +340,15 @@ impl TelemetryManager {
             RunState::Created => {}
         }
         *INSTANCE.write() = Some(self.clone());
+        for warning in &self.sources.config.warnings {
+            ::tracing::warn!(
+                target: "telemetry::config",
+                variable = %warning.path,
+                "environment variable {}: {}",
+                warning.path,
+                warning.message
+            );
+        }
         if self.sources.config.enabled && self.sources.config.tracing.enabled {
             opentelemetry::global::set_tracer_provider(self.tracing.provider().clone());
         }
@@ -569,18 +614,27 @@ impl TelemetryManager {
     }
 
     /// Installs a global `tracing` subscriber with [`TelemetryManager::tracing_layer`],
-    /// and routes the `log` crate's records into it.
+    /// and routes the `log` crate's records into it unless another logger holds the `log`
+    /// facade already (tauri-plugin-log, env_logger): then `tracing` events and spans
+    /// still arrive, `log` records go to that logger, and a warning says so.
     ///
     /// # Errors
-    /// [`TelemetryError::Subscriber`] when a global subscriber or logger is already set
+    /// [`TelemetryError::Subscriber`] when a global `tracing` subscriber is already set
     /// (then add [`TelemetryManager::tracing_layer`] to that subscriber instead).
-    pub fn install_tracing_subscriber(&self) -> Result<(), TelemetryError> {
+    pub fn install_tracing_subscriber(&self) -> Result<Routed, TelemetryError> {
         use tracing_subscriber::layer::SubscriberExt as _;
-        use tracing_subscriber::util::SubscriberInitExt as _;
-        tracing_subscriber::registry()
-            .with(self.tracing_layer())
-            .try_init()
-            .map_err(|e| TelemetryError::Subscriber(e.to_string()))
+        let subscriber = tracing_subscriber::registry().with(self.tracing_layer());
+        ::tracing::subscriber::set_global_default(subscriber)
+            .map_err(|e| TelemetryError::Subscriber(e.to_string()))?;
+        if tracing_log::LogTracer::init().is_ok() {
+            return Ok(Routed::TracingAndLog);
+        }
+        ::tracing::warn!(
+            target: "telemetry::logs",
+            "another logger holds the `log` facade (tauri-plugin-log?): its records stay \
+             there; tracing events and spans reach telemetry"
+        );
+        Ok(Routed::TracingOnly)
     }
 
     /// The health checks: add your own with `add_check`; results on `/health`.

@@ -13,7 +13,10 @@ async fn log_crate_records_join_the_pipeline_with_their_target_and_trace() {
     let mut config = TelemetryConfig::default();
     config.metrics.system_collectors = false;
     let telemetry = common::start(config).await;
-    telemetry.install_tracing_subscriber().unwrap();
+    assert_eq!(
+        telemetry.install_tracing_subscriber().unwrap(),
+        telemetry_engine::Routed::TracingAndLog
+    );
     let trace_id = telemetry
         .tracer()
         .trace("import_media", |span| {

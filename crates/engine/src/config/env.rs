@@ -1,184 +1,221 @@
-//! Environment overrides on top of a loaded configuration.
+//! Environment overrides on top of a loaded configuration, as the OpenTelemetry spec
+//! says: an empty value is unset, and a value that cannot be used is a warning that names
+//! the variable and the value while the setting keeps what the configuration (or the
+//! default) had. A bad variable never stops the app.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::{
-    Compression, ConfigError, LogsExporter, MetricsExporter, OtlpExporterConfig, OtlpProtocol,
-    TelemetryConfig, TracingExporter,
+    BatchExportConfig, Compression, ConfigIssue, LogsExporter, MetricsExporter, OtlpExporterConfig,
+    OtlpProtocol, TelemetryConfig, TracingExporter,
 };
 
-/// The error of an environment variable whose value cannot be used.
-fn bad(var: impl Into<String>, value: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Env {
-        var: var.into(),
-        value: value.into(),
-        message: message.into(),
+/// The variables read through a lookup, and the warnings about them.
+struct Env<F> {
+    lookup: F,
+    warnings: Vec<ConfigIssue>,
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// The trimmed value of `var`; `None` when unset or empty.
+    fn get(&self, var: &str) -> Option<String> {
+        (self.lookup)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// `var`'s value `shown` (or a placeholder for a secret) is not used, because `why`.
+    fn warn(&mut self, var: &str, shown: &str, why: &str) {
+        self.warnings.push(ConfigIssue {
+            path: var.to_owned(),
+            message: format!("{shown:?} is ignored: {why}"),
+        });
+    }
+
+    /// `var` parsed by `parse`, or a warning saying what was `expected`.
+    fn parsed<T>(
+        &mut self,
+        var: &str,
+        expected: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        let value = self.get(var)?;
+        let parsed = parse(&value);
+        if parsed.is_none() {
+            self.warn(var, &value, expected);
+        }
+        parsed
+    }
+
+    /// The value of the signal's own `OTEL_EXPORTER_OTLP_<SIGNAL>_<suffix>`, else the
+    /// general `OTEL_EXPORTER_OTLP_<suffix>`, with the name of the one that is set.
+    fn otlp_var(&self, signal: &str, suffix: &str) -> Option<(String, String)> {
+        let own = format!("OTEL_EXPORTER_OTLP_{signal}_{suffix}");
+        let general = format!("OTEL_EXPORTER_OTLP_{suffix}");
+        match self.get(&own) {
+            Some(v) => Some((own, v)),
+            None => self.get(&general).map(|v| (general, v)),
+        }
     }
 }
 
 impl TelemetryConfig {
-    /// Applies `TELEMETRY_ENABLED`, `PROMETHEUS_PORT`, `OTEL_SERVICE_NAME`,
-    /// `OTEL_RESOURCE_ATTRIBUTES` and the standard trace export variables read through
-    /// `lookup`.
+    /// Applies the environment read through `lookup`, and returns what it could not use:
     ///
-    /// `PROMETHEUS_PORT` sets the port of every Prometheus exporter, adding one on
-    /// `127.0.0.1` when the config has none (the spec's deployment example).
-    /// `OTEL_TRACES_EXPORTER` (`otlp`, `console`, `none`, comma-separated) adds span
-    /// exporters to the config's; an OTLP one takes `OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT`,
-    /// `_PROTOCOL` (`http/protobuf`, `grpc`), `_HEADERS` and `_COMPRESSION`.
-    /// `OTEL_TRACES_SAMPLER` (`always_on`, `always_off`, `traceidratio`,
-    /// `parentbased_*`) with `OTEL_TRACES_SAMPLER_ARG` sets `tracing.sample_rate`; the
-    /// sampler is always parent-based. `OTEL_LOGS_EXPORTER` (`otlp`, `none`) does the same
-    /// for log exporters with `OTEL_EXPORTER_OTLP_[LOGS_]*`; `RUST_LOG` sets `logs.level`;
-    /// `TELEMETRY_HTTP_TOKEN` sets `http_token`.
+    /// - `TELEMETRY_ENABLED`; `OTEL_SDK_DISABLED=true` turns telemetry off as well;
+    /// - `PROMETHEUS_PORT` sets the port of every Prometheus exporter, adding one on
+    ///   `127.0.0.1` when the config has none (the spec's deployment example);
+    /// - `OTEL_SERVICE_NAME`, then `OTEL_RESOURCE_ATTRIBUTES` (percent-encoded
+    ///   `key=value` pairs; a `service.name` there counts only without
+    ///   `OTEL_SERVICE_NAME`);
+    /// - `OTEL_TRACES_SAMPLER` (`always_on`, `always_off`, `traceidratio`,
+    ///   `parentbased_*`) with `OTEL_TRACES_SAMPLER_ARG` sets `tracing.sample_rate`;
+    /// - `OTEL_TRACES_EXPORTER` (`otlp`, `console`, `none`) and `OTEL_LOGS_EXPORTER`
+    ///   (`otlp`, `none`) add exporters; an OTLP one takes
+    ///   `OTEL_EXPORTER_OTLP_[TRACES_|LOGS_]ENDPOINT`, `_PROTOCOL` (`http/protobuf`,
+    ///   `grpc`), `_HEADERS`, `_COMPRESSION` and `_TIMEOUT` (ms);
+    /// - `OTEL_BSP_*` and `OTEL_BLRP_*` (`SCHEDULE_DELAY`, `EXPORT_TIMEOUT` in ms,
+    ///   `MAX_EXPORT_BATCH_SIZE`, `MAX_QUEUE_SIZE`) set the span and log batches;
+    /// - `RUST_LOG` sets `logs.level`; `TELEMETRY_HTTP_TOKEN` sets `http_token`.
     ///
-    /// # Errors
-    /// [`ConfigError::Env`] naming the variable whose value cannot be used.
+    /// An empty value counts as unset. A value that cannot be used is left out and
+    /// reported in the list (the variable as `path`, the value in the message; header
+    /// values are never shown), and the setting keeps its value.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::TelemetryConfig;
+    /// let mut cfg = TelemetryConfig::default();
+    /// let warnings = cfg.apply_env_overrides(|v| match v {
+    ///     "OTEL_TRACES_EXPORTER" => Some("zipkin,console".into()),
+    ///     "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("".into()),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(cfg.tracing.exporters.len(), 1, "console only");
+    /// assert_eq!(warnings[0].path, "OTEL_TRACES_EXPORTER");
+    /// assert!(warnings[0].message.starts_with("\"zipkin\" is ignored"));
+    /// ```
     pub fn apply_env_overrides(
         &mut self,
         lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
-        if let Some(value) = lookup("TELEMETRY_ENABLED") {
-            self.enabled = parse_bool(&value).ok_or_else(|| ConfigError::Env {
-                var: "TELEMETRY_ENABLED".into(),
-                value: value.clone(),
-                message: "expected true/false, 1/0, yes/no or on/off".into(),
-            })?;
+    ) -> Vec<ConfigIssue> {
+        let mut env = Env {
+            lookup,
+            warnings: Vec::new(),
+        };
+        const BOOL: &str = "expected true/false, 1/0, yes/no or on/off";
+        if let Some(enabled) = env.parsed("TELEMETRY_ENABLED", BOOL, parse_bool) {
+            self.enabled = enabled;
         }
-        if let Some(value) = lookup("PROMETHEUS_PORT") {
-            let port = value
-                .trim()
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| ConfigError::Env {
-                    var: "PROMETHEUS_PORT".into(),
-                    value: value.clone(),
-                    message: "expected a TCP port from 1 to 65535".into(),
-                })?;
+        if env.parsed("OTEL_SDK_DISABLED", BOOL, parse_bool) == Some(true) {
+            self.enabled = false;
+        }
+        let port = |v: &str| v.parse::<u16>().ok().filter(|p| *p != 0);
+        if let Some(port) = env.parsed(
+            "PROMETHEUS_PORT",
+            "expected a TCP port from 1 to 65535",
+            port,
+        ) {
             self.set_prometheus_port(port);
         }
-        if let Some(value) = lookup("OTEL_SERVICE_NAME") {
-            if !value.trim().is_empty() {
-                self.service_name = value.trim().to_owned();
+        self.apply_resource_env(&mut env);
+        self.apply_sampler_env(&mut env);
+        self.apply_exporters_env(&mut env);
+        apply_batch_env(&mut env, "OTEL_BSP", &mut self.tracing.batch_export);
+        apply_batch_env(&mut env, "OTEL_BLRP", &mut self.logs.batch_export);
+        if let Some(level) = env.get("RUST_LOG") {
+            match level.parse::<tracing_subscriber::filter::Targets>() {
+                Ok(_) => self.logs.level = level,
+                Err(e) => env.warn("RUST_LOG", &level, &format!("not a level directive ({e})")),
             }
         }
-        if let Some(value) = lookup("OTEL_RESOURCE_ATTRIBUTES") {
-            for pair in value.split(',').filter(|p| !p.trim().is_empty()) {
-                let (key, val) = pair.split_once('=').ok_or_else(|| ConfigError::Env {
-                    var: "OTEL_RESOURCE_ATTRIBUTES".into(),
-                    value: value.clone(),
-                    message: format!("entry {pair:?} is not key=value"),
-                })?;
-                self.resource_attributes
-                    .insert(key.trim().to_owned(), val.trim().to_owned());
-            }
-        }
-        self.apply_otel_trace_env(&lookup)?;
-        Ok(())
-    }
-
-    fn apply_otel_trace_env(
-        &mut self,
-        lookup: &impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
-        self.apply_sampler_env(lookup)?;
-        self.apply_exporters_env(lookup)?;
-        if let Some(level) = lookup("RUST_LOG").filter(|l| !l.trim().is_empty()) {
-            if let Err(e) = level.parse::<tracing_subscriber::filter::Targets>() {
-                return Err(bad(
-                    "RUST_LOG",
-                    &level,
-                    format!("not a level directive: {e}"),
-                ));
-            }
-            self.logs.level = level;
-        }
-        if let Some(token) = lookup("TELEMETRY_HTTP_TOKEN").filter(|t| !t.is_empty()) {
+        if let Some(token) = env.get("TELEMETRY_HTTP_TOKEN") {
             self.http_token = Some(token);
         }
-        Ok(())
+        env.warnings
+    }
+
+    /// `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`.
+    fn apply_resource_env<F: Fn(&str) -> Option<String>>(&mut self, env: &mut Env<F>) {
+        let service = env.get("OTEL_SERVICE_NAME");
+        if let Some(list) = env.get("OTEL_RESOURCE_ATTRIBUTES") {
+            match parse_resource_attributes(&list) {
+                Ok(mut attributes) => {
+                    // OTEL_SERVICE_NAME wins over a service.name in the list.
+                    if let Some(name) = attributes.remove("service.name") {
+                        if service.is_none() {
+                            self.service_name = name;
+                        }
+                    }
+                    self.resource_attributes.extend(attributes);
+                }
+                Err(why) => env.warn("OTEL_RESOURCE_ATTRIBUTES", &list, &why),
+            }
+        }
+        if let Some(name) = service {
+            self.service_name = name;
+        }
     }
 
     /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
-    fn apply_sampler_env(
-        &mut self,
-        lookup: &impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
-        if let Some(sampler) = lookup("OTEL_TRACES_SAMPLER") {
-            let arg = lookup("OTEL_TRACES_SAMPLER_ARG");
-            self.tracing.sample_rate = match sampler.trim() {
-                "always_on" | "parentbased_always_on" => 1.0,
-                "always_off" | "parentbased_always_off" => 0.0,
-                "traceidratio" | "parentbased_traceidratio" => {
-                    match arg.as_deref().map(str::trim) {
-                        None => 1.0,
-                        Some(a) => a
-                            .parse::<f64>()
-                            .ok()
-                            .filter(|r| (0.0..=1.0).contains(r))
-                            .ok_or_else(|| {
-                                bad("OTEL_TRACES_SAMPLER_ARG", a, "expected a ratio from 0 to 1")
-                            })?,
-                    }
-                }
-                other => {
-                    return Err(bad(
-                        "OTEL_TRACES_SAMPLER",
-                        other,
-                        "expected always_on, always_off, traceidratio or parentbased_*",
-                    ))
-                }
-            };
+    fn apply_sampler_env<F: Fn(&str) -> Option<String>>(&mut self, env: &mut Env<F>) {
+        let Some(sampler) = env.get("OTEL_TRACES_SAMPLER") else {
+            return;
+        };
+        let ratio = |v: &str| v.parse::<f64>().ok().filter(|r| (0.0..=1.0).contains(r));
+        match sampler.as_str() {
+            "always_on" | "parentbased_always_on" => self.tracing.sample_rate = 1.0,
+            "always_off" | "parentbased_always_off" => self.tracing.sample_rate = 0.0,
+            "traceidratio" | "parentbased_traceidratio" => {
+                // Without a usable argument the spec's default ratio is 1.0.
+                self.tracing.sample_rate = env
+                    .parsed(
+                        "OTEL_TRACES_SAMPLER_ARG",
+                        "expected a ratio from 0 to 1",
+                        ratio,
+                    )
+                    .unwrap_or(1.0);
+            }
+            other => env.warn(
+                "OTEL_TRACES_SAMPLER",
+                other,
+                "supported are always_on, always_off, traceidratio and their parentbased_ forms",
+            ),
         }
-        Ok(())
     }
 
     /// `OTEL_TRACES_EXPORTER` and `OTEL_LOGS_EXPORTER`.
-    fn apply_exporters_env(
-        &mut self,
-        lookup: &impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
-        if let Some(exporters) = lookup("OTEL_TRACES_EXPORTER") {
-            for name in exporters
-                .split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-            {
+    fn apply_exporters_env<F: Fn(&str) -> Option<String>>(&mut self, env: &mut Env<F>) {
+        if let Some(list) = env.get("OTEL_TRACES_EXPORTER") {
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                 match name {
                     "none" => self.tracing.exporters.clear(),
                     "console" => self.tracing.exporters.push(TracingExporter::Console {}),
-                    "otlp" => self
-                        .tracing
-                        .exporters
-                        .push(TracingExporter::Otlp(otlp_from_env(lookup, "TRACES")?)),
-                    other => {
-                        return Err(bad(
-                            "OTEL_TRACES_EXPORTER",
-                            other,
-                            "expected otlp, console or none",
-                        ))
+                    "otlp" => {
+                        let otlp = otlp_from_env(env, "TRACES", &mut self.tracing.batch_export);
+                        self.tracing.exporters.push(TracingExporter::Otlp(otlp));
                     }
+                    other => env.warn(
+                        "OTEL_TRACES_EXPORTER",
+                        other,
+                        "supported are otlp, console and none",
+                    ),
                 }
             }
         }
-        if let Some(exporters) = lookup("OTEL_LOGS_EXPORTER") {
-            for name in exporters
-                .split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-            {
+        if let Some(list) = env.get("OTEL_LOGS_EXPORTER") {
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                 match name {
                     "none" => self.logs.exporters.clear(),
-                    "otlp" => self
-                        .logs
-                        .exporters
-                        .push(LogsExporter::Otlp(otlp_from_env(lookup, "LOGS")?)),
-                    other => return Err(bad("OTEL_LOGS_EXPORTER", other, "expected otlp or none")),
+                    "otlp" => {
+                        let otlp = otlp_from_env(env, "LOGS", &mut self.logs.batch_export);
+                        self.logs.exporters.push(LogsExporter::Otlp(otlp));
+                    }
+                    other => env.warn("OTEL_LOGS_EXPORTER", other, "supported are otlp and none"),
                 }
             }
         }
-        Ok(())
     }
 
     fn set_prometheus_port(&mut self, new_port: u16) {
@@ -200,38 +237,85 @@ impl TelemetryConfig {
     }
 }
 
-/// The OTLP destination for `signal` (`TRACES`, `LOGS`) from the standard variables: the
-/// signal's own `OTEL_EXPORTER_OTLP_<SIGNAL>_*` first, then the general ones.
-fn otlp_from_env(
-    lookup: &impl Fn(&str) -> Option<String>,
-    signal: &str,
-) -> Result<OtlpExporterConfig, ConfigError> {
-    // The variable that is set (the signal's own, else the general one) and its value.
-    let var = |suffix: &str| {
-        let own = format!("OTEL_EXPORTER_OTLP_{signal}_{suffix}");
-        let general = format!("OTEL_EXPORTER_OTLP_{suffix}");
-        match lookup(&own) {
-            Some(v) => Some((own, v)),
-            None => lookup(&general).map(|v| (general, v)),
+/// `OTEL_RESOURCE_ATTRIBUTES`: comma-separated `key=value`, each percent-decoded; the
+/// whole list is refused when one entry is not usable (as the spec says).
+fn parse_resource_attributes(list: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for pair in list.split(',').filter(|p| !p.trim().is_empty()) {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("entry {:?} is not key=value", pair.trim()))?;
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s.trim())
+                .decode_utf8()
+                .map(|d| d.into_owned())
+                .map_err(|_| format!("entry {:?} is not UTF-8 once decoded", pair.trim()))
+        };
+        let key = decode(key)?;
+        if key.is_empty() {
+            return Err(format!("entry {:?} has no key", pair.trim()));
         }
+        out.insert(key, decode(value)?);
+    }
+    Ok(out)
+}
+
+/// `<prefix>_SCHEDULE_DELAY`, `_EXPORT_TIMEOUT` (ms), `_MAX_EXPORT_BATCH_SIZE` and
+/// `_MAX_QUEUE_SIZE` into `batch`.
+fn apply_batch_env<F: Fn(&str) -> Option<String>>(
+    env: &mut Env<F>,
+    prefix: &str,
+    batch: &mut BatchExportConfig,
+) {
+    let millis = |v: &str| {
+        v.parse::<u64>()
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
     };
-    let protocol = match var("PROTOCOL") {
+    let count = |v: &str| v.parse::<usize>().ok().filter(|n| *n > 0);
+    const MS: &str = "expected a whole number of milliseconds above 0";
+    const COUNT: &str = "expected a whole number above 0";
+    if let Some(delay) = env.parsed(&format!("{prefix}_SCHEDULE_DELAY"), MS, millis) {
+        batch.export_interval = delay;
+    }
+    if let Some(timeout) = env.parsed(&format!("{prefix}_EXPORT_TIMEOUT"), MS, millis) {
+        batch.max_export_timeout = timeout;
+    }
+    if let Some(size) = env.parsed(&format!("{prefix}_MAX_EXPORT_BATCH_SIZE"), COUNT, count) {
+        batch.max_batch_size = size;
+    }
+    if let Some(size) = env.parsed(&format!("{prefix}_MAX_QUEUE_SIZE"), COUNT, count) {
+        batch.max_queue_size = size;
+    }
+}
+
+/// The OTLP destination for `signal` (`TRACES`, `LOGS`) from the standard variables: the
+/// signal's own `OTEL_EXPORTER_OTLP_<SIGNAL>_*` first, then the general ones. A
+/// `_TIMEOUT` sets the signal's export timeout in `batch`.
+fn otlp_from_env<F: Fn(&str) -> Option<String>>(
+    env: &mut Env<F>,
+    signal: &str,
+    batch: &mut BatchExportConfig,
+) -> OtlpExporterConfig {
+    let protocol = match env.otlp_var(signal, "PROTOCOL") {
         None => OtlpProtocol::HttpProtobuf,
-        Some((name, value)) => match value.trim() {
+        Some((var, value)) => match value.as_str() {
             "http/protobuf" => OtlpProtocol::HttpProtobuf,
             "grpc" => OtlpProtocol::Grpc,
             other => {
-                return Err(bad(
-                    name,
+                env.warn(
+                    &var,
                     other,
-                    "expected http/protobuf or grpc (http/json is not supported)",
-                ))
+                    "supported are http/protobuf and grpc; http/protobuf applies",
+                );
+                OtlpProtocol::HttpProtobuf
             }
         },
     };
     let path = format!("/v1/{}", signal.to_ascii_lowercase());
-    let own_endpoint = lookup(&format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"));
-    let endpoint = match (own_endpoint, lookup("OTEL_EXPORTER_OTLP_ENDPOINT")) {
+    let own_endpoint = env.get(&format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"));
+    let endpoint = match (own_endpoint, env.get("OTEL_EXPORTER_OTLP_ENDPOINT")) {
         (Some(own), _) => own,
         (None, Some(base)) if protocol == OtlpProtocol::HttpProtobuf => {
             format!("{}{path}", base.trim_end_matches('/'))
@@ -241,29 +325,44 @@ fn otlp_from_env(
         (None, None) => format!("http://localhost:4318{path}"),
     };
     let mut headers = BTreeMap::new();
-    if let Some((name, list)) = var("HEADERS") {
+    if let Some((var, list)) = env.otlp_var(signal, "HEADERS") {
         for pair in list.split(',').filter(|p| !p.trim().is_empty()) {
-            // The value is a secret: never echo it.
-            let (k, v) = pair
-                .split_once('=')
-                .ok_or_else(|| bad(name.clone(), "<redacted>", "entries must be key=value"))?;
-            headers.insert(k.trim().to_owned(), v.trim().to_owned());
+            match pair.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => {
+                    headers.insert(k.trim().to_owned(), v.trim().to_owned());
+                }
+                // The value is a secret: never shown.
+                _ => env.warn(&var, "<redacted>", "an entry is not key=value"),
+            }
         }
     }
-    let compression = match var("COMPRESSION") {
+    let compression = match env.otlp_var(signal, "COMPRESSION") {
         None => None,
-        Some((name, value)) => match value.trim() {
-            "none" | "" => None,
+        Some((var, value)) => match value.as_str() {
+            "none" => None,
             "gzip" => Some(Compression::Gzip),
-            other => return Err(bad(name, other, "expected gzip or none")),
+            other => {
+                env.warn(&var, other, "supported are gzip and none");
+                None
+            }
         },
     };
-    Ok(OtlpExporterConfig {
+    if let Some((var, value)) = env.otlp_var(signal, "TIMEOUT") {
+        match value.parse::<u64>().ok().filter(|ms| *ms > 0) {
+            Some(ms) => batch.max_export_timeout = Duration::from_millis(ms),
+            None => env.warn(
+                &var,
+                &value,
+                "expected a whole number of milliseconds above 0",
+            ),
+        }
+    }
+    OtlpExporterConfig {
         endpoint,
         protocol,
         headers,
         compression,
-    })
+    }
 }
 
 fn parse_bool(value: &str) -> Option<bool> {
@@ -287,11 +386,17 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
+    /// Applies `pairs` to the default config: the config and the warnings' paths.
+    fn applied(pairs: &[(&str, &str)]) -> (TelemetryConfig, Vec<ConfigIssue>) {
+        let mut cfg = TelemetryConfig::default();
+        let warnings = cfg.apply_env_overrides(env(pairs));
+        (cfg, warnings)
+    }
+
     #[test]
     fn prometheus_port_adds_an_exporter_when_none() {
-        let mut cfg = TelemetryConfig::default();
-        cfg.apply_env_overrides(env(&[("PROMETHEUS_PORT", "9464")]))
-            .unwrap();
+        let (cfg, warnings) = applied(&[("PROMETHEUS_PORT", "9464")]);
+        assert!(warnings.is_empty());
         assert_eq!(cfg.metrics.exporters.len(), 1);
         assert!(matches!(&cfg.metrics.exporters[0],
             MetricsExporter::Prometheus { port: 9464, host, .. } if host == "127.0.0.1"));
@@ -300,8 +405,9 @@ mod tests {
     #[test]
     fn prometheus_port_replaces_the_configured_port() {
         let mut cfg = TelemetryConfig::profile(crate::config::Profile::Production);
-        cfg.apply_env_overrides(env(&[("PROMETHEUS_PORT", "9100")]))
-            .unwrap();
+        assert!(cfg
+            .apply_env_overrides(env(&[("PROMETHEUS_PORT", "9100")]))
+            .is_empty());
         assert_eq!(cfg.metrics.exporters.len(), 1);
         assert!(matches!(
             cfg.metrics.exporters[0],
@@ -310,33 +416,100 @@ mod tests {
     }
 
     #[test]
-    fn bad_values_name_the_variable() {
-        let mut cfg = TelemetryConfig::default();
-        let err = cfg
-            .apply_env_overrides(env(&[("PROMETHEUS_PORT", "0")]))
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "environment variable PROMETHEUS_PORT=\"0\": expected a TCP port from 1 to 65535"
-        );
-        let err = cfg
-            .apply_env_overrides(env(&[("TELEMETRY_ENABLED", "maybe")]))
-            .unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("environment variable TELEMETRY_ENABLED=\"maybe\""));
-        let err = cfg
-            .apply_env_overrides(env(&[("OTEL_RESOURCE_ATTRIBUTES", "a=b,broken")]))
-            .unwrap_err();
-        assert!(err
-            .to_string()
-            .contains("entry \"broken\" is not key=value"));
+    fn every_unusable_value_is_a_warning_naming_it_and_the_default_applies() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "PROMETHEUS_PORT",
+                "0",
+                "\"0\" is ignored: expected a TCP port from 1 to 65535",
+            ),
+            (
+                "TELEMETRY_ENABLED",
+                "maybe",
+                "\"maybe\" is ignored: expected true/false",
+            ),
+            (
+                "OTEL_SDK_DISABLED",
+                "perhaps",
+                "\"perhaps\" is ignored: expected true/false",
+            ),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "a=b,broken",
+                "\"a=b,broken\" is ignored: entry \"broken\" is not key=value",
+            ),
+            (
+                "OTEL_TRACES_SAMPLER",
+                "jaeger_remote",
+                "\"jaeger_remote\" is ignored: supported are",
+            ),
+            (
+                "OTEL_TRACES_EXPORTER",
+                "zipkin",
+                "\"zipkin\" is ignored: supported are otlp, console and none",
+            ),
+            (
+                "OTEL_LOGS_EXPORTER",
+                "loki",
+                "\"loki\" is ignored: supported are otlp and none",
+            ),
+            (
+                "RUST_LOG",
+                "info,=x=y",
+                "\"info,=x=y\" is ignored: not a level directive",
+            ),
+            (
+                "OTEL_BSP_SCHEDULE_DELAY",
+                "soon",
+                "\"soon\" is ignored: expected a whole number of milliseconds",
+            ),
+            (
+                "OTEL_BLRP_MAX_QUEUE_SIZE",
+                "-1",
+                "\"-1\" is ignored: expected a whole number above 0",
+            ),
+        ];
+        let default = TelemetryConfig::default();
+        for (var, value, want) in cases {
+            let (cfg, warnings) = applied(&[(var, value)]);
+            assert_eq!(warnings.len(), 1, "{var}={value}: {warnings:?}");
+            assert_eq!(warnings[0].path, *var);
+            assert!(
+                warnings[0].message.starts_with(want),
+                "{var}: {}",
+                warnings[0].message
+            );
+            assert_eq!(cfg, default, "{var}={value} changed nothing");
+        }
+    }
+
+    #[test]
+    fn an_empty_value_is_unset() {
+        for var in [
+            "TELEMETRY_ENABLED",
+            "OTEL_SDK_DISABLED",
+            "PROMETHEUS_PORT",
+            "OTEL_SERVICE_NAME",
+            "OTEL_TRACES_SAMPLER",
+            "OTEL_TRACES_EXPORTER",
+            "RUST_LOG",
+        ] {
+            let (cfg, warnings) = applied(&[(var, "  ")]);
+            assert!(warnings.is_empty(), "{var}: {warnings:?}");
+            assert_eq!(cfg, TelemetryConfig::default(), "{var}");
+        }
+        let (cfg, warnings) = applied(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", ""),
+        ]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(matches!(&cfg.tracing.exporters[0],
+            TracingExporter::Otlp(o) if o.protocol == OtlpProtocol::HttpProtobuf));
     }
 
     #[test]
     fn otel_trace_variables_add_an_otlp_exporter_and_set_the_sampler() {
-        let mut cfg = TelemetryConfig::default();
-        cfg.apply_env_overrides(env(&[
+        let (cfg, warnings) = applied(&[
             ("OTEL_TRACES_EXPORTER", "otlp,console"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
             (
@@ -344,10 +517,14 @@ mod tests {
                 "x-api-key=secret, tenant=studio",
             ),
             ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2500"),
             ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
             ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
-        ]))
-        .unwrap();
+            ("OTEL_BSP_SCHEDULE_DELAY", "1000"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "128"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "4096"),
+        ]);
+        assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(cfg.tracing.sample_rate, 0.25);
         let TracingExporter::Otlp(OtlpExporterConfig {
             endpoint,
@@ -364,90 +541,117 @@ mod tests {
         assert_eq!(headers["tenant"], "studio");
         assert_eq!(*compression, Some(Compression::Gzip));
         assert_eq!(cfg.tracing.exporters[1], TracingExporter::Console {});
+        let batch = &cfg.tracing.batch_export;
+        assert_eq!(batch.max_export_timeout, Duration::from_millis(2500));
+        assert_eq!(batch.export_interval, Duration::from_secs(1));
+        assert_eq!((batch.max_batch_size, batch.max_queue_size), (128, 4096));
+        assert_eq!(
+            cfg.logs.batch_export,
+            BatchExportConfig::default(),
+            "logs untouched"
+        );
 
-        let mut grpc = TelemetryConfig::default();
-        grpc.apply_env_overrides(env(&[
+        let (grpc, _) = applied(&[
             ("OTEL_TRACES_EXPORTER", "otlp"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-        ]))
-        .unwrap();
+        ]);
         assert!(matches!(&grpc.tracing.exporters[0],
             TracingExporter::Otlp(o) if o.endpoint == "http://localhost:4317" && o.protocol == OtlpProtocol::Grpc));
     }
 
     #[test]
     fn otel_logs_exporter_takes_the_logs_endpoint_and_rust_log_the_level() {
-        let mut cfg = TelemetryConfig::default();
-        cfg.apply_env_overrides(env(&[
+        let (cfg, warnings) = applied(&[
             ("OTEL_LOGS_EXPORTER", "otlp"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
             ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_BLRP_EXPORT_TIMEOUT", "700"),
             ("RUST_LOG", "warn,studio=debug"),
-        ]))
-        .unwrap();
+        ]);
+        assert!(warnings.is_empty(), "{warnings:?}");
         assert!(matches!(&cfg.logs.exporters[0],
             LogsExporter::Otlp(o) if o.endpoint == "http://collector:4318/v1/logs"
                 && o.protocol == OtlpProtocol::HttpProtobuf));
         assert_eq!(cfg.logs.level, "warn,studio=debug");
-        assert!(cfg.tracing.exporters.is_empty(), "traces untouched");
-        let err = cfg
-            .apply_env_overrides(env(&[
-                ("OTEL_LOGS_EXPORTER", "otlp"),
-                ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "zstd"),
-            ]))
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("environment variable OTEL_EXPORTER_OTLP_LOGS_COMPRESSION=\"zstd\""),
-            "{err}"
+        assert_eq!(
+            cfg.logs.batch_export.max_export_timeout,
+            Duration::from_millis(700)
         );
-        let err = cfg
-            .apply_env_overrides(env(&[("RUST_LOG", "info,=x=y")]))
-            .unwrap_err();
-        assert!(err.to_string().contains("RUST_LOG"), "{err}");
+        assert!(cfg.tracing.exporters.is_empty(), "traces untouched");
     }
 
     #[test]
-    fn bad_otel_values_are_named_and_secrets_are_not_echoed() {
-        let mut cfg = TelemetryConfig::default();
-        let err = cfg
-            .apply_env_overrides(env(&[("OTEL_TRACES_EXPORTER", "zipkin")]))
-            .unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("environment variable OTEL_TRACES_EXPORTER=\"zipkin\""));
-        let err = cfg
-            .apply_env_overrides(env(&[
-                ("OTEL_TRACES_EXPORTER", "otlp"),
-                ("OTEL_EXPORTER_OTLP_HEADERS", "token:hunter2"),
-            ]))
-            .unwrap_err();
-        assert!(!err.to_string().contains("hunter2"), "{err}");
-        let err = cfg
-            .apply_env_overrides(env(&[
-                ("OTEL_TRACES_SAMPLER", "traceidratio"),
-                ("OTEL_TRACES_SAMPLER_ARG", "2"),
-            ]))
-            .unwrap_err();
-        assert!(err.to_string().contains("OTEL_TRACES_SAMPLER_ARG"));
+    fn a_bad_otlp_detail_is_a_warning_and_the_exporter_still_comes() {
+        let (cfg, warnings) = applied(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "token:hunter2,tenant=studio"),
+        ]);
+        let paths: Vec<&str> = warnings.iter().map(|w| w.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"
+            ]
+        );
+        assert!(
+            !format!("{warnings:?}").contains("hunter2"),
+            "secrets are not shown"
+        );
+        let TracingExporter::Otlp(otlp) = &cfg.tracing.exporters[0] else {
+            panic!("{:?}", cfg.tracing.exporters);
+        };
+        assert_eq!(otlp.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(otlp.compression, None);
+        assert_eq!(otlp.headers.keys().collect::<Vec<_>>(), ["tenant"]);
     }
 
     #[test]
-    fn enabled_service_name_and_resource_attributes() {
-        let mut cfg = TelemetryConfig::default();
-        cfg.apply_env_overrides(env(&[
+    fn a_ratio_sampler_without_a_usable_argument_samples_everything() {
+        let (cfg, warnings) = applied(&[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "2"),
+        ]);
+        assert_eq!(warnings[0].path, "OTEL_TRACES_SAMPLER_ARG");
+        assert_eq!(cfg.tracing.sample_rate, 1.0);
+    }
+
+    #[test]
+    fn sdk_disabled_turns_telemetry_off() {
+        let (cfg, warnings) = applied(&[("OTEL_SDK_DISABLED", "true")]);
+        assert!(warnings.is_empty());
+        assert!(!cfg.enabled);
+        let (cfg, _) = applied(&[("OTEL_SDK_DISABLED", "false")]);
+        assert!(cfg.enabled);
+    }
+
+    #[test]
+    fn service_name_beats_the_one_in_resource_attributes() {
+        let (cfg, warnings) = applied(&[
             ("TELEMETRY_ENABLED", "false"),
             ("OTEL_SERVICE_NAME", "studio"),
             (
                 "OTEL_RESOURCE_ATTRIBUTES",
-                "deployment.environment=prod, host.name=render-1",
+                "service.name=other, deployment.environment=prod, host.name=render%2D1",
             ),
-        ]))
-        .unwrap();
+        ]);
+        assert!(warnings.is_empty(), "{warnings:?}");
         assert!(!cfg.enabled);
         assert_eq!(cfg.service_name, "studio");
+        assert!(!cfg.resource_attributes.contains_key("service.name"));
         assert_eq!(cfg.resource_attributes["deployment.environment"], "prod");
-        assert_eq!(cfg.resource_attributes["host.name"], "render-1");
+        assert_eq!(
+            cfg.resource_attributes["host.name"], "render-1",
+            "percent-decoded"
+        );
+        let (alone, _) = applied(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=other")]);
+        assert_eq!(
+            alone.service_name, "other",
+            "without OTEL_SERVICE_NAME it counts"
+        );
     }
 }

@@ -38,16 +38,6 @@ pub enum ConfigError {
     /// The values parsed but break the rules; every problem is listed.
     #[error("invalid telemetry config:\n{}", .0.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<ConfigIssue>),
-    /// An environment variable has a value that cannot be used.
-    #[error("environment variable {var}={value:?}: {message}")]
-    Env {
-        /// The variable.
-        var: String,
-        /// Its value.
-        value: String,
-        /// What is wrong.
-        message: String,
-    },
 }
 
 impl ConfigError {

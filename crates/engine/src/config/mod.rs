@@ -85,6 +85,11 @@ pub struct TelemetryConfig {
     /// get a default chart each. Default none. At most [`Panel::MAX_PANELS`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub panels: Vec<Panel>,
+    /// What the environment overrides could not use ([`TelemetryConfig::from_env`] fills
+    /// it): each was ignored, and the engine logs each as a warning when it starts. Not
+    /// part of the JSON.
+    #[serde(skip)]
+    pub warnings: Vec<ConfigIssue>,
 }
 
 /// Where the engine's own HTTP server listens (`"server": { "port": 9090 }`).
@@ -141,6 +146,7 @@ impl Default for TelemetryConfig {
             shutdown_timeout: Duration::from_secs(5),
             server: None,
             panels: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -194,6 +200,9 @@ pub struct BatchExportConfig {
     /// Time between exports. Default `5s`.
     #[serde(with = "humantime_serde")]
     pub export_interval: Duration,
+    /// Items waiting for export at most (at least one batch); more are refused and
+    /// counted. Default `2048`.
+    pub max_queue_size: usize,
 }
 
 impl Default for BatchExportConfig {
@@ -202,6 +211,7 @@ impl Default for BatchExportConfig {
             max_batch_size: 512,
             max_export_timeout: Duration::from_secs(30),
             export_interval: Duration::from_secs(5),
+            max_queue_size: 2048,
         }
     }
 }
@@ -740,11 +750,12 @@ impl TelemetryConfig {
     }
 
     /// The configuration for this process: the file named by `TELEMETRY_CONFIG` (or the
-    /// defaults), then `TELEMETRY_ENABLED`, `PROMETHEUS_PORT`, `OTEL_SERVICE_NAME` and
-    /// `OTEL_RESOURCE_ATTRIBUTES` on top, then validation.
+    /// defaults), then the environment on top
+    /// ([`TelemetryConfig::apply_env_overrides`]; what it cannot use is kept in
+    /// `warnings`), then validation.
     ///
     /// # Errors
-    /// As [`TelemetryConfig::from_file`], plus [`ConfigError::Env`] for a bad variable.
+    /// As [`TelemetryConfig::from_file`]; a bad variable is a warning, not an error.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
@@ -767,7 +778,7 @@ impl TelemetryConfig {
             Some(path) if !path.is_empty() => Self::from_file(path)?,
             _ => Self::default(),
         };
-        config.apply_env_overrides(lookup)?;
+        config.warnings = config.apply_env_overrides(lookup);
         config.check_fields()?;
         Ok(config)
     }

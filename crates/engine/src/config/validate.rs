@@ -17,6 +17,8 @@ pub(super) mod limits {
 
     /// Spans or records per export batch (the SDK allocates a batch up front).
     pub(in crate::config) const MAX_BATCH: u64 = 65_536;
+    /// Spans or records waiting for export.
+    pub(in crate::config) const MAX_QUEUE: u64 = 1 << 20;
     /// Export, check and delivery timeouts.
     pub(in crate::config) const MAX_TIMEOUT: Duration = Duration::from_secs(300);
     /// Collection, export, check and evaluation intervals.
@@ -170,6 +172,8 @@ impl Issues {
     fn batch(&mut self, at: &str, b: &BatchExportConfig) {
         let size = u64::try_from(b.max_batch_size).unwrap_or(u64::MAX);
         self.within(&format!("{at}.max_batch_size"), size, 1, limits::MAX_BATCH);
+        let queue = u64::try_from(b.max_queue_size).unwrap_or(u64::MAX);
+        self.within(&format!("{at}.max_queue_size"), queue, 1, limits::MAX_QUEUE);
         self.interval(
             &format!("{at}.max_export_timeout"),
             b.max_export_timeout,

@@ -41,8 +41,8 @@ impl Queue {
         refused.add(0);
         Arc::new(Self {
             held: AtomicUsize::new(0),
-            // The SDK's queue holds at least 2048 items, and never less than one batch.
-            capacity: batch.max_batch_size.max(2048),
+            // Never less than one batch.
+            capacity: batch.max_batch_size.max(batch.max_queue_size),
             refused,
         })
     }

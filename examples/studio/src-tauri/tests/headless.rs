@@ -103,13 +103,38 @@ fn an_invalid_config_exits_2_and_lists_every_problem_with_its_path() {
     ] {
         assert!(stderr.contains(want), "missing {want:?} in:\n{stderr}");
     }
+}
 
+#[test]
+fn an_unusable_environment_value_is_a_warning_and_the_studio_runs() {
+    // The port stays the config file's.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("port.json");
+    let port = free_port();
+    std::fs::write(
+        &path,
+        format!(r#"{{"metrics":{{"exporters":[{{"Prometheus":{{"port":{port}}}}}]}}}}"#),
+    )
+    .unwrap();
     let out = runner()
+        .env("TELEMETRY_CONFIG", &path)
         .env("PROMETHEUS_PORT", "not-a-port")
+        .env("OTEL_TRACES_EXPORTER", "zipkin")
+        .args(["--duration", "2"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("PROMETHEUS_PORT"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("studio running"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("metrics: http://127.0.0.1:{port}/metrics")),
+        "{stdout}"
+    );
 }
 
 #[test]
