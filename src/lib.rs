@@ -35,6 +35,7 @@ pub use telemetry_engine::TelemetryManager;
 mod commands;
 mod error;
 mod events;
+mod identity;
 mod models;
 
 #[cfg(doctest)]
@@ -209,7 +210,7 @@ impl Builder {
                     rules,
                     tracing_subscriber,
                 };
-                let manager = match setup.start() {
+                let manager = match setup.start(app) {
                     Ok(manager) => manager,
                     Err(e) if !strict => {
                         ::tracing::error!(
@@ -283,10 +284,12 @@ impl Setup {
         })
     }
 
-    /// Builds and starts the engine: the subscriber first (so the engine's own warnings
-    /// reach it), then the checks and rules, then the loops and servers.
-    fn start(self) -> Result<Arc<TelemetryManager>> {
-        let config = Self::config(self.explicit, self.json)?;
+    /// Builds and starts the engine with the app's identity filled in: the subscriber
+    /// first (so the engine's own warnings reach it), then the checks and rules, then the
+    /// loops and servers.
+    fn start<R: Runtime>(self, app: &tauri::AppHandle<R>) -> Result<Arc<TelemetryManager>> {
+        let mut config = Self::config(self.explicit, self.json)?;
+        identity::fill_in(&mut config, app);
         tauri::async_runtime::block_on(async move {
             let manager = TelemetryManager::new(config).await?;
             if self.tracing_subscriber {

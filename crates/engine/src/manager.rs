@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use ::tracing::Subscriber;
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::Resource;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -120,24 +119,6 @@ enum RunState {
     Stopped,
 }
 
-/// The OpenTelemetry resource of every signal: service name and version, then the
-/// configured attributes.
-fn resource(config: &TelemetryConfig) -> Resource {
-    Resource::builder_empty()
-        .with_service_name(config.service_name.clone())
-        .with_attribute(KeyValue::new(
-            "service.version",
-            config.service_version.clone(),
-        ))
-        .with_attributes(
-            config
-                .resource_attributes
-                .iter()
-                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
-        )
-        .build()
-}
-
 /// One collection: run collectors, gather, store, push to exporters.
 struct Cycle {
     collector: Option<SystemCollector>,
@@ -232,7 +213,7 @@ impl TelemetryManager {
     pub async fn new(config: TelemetryConfig) -> Result<Arc<Self>, TelemetryError> {
         config.validate()?;
         let active = config.enabled && config.metrics.enabled;
-        let resource = resource(&config);
+        let resource = crate::resource::build(&config);
         let pipeline = MetricsPipeline::new(&config.metrics, resource.clone(), active)?;
         let metrics = pipeline.metrics();
         let store = Arc::new(SeriesStore::new(&config.metrics));

@@ -503,3 +503,33 @@ async fn logs_reach_an_otlp_http_receiver_correlated_with_their_span() {
 async fn logs_reach_an_otlp_grpc_receiver_correlated_with_their_span() {
     assert_logs_correlate(OtlpProtocol::Grpc).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_launches_of_one_install_share_the_instance_id_and_not_the_session() {
+    let mut receiver = http_receiver(0).await;
+    let endpoint = format!("http://{}/v1/traces", receiver.addr);
+    let data = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    for _launch in 0..2 {
+        let mut config = config_for(TracingExporter::Otlp(OtlpExporterConfig::http(&endpoint)));
+        // What the plugin does with the app's data directory.
+        let id = telemetry_engine::resource::instance_id(data.path()).unwrap();
+        config
+            .resource_attributes
+            .insert("service.instance.id".into(), id);
+        let telemetry = common::start(config).await;
+        workload(&telemetry).await;
+        telemetry.shutdown().await;
+        let received = drain(&mut receiver.rx);
+        let resource = received[0].0.resource_spans[0].resource.clone().unwrap();
+        let attr = |key| string_attr(&resource.attributes, key).unwrap();
+        assert_eq!(
+            attr("os.type"),
+            telemetry_engine::resource::os_type(std::env::consts::OS)
+        );
+        assert_eq!(attr("service.name"), "studio-otlp");
+        seen.push((attr("service.instance.id"), attr("session.id")));
+    }
+    assert_eq!(seen[0].0, seen[1].0, "one install, one instance id");
+    assert_ne!(seen[0].1, seen[1].1, "each launch its own session");
+}

@@ -8,6 +8,7 @@
 mod dashboard;
 mod env;
 mod error;
+mod paths;
 mod profiles;
 mod rules;
 mod validate;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use dashboard::{MetricDescription, Panel, PanelKind};
 pub use error::{ConfigError, ConfigIssue};
+pub use paths::{resolve_path, PathStyle};
 pub use profiles::Profile;
 pub use rules::{AlertAction, AlertRule, AlertSeverity};
 pub(crate) use validate::is_valid_check_name;
