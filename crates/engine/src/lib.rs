@@ -29,6 +29,7 @@ pub mod health;
 pub mod logs;
 mod manager;
 pub mod metrics;
+pub mod platform;
 pub mod resource;
 pub mod server;
 pub mod store;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u8)] = &[
     ("config", 0),
     ("clock", 0),
+    ("platform", 0),
     ("metrics", 1),
     ("resource", 1),
     ("supervise", 2),

@@ -142,9 +142,13 @@ impl SystemCollector {
         };
         self.disks_hung = false;
         let mut seen = HashSet::new();
+        let os = crate::platform::Os::current();
         for disk in readings {
-            // The same device mounted twice (bind mounts) is counted once.
-            if disk.total == 0 || !seen.insert(disk.name) {
+            // One disk listed twice (a bind mount) is counted once; disks that share a
+            // label (Windows, macOS) are not.
+            let mount = disk.mount_point.display().to_string();
+            let key = crate::platform::disk_key(&disk.name, &mount, os).to_owned();
+            if disk.total == 0 || !seen.insert(key) {
                 continue;
             }
             let labels = [KeyValue::new(
@@ -165,7 +169,10 @@ impl SystemCollector {
         networks.refresh(false);
         let (sent, received) = networks
             .iter()
-            .filter(|(name, _)| name.to_str() != Some("lo"))
+            .filter(|(name, _)| {
+                let name = name.to_string_lossy();
+                !crate::platform::is_loopback_interface(&name, crate::platform::Os::current())
+            })
             .fold((0u64, 0u64), |(s, r), (_, n)| {
                 (
                     s.saturating_add(n.total_transmitted()),

@@ -1,7 +1,7 @@
 //! Built-in checks: disk space, memory, FFmpeg, an HTTP endpoint, the exporters, the
 //! engine's background tasks and the series store.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,7 +76,8 @@ impl HealthCheck for DiskSpaceHealthCheck {
         // Canonicalising and listing disks touch the file system: off the async workers.
         let (probe, given) = (self.probe.clone(), self.path.clone());
         let answer = tokio::task::spawn_blocking(move || {
-            let path = std::fs::canonicalize(&given).unwrap_or(given);
+            // dunce: on Windows a plain `C:\…` (not `\\?\C:\…`), which mount points match.
+            let path = dunce::canonicalize(&given).unwrap_or(given);
             (path, probe.lock().poll(DISK_WAIT))
         })
         .await;
@@ -185,8 +186,10 @@ impl HealthCheck for MemoryHealthCheck {
     }
 }
 
-/// FFmpeg can be run: finds the binary (`PATH`, or the path given), runs `ffmpeg -version`
-/// and reports the version. Unhealthy when missing, failing or hanging.
+/// FFmpeg can be run: finds the binary (the path given, else on `PATH` and then where each
+/// OS's installers put it, [`crate::platform::ffmpeg_dirs`]; `ffmpeg.exe` through
+/// `PATHEXT` on Windows), runs `ffmpeg -version` (without a console window on Windows)
+/// and reports the version and the path used. Unhealthy when missing, failing or hanging.
 ///
 /// # Examples
 /// ```
@@ -218,28 +221,15 @@ impl FfmpegHealthCheck {
     }
 
     fn locate(&self) -> Option<PathBuf> {
-        if self.binary.components().count() > 1 {
-            return self.binary.is_file().then(|| self.binary.clone());
-        }
-        let path = std::env::var_os("PATH")?;
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(&self.binary))
-            .find(|candidate| is_executable(candidate))
+        let os = crate::platform::Os::current();
+        let extra = crate::platform::ffmpeg_dirs(os, |v| std::env::var(v).ok());
+        crate::platform::find_executable(&self.binary, std::env::var_os("PATH").as_deref(), &extra)
     }
 }
 
-fn is_executable(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        path.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        path.is_file()
-    }
-}
+/// Windows' `CREATE_NO_WINDOW`: a probe started by a GUI app opens no console.
+#[cfg(windows)]
+const CREATE_NO_WINDOW: u32 = 0x0800_0000;
 
 #[async_trait]
 impl HealthCheck for FfmpegHealthCheck {
@@ -255,11 +245,11 @@ impl HealthCheck for FfmpegHealthCheck {
             );
         };
         // `kill_on_drop`: when the manager's timeout aborts this check, the process goes too.
-        let output = tokio::process::Command::new(&binary)
-            .arg("-version")
-            .kill_on_drop(true)
-            .output()
-            .await;
+        let mut command = tokio::process::Command::new(&binary);
+        command.arg("-version").kill_on_drop(true);
+        #[cfg(windows)]
+        command.creation_flags(CREATE_NO_WINDOW);
+        let output = command.output().await;
         match output {
             Ok(out) if out.status.success() => {
                 let text = String::from_utf8_lossy(&out.stdout);

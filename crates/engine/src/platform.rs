@@ -1,0 +1,256 @@
+//! What differs between Windows, macOS and Linux, as plain functions of the OS and of what
+//! it reports, so that their tests run here for every OS: where executables live, which
+//! network interface is the loopback, when two disk entries are one disk.
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+/// A desktop OS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Os {
+    /// Windows.
+    Windows,
+    /// macOS.
+    MacOs,
+    /// Linux and the other Unix systems.
+    Linux,
+}
+
+impl Os {
+    /// The OS this runs on.
+    pub fn current() -> Self {
+        if cfg!(windows) {
+            Self::Windows
+        } else if cfg!(target_os = "macos") {
+            Self::MacOs
+        } else {
+            Self::Linux
+        }
+    }
+
+    /// Joins path parts with this OS's separator.
+    fn join(self, parts: &[&str]) -> PathBuf {
+        let separator = if self == Self::Windows { "\\" } else { "/" };
+        PathBuf::from(parts.join(separator))
+    }
+}
+
+/// Whether the network interface `name` (as sysinfo lists it) is the loopback: `lo` on
+/// Linux, `lo0` on macOS, "Loopback Pseudo-Interface 1" on Windows. Its traffic never
+/// leaves the machine, so the network counters leave it out.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::platform::{is_loopback_interface, Os};
+/// assert!(is_loopback_interface("lo0", Os::MacOs));
+/// assert!(!is_loopback_interface("en0", Os::MacOs));
+/// ```
+pub fn is_loopback_interface(name: &str, os: Os) -> bool {
+    match os {
+        Os::Linux => name == "lo",
+        Os::MacOs => name
+            .strip_prefix("lo")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+        Os::Windows => name.to_ascii_lowercase().starts_with("loopback"),
+    }
+}
+
+/// Where FFmpeg is commonly installed on `os` besides the directories of `PATH` (read
+/// through `var`): a macOS app started from the Finder gets a `PATH` without Homebrew's
+/// or MacPorts' directories, and Windows installers rarely add themselves to `PATH`.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::platform::{ffmpeg_dirs, Os};
+/// let dirs = ffmpeg_dirs(Os::MacOs, |_| None);
+/// assert_eq!(dirs[0], std::path::Path::new("/opt/homebrew/bin"));
+/// ```
+pub fn ffmpeg_dirs(os: Os, var: impl Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    match os {
+        Os::MacOs => ["/opt/homebrew/bin", "/usr/local/bin", "/opt/local/bin"]
+            .map(PathBuf::from)
+            .to_vec(),
+        Os::Linux => ["/usr/local/bin", "/usr/bin", "/snap/bin"]
+            .map(PathBuf::from)
+            .to_vec(),
+        Os::Windows => {
+            let under = |var_name: &str, parts: &[&str]| {
+                var(var_name).filter(|v| !v.is_empty()).map(|base| {
+                    let mut all = vec![base.as_str()];
+                    all.extend_from_slice(parts);
+                    os.join(&all)
+                })
+            };
+            [
+                under("ProgramFiles", &["ffmpeg", "bin"]),
+                under("ProgramFiles(x86)", &["ffmpeg", "bin"]),
+                under("LOCALAPPDATA", &["Microsoft", "WinGet", "Links"]),
+                under("ProgramData", &["chocolatey", "bin"]),
+                under("USERPROFILE", &["scoop", "shims"]),
+                Some(os.join(&["C:", "ffmpeg", "bin"])),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
+        }
+    }
+}
+
+/// A search path: the directories of `path` (the `PATH` variable), then `extra`.
+pub fn search_path(path: Option<&OsStr>, extra: &[PathBuf]) -> Option<OsString> {
+    let listed = path.map(std::env::split_paths).into_iter().flatten();
+    std::env::join_paths(listed.chain(extra.iter().cloned())).ok()
+}
+
+/// The executable `name` in the directories of `path`, then of `extra` (with the
+/// `PATHEXT` extensions on Windows: `ffmpeg` finds `ffmpeg.exe`); a `name` with a
+/// directory in it is taken as it is, if it is a file.
+pub fn find_executable(name: &Path, path: Option<&OsStr>, extra: &[PathBuf]) -> Option<PathBuf> {
+    if name.components().count() > 1 {
+        return name.is_file().then(|| name.to_path_buf());
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    which::which_in(name, search_path(path, extra), cwd).ok()
+}
+
+/// What makes two entries of the disk list one disk: the device on Linux (a device
+/// mounted twice, by a bind mount, is one disk) unless it is no device at all (`tmpfs`,
+/// `overlay`: each mount its own); the mount point elsewhere (volume labels repeat:
+/// two USB sticks called "Untitled", Windows volumes without a label).
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::platform::{disk_key, Os};
+/// assert_eq!(disk_key("/dev/sda1", "/home", Os::Linux), "/dev/sda1");
+/// assert_eq!(disk_key("tmpfs", "/run", Os::Linux), "/run");
+/// assert_eq!(disk_key("Untitled", "/Volumes/Untitled 1", Os::MacOs), "/Volumes/Untitled 1");
+/// ```
+pub fn disk_key<'a>(name: &'a str, mount_point: &'a str, os: Os) -> &'a str {
+    if os == Os::Linux && name.starts_with("/dev/") {
+        name
+    } else {
+        mount_point
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loopback_of_each_os() {
+        for (name, os, loopback) in [
+            ("lo", Os::Linux, true),
+            ("eth0", Os::Linux, false),
+            ("lo0", Os::Linux, false),
+            ("lo0", Os::MacOs, true),
+            ("lo", Os::MacOs, false),
+            ("en0", Os::MacOs, false),
+            ("low0", Os::MacOs, false),
+            ("Loopback Pseudo-Interface 1", Os::Windows, true),
+            ("Ethernet", Os::Windows, false),
+            ("Wi-Fi", Os::Windows, false),
+        ] {
+            assert_eq!(
+                is_loopback_interface(name, os),
+                loopback,
+                "{name} on {os:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ffmpeg_is_also_looked_for_where_each_os_installs_it() {
+        let env = |name: &str| match name {
+            "ProgramFiles" => Some(r"C:\Program Files".to_owned()),
+            "LOCALAPPDATA" => Some(r"C:\Users\ana\AppData\Local".to_owned()),
+            "USERPROFILE" => Some(String::new()),
+            _ => None,
+        };
+        let windows: Vec<String> = ffmpeg_dirs(Os::Windows, env)
+            .into_iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(
+            windows,
+            [
+                r"C:\Program Files\ffmpeg\bin",
+                r"C:\Users\ana\AppData\Local\Microsoft\WinGet\Links",
+                r"C:\ffmpeg\bin"
+            ]
+        );
+        let mac = ffmpeg_dirs(Os::MacOs, |_| None);
+        assert!(mac.contains(&PathBuf::from("/opt/homebrew/bin")));
+        assert!(mac.contains(&PathBuf::from("/usr/local/bin")));
+        assert!(ffmpeg_dirs(Os::Linux, |_| None).contains(&PathBuf::from("/snap/bin")));
+    }
+
+    #[test]
+    fn the_search_path_lists_path_first_then_the_extra_directories() {
+        let path = std::env::join_paths(["/a", "/b"]).unwrap();
+        let joined = search_path(Some(&path), &[PathBuf::from("/opt/homebrew/bin")]).unwrap();
+        let dirs: Vec<PathBuf> = std::env::split_paths(&joined).collect();
+        assert_eq!(
+            dirs,
+            ["/a", "/b", "/opt/homebrew/bin"]
+                .map(PathBuf::from)
+                .to_vec()
+        );
+        let only_extra = search_path(None, &[PathBuf::from("/x")]).unwrap();
+        assert_eq!(only_extra, OsString::from("/x"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_executable_is_found_on_path_then_in_the_extra_directories() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let on_path = tempfile::tempdir().unwrap();
+        let extra = tempfile::tempdir().unwrap();
+        let put = |dir: &Path, mode: u32| {
+            let file = dir.join("ffmpeg");
+            std::fs::write(&file, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            file
+        };
+        let in_extra = put(extra.path(), 0o755);
+        let path = std::env::join_paths([on_path.path()]).unwrap();
+        let extras = [extra.path().to_path_buf()];
+        let name = Path::new("ffmpeg");
+        assert_eq!(find_executable(name, Some(&path), &extras), Some(in_extra));
+        // PATH comes first; a file that cannot be run is passed over.
+        let first = put(on_path.path(), 0o755);
+        assert_eq!(
+            find_executable(name, Some(&path), &extras),
+            Some(first.clone())
+        );
+        std::fs::set_permissions(&first, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_ne!(find_executable(name, Some(&path), &extras), Some(first));
+        assert_eq!(
+            find_executable(Path::new("no-such-tool"), Some(&path), &extras),
+            None
+        );
+    }
+
+    #[test]
+    fn disks_are_one_when_their_key_is() {
+        assert_eq!(disk_key("/dev/nvme0n1p2", "/", Os::Linux), "/dev/nvme0n1p2");
+        assert_eq!(
+            disk_key("/dev/nvme0n1p2", "/var/lib/docker", Os::Linux),
+            "/dev/nvme0n1p2",
+            "a bind mount of the same device"
+        );
+        assert_ne!(
+            disk_key("tmpfs", "/run", Os::Linux),
+            disk_key("tmpfs", "/dev/shm", Os::Linux)
+        );
+        assert_ne!(
+            disk_key("", r"C:\", Os::Windows),
+            disk_key("", r"D:\", Os::Windows),
+            "volumes without a label"
+        );
+        assert_ne!(
+            disk_key("Untitled", "/Volumes/Untitled", Os::MacOs),
+            disk_key("Untitled", "/Volumes/Untitled 1", Os::MacOs)
+        );
+    }
+}
