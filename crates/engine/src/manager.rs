@@ -332,6 +332,9 @@ impl TelemetryManager {
         }
         if self.sources.config.enabled && self.sources.config.tracing.enabled {
             opentelemetry::global::set_tracer_provider(self.tracing.provider().clone());
+            if let Some(p) = crate::tracing::propagator(&self.sources.config.tracing.propagators) {
+                opentelemetry::global::set_text_map_propagator(p);
+            }
         }
         let (stop, stopped) = watch::channel(false);
         let metrics_on = self.sources.config.enabled && self.sources.config.metrics.enabled;

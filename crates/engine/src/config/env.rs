@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::{
     BatchExportConfig, Compression, ConfigIssue, LogsExporter, MetricsExporter, OtlpExporterConfig,
-    OtlpProtocol, TelemetryConfig, TracingExporter,
+    OtlpProtocol, Propagator, TelemetryConfig, TracingExporter,
 };
 
 /// The variables read through a lookup, and the warnings about them.
@@ -77,6 +77,7 @@ impl TelemetryConfig {
     ///   `grpc`), `_HEADERS`, `_COMPRESSION` and `_TIMEOUT` (ms);
     /// - `OTEL_BSP_*` and `OTEL_BLRP_*` (`SCHEDULE_DELAY`, `EXPORT_TIMEOUT` in ms,
     ///   `MAX_EXPORT_BATCH_SIZE`, `MAX_QUEUE_SIZE`) set the span and log batches;
+    /// - `OTEL_PROPAGATORS` (`tracecontext`, `baggage`, `none`) sets `tracing.propagators`;
     /// - `RUST_LOG` sets `logs.level`; `TELEMETRY_HTTP_TOKEN` sets `http_token`.
     ///
     /// An empty value counts as unset. A value that cannot be used is left out and
@@ -122,6 +123,7 @@ impl TelemetryConfig {
         self.apply_resource_env(&mut env);
         self.apply_sampler_env(&mut env);
         self.apply_exporters_env(&mut env);
+        self.apply_propagators_env(&mut env);
         apply_batch_env(&mut env, "OTEL_BSP", &mut self.tracing.batch_export);
         apply_batch_env(&mut env, "OTEL_BLRP", &mut self.logs.batch_export);
         if let Some(level) = env.get("RUST_LOG") {
@@ -216,6 +218,28 @@ impl TelemetryConfig {
                 }
             }
         }
+    }
+
+    /// `OTEL_PROPAGATORS`: `tracecontext`, `baggage`, `none` (comma-separated).
+    fn apply_propagators_env<F: Fn(&str) -> Option<String>>(&mut self, env: &mut Env<F>) {
+        let Some(list) = env.get("OTEL_PROPAGATORS") else {
+            return;
+        };
+        let mut chosen = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "tracecontext" => chosen.push(Propagator::TraceContext),
+                "baggage" => chosen.push(Propagator::Baggage),
+                "none" => chosen.clear(),
+                other => env.warn(
+                    "OTEL_PROPAGATORS",
+                    other,
+                    "supported are tracecontext, baggage and none",
+                ),
+            }
+        }
+        chosen.dedup();
+        self.tracing.propagators = chosen;
     }
 
     fn set_prometheus_port(&mut self, new_port: u16) {
@@ -618,6 +642,16 @@ mod tests {
         ]);
         assert_eq!(warnings[0].path, "OTEL_TRACES_SAMPLER_ARG");
         assert_eq!(cfg.tracing.sample_rate, 1.0);
+    }
+
+    #[test]
+    fn propagators_are_the_supported_ones_named() {
+        let (cfg, warnings) = applied(&[("OTEL_PROPAGATORS", "b3, tracecontext")]);
+        assert_eq!(cfg.tracing.propagators, [Propagator::TraceContext]);
+        assert_eq!(warnings[0].path, "OTEL_PROPAGATORS");
+        assert!(warnings[0].message.starts_with("\"b3\" is ignored"));
+        let (none, _) = applied(&[("OTEL_PROPAGATORS", "none")]);
+        assert!(none.tracing.propagators.is_empty());
     }
 
     #[test]

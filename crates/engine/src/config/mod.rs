@@ -173,6 +173,21 @@ pub struct TracingConfig {
     pub batch_export: BatchExportConfig,
     /// Where spans go. Default none.
     pub exporters: Vec<TracingExporter>,
+    /// The context formats installed as OpenTelemetry's global propagator when tracing
+    /// is on, for code that injects or extracts context through it (HTTP clients and
+    /// servers). Default `["tracecontext", "baggage"]`, as the OTel spec says; `[]`
+    /// installs none.
+    pub propagators: Vec<Propagator>,
+}
+
+/// A context propagation format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Propagator {
+    /// W3C Trace Context (`traceparent`, `tracestate`).
+    TraceContext,
+    /// W3C Baggage (`baggage`).
+    Baggage,
 }
 
 impl Default for TracingConfig {
@@ -186,6 +201,7 @@ impl Default for TracingConfig {
             log_spans: false,
             batch_export: BatchExportConfig::default(),
             exporters: Vec::new(),
+            propagators: vec![Propagator::TraceContext, Propagator::Baggage],
         }
     }
 }

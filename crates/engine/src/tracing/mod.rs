@@ -219,3 +219,27 @@ impl SpanProcessor for LogSpans {
         Ok(())
     }
 }
+
+/// The composite of `formats` for OpenTelemetry's global propagator; `None` for none.
+pub(crate) fn propagator(
+    formats: &[crate::config::Propagator],
+) -> Option<opentelemetry::propagation::TextMapCompositePropagator> {
+    use crate::config::Propagator;
+    use opentelemetry::propagation::TextMapPropagator;
+    use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+    if formats.is_empty() {
+        return None;
+    }
+    let parts: Vec<Box<dyn TextMapPropagator + Send + Sync>> = formats
+        .iter()
+        .map(|f| -> Box<dyn TextMapPropagator + Send + Sync> {
+            match f {
+                Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
+                Propagator::Baggage => Box::new(BaggagePropagator::new()),
+            }
+        })
+        .collect();
+    Some(opentelemetry::propagation::TextMapCompositePropagator::new(
+        parts,
+    ))
+}
