@@ -19,10 +19,13 @@ async fn initialize_installs_trace_context_and_baggage_for_outgoing_requests() {
         global::get_text_map_propagator(|p| p.inject_context(cx, &mut headers));
         headers
     };
-    let before = telemetry.tracer().trace("before", |span| {
-        Ok::<_, String>(headers(&span.context()))
-    });
-    assert!(before.unwrap().is_empty(), "nothing is installed before initialize");
+    let before = telemetry
+        .tracer()
+        .trace("before", |span| Ok::<_, String>(headers(&span.context())));
+    assert!(
+        before.unwrap().is_empty(),
+        "nothing is installed before initialize"
+    );
 
     telemetry.initialize().await.unwrap();
     let sent = telemetry
