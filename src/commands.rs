@@ -34,6 +34,16 @@ pub(crate) async fn get_panels<R: Runtime>(app: AppHandle<R>) -> Vec<Panel> {
     api::panels(app.telemetry().sources())
 }
 
+/// `Ok` when the calling window's `what` (stream, subscription) `id` was found, else
+/// "no <what> <id>" (another window's counts as not found).
+fn found(found: bool, what: &str, id: u32) -> Result<()> {
+    if found {
+        Ok(())
+    } else {
+        Err(ApiError::bad_argument("id", format!("no {what} {id}")).into())
+    }
+}
+
 /// The newest value of every series in the store.
 #[command]
 pub(crate) async fn get_snapshot<R: Runtime>(app: AppHandle<R>) -> MetricsSnapshot {
@@ -169,11 +179,7 @@ pub(crate) async fn ack_series<R: Runtime>(
     id: u32,
     seq: u64,
 ) -> Result<()> {
-    if state.streams.ack(webview.label(), id, seq) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_argument("id", format!("no stream {id}")).into())
-    }
+    found(state.streams.ack(webview.label(), id, seq), "stream", id)
 }
 
 /// Ends one of the calling window's streams; another window's stream is "no stream".
@@ -183,11 +189,7 @@ pub(crate) async fn unsubscribe_series<R: Runtime>(
     state: State<'_, PluginState>,
     id: u32,
 ) -> Result<()> {
-    if state.streams.unsubscribe(webview.label(), id) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_argument("id", format!("no stream {id}")).into())
-    }
+    found(state.streams.unsubscribe(webview.label(), id), "stream", id)
 }
 
 /// Sends the engine's events of `kinds` (`alert`, `notification`, `health`, `trace`; all
@@ -217,11 +219,11 @@ pub(crate) async fn unsubscribe_events<R: Runtime>(
     state: State<'_, PluginState>,
     id: u32,
 ) -> Result<()> {
-    if state.events.unsubscribe(webview.label(), id) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_argument("id", format!("no subscription {id}")).into())
-    }
+    found(
+        state.events.unsubscribe(webview.label(), id),
+        "subscription",
+        id,
+    )
 }
 
 /// Records a metric value from the webview (write permission).

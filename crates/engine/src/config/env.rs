@@ -112,30 +112,77 @@ impl TelemetryConfig {
         if env.parsed("OTEL_SDK_DISABLED", BOOL, parse_bool) == Some(true) {
             self.enabled = false;
         }
-        let port = |v: &str| v.parse::<u16>().ok().filter(|p| *p != 0);
-        if let Some(port) = env.parsed(
-            "PROMETHEUS_PORT",
-            "expected a TCP port from 1 to 65535",
-            port,
-        ) {
-            self.set_prometheus_port(port);
-        }
-        self.apply_resource_env(&mut env);
-        self.apply_sampler_env(&mut env);
-        self.apply_exporters_env(&mut env);
-        self.apply_propagators_env(&mut env);
-        apply_batch_env(&mut env, "OTEL_BSP", &mut self.tracing.batch_export);
-        apply_batch_env(&mut env, "OTEL_BLRP", &mut self.logs.batch_export);
+        self.checked(&mut env, "PROMETHEUS_PORT", |cfg, env| {
+            let port = |v: &str| v.parse::<u16>().ok().filter(|p| *p != 0);
+            if let Some(port) = env.parsed(
+                "PROMETHEUS_PORT",
+                "expected a TCP port from 1 to 65535",
+                port,
+            ) {
+                cfg.set_prometheus_port(port);
+            }
+        });
+        self.checked(
+            &mut env,
+            "OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES",
+            Self::apply_resource_env,
+        );
+        self.checked(&mut env, "OTEL_TRACES_SAMPLER", Self::apply_sampler_env);
+        self.checked(
+            &mut env,
+            "OTEL_TRACES_EXPORTER, OTEL_LOGS_EXPORTER, OTEL_EXPORTER_OTLP_*",
+            Self::apply_exporters_env,
+        );
+        self.checked(&mut env, "OTEL_PROPAGATORS", Self::apply_propagators_env);
+        self.checked(&mut env, "OTEL_BSP_*", |cfg, env| {
+            apply_batch_env(env, "OTEL_BSP", &mut cfg.tracing.batch_export);
+        });
+        self.checked(&mut env, "OTEL_BLRP_*", |cfg, env| {
+            apply_batch_env(env, "OTEL_BLRP", &mut cfg.logs.batch_export);
+        });
         if let Some(level) = env.get("RUST_LOG") {
             match level.parse::<tracing_subscriber::filter::Targets>() {
                 Ok(_) => self.logs.level = level,
                 Err(e) => env.warn("RUST_LOG", &level, &format!("not a level directive ({e})")),
             }
         }
+        // Not checked like the others: a token that breaks the rules must not leave the
+        // server open, so it stays and fails the validation (telemetry off, not unguarded).
         if let Some(token) = env.get("TELEMETRY_HTTP_TOKEN") {
             self.http_token = Some(token);
         }
         env.warnings
+    }
+
+    /// Applies one group of variables (`vars`), keeping it only if it adds no validation
+    /// problem: a value that parses yet breaks a rule (an endpoint without `http://`, a
+    /// queue of a billion spans) is a warning naming the problems, and the group's
+    /// settings keep what they had.
+    fn checked<F: Fn(&str) -> Option<String>>(
+        &mut self,
+        env: &mut Env<F>,
+        vars: &str,
+        apply: impl FnOnce(&mut Self, &mut Env<F>),
+    ) {
+        let issues = |cfg: &Self| match cfg.check_fields() {
+            Err(super::ConfigError::Invalid(issues)) => issues,
+            _ => Vec::new(),
+        };
+        let before = self.clone();
+        let known = issues(&before);
+        apply(self, env);
+        let added: Vec<String> = issues(self)
+            .into_iter()
+            .filter(|i| !known.contains(i))
+            .map(|i| i.to_string())
+            .collect();
+        if !added.is_empty() {
+            *self = before;
+            env.warnings.push(ConfigIssue {
+                path: vars.to_owned(),
+                message: format!("ignored: {}", added.join("; ")),
+            });
+        }
     }
 
     /// `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`.
@@ -652,6 +699,41 @@ mod tests {
         assert!(warnings[0].message.starts_with("\"b3\" is ignored"));
         let (none, _) = applied(&[("OTEL_PROPAGATORS", "none")]);
         assert!(none.tracing.propagators.is_empty());
+    }
+
+    #[test]
+    fn a_value_that_parses_but_breaks_a_rule_is_a_warning_too() {
+        let (cfg, warnings) = applied(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "99999999999"),
+            ("OTEL_TRACES_SAMPLER", "always_off"),
+        ]);
+        let paths: Vec<&str> = warnings.iter().map(|w| w.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "OTEL_TRACES_EXPORTER, OTEL_LOGS_EXPORTER, OTEL_EXPORTER_OTLP_*",
+                "OTEL_BSP_*"
+            ]
+        );
+        assert!(
+            warnings[0].message.contains("tracing.exporters[0]"),
+            "{}",
+            warnings[0].message
+        );
+        assert!(
+            warnings[1].message.contains("max_queue_size"),
+            "{}",
+            warnings[1].message
+        );
+        assert!(cfg.tracing.exporters.is_empty());
+        assert_eq!(cfg.tracing.batch_export, BatchExportConfig::default());
+        assert_eq!(
+            cfg.tracing.sample_rate, 0.0,
+            "the usable groups still apply"
+        );
+        assert!(cfg.check_fields().is_ok());
     }
 
     #[test]
