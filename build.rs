@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "get_alert_history",
     "get_export_status",
     "get_config",
+    "get_consent",
     "subscribe_series",
     "ack_series",
     "unsubscribe_series",
@@ -28,6 +29,7 @@ const COMMANDS: &[&str] = &[
     "acknowledge_alert",
     "start_span",
     "end_span",
+    "set_consent",
 ];
 
 fn main() {

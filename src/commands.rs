@@ -11,7 +11,7 @@ use telemetry_engine::api::{
     self, ApiError, CatalogueEntry, Handoff, LiveEvent, LogFilter, MetricRecord, MetricsSnapshot,
     QuantileValue, SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter,
 };
-use telemetry_engine::config::Panel;
+use telemetry_engine::config::{Consent, Panel};
 use telemetry_engine::export::ExportStatus;
 use telemetry_engine::health::{HealthReport, StatusChange};
 use telemetry_engine::logs::LogRecord;
@@ -143,6 +143,19 @@ pub(crate) async fn get_export_status<R: Runtime>(
 #[command]
 pub(crate) async fn get_config<R: Runtime>(app: AppHandle<R>) -> serde_json::Value {
     app.telemetry().config().redacted()
+}
+
+/// The user's consent: whether telemetry may leave the machine.
+#[command]
+pub(crate) async fn get_consent<R: Runtime>(app: AppHandle<R>) -> Consent {
+    api::consent(app.telemetry().sources())
+}
+
+/// Records the user's choice (permission `allow-set-consent`, also in `allow-write`): only
+/// `granted` lets telemetry leave the machine. Kept for the next launches.
+#[command]
+pub(crate) async fn set_consent<R: Runtime>(app: AppHandle<R>, consent: Consent) -> Result<()> {
+    Ok(api::set_consent(app.telemetry().sources(), consent)?)
 }
 
 /// Starts a stream of the selected series every `interval_ms` on `on_update`; returns

@@ -3,7 +3,7 @@
 //! where the app keeps its logs (not wherever it was started from).
 
 use tauri::{AppHandle, Manager, Runtime};
-use telemetry_engine::config::{PathStyle, TelemetryConfig};
+use telemetry_engine::config::{resolve_path, PathStyle, TelemetryConfig};
 use telemetry_engine::resource::instance_id;
 
 /// The directory under the app's data directory where the plugin keeps its files.
@@ -16,6 +16,8 @@ pub(crate) const DATA_DIR: &str = "telemetry";
 ///   install; a random one for this launch when the directory cannot be written, with a
 ///   warning);
 /// - `deployment.environment.name`: `development` in debug builds;
+/// - `storage.dir` (where the user's consent is kept): `<app data dir>/telemetry`, a
+///   relative one under the app's data directory;
 /// - relative file exporter paths: under the app's log directory.
 ///
 /// What the configuration or `OTEL_RESOURCE_ATTRIBUTES` sets is kept.
@@ -34,13 +36,19 @@ pub(crate) fn fill_in<R: Runtime>(config: &mut TelemetryConfig, app: &AppHandle<
     if config.service_version == defaults.service_version {
         config.service_version = app.package_info().version.to_string();
     }
+    let data_dir = app.path().app_data_dir().map_err(|e| e.to_string());
+    // Where the user's consent (and the install's id) is kept: `storage.dir`, a relative
+    // one under the app's data directory, by default `<app data dir>/telemetry`.
+    if let Ok(base) = &data_dir {
+        let dir = match config.storage.dir.as_deref() {
+            Some(dir) => resolve_path(dir, base, PathStyle::current()),
+            None => base.join(DATA_DIR).display().to_string(),
+        };
+        config.storage.dir = Some(dir);
+    }
     let attributes = &mut config.resource_attributes;
     if !attributes.contains_key("service.instance.id") {
-        let dir = app
-            .path()
-            .app_data_dir()
-            .map(|d| d.join(DATA_DIR))
-            .map_err(|e| e.to_string());
+        let dir = data_dir.map(|d| d.join(DATA_DIR));
         match dir.and_then(|d| instance_id(&d).map_err(|e| format!("{}: {e}", d.display()))) {
             Ok(id) => {
                 attributes.insert("service.instance.id".into(), id);

@@ -26,6 +26,7 @@ use tauri::plugin::{Builder as PluginBuilder, TauriPlugin};
 use tauri::{Manager, RunEvent, Runtime};
 use telemetry_engine::alerts::AlertRule;
 use telemetry_engine::health::HealthCheck;
+use telemetry_engine::privacy::{BeforeSend, Outgoing};
 use telemetry_engine::tracing::SpanHandle;
 
 pub use telemetry_engine as engine;
@@ -107,6 +108,7 @@ pub struct Builder {
     rules: Vec<AlertRule>,
     tracing_subscriber: bool,
     strict: Option<bool>,
+    before_send: Option<BeforeSend>,
 }
 
 impl Builder {
@@ -164,6 +166,30 @@ impl Builder {
         self
     }
 
+    /// The app's last look at every span and log record before it leaves the app (after
+    /// the `privacy` scrubbing): change it in place, return `false` to drop it.
+    ///
+    /// # Examples
+    /// ```
+    /// use tauri_plugin_opentelemetry::{engine::privacy::Outgoing, Builder};
+    /// fn register<R: tauri::Runtime>(app: tauri::Builder<R>) -> tauri::Builder<R> {
+    ///     app.plugin(Builder::new().before_send(|record| match record {
+    ///         Outgoing::Log(log) => {
+    ///             log.attributes.retain(|(key, _)| key.as_str() != "project.name");
+    ///             true
+    ///         }
+    ///         _ => true,
+    ///     }).build())
+    /// }
+    /// ```
+    pub fn before_send(
+        mut self,
+        hook: impl Fn(Outgoing<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.before_send = Some(Arc::new(hook));
+        self
+    }
+
     /// Builds the plugin.
     pub fn build<R: Runtime>(self) -> TauriPlugin<R, Option<serde_json::Value>> {
         let Builder {
@@ -172,6 +198,7 @@ impl Builder {
             rules,
             tracing_subscriber,
             strict,
+            before_send,
         } = self;
         let strict = strict.unwrap_or(cfg!(debug_assertions));
         PluginBuilder::<R, Option<serde_json::Value>>::new(PLUGIN_ID)
@@ -190,6 +217,7 @@ impl Builder {
                 commands::get_alert_history,
                 commands::get_export_status,
                 commands::get_config,
+                commands::get_consent,
                 commands::subscribe_series,
                 commands::ack_series,
                 commands::unsubscribe_series,
@@ -201,6 +229,7 @@ impl Builder {
                 commands::acknowledge_alert,
                 commands::start_span,
                 commands::end_span,
+                commands::set_consent,
             ])
             .setup(move |app, api| {
                 let setup = Setup {
@@ -209,6 +238,7 @@ impl Builder {
                     checks,
                     rules,
                     tracing_subscriber,
+                    before_send,
                 };
                 let manager = match setup.start(app) {
                     Ok(manager) => manager,
@@ -262,6 +292,7 @@ struct Setup {
     checks: Vec<Box<dyn HealthCheck>>,
     rules: Vec<AlertRule>,
     tracing_subscriber: bool,
+    before_send: Option<BeforeSend>,
 }
 
 impl Setup {
@@ -292,6 +323,7 @@ impl Setup {
         identity::fill_in(&mut config, app);
         tauri::async_runtime::block_on(async move {
             let manager = TelemetryManager::new(config).await?;
+            manager.set_before_send(self.before_send);
             if self.tracing_subscriber {
                 if let Err(e) = manager.install_tracing_subscriber() {
                     ::tracing::warn!(

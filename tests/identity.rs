@@ -5,7 +5,7 @@
 
 use tauri::test::{mock_builder, mock_context, noop_assets};
 use tauri::Manager;
-use tauri_plugin_opentelemetry::engine::config::LogsExporter;
+use tauri_plugin_opentelemetry::engine::config::{Consent, LogsExporter};
 use tauri_plugin_opentelemetry::{Builder, TelemetryConfig, TelemetryExt};
 
 /// The data directory of every app of this process (set once: tests run in parallel).
@@ -102,5 +102,33 @@ fn relative_file_paths_land_in_the_app_log_directory() {
     assert_eq!(
         std::path::Path::new(&file.path),
         logs.join("logs/studio.ecs.json")
+    );
+}
+
+#[test]
+fn the_users_consent_is_kept_in_the_app_data_directory_for_the_next_launch() {
+    data_home();
+    let ask = || TelemetryConfig {
+        consent: Consent::Ask,
+        ..TelemetryConfig::default()
+    };
+    let first = launch(ask());
+    let dir = first.path().app_data_dir().unwrap().join("telemetry");
+    assert_eq!(
+        first.telemetry().config().storage.dir.as_deref(),
+        Some(dir.to_str().unwrap())
+    );
+    assert_eq!(first.telemetry().consent(), Consent::Ask);
+    first.telemetry().set_consent(Consent::Denied).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("consent")).unwrap(),
+        "denied\n"
+    );
+    drop(first);
+    let second = launch(ask());
+    assert_eq!(
+        second.telemetry().consent(),
+        Consent::Denied,
+        "the user said no"
     );
 }

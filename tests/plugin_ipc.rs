@@ -343,6 +343,7 @@ fn write_commands_are_refused_by_tauri_without_the_write_set() {
             "end_span",
             serde_json::json!({"spanId": "0000000000000001"}),
         ),
+        ("set_consent", serde_json::json!({"consent": "granted"})),
     ] {
         let denied = invoke(&window, command, args).unwrap_err();
         assert!(
@@ -572,6 +573,55 @@ fn events_reach_only_windows_that_may_read_and_subscribed() {
         &unprivileged,
         "subscribe_events",
         serde_json::json!({"onEvent": "__CHANNEL__:9"}),
+    )
+    .unwrap_err();
+    assert!(denied.contains("not allowed"), "{denied}");
+}
+
+#[test]
+fn a_consent_dialog_needs_only_the_set_consent_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = TelemetryConfig {
+        consent: tauri_plugin_opentelemetry::engine::config::Consent::Ask,
+        ..Default::default()
+    };
+    config.metrics.system_collectors = false;
+    config.storage.dir = Some(dir.path().display().to_string());
+    let (app, window) = support::app_with(
+        &["opentelemetry:default", "opentelemetry:allow-set-consent"],
+        config,
+    );
+    let _keep_alive = &app;
+    assert_eq!(
+        invoke(&window, "get_consent", serde_json::json!({})).unwrap(),
+        "ask"
+    );
+    let bad = invoke(
+        &window,
+        "set_consent",
+        serde_json::json!({"consent": "maybe"}),
+    )
+    .unwrap_err();
+    assert!(bad.contains("maybe"), "{bad}");
+    invoke(
+        &window,
+        "set_consent",
+        serde_json::json!({"consent": "granted"}),
+    )
+    .unwrap();
+    assert_eq!(
+        invoke(&window, "get_consent", serde_json::json!({})).unwrap(),
+        "granted"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("consent")).unwrap(),
+        "granted\n"
+    );
+    // The grant is that one command: the other writes stay refused.
+    let denied = invoke(
+        &window,
+        "record_metric",
+        serde_json::json!({"record": {"kind": "gauge", "name": "x", "value": 1}}),
     )
     .unwrap_err();
     assert!(denied.contains("not allowed"), "{denied}");

@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use telemetry_engine::api::{self, ApiError, MetricRecord, SeriesSelector};
-use telemetry_engine::config::TelemetryConfig;
+use telemetry_engine::config::{Consent, TelemetryConfig};
 use telemetry_engine::TelemetryManager;
 
 struct Fixture {
@@ -117,6 +117,11 @@ fuzz_target!(|data: &[u8]| {
         "acknowledge_alert" => {
             if let Some(rule) = decode::<String>(&args, "rule") {
                 check(t.alerts().acknowledge(&rule).map_err(ApiError::from));
+            }
+        }
+        "set_consent" => {
+            if let Some(consent) = decode::<Consent>(&args, "consent") {
+                check(api::set_consent(t, consent));
             }
         }
         "run_health_checks" => {

@@ -19,6 +19,7 @@
 import type { ActiveAlert } from './bindings/ActiveAlert'
 import type { AlertEvent } from './bindings/AlertEvent'
 import type { CatalogueEntry } from './bindings/CatalogueEntry'
+import type { Consent } from './bindings/Consent'
 import type { ExportStatus } from './bindings/ExportStatus'
 import type { HealthReport } from './bindings/HealthReport'
 import type { LogFilter } from './bindings/LogFilter'
@@ -45,6 +46,7 @@ export type { AlertEvent } from './bindings/AlertEvent'
 export type { AlertSeverity } from './bindings/AlertSeverity'
 export type { AlertState } from './bindings/AlertState'
 export type { CatalogueEntry } from './bindings/CatalogueEntry'
+export type { Consent } from './bindings/Consent'
 export type { Delivery } from './bindings/Delivery'
 export type { ExportStatus } from './bindings/ExportStatus'
 export type { HealthCheckResult } from './bindings/HealthCheckResult'
@@ -164,6 +166,23 @@ export class TelemetryClient {
   /** The configuration in force, secrets redacted. */
   getConfig(): Promise<Record<string, unknown>> {
     return this.transport.call('get_config')
+  }
+
+  /**
+   * The user's consent: `granted` lets telemetry leave the machine (OTLP, webhooks,
+   * PagerDuty, e-mail); with `denied` or `ask` only the in-app panel, the local Prometheus
+   * endpoint and the files get it.
+   */
+  getConsent(): Promise<Consent> {
+    return this.transport.call('get_consent')
+  }
+
+  /**
+   * Records the user's choice, kept for the next launches (needs
+   * `opentelemetry:allow-set-consent`, also in `opentelemetry:allow-write`).
+   */
+  setConsent(consent: Consent): Promise<void> {
+    return this.transport.call('set_consent', { consent })
   }
 
   /** Streams the selected series every `intervalMs` (50 to 60000) to `onUpdate`. */
@@ -312,6 +331,10 @@ export const getAlertHistory = () => client().getAlertHistory()
 export const getExportStatus = () => client().getExportStatus()
 /** {@inheritDoc TelemetryClient.getConfig} */
 export const getConfig = () => client().getConfig()
+/** {@inheritDoc TelemetryClient.getConsent} */
+export const getConsent = () => client().getConsent()
+/** {@inheritDoc TelemetryClient.setConsent} */
+export const setConsent = (consent: Consent) => client().setConsent(consent)
 /** {@inheritDoc TelemetryClient.subscribeSeries} */
 export const subscribeSeries = (
   selectors: SeriesSelector[],

@@ -3,11 +3,13 @@ import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
 import type { Channel } from '@tauri-apps/api/core'
 
 import {
+  getConsent,
   getLogs,
   getSnapshot,
   onAlert,
   onNotification,
   querySeries,
+  setConsent,
   subscribeSeries,
   withSpan,
   type AlertEvent,
@@ -48,6 +50,21 @@ describe('commands over IPC', () => {
     ])
     expect(calls[1].args).toEqual({ query: { name: 'queue_size', stepMs: 1000 } })
     expect(calls[2].args).toEqual({ filter: null })
+  })
+
+  it('reads and sets the consent by its word', async () => {
+    let consent = 'ask'
+    const calls = record(({ cmd, args }) => {
+      if (cmd.endsWith('set_consent')) consent = args.consent as string
+      return cmd.endsWith('get_consent') ? consent : null
+    })
+    expect(await getConsent()).toBe('ask')
+    await setConsent('granted')
+    expect(await getConsent()).toBe('granted')
+    expect(calls[1]).toEqual({
+      cmd: 'plugin:opentelemetry|set_consent',
+      args: { consent: 'granted' }
+    })
   })
 
   it('rejects with the error the plugin names', async () => {

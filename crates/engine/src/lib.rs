@@ -30,6 +30,7 @@ pub mod logs;
 mod manager;
 pub mod metrics;
 pub mod platform;
+pub mod privacy;
 pub mod resource;
 pub mod server;
 pub mod store;

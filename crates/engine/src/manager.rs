@@ -16,7 +16,7 @@ use tracing_subscriber::Layer;
 use crate::alerts::{AlertError, AlertManager};
 use crate::api::Sources;
 use crate::collectors::{CollectorError, SystemCollector};
-use crate::config::{ConfigError, HttpApi, MetricsExporter, TelemetryConfig};
+use crate::config::{ConfigError, Consent, HttpApi, MetricsExporter, TelemetryConfig};
 use crate::export::otlp::ExportContext;
 use crate::export::prometheus::MetricsPipeline;
 use crate::export::{
@@ -25,6 +25,7 @@ use crate::export::{
 use crate::health::{self, HealthCheckManager, HealthError};
 use crate::logs::{LogStore, LogsPipeline};
 use crate::metrics::{BoundCounter, Gauge, Metrics, MetricsError};
+use crate::privacy::{BeforeSend, Privacy, PrivacyError};
 use crate::server::{RunningServer, Served, ServerConfig, SHUTDOWN_GRACE};
 use crate::store::SeriesStore;
 use crate::supervise::Supervisor;
@@ -214,7 +215,8 @@ impl TelemetryManager {
         config.validate()?;
         let active = config.enabled && config.metrics.enabled;
         let resource = crate::resource::build(&config);
-        let pipeline = MetricsPipeline::new(&config.metrics, resource.clone(), active)?;
+        let privacy = Privacy::new(&config);
+        let pipeline = MetricsPipeline::new(&config.metrics, resource.clone(), active, &privacy)?;
         let metrics = pipeline.metrics();
         let store = Arc::new(SeriesStore::new(&config.metrics));
         let status = ExportStatusBoard::default();
@@ -226,6 +228,7 @@ impl TelemetryManager {
                 config.tracing.batch_export.max_export_timeout,
                 &status,
                 dropped("telemetry_spans_dropped_total")?,
+                &privacy,
             ),
         );
         let logs = LogsPipeline::new(
@@ -235,6 +238,7 @@ impl TelemetryManager {
                 config.logs.batch_export.max_export_timeout,
                 &status,
                 dropped("telemetry_logs_dropped_total")?,
+                &privacy,
             ),
         );
         let supervisor = Supervisor::new(metrics)?;
@@ -252,6 +256,7 @@ impl TelemetryManager {
             metrics.clone(),
             status.clone(),
             supervisor.clone(),
+            privacy.consent.clone(),
         )
         .await?;
         let cycle = Cycle::new(&config, &pipeline, &store, &status)?;
@@ -268,6 +273,7 @@ impl TelemetryManager {
                 status,
                 webview: Arc::default(),
                 events: Arc::default(),
+                privacy,
             },
             tracing,
             logs,
@@ -537,6 +543,50 @@ impl TelemetryManager {
     /// The metrics API.
     pub fn metrics(&self) -> &Metrics {
         self.pipeline.metrics()
+    }
+
+    /// The user's consent in force (see [`Consent`]).
+    pub fn consent(&self) -> Consent {
+        self.sources.privacy.consent.get()
+    }
+
+    /// Records the user's choice: OTLP, webhooks, PagerDuty and e-mail send only while it
+    /// is [`Consent::Granted`]; withdrawn, the next export sends nothing. Kept under
+    /// `storage.dir` for the next launches.
+    ///
+    /// # Errors
+    /// [`PrivacyError::Persist`] when the choice cannot be kept: it applies to this launch
+    /// all the same.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::{config::{Consent, TelemetryConfig}, TelemetryManager};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let telemetry = TelemetryManager::new(TelemetryConfig { consent: Consent::Ask,
+    ///     ..Default::default() }).await?;
+    /// telemetry.set_consent(Consent::Granted)?;
+    /// assert_eq!(telemetry.consent(), Consent::Granted);
+    /// # Ok(()) }
+    /// ```
+    pub fn set_consent(&self, consent: Consent) -> Result<(), PrivacyError> {
+        self.sources.privacy.consent.set(consent)
+    }
+
+    /// Installs the app's last look at every span and log record before it leaves the
+    /// process (after the configured scrubbing); `None` removes it. See [`BeforeSend`].
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::{privacy::Outgoing, TelemetryManager};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let telemetry = TelemetryManager::new(Default::default()).await?;
+    /// telemetry.set_before_send(Some(std::sync::Arc::new(|record: Outgoing<'_>| {
+    ///     !matches!(record, Outgoing::Span(span) if span.name == "heartbeat")
+    /// })));
+    /// # Ok(()) }
+    /// ```
+    pub fn set_before_send(&self, hook: Option<BeforeSend>) {
+        self.sources.privacy.set_before_send(hook);
     }
 
     /// What the query API reads ([`crate::api`]): the plugin's commands and the HTTP

@@ -444,3 +444,75 @@ async fn config_rules_run_in_the_manager_with_the_alerts_gauge_and_status() {
     );
     telemetry.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_consent_webhooks_stay_on_the_machine_and_in_app_alerts_still_arrive() {
+    let (addr, mut posted) = receiver(0).await;
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    config.consent = telemetry_engine::config::Consent::Denied;
+    config.alerts.rules = vec![AlertRule {
+        name: "queue_backlog".into(),
+        condition: "queue_size > 10".into(),
+        severity: AlertSeverity::Warning,
+        actions: vec![
+            AlertAction::Webhook {
+                url: format!("http://{addr}/hook"),
+                payload: None,
+            },
+            AlertAction::InApp {},
+        ],
+        ..AlertRule::default()
+    }];
+    config.alerts.evaluation_interval = Duration::from_millis(100);
+    config.metrics.collection_interval = Duration::from_millis(200);
+    let telemetry = common::start(config).await;
+    telemetry
+        .metrics()
+        .set_gauge("queue_size", 25.0)
+        .await
+        .unwrap();
+    let deliveries = common::eventually(
+        "the firing entry's deliveries",
+        Duration::from_secs(10),
+        || {
+            let found = telemetry
+                .alerts()
+                .history()
+                .into_iter()
+                .find(|e| e.notification.state == AlertState::Firing && e.deliveries.len() == 2)
+                .map(|e| e.deliveries);
+            async move { found }
+        },
+    )
+    .await;
+    let webhook = deliveries.iter().find(|d| d.action == "webhook").unwrap();
+    assert_eq!(
+        webhook.error.as_deref(),
+        Some("not sent: consent is denied")
+    );
+    assert_eq!(webhook.attempts, 0);
+    let in_app = deliveries.iter().find(|d| d.action == "in_app").unwrap();
+    assert_eq!(in_app.error, None);
+    assert!(posted.try_recv().is_err(), "posted without consent");
+    assert_eq!(
+        telemetry.get_export_status().await["alerts:webhook"],
+        ExportStatus::Degraded("not sent: consent is denied".into())
+    );
+    assert!(telemetry.render_prometheus().unwrap().contains(
+        r#"telemetry_alert_deliveries_dropped_total{action="webhook",reason="consent"} 1"#
+    ));
+
+    // Granted: the resolution goes out.
+    telemetry
+        .set_consent(telemetry_engine::config::Consent::Granted)
+        .unwrap();
+    telemetry
+        .metrics()
+        .set_gauge("queue_size", 1.0)
+        .await
+        .unwrap();
+    let (_, body) = posted.recv().await.unwrap();
+    assert_eq!(body["status"], "resolved");
+    telemetry.shutdown().await;
+}

@@ -13,6 +13,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("platform", 0),
     ("metrics", 1),
     ("resource", 1),
+    ("privacy", 1),
     ("supervise", 2),
     ("collectors", 2),
     ("store", 2),

@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::notify::Notifier;
+use super::notify::{DeliveryError, Notifier};
 use super::{AlertAction, AlertEvent, Delivery, Notification};
 use crate::export::ExportStatusBoard;
 use crate::metrics::Counter;
@@ -158,11 +158,16 @@ impl Shared {
                 status.register(&name);
                 match &result {
                     Ok(()) => status.success(&name),
+                    Err(e @ DeliveryError::NoConsent(_)) => status.degraded(&name, e.to_string()),
                     Err(e) => status.failure(&name, e.to_string()),
                 }
             }
-            if let Err(e) = &result {
-                ::tracing::warn!(target: "telemetry::alerts", rule, error = %e, "alert notification failed");
+            match &result {
+                Ok(()) => {}
+                Err(DeliveryError::NoConsent(_)) => self.count_dropped(action.kind(), "consent"),
+                Err(e) => {
+                    ::tracing::warn!(target: "telemetry::alerts", rule, error = %e, "alert notification failed");
+                }
             }
             Delivery {
                 action: action.kind(),
@@ -180,15 +185,7 @@ impl Shared {
             .actions
             .iter()
             .map(|action| {
-                if let Some(counter) = &self.dropped {
-                    let _ = counter.add(
-                        1,
-                        &[
-                            KeyValue::new("action", action.kind()),
-                            KeyValue::new("reason", reason),
-                        ],
-                    );
-                }
+                self.count_dropped(action.kind(), reason);
                 Delivery {
                     action: action.kind(),
                     attempts: 0,
@@ -197,6 +194,19 @@ impl Shared {
             })
             .collect();
         self.complete(job.seq, deliveries);
+    }
+
+    /// Counts one notification of `action` not delivered, for `reason`.
+    fn count_dropped(&self, action: &'static str, reason: &'static str) {
+        if let Some(counter) = &self.dropped {
+            let _ = counter.add(
+                1,
+                &[
+                    KeyValue::new("action", action),
+                    KeyValue::new("reason", reason),
+                ],
+            );
+        }
     }
 
     /// Adds `deliveries` to the history entry `seq` (gone if 500 newer ones came).

@@ -32,6 +32,7 @@ pub use rule::TemplateError;
 use crate::config::AlertsConfig;
 use crate::export::ExportStatusBoard;
 use crate::metrics::Metrics;
+use crate::privacy::ConsentGate;
 use crate::store::SeriesStore;
 use crate::supervise::Supervisor;
 use delivery::{Deliveries, History, Job};
@@ -340,7 +341,7 @@ impl AlertManager {
     /// A manager with no rules, delivering with the settings of `config`
     /// (`config.rules` are not added: use [`AlertManager::add_rule`]).
     pub fn new(config: &AlertsConfig, service: &str) -> Self {
-        Self::build(config, service, None, None, Supervisor::unmetered())
+        Self::build(config, service, None, None, Supervisor::unmetered(), None)
     }
 
     fn build(
@@ -349,6 +350,7 @@ impl AlertManager {
         metrics: Option<Metrics>,
         status: Option<ExportStatusBoard>,
         supervisor: Supervisor,
+        consent: Option<ConsentGate>,
     ) -> Self {
         let history = History::default();
         let dropped = metrics
@@ -359,7 +361,7 @@ impl AlertManager {
             inputs: Mutex::default(),
             instances: Mutex::new(HashMap::new()),
             deliveries: Deliveries::new(
-                Notifier::new(config, service),
+                Notifier::new(config, service, consent),
                 status,
                 history.clone(),
                 dropped,
@@ -382,8 +384,16 @@ impl AlertManager {
         metrics: Metrics,
         status: ExportStatusBoard,
         supervisor: Supervisor,
+        consent: ConsentGate,
     ) -> Result<Self, AlertError> {
-        let manager = Self::build(config, service, Some(metrics), Some(status), supervisor);
+        let manager = Self::build(
+            config,
+            service,
+            Some(metrics),
+            Some(status),
+            supervisor,
+            Some(consent),
+        );
         for rule in &config.rules {
             manager.add_rule(rule.clone()).await?;
         }

@@ -16,7 +16,8 @@ use tokio::sync::broadcast;
 use super::rule::{render, render_json};
 use super::AlertAction;
 use super::{AlertState, Delivery};
-use crate::config::{AlertsConfig, EmailConfig, SmtpSecurity};
+use crate::config::{AlertsConfig, Consent, EmailConfig, SmtpSecurity};
+use crate::privacy::ConsentGate;
 
 /// One alert instance's change, as the actions receive it.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
@@ -69,6 +70,9 @@ pub enum DeliveryError {
     /// An email action without `alerts.email` settings.
     #[error("email action needs alerts.email (smtp_host, from)")]
     NoEmailSettings,
+    /// Not sent: the user has not consented to telemetry leaving the machine.
+    #[error("not sent: consent is {}", .0.as_str())]
+    NoConsent(Consent),
 }
 
 /// Delivers notifications to the actions' destinations.
@@ -81,10 +85,12 @@ pub(crate) struct Notifier {
     timeout: Duration,
     service: String,
     in_app: broadcast::Sender<Notification>,
+    /// The user's consent, for the actions that leave the machine (none: always sent).
+    consent: Option<ConsentGate>,
 }
 
 impl Notifier {
-    pub(crate) fn new(config: &AlertsConfig, service: &str) -> Self {
+    pub(crate) fn new(config: &AlertsConfig, service: &str, consent: Option<ConsentGate>) -> Self {
         let client = reqwest::Client::builder()
             .timeout(config.delivery_timeout)
             .build()
@@ -99,6 +105,7 @@ impl Notifier {
             timeout: config.delivery_timeout,
             service: service.to_owned(),
             in_app,
+            consent,
         }
     }
 
@@ -114,6 +121,11 @@ impl Notifier {
         action: &AlertAction,
         n: &Notification,
     ) -> (u32, Result<(), DeliveryError>) {
+        if let Some(gate) = self.consent.as_ref().filter(|_| !action.is_local()) {
+            if !gate.allows_sending() {
+                return (0, Err(DeliveryError::NoConsent(gate.get())));
+            }
+        }
         let mut delay = self.backoff;
         let mut attempt = 1;
         loop {
@@ -123,7 +135,10 @@ impl Notifier {
                     kind: action.kind(),
                     after: self.timeout,
                 }));
-            let retriable = !matches!(result, Err(DeliveryError::NoEmailSettings));
+            let retriable = !matches!(
+                result,
+                Err(DeliveryError::NoEmailSettings | DeliveryError::NoConsent(_))
+            );
             if result.is_ok() || !retriable || attempt > self.retries {
                 return (attempt, result);
             }

@@ -73,6 +73,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     read("get_alert_history"),
     read("get_export_status"),
     read("get_config"),
+    read("get_consent"),
     stream("subscribe_series"),
     stream("ack_series"),
     stream("unsubscribe_series"),
@@ -84,4 +85,5 @@ pub const COMMANDS: &[CommandSpec] = &[
     write("acknowledge_alert"),
     write("start_span"),
     write("end_span"),
+    write("set_consent"),
 ];

@@ -27,9 +27,10 @@ pub(crate) use webview::MAX_WEBVIEW_COUNTER;
 pub use webview::MAX_WEBVIEW_SERIES;
 
 use crate::alerts::AlertError;
-use crate::config::{Panel, PanelKind};
+use crate::config::{Consent, Panel, PanelKind};
 use crate::logs::{LogQuery, LogRecord};
 use crate::metrics::{is_engine_metric, name, MetricKind, MetricsError};
+use crate::privacy::PrivacyError;
 use crate::store::{LatestValue, SeriesData, SeriesStore};
 use crate::tracing::{TraceQuery, TraceRecord};
 use crate::KeyValue;
@@ -61,6 +62,9 @@ pub enum ApiError {
     /// No read command has this name.
     #[error("{0:?} is not a read command")]
     UnknownCommand(String),
+    /// The consent applies but could not be kept for the next launch.
+    #[error(transparent)]
+    Privacy(#[from] PrivacyError),
 }
 
 impl ApiError {
@@ -195,6 +199,7 @@ pub async fn read(
         "get_alert_history" => json(t.alerts.history()),
         "get_export_status" => json(t.status.statuses()),
         "get_config" => json(t.config.redacted()),
+        "get_consent" => json(consent(t)),
         other => Err(ApiError::UnknownCommand(other.to_owned())),
     }
 }
@@ -547,6 +552,40 @@ pub fn silence_alert(t: &Sources, rule: &str, duration_ms: u64) -> Result<(), Ap
     t.alerts.silence(rule, until)?;
     ::tracing::warn!(target: "telemetry::alerts", rule, duration_ms, until_ms = until, "alert silenced from the webview");
     Ok(())
+}
+
+/// The user's consent in force: whether telemetry may leave the machine.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::{api, config::Consent, TelemetryManager};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let telemetry = TelemetryManager::new(Default::default()).await?;
+/// assert_eq!(api::consent(telemetry.sources()), Consent::Granted);
+/// # Ok(()) }
+/// ```
+pub fn consent(t: &Sources) -> Consent {
+    t.privacy.consent.get()
+}
+
+/// Records the user's choice: from now on OTLP, webhooks, PagerDuty and e-mail send only
+/// if it is [`Consent::Granted`] (a batch already under way finishes). The choice is kept
+/// under `storage.dir` for the next launches, and logged.
+///
+/// # Errors
+/// [`ApiError::Privacy`] when it cannot be kept (it applies to this launch all the same).
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::{api, config::Consent, TelemetryManager};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let telemetry = TelemetryManager::new(Default::default()).await?;
+/// api::set_consent(telemetry.sources(), Consent::Denied)?;
+/// assert_eq!(api::consent(telemetry.sources()), Consent::Denied);
+/// # Ok(()) }
+/// ```
+pub fn set_consent(t: &Sources, consent: Consent) -> Result<(), ApiError> {
+    Ok(t.privacy.consent.set(consent)?)
 }
 
 /// Selectors one series stream may have: each costs a store lookup every tick.

@@ -12,11 +12,12 @@ use crate::export::ExportStatusBoard;
 use crate::health::HealthCheckManager;
 use crate::logs::LogStore;
 use crate::metrics::Metrics;
+use crate::privacy::Privacy;
 use crate::store::SeriesStore;
 use crate::tracing::TraceStore;
 
 /// The engine's readable parts: configuration, metrics, series, traces, logs, health,
-/// alerts, export status and live events. Cheap to clone.
+/// alerts, export status, live events and the user's consent. Cheap to clone.
 ///
 /// # Examples
 /// ```
@@ -41,4 +42,6 @@ pub struct Sources {
     pub(crate) webview: Arc<WebviewBudget>,
     /// Alert, notification, health and trace events for the live views.
     pub(crate) events: Arc<EventBus>,
+    /// The user's consent and the scrubbing rules.
+    pub(crate) privacy: Privacy,
 }

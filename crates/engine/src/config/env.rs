@@ -78,7 +78,9 @@ impl TelemetryConfig {
     /// - `OTEL_BSP_*` and `OTEL_BLRP_*` (`SCHEDULE_DELAY`, `EXPORT_TIMEOUT` in ms,
     ///   `MAX_EXPORT_BATCH_SIZE`, `MAX_QUEUE_SIZE`) set the span and log batches;
     /// - `OTEL_PROPAGATORS` (`tracecontext`, `baggage`, `none`) sets `tracing.propagators`;
-    /// - `RUST_LOG` sets `logs.level`; `TELEMETRY_HTTP_TOKEN` sets `http_token`.
+    /// - `RUST_LOG` sets `logs.level`; `TELEMETRY_HTTP_TOKEN` sets `http_token`;
+    /// - `TELEMETRY_CONSENT` (`granted`, `denied`, `ask`) sets `consent`;
+    ///   `TELEMETRY_DATA_DIR` sets `storage.dir`.
     ///
     /// An empty value counts as unset. A value that cannot be used is left out and
     /// reported in the list (the variable as `path`, the value in the message; header
@@ -140,6 +142,16 @@ impl TelemetryConfig {
         self.checked(&mut env, "OTEL_BLRP_*", |cfg, env| {
             apply_batch_env(env, "OTEL_BLRP", &mut cfg.logs.batch_export);
         });
+        if let Some(consent) = env.parsed(
+            "TELEMETRY_CONSENT",
+            "expected granted, denied or ask",
+            super::Consent::parse,
+        ) {
+            self.consent = consent;
+        }
+        if let Some(dir) = env.get("TELEMETRY_DATA_DIR") {
+            self.storage.dir = Some(dir);
+        }
         if let Some(level) = env.get("RUST_LOG") {
             match level.parse::<tracing_subscriber::filter::Targets>() {
                 Ok(_) => self.logs.level = level,

@@ -9,6 +9,7 @@ mod dashboard;
 mod env;
 mod error;
 mod paths;
+mod privacy;
 mod profiles;
 mod rules;
 mod validate;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use dashboard::{MetricDescription, Panel, PanelKind};
 pub use error::{ConfigError, ConfigIssue};
 pub use paths::{resolve_path, PathStyle};
+pub use privacy::{Consent, PrivacyConfig, StorageConfig};
 pub use profiles::Profile;
 pub use rules::{AlertAction, AlertRule, AlertSeverity};
 pub(crate) use validate::is_valid_check_name;
@@ -87,6 +89,13 @@ pub struct TelemetryConfig {
     /// get a default chart each. Default none. At most [`Panel::MAX_PANELS`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub panels: Vec<Panel>,
+    /// Whether telemetry may leave this machine: `granted` (default), `denied` or `ask`
+    /// (nothing is sent until the user grants it). See [`Consent`].
+    pub consent: Consent,
+    /// What is scrubbed from telemetry before it leaves the process.
+    pub privacy: PrivacyConfig,
+    /// Where the engine keeps the user's choices between launches.
+    pub storage: StorageConfig,
     /// What the environment overrides could not use ([`TelemetryConfig::from_env`] fills
     /// it): each was ignored, and the engine logs each as a warning when it starts. Not
     /// part of the JSON.
@@ -148,6 +157,9 @@ impl Default for TelemetryConfig {
             shutdown_timeout: Duration::from_secs(5),
             server: None,
             panels: Vec::new(),
+            consent: Consent::default(),
+            privacy: PrivacyConfig::default(),
+            storage: StorageConfig::default(),
             warnings: Vec::new(),
         }
     }

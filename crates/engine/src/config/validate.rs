@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{
     AlertsConfig, BatchExportConfig, ConfigError, ConfigIssue, FileExporterConfig,
     HealthCheckConfig, LogsExporter, MetricsConfig, MetricsExporter, OtlpExporterConfig, Panel,
-    PanelKind, TelemetryConfig, TracingExporter,
+    PanelKind, PrivacyConfig, TelemetryConfig, TracingExporter,
 };
 
 /// The upper bounds of the numeric fields: far above any sensible setting, low enough
@@ -284,6 +284,7 @@ impl TelemetryConfig {
         self.validate_logs(&mut issues);
         self.validate_alerts(&mut issues);
         self.validate_panels(&mut issues);
+        self.validate_privacy(&mut issues);
         if issues.0.is_empty() {
             Ok(())
         } else {
@@ -438,6 +439,37 @@ impl TelemetryConfig {
 
     /// The panels' shape; their metric names are checked beside the name rules
     /// (`metrics::name_issues`).
+    fn validate_privacy(&self, issues: &mut Issues) {
+        let privacy = &self.privacy;
+        for (field, keys) in [
+            ("drop_attributes", &privacy.drop_attributes),
+            ("hash_attributes", &privacy.hash_attributes),
+        ] {
+            if keys.len() > PrivacyConfig::MAX_KEYS {
+                issues.add(
+                    format!("privacy.{field}"),
+                    format!(
+                        "{} keys, at most {} allowed",
+                        keys.len(),
+                        PrivacyConfig::MAX_KEYS
+                    ),
+                );
+            }
+            for (i, key) in keys.iter().enumerate() {
+                issues.text(
+                    &format!("privacy.{field}[{i}]"),
+                    key,
+                    limits::MAX_LABEL_CHARS,
+                );
+            }
+        }
+        if let Some(dir) = &self.storage.dir {
+            if dir.trim().is_empty() {
+                issues.add("storage.dir", "must not be empty (leave it out for none)");
+            }
+        }
+    }
+
     fn validate_panels(&self, issues: &mut Issues) {
         if self.panels.len() > Panel::MAX_PANELS {
             issues.add(

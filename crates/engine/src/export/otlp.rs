@@ -16,6 +16,7 @@ use crate::config::{
     shown_endpoint, split_userinfo, Compression, OtlpExporterConfig, OtlpProtocol,
 };
 use crate::metrics::Counter;
+use crate::privacy::Privacy;
 
 /// Where and how to send one signal, under a name in the export status.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,16 +39,24 @@ pub(crate) struct ExportContext {
     pub(crate) status: ExportStatusBoard,
     /// Counts lost items, labelled with the exporter's name and the reason.
     pub(crate) dropped: Counter,
+    /// The user's consent and the scrubbing rules.
+    pub(crate) privacy: Privacy,
 }
 
 impl ExportContext {
     /// A context on the current Tokio runtime, if there is one.
-    pub(crate) fn new(timeout: Duration, status: &ExportStatusBoard, dropped: Counter) -> Self {
+    pub(crate) fn new(
+        timeout: Duration,
+        status: &ExportStatusBoard,
+        dropped: Counter,
+        privacy: &Privacy,
+    ) -> Self {
         Self {
             timeout,
             runtime: Handle::try_current().ok(),
             status: status.clone(),
             dropped,
+            privacy: privacy.clone(),
         }
     }
 }
@@ -169,9 +178,10 @@ fn grpc_metadata(config: &OtlpExporterConfig) -> Result<tonic::metadata::Metadat
     Ok(metadata)
 }
 
-/// Wraps a span or log exporter: records each result in the export status, counts items
-/// lost to failed exports, and runs the export on a Tokio runtime when the exporter needs
-/// one.
+/// Wraps a span or log exporter: scrubs what it sends, holds back what would leave the
+/// machine without the user's consent, records each result in the export status, counts
+/// items lost to failed exports, and runs the export on a Tokio runtime when the exporter
+/// needs one.
 #[derive(Debug)]
 pub(crate) struct StatusExporter<E> {
     inner: E,
@@ -180,6 +190,9 @@ pub(crate) struct StatusExporter<E> {
     status: ExportStatusBoard,
     dropped: Counter,
     runtime: Option<Handle>,
+    privacy: Privacy,
+    /// Whether it sends off the machine (OTLP), so only with consent.
+    leaves_machine: bool,
 }
 
 impl<E> StatusExporter<E> {
@@ -189,7 +202,10 @@ impl<E> StatusExporter<E> {
         cx: &ExportContext,
         runtime: Option<Handle>,
     ) -> Self {
-        Self::named(inner, target.name.clone(), target.note.clone(), cx, runtime)
+        Self {
+            leaves_machine: true,
+            ..Self::named(inner, target.name.clone(), target.note.clone(), cx, runtime)
+        }
     }
 
     /// A wrapper for an exporter that is not OTLP (the files), under `name`.
@@ -214,7 +230,30 @@ impl<E> StatusExporter<E> {
             status: cx.status.clone(),
             dropped: cx.dropped.clone(),
             runtime,
+            privacy: cx.privacy.clone(),
+            leaves_machine: false,
         }
+    }
+
+    /// Whether a batch of `count` items may go: without consent it is dropped, counted
+    /// with `reason="consent"`, and the status says why nothing is sent.
+    fn consented(&self, count: u64) -> bool {
+        if !self.leaves_machine || self.privacy.consent.allows_sending() {
+            return true;
+        }
+        let consent = self.privacy.consent.get();
+        self.status.degraded(
+            &self.name,
+            format!("nothing is sent: consent is {}", consent.as_str()),
+        );
+        let _ = self.dropped.add(
+            count,
+            &[
+                opentelemetry::KeyValue::new("exporter", self.name.clone()),
+                opentelemetry::KeyValue::new("reason", "consent"),
+            ],
+        );
+        false
     }
 
     fn record(&self, result: &OTelSdkResult, count: u64) {
@@ -235,7 +274,14 @@ impl<E> StatusExporter<E> {
 
 impl<E: SpanExporter> SpanExporter for StatusExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        if !self.consented(batch.len() as u64) {
+            return Ok(());
+        }
+        let batch = self.privacy.spans(batch);
         let count = batch.len() as u64;
+        if count == 0 {
+            return Ok(());
+        }
         let result = match &self.runtime {
             Some(handle) => handle.block_on(self.inner.export(batch)),
             None => self.inner.export(batch).await,
@@ -257,8 +303,8 @@ impl<E: SpanExporter> SpanExporter for StatusExporter<E> {
     }
 }
 
-impl<E: LogExporter> LogExporter for StatusExporter<E> {
-    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+impl<E: LogExporter> StatusExporter<E> {
+    async fn send_logs(&self, batch: LogBatch<'_>) -> OTelSdkResult {
         let count = batch.iter().count() as u64;
         let result = match &self.runtime {
             Some(handle) => handle.block_on(self.inner.export(batch)),
@@ -266,6 +312,22 @@ impl<E: LogExporter> LogExporter for StatusExporter<E> {
         };
         self.record(&result, count);
         result
+    }
+}
+
+impl<E: LogExporter> LogExporter for StatusExporter<E> {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        if !self.consented(batch.iter().count() as u64) {
+            return Ok(());
+        }
+        let Some(scrubbed) = self.privacy.logs(batch.iter()) else {
+            return self.send_logs(batch).await;
+        };
+        if scrubbed.is_empty() {
+            return Ok(());
+        }
+        let borrowed: Vec<_> = scrubbed.iter().map(|(r, s)| (r, s)).collect();
+        self.send_logs(LogBatch::new(&borrowed)).await
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {

@@ -17,6 +17,7 @@ use crate::config::MetricsConfig;
 use crate::metrics::{
     MetricSnapshot, Metrics, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind,
 };
+use crate::privacy::Privacy;
 
 /// The metrics pipeline, owned in one place: the meter provider (with its cardinality
 /// cap), the one reader registered with it, the [`Metrics`] the app records into, and
@@ -26,6 +27,8 @@ pub(crate) struct MetricsPipeline {
     provider: SdkMeterProvider,
     registry: Registry,
     metrics: Metrics,
+    /// Scrubs the label values of what is read back.
+    privacy: Privacy,
 }
 
 impl MetricsPipeline {
@@ -35,6 +38,7 @@ impl MetricsPipeline {
         config: &MetricsConfig,
         resource: Resource,
         active: bool,
+        privacy: &Privacy,
     ) -> Result<Self, ExportError> {
         let registry = Registry::new();
         let reader = opentelemetry_prometheus::exporter()
@@ -58,6 +62,7 @@ impl MetricsPipeline {
             provider,
             registry,
             metrics,
+            privacy: privacy.clone(),
         })
     }
 
@@ -69,7 +74,7 @@ impl MetricsPipeline {
     /// The Prometheus text exposition of everything: the SDK's families, then one gauge
     /// family per sketch quantile.
     pub(crate) fn render(&self) -> Result<String, ExportError> {
-        let mut families = self.registry.gather();
+        let mut families = self.gather();
         families.extend(self.metrics.quantile_snapshots().iter().map(gauge_family));
         let mut out = Vec::with_capacity(64 * 1024);
         TextEncoder::new()
@@ -81,9 +86,24 @@ impl MetricsPipeline {
     /// A snapshot of everything, timestamped now: the SDK's families, then the sketch
     /// quantiles as they come from the sketches.
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let mut snapshot = to_snapshot(&self.registry.gather(), crate::clock::now_ms());
+        let mut snapshot = to_snapshot(&self.gather(), crate::clock::now_ms());
         snapshot.metrics.extend(self.metrics.quantile_snapshots());
         snapshot
+    }
+
+    /// The SDK's families, their label values scrubbed (`privacy`).
+    fn gather(&self) -> Vec<MetricFamily> {
+        let mut families = self.registry.gather();
+        for label in families
+            .iter_mut()
+            .flat_map(|f| f.mut_metric().iter_mut())
+            .flat_map(|m| m.mut_label().iter_mut())
+        {
+            if let Some(clean) = self.privacy.label(label.name(), label.value()) {
+                label.set_value(clean);
+            }
+        }
+        families
     }
 
     /// Flushes and stops the meter provider.
