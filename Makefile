@@ -39,6 +39,8 @@ test: setup frontend
 	$(MAKE) check-dashboard
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	# The fuzz targets are a workspace of their own: checked here so they keep compiling.
+	CARGO_TARGET_DIR=$(CURDIR)/target cargo check --manifest-path fuzz/Cargo.toml
 	cargo deny check bans licenses sources
 	cargo test --workspace --all-targets
 	cargo test --workspace --doc

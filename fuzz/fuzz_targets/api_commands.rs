@@ -82,12 +82,12 @@ fuzz_target!(|data: &[u8]| {
     match command {
         "record_metric" => {
             if let Some(record) = decode::<MetricRecord>(&args, "record") {
-                check(api::record_metric(t, record));
+                check(api::record_metric(t.sources(), record));
             }
         }
         "silence_alert" => {
             if let (Some(rule), Some(ms)) = (decode::<String>(&args, "rule"), decode::<u64>(&args, "durationMs")) {
-                check(api::silence_alert(t, &rule, ms));
+                check(api::silence_alert(t.sources(), &rule, ms));
             }
         }
         "subscribe_series" => {
@@ -121,7 +121,7 @@ fuzz_target!(|data: &[u8]| {
         }
         "set_consent" => {
             if let Some(consent) = decode::<Consent>(&args, "consent") {
-                check(api::set_consent(t, consent));
+                check(api::set_consent(t.sources(), consent));
             }
         }
         "run_health_checks" => {
@@ -141,7 +141,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         read => {
-            let answer = runtime.block_on(api::read(t, read, &args));
+            let answer = runtime.block_on(api::read(t.sources(), read, &args));
             if let Ok(text) = &answer {
                 // Every answer is JSON (the transports send it as is).
                 assert!(serde_json::from_str::<serde_json::Value>(text).is_ok());
