@@ -30,6 +30,7 @@ const COMMANDS: &[&str] = &[
     "start_span",
     "end_span",
     "set_consent",
+    "write_diagnostics",
 ];
 
 fn main() {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use tauri::ipc::Channel;
-use tauri::{command, AppHandle, Runtime, State, Webview};
+use tauri::{command, AppHandle, Manager as _, Runtime, State, Webview};
 use telemetry_engine::alerts::{ActiveAlert, AlertEvent};
 use telemetry_engine::api::{
     self, ApiError, CatalogueEntry, Handoff, LiveEvent, LogFilter, MetricRecord, MetricsSnapshot,
@@ -156,6 +156,38 @@ pub(crate) async fn get_consent<R: Runtime>(app: AppHandle<R>) -> Consent {
 #[command]
 pub(crate) async fn set_consent<R: Runtime>(app: AppHandle<R>, consent: Consent) -> Result<()> {
     Ok(api::set_consent(app.telemetry().sources(), consent)?)
+}
+
+/// Longest window a diagnostics bundle from the webview covers, in minutes.
+const MAX_DIAGNOSTICS_MINUTES: u32 = 24 * 60;
+
+/// Writes a diagnostics bundle of the last `minutes` (default 15) into
+/// `<app log dir>/diagnostics` and returns its path (permission `allow-write-diagnostics`,
+/// also in `allow-write`).
+#[command]
+pub(crate) async fn write_diagnostics<R: Runtime>(
+    app: AppHandle<R>,
+    minutes: Option<u32>,
+) -> Result<String> {
+    let minutes = minutes.unwrap_or(15);
+    if minutes == 0 || minutes > MAX_DIAGNOSTICS_MINUTES {
+        return Err(ApiError::bad_argument(
+            "minutes",
+            format!("{minutes} is not between 1 and {MAX_DIAGNOSTICS_MINUTES}"),
+        )
+        .into());
+    }
+    let dir = app
+        .path()
+        .app_log_dir()
+        .map_err(|source| crate::Error::AppDirectory {
+            what: "log",
+            source,
+        })?
+        .join("diagnostics");
+    let window = std::time::Duration::from_secs(u64::from(minutes) * 60);
+    let path = app.telemetry().write_diagnostics(&dir, window).await?;
+    Ok(path.display().to_string())
 }
 
 /// Starts a stream of the selected series every `interval_ms` on `on_update`; returns

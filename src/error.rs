@@ -21,6 +21,14 @@ pub enum Error {
     /// A health check given to the builder could not be added.
     #[error(transparent)]
     Health(#[from] telemetry_engine::health::HealthError),
+    /// Tauri could not name one of the app's directories.
+    #[error("no app {what} directory: {source}")]
+    AppDirectory {
+        /// Which one (`log`, `data`).
+        what: &'static str,
+        /// Tauri's error.
+        source: tauri::Error,
+    },
 }
 
 impl Serialize for Error {

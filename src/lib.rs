@@ -230,6 +230,7 @@ impl Builder {
                 commands::start_span,
                 commands::end_span,
                 commands::set_consent,
+                commands::write_diagnostics,
             ])
             .setup(move |app, api| {
                 let setup = Setup {

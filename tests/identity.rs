@@ -3,6 +3,10 @@
 //! (`XDG_DATA_HOME`) at a temporary one for the whole process.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
+use std::io::Read as _;
+
 use tauri::test::{mock_builder, mock_context, noop_assets};
 use tauri::Manager;
 use tauri_plugin_opentelemetry::engine::config::{Consent, LogsExporter};
@@ -131,4 +135,37 @@ fn the_users_consent_is_kept_in_the_app_data_directory_for_the_next_launch() {
         Consent::Denied,
         "the user said no"
     );
+}
+
+#[test]
+fn a_diagnostics_bundle_lands_in_the_app_log_directory() {
+    data_home();
+    let mut config = TelemetryConfig::default();
+    config.metrics.system_collectors = false;
+    let (app, window) = support::app_with(&["opentelemetry:allow-write-diagnostics"], config);
+    app.telemetry()
+        .tracer()
+        .trace("open_project", |_| Ok::<_, String>(()))
+        .unwrap();
+    let bad = support::invoke(
+        &window,
+        "write_diagnostics",
+        serde_json::json!({"minutes": 0}),
+    )
+    .unwrap_err();
+    assert!(bad.starts_with("minutes: 0 is not between"), "{bad}");
+    let path = support::invoke(&window, "write_diagnostics", serde_json::json!({})).unwrap();
+    let path = std::path::PathBuf::from(path.as_str().unwrap());
+    assert!(
+        path.starts_with(app.path().app_log_dir().unwrap().join("diagnostics")),
+        "{}",
+        path.display()
+    );
+    let mut json = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
+        .read_to_string(&mut json)
+        .unwrap();
+    let bundle: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(bundle["traces"][0]["name"], "open_project");
+    assert_eq!(bundle["windowMs"], 15 * 60 * 1000);
 }

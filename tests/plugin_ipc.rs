@@ -344,6 +344,7 @@ fn write_commands_are_refused_by_tauri_without_the_write_set() {
             serde_json::json!({"spanId": "0000000000000001"}),
         ),
         ("set_consent", serde_json::json!({"consent": "granted"})),
+        ("write_diagnostics", serde_json::json!({"minutes": 5})),
     ] {
         let denied = invoke(&window, command, args).unwrap_err();
         assert!(

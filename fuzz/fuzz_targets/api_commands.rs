@@ -119,6 +119,10 @@ fuzz_target!(|data: &[u8]| {
                 check(t.alerts().acknowledge(&rule).map_err(ApiError::from));
             }
         }
+        "write_diagnostics" => {
+            // Writes a file: the fuzz target checks the argument, not the disk.
+            let _ = decode::<u32>(&args, "minutes");
+        }
         "set_consent" => {
             if let Some(consent) = decode::<Consent>(&args, "consent") {
                 check(api::set_consent(t.sources(), consent));

@@ -13,5 +13,23 @@ const root = document.getElementById('root')
 if (root !== null) {
   const token = takeToken()
   const client = new TelemetryClient(httpTransport(location.origin, fetch, { token }))
-  mountDashboard(root, { client, canWrite: false, title: 'Telemetry' })
+  mountDashboard(root, { client, canWrite: false, title: 'Telemetry', saveBundle: () => download(token) })
+}
+
+/** Downloads the engine's diagnostics bundle of the last 15 minutes as a file. */
+async function download(token: string | undefined): Promise<string> {
+  const response = await fetch(`${location.origin}/api/diagnostics?minutes=15`, {
+    headers: token !== undefined ? { authorization: `Bearer ${token}` } : {}
+  })
+  if (!response.ok) throw new Error(`diagnostics: HTTP ${response.status}`)
+  const disposition = response.headers.get('content-disposition') ?? ''
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'diagnostics.json.gz'
+  const url = URL.createObjectURL(await response.blob())
+  const link = document.createElement('a')
+  link.href = url
+  link.download = name
+  link.click()
+  // The download has its own copy once it started; a minute is ample.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000)
+  return `Downloaded ${name}`
 }

@@ -10,7 +10,12 @@ import './core/locale.js'
 import 'uplot/dist/uPlot.min.css'
 import './style.css'
 
-import type { TelemetryClient } from '../src/index.js'
+import {
+  type DiagnosticsBundle,
+  TelemetryClient,
+  bundleTransport,
+  readBundle
+} from '../src/index.js'
 import { Context, TABS, type Tab } from './core/context.js'
 import { fill, h } from './core/dom.js'
 import { ErrorStrip } from './core/errors.js'
@@ -52,6 +57,13 @@ export interface DashboardOptions {
    * system's `prefers-color-scheme`.
    */
   theme?: ThemeOption
+  /**
+   * Writes a diagnostics bundle and resolves to what to tell the user (where it went).
+   * Default with `canWrite`: the plugin's `writeDiagnostics()` (a file in the app's log
+   * directory); without `canWrite` and without this, no "Save bundle" button. Any
+   * dashboard can open a bundle ("Open bundle") and shows it offline, read-only.
+   */
+  saveBundle?: () => Promise<string>
 }
 
 /**
@@ -99,12 +111,45 @@ const VIEWS: Record<Tab, { label: string; view: View }> = {
  * ```
  */
 export function mountDashboard(element: HTMLElement, options: DashboardOptions): Dashboard {
+  let current: Dashboard
+  const live = () => {
+    current = mount(element, options, { open })
+  }
+  const open = (bundle: DiagnosticsBundle) => {
+    current.destroy()
+    const client = new TelemetryClient(bundleTransport(bundle))
+    current = mount(
+      element,
+      { ...options, client, canWrite: false, saveBundle: undefined },
+      { open, bundle, back: () => (current.destroy(), live()) }
+    )
+  }
+  live()
+  return { destroy: () => current.destroy() }
+}
+
+/** What a mount shows: the live backend, or a bundle with the way back to live. */
+interface Mode {
+  /** Shows a bundle the user opened. */
+  open: (bundle: DiagnosticsBundle) => void
+  /** The bundle shown, if any. */
+  bundle?: DiagnosticsBundle
+  /** Back to the live backend. */
+  back?: () => void
+}
+
+function mount(element: HTMLElement, options: DashboardOptions, mode: Mode): Dashboard {
   const scope = new Scope()
   const errors = new ErrorStrip()
   const main = h('main', { class: 'dash-main' })
   const root = h('div', { class: 'otel-dash' })
-  const ctx = new Context(options.client, options.canWrite ?? false, errors, (tab, traceId) =>
-    show(tab, traceId)
+  const bundle = mode.bundle
+  const ctx = new Context(
+    options.client,
+    options.canWrite ?? false,
+    errors,
+    (tab, traceId) => show(tab, traceId),
+    bundle !== undefined ? () => bundle.writtenAtMs : Date.now
   )
 
   // Theme: explicit option, else the stored choice, else the system's (followed live).
@@ -196,9 +241,17 @@ export function mountDashboard(element: HTMLElement, options: DashboardOptions):
         'header',
         { class: 'dash-header' },
         h('h1', {}, options.title ?? 'Telemetry'),
-        h('div', { class: 'dash-controls' }, range, pause, themeToggle)
+        h(
+          'div',
+          { class: 'dash-controls' },
+          range,
+          bundle === undefined && pause,
+          ...bundleControls(ctx, options, mode),
+          themeToggle
+        )
       ),
       h('nav', { class: 'dash-nav', 'aria-label': 'Views' }, ...tabs),
+      bundle !== undefined && bundleBanner(bundle, mode.back),
       errors.element,
       main
     )
@@ -213,4 +266,77 @@ export function mountDashboard(element: HTMLElement, options: DashboardOptions):
       root.remove()
     }
   }
+}
+
+/** "Save bundle" (when the dashboard may write one) and "Open bundle". */
+function bundleControls(ctx: Context, options: DashboardOptions, mode: Mode): HTMLElement[] {
+  const controls: HTMLElement[] = []
+  const save =
+    options.saveBundle ??
+    (ctx.canWrite ? async () => `Saved to ${await ctx.client.writeDiagnostics()}` : undefined)
+  const notice = h('span', { class: 'dash-notice muted', 'data-testid': 'bundle-notice' })
+  if (save !== undefined && mode.bundle === undefined) {
+    controls.push(
+      h(
+        'button',
+        {
+          class: 'secondary',
+          'data-testid': 'save-bundle',
+          title: 'Write what the panel holds (last 15 minutes, scrubbed) to one file for a bug report',
+          onclick: async () => {
+            const said = await ctx.call('write_diagnostics', save)
+            if (said !== undefined) notice.textContent = said
+          }
+        },
+        'Save bundle'
+      )
+    )
+  }
+  const input = h('input', {
+    type: 'file',
+    accept: '.gz,.json,application/gzip,application/json',
+    hidden: true,
+    'data-testid': 'open-bundle-file'
+  })
+  input.addEventListener('change', async () => {
+    const file = input.files?.[0]
+    if (file === undefined) return
+    const bundle = await ctx.call('open_bundle', () => readBundle(file))
+    if (bundle !== undefined) mode.open(bundle)
+  })
+  controls.push(
+    input,
+    h(
+      'button',
+      {
+        class: 'secondary',
+        'data-testid': 'open-bundle',
+        title: 'Show a diagnostics bundle, offline',
+        onclick: () => input.click()
+      },
+      'Open bundle'
+    ),
+    notice
+  )
+  return controls
+}
+
+/** What is shown instead of the live data, and the way back. */
+function bundleBanner(bundle: DiagnosticsBundle, back?: () => void): HTMLElement {
+  const service = bundle.resource['service.name'] ?? 'unknown service'
+  const version = bundle.resource['service.version']
+  const minutes = Math.round(bundle.windowMs / 60000)
+  return h(
+    'div',
+    { class: 'bundle-banner', 'data-testid': 'bundle-banner', role: 'status' },
+    h(
+      'span',
+      {},
+      `Diagnostics bundle of ${service}${version !== undefined ? ` ${version}` : ''}, written `,
+      h('time', { datetime: new Date(bundle.writtenAtMs).toISOString() }, new Date(bundle.writtenAtMs).toLocaleString()),
+      `, last ${minutes} min (read-only)`
+    ),
+    back !== undefined &&
+      h('button', { class: 'secondary', 'data-testid': 'bundle-back', onclick: back }, 'Back to live')
+  )
 }

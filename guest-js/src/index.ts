@@ -48,6 +48,7 @@ export type { AlertState } from './bindings/AlertState'
 export type { CatalogueEntry } from './bindings/CatalogueEntry'
 export type { Consent } from './bindings/Consent'
 export type { Delivery } from './bindings/Delivery'
+export type { DiagnosticsBundle } from './bindings/DiagnosticsBundle'
 export type { ExportStatus } from './bindings/ExportStatus'
 export type { HealthCheckResult } from './bindings/HealthCheckResult'
 export type { HealthReport } from './bindings/HealthReport'
@@ -74,6 +75,7 @@ export type { TraceFilter } from './bindings/TraceFilter'
 export type { TraceRecord } from './bindings/TraceRecord'
 export type { TraceSummary } from './bindings/TraceSummary'
 export { httpTransport, tauriTransport } from './transport.js'
+export { DIAGNOSTICS_FORMAT, DIAGNOSTICS_VERSION, bundleTransport, readBundle } from './bundle.js'
 export type { CallOptions, TelemetryEvent, Transport } from './transport.js'
 
 /** A live series stream. */
@@ -183,6 +185,17 @@ export class TelemetryClient {
    */
   setConsent(consent: Consent): Promise<void> {
     return this.transport.call('set_consent', { consent })
+  }
+
+  /**
+   * Writes a diagnostics bundle of the last `minutes` (default 15): series, traces, logs,
+   * health, alerts, export status, the redacted config and the resource, scrubbed, as one
+   * gzip file in the app's log directory; resolves to its path. Open it with
+   * {@link readBundle} and {@link bundleTransport}, or the dashboard's "Open bundle"
+   * (needs `opentelemetry:allow-write-diagnostics`, also in `opentelemetry:allow-write`).
+   */
+  writeDiagnostics(minutes?: number): Promise<string> {
+    return this.transport.call('write_diagnostics', { minutes: minutes ?? null })
   }
 
   /** Streams the selected series every `intervalMs` (50 to 60000) to `onUpdate`. */
@@ -335,6 +348,8 @@ export const getConfig = () => client().getConfig()
 export const getConsent = () => client().getConsent()
 /** {@inheritDoc TelemetryClient.setConsent} */
 export const setConsent = (consent: Consent) => client().setConsent(consent)
+/** {@inheritDoc TelemetryClient.writeDiagnostics} */
+export const writeDiagnostics = (minutes?: number) => client().writeDiagnostics(minutes)
 /** {@inheritDoc TelemetryClient.subscribeSeries} */
 export const subscribeSeries = (
   selectors: SeriesSelector[],

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { launchChromium } from '../../scripts/chromium.mjs'
-import { artifacts, freePort, start, stopAll, studioBinary } from './support.mjs'
+import { artifacts, freePort, start, stop, stopAll, studioBinary } from './support.mjs'
 
 /** Values an installed app may meet in its user's environment. */
 const BAD_ENV = {
@@ -20,6 +20,7 @@ const BAD_ENV = {
 let browser
 let page
 let base
+let studio
 const problems = []
 
 /** Takes a screenshot of the page as test-artifacts/dashboard-<name>.png. */
@@ -46,7 +47,7 @@ before(async () => {
   const port = await freePort()
   // Incidents every 30 s (from 10 s to 20 s): errors, slow frames, a render backlog.
   // Environment values the studio cannot use are warnings, never a failed start.
-  const studio = await start(studioBinary, ['--headless', '--incident-every', '30', '--duration', '600'], {
+  studio = await start(studioBinary, ['--headless', '--incident-every', '30', '--duration', '600'], {
     env: { PROMETHEUS_PORT: String(port), ...BAD_ENV },
     ready: /^dashboard: (http:\/\/\S+)$/,
     name: 'studio'
@@ -209,4 +210,42 @@ test('themes switch and a narrow side panel has no horizontal scroll', async () 
   await page.waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth + 1)
   await shot('narrow')
   assert.deepEqual(problems, [])
+})
+
+// Last: it stops the studio.
+test('a bundle saved from the headless studio opens offline and shows its traces and charts', async () => {
+  await page.setViewportSize({ width: 1366, height: 900 })
+  await open('traces')
+  await page.locator('[data-testid="trace-row"]').first().waitFor({ timeout: 30_000 })
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('[data-testid="save-bundle"]')
+  ])
+  assert.match(download.suggestedFilename(), /^timeline-studio-diagnostics-\d{8}T\d{6}Z\.json\.gz$/)
+  const file = join(artifacts, download.suggestedFilename())
+  await download.saveAs(file)
+  // The backend goes away: from here on, everything shown comes from the file.
+  await stop(studio.child)
+  await page.setInputFiles('[data-testid="open-bundle-file"]', file)
+  const banner = await page.waitForSelector('[data-testid="bundle-banner"]')
+  assert.match(await banner.innerText(), /Diagnostics bundle of timeline-studio .*last 15 min/)
+  await open('overview')
+  const charts = '[data-testid="view-overview"] [data-testid="chart"]'
+  await page.waitForFunction(
+    (selector) => {
+      const all = [...document.querySelectorAll(selector)]
+      return all.length >= 4 && all.every((c) => Number(c.dataset.points) > 0)
+    },
+    charts,
+    { timeout: 15_000 }
+  )
+  await open('traces')
+  const row = page.locator('[data-testid="trace-row"]').first()
+  await row.waitFor({ timeout: 15_000 })
+  await row.click()
+  await page.waitForSelector('[data-testid="waterfall"] [data-testid="waterfall-span"]')
+  assert.ok((await page.locator('[data-testid="waterfall-span"]').count()) >= 4)
+  await shot('bundle')
+  await page.click('[data-testid="bundle-back"]')
+  await page.waitForSelector('[data-testid="bundle-banner"]', { state: 'detached' })
 })

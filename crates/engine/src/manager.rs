@@ -215,6 +215,10 @@ impl TelemetryManager {
         config.validate()?;
         let active = config.enabled && config.metrics.enabled;
         let resource = crate::resource::build(&config);
+        let resource_text = resource
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let privacy = Privacy::new(&config);
         let pipeline = MetricsPipeline::new(&config.metrics, resource.clone(), active, &privacy)?;
         let metrics = pipeline.metrics();
@@ -274,6 +278,7 @@ impl TelemetryManager {
                 webview: Arc::default(),
                 events: Arc::default(),
                 privacy,
+                resource: Arc::new(resource_text),
             },
             tracing,
             logs,
@@ -587,6 +592,32 @@ impl TelemetryManager {
     /// ```
     pub fn set_before_send(&self, hook: Option<BeforeSend>) {
         self.sources.privacy.set_before_send(hook);
+    }
+
+    /// Writes a diagnostics bundle of the last `window` (series, traces, logs, health,
+    /// alerts, export status, the redacted config and the resource, scrubbed) into `dir`
+    /// as `<service>-diagnostics-<time>.json.gz`, and returns its path; the dashboard
+    /// opens it offline ("Open bundle").
+    ///
+    /// # Errors
+    /// [`crate::api::ApiError::BadArgument`] for a window of zero or over a day,
+    /// [`crate::api::ApiError::Io`] when the file cannot be written.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn run(telemetry: std::sync::Arc<telemetry_engine::TelemetryManager>) -> Result<(), Box<dyn std::error::Error>> {
+    /// let path = telemetry
+    ///     .write_diagnostics(std::path::Path::new("/tmp"), std::time::Duration::from_secs(900))
+    ///     .await?;
+    /// println!("attach {} to the bug report", path.display());
+    /// # Ok(()) }
+    /// ```
+    pub async fn write_diagnostics(
+        &self,
+        dir: &std::path::Path,
+        window: Duration,
+    ) -> Result<std::path::PathBuf, crate::api::ApiError> {
+        crate::api::write_diagnostics(&self.sources, dir, window).await
     }
 
     /// What the query API reads ([`crate::api`]): the plugin's commands and the HTTP

@@ -210,3 +210,99 @@ async fn planted_private_values_never_reach_the_receiver() {
     assert!(!exposition.contains(&home), "{exposition}");
     assert!(exposition.contains("dir=\"~/Exports\""), "{exposition}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diagnostics_bundle_holds_the_panels_data_scrubbed() {
+    use std::io::Read as _;
+    let home = std::env::home_dir().unwrap().display().to_string();
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    config.privacy.hash_attributes = vec!["user.id".into()];
+    let telemetry = common::start(config).await;
+    telemetry
+        .metrics()
+        .set(
+            "render_queue_depth",
+            4.0,
+            &[KeyValue::new("project", format!("{home}/Videos/cut"))],
+        )
+        .unwrap();
+    telemetry
+        .tracer()
+        .trace("export_video", |span| {
+            span.set_attribute("user.id", "ann-7");
+            span.set_attribute("notify", "ann@example.com");
+            Ok::<_, String>(())
+        })
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(telemetry.tracing_layer());
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::warn!("disk nearly full under {home}/Videos");
+    });
+    telemetry.collect_now().await;
+
+    // Over HTTP, as the dashboard page downloads it.
+    let addr = telemetry.prometheus_addrs().await[0];
+    let response = reqwest::get(format!("http://{addr}/api/diagnostics?minutes=5"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let disposition = response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment; filename=\"studio-test-diagnostics-")
+            && disposition.ends_with(".json.gz\""),
+        "{disposition}"
+    );
+    let bytes = response.bytes().await.unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let bundle: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(bundle["format"], "tauri-plugin-opentelemetry/diagnostics");
+    assert_eq!(bundle["resource"]["service.name"], "studio-test");
+    let series = bundle["series"].as_array().unwrap();
+    let queue = series
+        .iter()
+        .find(|s| s["name"] == "render_queue_depth")
+        .unwrap();
+    assert_eq!(queue["labels"]["project"], "~/Videos/cut");
+    assert_eq!(queue["points"][0][1], 4.0);
+    let trace = &bundle["traces"][0];
+    assert_eq!(trace["name"], "export_video");
+    let attributes = &trace["spans"][0]["attributes"];
+    assert!(attributes["user.id"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    assert_eq!(attributes["notify"], "<email>");
+    assert!(bundle["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["message"] == "disk nearly full under ~/Videos"));
+    assert!(bundle["health"]["checks"].is_object());
+    for planted in [home.as_str(), "ann-7", "ann@example.com"] {
+        assert!(!text.contains(planted), "{planted:?} is in the bundle");
+    }
+
+    // To a file, as the plugin's command writes it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = telemetry_engine::api::write_diagnostics(
+        telemetry.sources(),
+        dir.path(),
+        Duration::from_secs(300),
+    )
+    .await
+    .unwrap();
+    assert!(path.starts_with(dir.path()));
+    assert!(std::fs::metadata(&path).unwrap().len() > 100);
+    let refused = telemetry_engine::api::diagnostics_gzip(telemetry.sources(), Duration::ZERO)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().starts_with("window:"), "{refused}");
+    telemetry.shutdown().await;
+}

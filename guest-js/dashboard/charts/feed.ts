@@ -50,7 +50,7 @@ export function liveCharts(ctx: Context, scope: Scope, sections: readonly Sectio
   const root = h('div', { class: 'chart-sections' })
   const queue = new FrameQueue<Chart>((marked) => {
     const span = RANGES[ctx.range].spanMs
-    if (span !== null) buffers.dropBefore(Date.now() - span)
+    if (span !== null) buffers.dropBefore(ctx.now() - span)
     for (const chart of marked) chart.draw()
   })
   const shared: ChartShared = {
@@ -77,7 +77,7 @@ export function liveCharts(ctx: Context, scope: Scope, sections: readonly Sectio
       ctx.call('query_series', () =>
         ctx.client.querySeries({
           ...s,
-          ...(range.spanMs !== null ? { fromMs: Date.now() - range.spanMs } : {}),
+          ...(range.spanMs !== null ? { fromMs: ctx.now() - range.spanMs } : {}),
           stepMs: range.stepMs
         })
       )

@@ -39,7 +39,9 @@ export class Context {
     /** Where failures show. */
     readonly errors: ErrorStrip,
     /** Switches to a tab, with a trace to open on the traces tab. */
-    readonly navigate: (tab: Tab, traceId?: string) => void
+    readonly navigate: (tab: Tab, traceId?: string) => void,
+    /** The time the views show as "now" (Unix ms): the clock, or a bundle's writing time. */
+    readonly now: () => number = Date.now
   ) {}
 
   /** Changes a setting and tells the watchers. */

@@ -86,4 +86,5 @@ pub const COMMANDS: &[CommandSpec] = &[
     write("start_span"),
     write("end_span"),
     write("set_consent"),
+    write("write_diagnostics"),
 ];

@@ -3,6 +3,7 @@
 //! results and the same errors, which name the argument at fault.
 
 mod commands;
+mod diagnostics;
 mod events;
 mod sources;
 mod stream;
@@ -13,6 +14,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 pub use commands::{Access, CommandSpec, COMMANDS};
+pub use diagnostics::{
+    diagnostics, diagnostics_file_name, diagnostics_gzip, write_diagnostics, DiagnosticsBundle,
+    DIAGNOSTICS_FORMAT, DIAGNOSTICS_VERSION, MAX_DIAGNOSTICS_WINDOW,
+};
 pub(crate) use events::EventBus;
 pub use events::{check_event_kinds, next, LiveEvent};
 pub use sources::Sources;
@@ -65,6 +70,14 @@ pub enum ApiError {
     /// The consent applies but could not be kept for the next launch.
     #[error(transparent)]
     Privacy(#[from] PrivacyError),
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
 }
 
 impl ApiError {

@@ -3,6 +3,7 @@
 //! and the HTTP API answer from one of these; the manager hands it out
 //! (`TelemetryManager::sources`), so the API sits below the manager.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{EventBus, WebviewBudget};
@@ -44,4 +45,6 @@ pub struct Sources {
     pub(crate) events: Arc<EventBus>,
     /// The user's consent and the scrubbing rules.
     pub(crate) privacy: Privacy,
+    /// The OpenTelemetry resource of every signal, as text.
+    pub(crate) resource: Arc<BTreeMap<String, String>>,
 }

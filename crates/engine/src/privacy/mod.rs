@@ -124,6 +124,13 @@ impl Privacy {
         *self.hook.write() = hook;
     }
 
+    /// Scrubs a JSON document in place (a diagnostics bundle): object keys named in
+    /// `drop_attributes` go, those in `hash_attributes` are hashed, every other string is
+    /// scrubbed.
+    pub(crate) fn scrub_json(&self, value: &mut serde_json::Value) {
+        self.scrubber.json(value);
+    }
+
     /// A metric label's value scrubbed, or `None` when it stays.
     pub(crate) fn label(&self, key: &str, value: &str) -> Option<String> {
         self.scrubber.label(key, value)

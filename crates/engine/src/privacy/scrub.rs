@@ -173,6 +173,33 @@ impl Scrubber {
         })
     }
 
+    /// Scrubs a JSON document in place: see [`super::Privacy::scrub_json`].
+    pub(crate) fn json(&self, value: &mut serde_json::Value) {
+        use serde_json::Value as Json;
+        match value {
+            Json::String(s) => {
+                if let Some(clean) = self.text(s) {
+                    *s = clean;
+                }
+            }
+            Json::Array(items) => items.iter_mut().for_each(|v| self.json(v)),
+            Json::Object(map) => {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .filter(|(key, _)| !self.drops(key))
+                    .map(|(key, mut v)| {
+                        match &mut v {
+                            Json::String(s) if self.hashes(&key) => *s = hash(s),
+                            _ => self.json(&mut v),
+                        }
+                        (self.text(&key).unwrap_or(key), v)
+                    })
+                    .collect();
+            }
+            Json::Null | Json::Bool(_) | Json::Number(_) => {}
+        }
+    }
+
     /// A metric label's value scrubbed (a dropped key is hashed: removing it would merge
     /// series the SDK counted apart), or `None` when it stays.
     pub(crate) fn label(&self, key: &str, value: &str) -> Option<String> {
@@ -365,6 +392,29 @@ mod tests {
         assert_eq!(cleaned.len(), 1);
         assert_eq!(cleaned[&Key::new("note")], AnyValue::from("mail <email>"));
         assert!(s.any("user.email", &AnyValue::from("z")).is_none());
+    }
+
+    #[test]
+    fn a_json_document_loses_keys_values_and_paths_in_its_keys() {
+        let config = PrivacyConfig {
+            drop_attributes: vec!["user.email".into()],
+            hash_attributes: vec!["user.id".into()],
+            ..PrivacyConfig::default()
+        };
+        let s = Scrubber::for_home(&config, Some("/home/ann"), PathStyle::Unix, false);
+        let mut doc = serde_json::json!({
+            "logs:file:/home/ann/logs/a.json": { "state": "Healthy" },
+            "traces": [ { "attributes": { "user.email": "a@b.example", "user.id": "ann",
+                "path": "/home/ann/x", "frames": 3 } } ]
+        });
+        s.json(&mut doc);
+        assert_eq!(
+            doc,
+            serde_json::json!({
+                "logs:file:~/logs/a.json": { "state": "Healthy" },
+                "traces": [ { "attributes": { "user.id": hash("ann"), "path": "~/x", "frames": 3 } } ]
+            })
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! the dashboard): `POST /api/<command>` with the same JSON arguments as the IPC command
 //! and the same answer, `GET /api/subscribe_series?selectors=..&intervalMs=..` as
 //! Server-Sent Events of series updates, and `GET /api/events` as Server-Sent Events of
-//! alert, in-app notification, health and trace changes. Only read commands are served: writes stay with the
+//! alert, in-app notification, health and trace changes, and `GET /api/diagnostics?minutes=N`
+//! as a diagnostics bundle to download. Only read commands are served: writes stay with the
 //! webview's permissions.
 
 use std::convert::Infallible;
@@ -60,6 +61,42 @@ pub(crate) async fn call(
         Ok(answer) => ([(CONTENT_TYPE, "application/json")], answer).into_response(),
         Err(e @ ApiError::UnknownCommand(_)) => {
             error(StatusCode::NOT_FOUND, format!("{e} of the HTTP API"))
+        }
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+/// The query of `GET /api/diagnostics`.
+#[derive(Deserialize)]
+pub(crate) struct DiagnosticsQuery {
+    /// How many minutes back (default 15).
+    minutes: Option<u64>,
+}
+
+/// `GET /api/diagnostics`: the diagnostics bundle of the last `minutes` (default 15, at
+/// most a day), scrubbed, as a gzip file to save.
+pub(crate) async fn diagnostics(
+    State(state): State<ApiState>,
+    Query(query): Query<DiagnosticsQuery>,
+) -> Response {
+    let window = std::time::Duration::from_secs(query.minutes.unwrap_or(15).saturating_mul(60));
+    match api::diagnostics_gzip(&state.sources, window).await {
+        Ok(bytes) => {
+            let name = api::diagnostics_file_name(
+                &state.sources.config.service_name,
+                crate::clock::now_ms(),
+            );
+            (
+                [
+                    (CONTENT_TYPE, "application/gzip".to_owned()),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response()
         }
         Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }

@@ -248,6 +248,7 @@ fn routes(config: ServerConfig, served: Served, closing: watch::Receiver<bool>) 
         let api_router = Router::new()
             .route("/api/subscribe_series", get(api::subscribe))
             .route("/api/events", get(api::events))
+            .route("/api/diagnostics", get(api::diagnostics))
             .route("/api/{command}", axum::routing::post(api::call))
             .with_state(api_state);
         router = router.merge(api_router);
