@@ -3,21 +3,8 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use telemetry_engine::config::{
@@ -25,81 +12,10 @@ use telemetry_engine::config::{
 };
 use telemetry_engine::export::ExportStatus;
 use telemetry_engine::TelemetryManager;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tracing_subscriber::layer::SubscriberExt as _;
 
-use common::otlp::{http_receiver, HttpReceiver, Received};
-
-struct GrpcLogs(mpsc::UnboundedSender<ExportLogsServiceRequest>);
-
-#[tonic::async_trait]
-impl LogsService for GrpcLogs {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportLogsServiceRequest>,
-    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
-        self.0.send(request.into_inner()).unwrap();
-        Ok(tonic::Response::new(ExportLogsServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
-
-struct GrpcService(mpsc::UnboundedSender<Received>);
-
-#[tonic::async_trait]
-impl TraceService for GrpcService {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let encoding = request
-            .metadata()
-            .get("grpc-encoding")
-            .map(|v| v.to_str().unwrap().to_owned());
-        self.0.send((request.into_inner(), encoding)).unwrap();
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
-
-async fn grpc_receiver() -> HttpReceiver {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let (logs_tx, logs) = mpsc::unbounded_channel();
-    let addr: SocketAddr = format!("127.0.0.1:{}", common::free_port())
-        .parse()
-        .unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let service = TraceServiceServer::new(GrpcService(tx))
-        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
-    tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .add_service(service)
-            .add_service(
-                LogsServiceServer::new(GrpcLogs(logs_tx))
-                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
-            )
-            .serve_with_shutdown(addr, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
-    // Ready when it accepts a connection.
-    common::eventually(
-        "the gRPC receiver to listen",
-        std::time::Duration::from_secs(10),
-        || async move { tokio::net::TcpStream::connect(addr).await.ok().map(|_| ()) },
-    )
-    .await;
-    HttpReceiver {
-        addr,
-        rx,
-        logs,
-        _stop: stop,
-    }
-}
+use common::otlp::{grpc_receiver, http_receiver, Received};
 
 fn config_for(exporter: TracingExporter) -> TelemetryConfig {
     let mut config = TelemetryConfig {

@@ -1,7 +1,6 @@
 //! OTLP export shared by spans and logs: building the HTTP/protobuf or gRPC exporter from
 //! an [`OtlpExporterConfig`], and a wrapper that reports every export's result.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _, WithTonicConfig as _};
@@ -72,13 +71,12 @@ macro_rules! build_otlp {
             .then_some(opentelemetry_otlp::Compression::Gzip);
         let built = match config.protocol {
             OtlpProtocol::HttpProtobuf => {
-                let headers: HashMap<String, String> = config.headers.clone().into_iter().collect();
                 let mut builder = <$exporter>::builder()
                     .with_http()
                     .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                     .with_endpoint(config.endpoint.clone())
                     .with_timeout(cx.timeout)
-                    .with_headers(headers);
+                    .with_http_client(HttpSender::new(config, cx.timeout)?);
                 if let Some(c) = compression {
                     builder = builder.with_compression(c);
                 }
@@ -91,7 +89,7 @@ macro_rules! build_otlp {
                     .with_tonic()
                     .with_endpoint(config.endpoint.clone())
                     .with_timeout(cx.timeout)
-                    .with_metadata(grpc_metadata(config)?);
+                    .with_interceptor(ExactMetadata(grpc_metadata(config)?));
                 if let Some(c) = compression {
                     builder = builder.with_compression(c);
                 }
@@ -176,6 +174,84 @@ fn grpc_metadata(config: &OtlpExporterConfig) -> Result<tonic::metadata::Metadat
         metadata.insert(key, value);
     }
     Ok(metadata)
+}
+
+/// The HTTP client of one OTLP/HTTP exporter: each request carries exactly the configured
+/// headers. The SDK adds `OTEL_EXPORTER_OTLP_[TRACES_|LOGS_]HEADERS` from the environment to
+/// every exporter it builds, also to one configured in a file for another destination;
+/// those would leak the environment's credentials there, so they go. (An exporter the
+/// environment configured has them in its configuration already.)
+#[derive(Debug)]
+struct HttpSender {
+    client: reqwest_otlp::blocking::Client,
+    headers: http::HeaderMap,
+}
+
+impl HttpSender {
+    fn new(config: &OtlpExporterConfig, timeout: Duration) -> Result<Self, String> {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in &config.headers {
+            let name = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("header name {name:?} is not valid HTTP"))?;
+            // The value is a secret: name the header, never its value.
+            let value = http::HeaderValue::from_str(value)
+                .map_err(|_| format!("the value of header {name:?} is not valid HTTP"))?;
+            headers.insert(name, value);
+        }
+        // reqwest's blocking client runs a runtime of its own, which cannot be made on
+        // an async worker: make it on a thread of its own.
+        let client = std::thread::spawn(move || {
+            reqwest_otlp::blocking::Client::builder()
+                .timeout(timeout)
+                .build()
+        })
+        .join()
+        .map_err(|_| "the HTTP client could not be made".to_owned())?
+        .map_err(|e| format!("the HTTP client could not be made: {e}"))?;
+        Ok(Self { client, headers })
+    }
+}
+
+#[async_trait::async_trait]
+impl opentelemetry_http::HttpClient for HttpSender {
+    async fn send_bytes(
+        &self,
+        mut request: http::Request<opentelemetry_http::Bytes>,
+    ) -> Result<http::Response<opentelemetry_http::Bytes>, opentelemetry_http::HttpError> {
+        let sent = std::mem::take(request.headers_mut());
+        let kept = [
+            http::header::CONTENT_TYPE,
+            http::header::CONTENT_ENCODING,
+            http::header::USER_AGENT,
+        ];
+        let headers = request.headers_mut();
+        for name in kept {
+            if let Some(value) = sent.get(&name) {
+                headers.insert(name, value.clone());
+            }
+        }
+        headers.extend(self.headers.clone());
+        self.client.send_bytes(request).await
+    }
+}
+
+/// Replaces the gRPC metadata of every request with the configured one (see
+/// [`HttpSender`] for why the environment's goes).
+#[derive(Clone)]
+struct ExactMetadata(tonic::metadata::MetadataMap);
+
+impl tonic::service::Interceptor for ExactMetadata {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        let agent = request.metadata().get("user-agent").cloned();
+        *request.metadata_mut() = self.0.clone();
+        if let Some(agent) = agent {
+            request.metadata_mut().insert("user-agent", agent);
+        }
+        Ok(request)
+    }
 }
 
 /// Wraps a span or log exporter: scrubs what it sends, holds back what would leave the

@@ -1,12 +1,20 @@
-//! An OTLP/HTTP receiver (traces and logs, protobuf, gzip or not) for the tests.
+//! OTLP receivers for the tests: HTTP/protobuf (gzip or not) and gRPC, traces and logs,
+//! recording every request's headers.
 
 use std::io::Read;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -21,8 +29,13 @@ pub struct HttpReceiver {
     pub addr: SocketAddr,
     pub rx: mpsc::UnboundedReceiver<Received>,
     pub logs: mpsc::UnboundedReceiver<ExportLogsServiceRequest>,
+    /// The headers (HTTP) or metadata (gRPC) of every request, in order.
+    pub headers: Seen,
     pub _stop: oneshot::Sender<()>,
 }
+
+/// The headers of every request a receiver got.
+pub type Seen = Arc<Mutex<Vec<HeaderMap>>>;
 
 pub fn decode_body(headers: &HeaderMap, body: &Bytes) -> (Vec<u8>, Option<String>) {
     let encoding = headers
@@ -43,11 +56,14 @@ pub fn decode_body(headers: &HeaderMap, body: &Bytes) -> (Vec<u8>, Option<String
 pub async fn http_receiver(port: u16) -> HttpReceiver {
     let (tx, rx) = mpsc::unbounded_channel();
     let (logs_tx, logs) = mpsc::unbounded_channel();
+    let seen = Seen::default();
+    let (seen_logs, seen_traces) = (seen.clone(), seen.clone());
     let app = axum::Router::new()
         .route(
             "/v1/logs",
             axum::routing::post(move |headers: HeaderMap, body: Bytes| {
                 let logs_tx = logs_tx.clone();
+                seen_logs.lock().unwrap().push(headers.clone());
                 async move {
                     let (bytes, _) = decode_body(&headers, &body);
                     logs_tx
@@ -67,6 +83,7 @@ pub async fn http_receiver(port: u16) -> HttpReceiver {
             "/v1/traces",
             axum::routing::post(move |headers: HeaderMap, body: Bytes| {
                 let tx = tx.clone();
+                seen_traces.lock().unwrap().push(headers.clone());
                 async move {
                     let (bytes, encoding) = decode_body(&headers, &body);
                     tx.send((
@@ -101,6 +118,86 @@ pub async fn http_receiver(port: u16) -> HttpReceiver {
         addr,
         rx,
         logs,
+        headers: seen,
+        _stop: stop,
+    }
+}
+
+struct GrpcLogs(mpsc::UnboundedSender<ExportLogsServiceRequest>, Seen);
+
+#[tonic::async_trait]
+impl LogsService for GrpcLogs {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+        self.1
+            .lock()
+            .unwrap()
+            .push(request.metadata().clone().into_headers());
+        self.0.send(request.into_inner()).unwrap();
+        Ok(tonic::Response::new(ExportLogsServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+struct GrpcService(mpsc::UnboundedSender<Received>, Seen);
+
+#[tonic::async_trait]
+impl TraceService for GrpcService {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.1
+            .lock()
+            .unwrap()
+            .push(request.metadata().clone().into_headers());
+        let encoding = request
+            .metadata()
+            .get("grpc-encoding")
+            .map(|v| v.to_str().unwrap().to_owned());
+        self.0.send((request.into_inner(), encoding)).unwrap();
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+/// An OTLP/gRPC receiver (traces and logs, gzip accepted) on a free port; stops when dropped.
+pub async fn grpc_receiver() -> HttpReceiver {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (logs_tx, logs) = mpsc::unbounded_channel();
+    let seen = Seen::default();
+    let addr: SocketAddr = format!("127.0.0.1:{}", super::free_port()).parse().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let service = TraceServiceServer::new(GrpcService(tx, seen.clone()))
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+    let logs_service = LogsServiceServer::new(GrpcLogs(logs_tx, seen.clone()))
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .add_service(logs_service)
+            .serve_with_shutdown(addr, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    // Ready when it accepts a connection.
+    super::eventually(
+        "the gRPC receiver to listen",
+        std::time::Duration::from_secs(10),
+        || async move { tokio::net::TcpStream::connect(addr).await.ok().map(|_| ()) },
+    )
+    .await;
+    HttpReceiver {
+        addr,
+        rx,
+        logs,
+        headers: seen,
         _stop: stop,
     }
 }

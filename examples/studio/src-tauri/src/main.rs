@@ -8,7 +8,8 @@
 //! `--series N` adds N series rewritten by one thread (`load.rs`; flat out, or all of them
 //! every `--series-every`), and `--retention` shortens the in-app store's history, for the
 //! load and soak scripts.
-//! With no display (no `DISPLAY` or `WAYLAND_DISPLAY`), or with `--headless`, it runs the
+//! On Windows and macOS it opens its window; on Linux when `DISPLAY` or `WAYLAND_DISPLAY`
+//! names a display (`display.rs`). Otherwise, or with `--headless`, it runs the
 //! same workload without a window and serves the same dashboard over HTTP. Either way it
 //! prints `dashboard: http://127.0.0.1:9090/`.
 //!
@@ -17,7 +18,11 @@
 //! `OTEL_TRACES_EXPORTER=otlp`, `OTEL_LOGS_EXPORTER=otlp` with `OTEL_EXPORTER_OTLP_ENDPOINT`
 //! and friends. With no file: Prometheus, API and dashboard on 127.0.0.1:9090.
 
+// A release build on Windows is a GUI app: no console window behind it.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
 mod config;
+mod display;
 mod load;
 mod workload;
 
@@ -38,9 +43,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let display = ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+    let display = display::has_display(std::env::consts::OS, |name| std::env::var(name).ok());
     if args.headless || !display {
         headless(args, config)
     } else {
