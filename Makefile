@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := build-essential pkg-config curl libssl-dev libwebkit2gtk-4.1-dev \
-	libayatana-appindicator3-dev librsvg2-dev prometheus python3-aiosmtpd openssl \
+APT_PACKAGES := build-essential pkg-config curl libwebkit2gtk-4.1-dev \
+	libayatana-appindicator3-dev librsvg2-dev prometheus python3-aiosmtpd \
 	chromium xvfb webkit2gtk-driver prometheus-alertmanager docker-compose
 TAURI_DRIVER_VERSION := 2.1.0
 CARGO_DENY_VERSION := 0.20.2

@@ -35,6 +35,7 @@ pub mod resource;
 pub mod server;
 pub mod store;
 mod supervise;
+pub mod tls;
 pub mod tracing;
 mod validation;
 

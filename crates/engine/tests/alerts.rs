@@ -5,7 +5,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -134,12 +133,14 @@ async fn webhooks_and_pagerduty_receive_their_bodies_on_firing_and_resolve() {
             AlertAction::Webhook {
                 url: format!("http://{addr}/alertmanager"),
                 payload: None,
+                tls: None,
             },
             AlertAction::Webhook {
                 url: format!("http://{addr}/slack"),
                 payload: Some(serde_json::json!({
                     "text": "🚨 {{ $labels.host }} CPU at {{ $value }}%", "channel": "#alerts"
                 })),
+                tls: None,
             },
             AlertAction::PagerDuty {
                 service_key: "routing-key-123".into(),
@@ -222,10 +223,12 @@ async fn failed_deliveries_are_retried_and_visible_without_the_secret_url() {
             AlertAction::Webhook {
                 url: format!("http://{addr}/flaky"),
                 payload: None,
+                tls: None,
             },
             AlertAction::Webhook {
                 url: secret_url,
                 payload: None,
+                tls: None,
             },
         ]))
         .await
@@ -242,82 +245,19 @@ async fn failed_deliveries_are_retried_and_visible_without_the_secret_url() {
     assert_eq!(alerts.history()[0].deliveries, *deliveries);
 }
 
-/// A CA and a `localhost` certificate signed by it, made with the openssl CLI.
-fn make_certs(dir: &Path) {
-    let run = |args: &[&str]| {
-        let status = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "openssl {args:?}");
-    };
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=test-ca",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-    ]);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_reaches_a_real_smtp_server_over_starttls() {
-    let dir = tempfile::tempdir().unwrap();
-    make_certs(dir.path());
-    let maildir = dir.path().join("mail");
+    let pki = common::tls::pki();
+    let dir = pki.dir.path();
+    let maildir = dir.join("mail");
     let port = common::free_port();
     // aiosmtpd requires STARTTLS before MAIL (its default), and stores into a Maildir.
     let child = Command::new("/usr/bin/python3")
         .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
         .arg("--tlscert")
-        .arg(dir.path().join("server.pem"))
+        .arg(&pki.server_cert)
         .arg("--tlskey")
-        .arg(dir.path().join("server.key"))
+        .arg(&pki.server_key)
         .args(["-c", "aiosmtpd.handlers.Mailbox"])
         .arg(&maildir)
         .stdout(Stdio::null())
@@ -343,7 +283,7 @@ async fn email_reaches_a_real_smtp_server_over_starttls() {
         username: None,
         password: None,
         security,
-        ca_cert: Some(dir.path().join("ca.pem").display().to_string()),
+        ca_cert: Some(pki.path(&pki.ca)),
     };
     let action = AlertAction::Email {
         recipients: vec!["admin@example.com".into(), "oncall@example.com".into()],
@@ -412,6 +352,7 @@ async fn config_rules_run_in_the_manager_with_the_alerts_gauge_and_status() {
         actions: vec![AlertAction::Webhook {
             url: format!("http://{addr}/hook"),
             payload: None,
+            tls: None,
         }],
         ..AlertRule::default()
     }];
@@ -459,6 +400,7 @@ async fn without_consent_webhooks_stay_on_the_machine_and_in_app_alerts_still_ar
             AlertAction::Webhook {
                 url: format!("http://{addr}/hook"),
                 payload: None,
+                tls: None,
             },
             AlertAction::InApp {},
         ],

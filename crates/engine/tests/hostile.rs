@@ -166,6 +166,7 @@ async fn a_hanging_webhook_blocks_neither_evaluation_nor_shutdown() {
     paged.actions = vec![AlertAction::Webhook {
         url: format!("http://{hanging}/hook"),
         payload: None,
+        tls: None,
     }];
     config.alerts.rules = vec![paged, rule("render_stalled", "render_stalled > 0")];
     let telemetry = common::start(config).await;
@@ -223,6 +224,7 @@ async fn a_full_delivery_queue_refuses_and_records_each_notification() {
     paged.actions = vec![AlertAction::Webhook {
         url: format!("http://{hanging}/hook"),
         payload: None,
+        tls: None,
     }];
     alerts.add_rule(paged).await.unwrap();
     let series = (0..INSTANCES)
@@ -708,6 +710,7 @@ async fn shutdown_ends_by_its_deadline_with_every_exporter_hanging() {
     paged.actions = vec![AlertAction::Webhook {
         url: format!("http://{hanging}/hook"),
         payload: None,
+        tls: None,
     }];
     config.alerts.rules = vec![paged];
     let telemetry = common::start(config).await;

@@ -14,6 +14,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("metrics", 1),
     ("resource", 1),
     ("privacy", 1),
+    ("tls", 1),
     ("supervise", 2),
     ("collectors", 2),
     ("store", 2),

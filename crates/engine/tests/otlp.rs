@@ -128,6 +128,7 @@ async fn spans_reach_an_otlp_http_receiver_gzipped() {
         protocol: OtlpProtocol::HttpProtobuf,
         headers: Default::default(),
         compression: Some(Compression::Gzip),
+        tls: None,
     })))
     .await;
     workload(&telemetry).await;
@@ -153,6 +154,7 @@ async fn spans_reach_an_otlp_grpc_receiver() {
         protocol: OtlpProtocol::Grpc,
         headers: [("x-api-key".to_string(), "secret".to_string())].into(),
         compression: Some(Compression::Gzip),
+        tls: None,
     })))
     .await;
     workload(&telemetry).await;
@@ -177,6 +179,7 @@ async fn a_receiver_down_then_up_fails_counts_drops_and_recovers() {
         protocol: OtlpProtocol::HttpProtobuf,
         headers: Default::default(),
         compression: None,
+        tls: None,
     })))
     .await;
     workload(&telemetry).await;

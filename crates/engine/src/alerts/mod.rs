@@ -220,13 +220,16 @@ fn action_problems(
             }
             templates.push((format!("{at}.Email.subject"), subject.clone()));
         }
-        AlertAction::Webhook { url, payload } => {
+        AlertAction::Webhook { url, payload, tls } => {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 // The URL is a secret: do not echo it.
                 problems.push((
                     format!("{at}.Webhook.url"),
                     "must start with http:// or https://".into(),
                 ));
+            }
+            for (field, problem) in tls.iter().flat_map(|t| t.problems()) {
+                problems.push((format!("{at}.Webhook.tls.{field}"), problem.into()));
             }
             let mut strings = Vec::new();
             if let Some(p) = payload {

@@ -16,7 +16,11 @@ use tokio::sync::broadcast;
 use super::rule::{render, render_json};
 use super::AlertAction;
 use super::{AlertState, Delivery};
-use crate::config::{AlertsConfig, Consent, EmailConfig, SmtpSecurity};
+use std::collections::HashMap;
+
+use parking_lot::Mutex;
+
+use crate::config::{AlertsConfig, Consent, EmailConfig, SmtpSecurity, TlsConfig};
 use crate::privacy::ConsentGate;
 
 /// One alert instance's change, as the actions receive it.
@@ -77,7 +81,10 @@ pub enum DeliveryError {
 
 /// Delivers notifications to the actions' destinations.
 pub(crate) struct Notifier {
+    /// The HTTP client of destinations without TLS settings of their own.
     client: reqwest::Client,
+    /// The clients of those with TLS settings, made on first use.
+    clients: Mutex<HashMap<TlsConfig, reqwest::Client>>,
     email: Option<EmailConfig>,
     pagerduty_url: String,
     retries: u32,
@@ -91,10 +98,11 @@ pub(crate) struct Notifier {
 
 impl Notifier {
     pub(crate) fn new(config: &AlertsConfig, service: &str, consent: Option<ConsentGate>) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(config.delivery_timeout)
-            .build()
-            .unwrap_or_default();
+        // Without TLS settings of its own, making a client only fails when the OS's
+        // trusted roots cannot be read at all; reqwest's plain client then says so at
+        // the first https delivery.
+        let client =
+            crate::tls::http_client(Some(config.delivery_timeout), None).unwrap_or_default();
         let (in_app, _) = broadcast::channel(256);
         Self {
             client,
@@ -106,7 +114,22 @@ impl Notifier {
             service: service.to_owned(),
             in_app,
             consent,
+            clients: Mutex::default(),
         }
+    }
+
+    /// The HTTP client for a destination with `tls` settings (or none).
+    fn client(&self, tls: Option<&TlsConfig>) -> Result<reqwest::Client, crate::tls::TlsError> {
+        let Some(tls) = tls else {
+            return Ok(self.client.clone());
+        };
+        let mut clients = self.clients.lock();
+        if let Some(client) = clients.get(tls) {
+            return Ok(client.clone());
+        }
+        let client = crate::tls::http_client(Some(self.timeout), Some(tls))?;
+        clients.insert(tls.clone(), client.clone());
+        Ok(client)
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Notification> {
@@ -191,12 +214,12 @@ impl Notifier {
         n: &Notification,
     ) -> Result<(), DeliveryError> {
         match action {
-            AlertAction::Webhook { url, payload } => {
+            AlertAction::Webhook { url, payload, tls } => {
                 let body = match payload {
                     Some(p) => render_json(p, &n.labels, n.value),
                     None => alertmanager_body(n),
                 };
-                self.post("webhook", url, &body).await
+                self.post("webhook", url, tls.as_ref(), &body).await
             }
             AlertAction::PagerDuty {
                 service_key,
@@ -204,7 +227,7 @@ impl Notifier {
             } => {
                 let body = pagerduty_body(n, service_key, description, &self.service);
                 let url = format!("{}/v2/enqueue", self.pagerduty_url);
-                self.post("pagerduty", &url, &body).await
+                self.post("pagerduty", &url, None, &body).await
             }
             AlertAction::Email {
                 recipients,
@@ -221,17 +244,22 @@ impl Notifier {
         &self,
         kind: &'static str,
         url: &str,
+        tls: Option<&TlsConfig>,
         body: &serde_json::Value,
     ) -> Result<(), DeliveryError> {
+        let client = self.client(tls).map_err(|e| DeliveryError::Http {
+            kind,
+            message: e.to_string(),
+        })?;
         let response =
-            self.client
+            client
                 .post(url)
                 .json(body)
                 .send()
                 .await
                 .map_err(|e| DeliveryError::Http {
                     kind,
-                    message: e.without_url().to_string(),
+                    message: crate::tls::error_chain(&e.without_url()),
                 })?;
         if response.status().is_success() {
             Ok(())

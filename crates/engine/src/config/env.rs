@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::{
     BatchExportConfig, Compression, ConfigIssue, LogsExporter, MetricsExporter, OtlpExporterConfig,
-    OtlpProtocol, Propagator, TelemetryConfig, TracingExporter,
+    OtlpProtocol, Propagator, TelemetryConfig, TlsConfig, TracingExporter,
 };
 
 /// The variables read through a lookup, and the warnings about them.
@@ -74,7 +74,8 @@ impl TelemetryConfig {
     /// - `OTEL_TRACES_EXPORTER` (`otlp`, `console`, `none`) and `OTEL_LOGS_EXPORTER`
     ///   (`otlp`, `none`) add exporters; an OTLP one takes
     ///   `OTEL_EXPORTER_OTLP_[TRACES_|LOGS_]ENDPOINT`, `_PROTOCOL` (`http/protobuf`,
-    ///   `grpc`), `_HEADERS`, `_COMPRESSION` and `_TIMEOUT` (ms);
+    ///   `grpc`), `_HEADERS`, `_COMPRESSION`, `_TIMEOUT` (ms), `_CERTIFICATE`,
+    ///   `_CLIENT_CERTIFICATE` and `_CLIENT_KEY`;
     /// - `OTEL_BSP_*` and `OTEL_BLRP_*` (`SCHEDULE_DELAY`, `EXPORT_TIMEOUT` in ms,
     ///   `MAX_EXPORT_BATCH_SIZE`, `MAX_QUEUE_SIZE`) set the span and log batches;
     /// - `OTEL_PROPAGATORS` (`tracecontext`, `baggage`, `none`) sets `tracing.propagators`;
@@ -440,11 +441,18 @@ fn otlp_from_env<F: Fn(&str) -> Option<String>>(
             ),
         }
     }
+    let file = |name: &str| env.otlp_var(signal, name).map(|(_, path)| path);
+    let tls = TlsConfig {
+        ca_cert: file("CERTIFICATE"),
+        client_cert: file("CLIENT_CERTIFICATE"),
+        client_key: file("CLIENT_KEY"),
+    };
     OtlpExporterConfig {
         endpoint,
         protocol,
         headers,
         compression,
+        tls: (tls != TlsConfig::default()).then_some(tls),
     }
 }
 
@@ -474,6 +482,49 @@ mod tests {
         let mut cfg = TelemetryConfig::default();
         let warnings = cfg.apply_env_overrides(env(pairs));
         (cfg, warnings)
+    }
+
+    #[test]
+    fn the_otlp_certificate_variables_set_the_exporters_tls() {
+        let (cfg, warnings) = applied(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_LOGS_EXPORTER", "otlp"),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://collector.example:4318",
+            ),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ca.pem"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+                "/etc/client.pem",
+            ),
+            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "/etc/client.key"),
+        ]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let TracingExporter::Otlp(traces) = &cfg.tracing.exporters[0] else {
+            panic!("an OTLP span exporter");
+        };
+        let tls = traces.tls.as_ref().unwrap();
+        assert_eq!(tls.ca_cert.as_deref(), Some("/etc/ca.pem"));
+        assert_eq!(tls.client_key.as_deref(), Some("/etc/client.key"));
+        let LogsExporter::Otlp(logs) = &cfg.logs.exporters[0] else {
+            panic!("an OTLP log exporter");
+        };
+        let tls = logs.tls.as_ref().unwrap();
+        assert_eq!(tls.ca_cert.as_deref(), Some("/etc/ca.pem"));
+        assert_eq!(tls.client_cert, None, "the traces' own");
+        // A client certificate without its key breaks a rule: the group is left out.
+        let (cfg, warnings) = applied(&[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/etc/client.pem"),
+        ]);
+        assert!(cfg.tracing.exporters.is_empty());
+        assert!(
+            warnings[0]
+                .message
+                .contains("client_cert and client_key go together"),
+            "{warnings:?}"
+        );
     }
 
     #[test]
@@ -614,6 +665,7 @@ mod tests {
             protocol,
             headers,
             compression,
+            ..
         }) = &cfg.tracing.exporters[0]
         else {
             panic!("{:?}", cfg.tracing.exporters);

@@ -292,6 +292,42 @@ pub struct OtlpExporterConfig {
     /// Payload compression. Default none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<Compression>,
+    /// TLS for an `https://` endpoint beyond the OS's trusted roots: a private CA, a
+    /// client certificate. Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+}
+
+/// TLS settings of one destination (`"tls": { "ca_cert": .., "client_cert": ..,
+/// "client_key": .. }`), PEM files. The OS's trusted certificates (Mozilla's when it has
+/// none) are always trusted as well.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::config::{TelemetryConfig, TracingExporter};
+/// let cfg = TelemetryConfig::from_json(r#"{ "tracing": { "exporters": [ { "Otlp": {
+///     "endpoint": "https://collector.example:4318/v1/traces",
+///     "tls": { "ca_cert": "/etc/studio/ca.pem", "client_cert": "/etc/studio/client.pem",
+///              "client_key": "/etc/studio/client.key" } } } ] } }"#)?;
+/// let TracingExporter::Otlp(otlp) = &cfg.tracing.exporters[0] else { unreachable!() };
+/// assert_eq!(otlp.tls.as_ref().unwrap().ca_cert.as_deref(), Some("/etc/studio/ca.pem"));
+/// # Ok::<(), telemetry_engine::config::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// A CA certificate (or several) that signs the server's certificate: a private or
+    /// self-made CA.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
+    /// The client certificate chain presented to a server that asks for one (mutual TLS);
+    /// with `client_key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<String>,
+    /// The client certificate's private key; with `client_cert`. Its path is shown, never
+    /// its content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<String>,
 }
 
 impl OtlpExporterConfig {
@@ -309,6 +345,7 @@ impl OtlpExporterConfig {
             protocol: OtlpProtocol::HttpProtobuf,
             headers: BTreeMap::new(),
             compression: None,
+            tls: None,
         }
     }
 }
@@ -550,6 +587,9 @@ pub enum HealthCheckConfig {
         /// Latency above which the result is a Warning. Default `1s`.
         #[serde(default = "default_warn_latency", with = "humantime_serde")]
         warn_latency: Duration,
+        /// TLS beyond the OS's trusted roots: a private CA, a client certificate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tls: Option<TlsConfig>,
     },
 }
 

@@ -52,6 +52,9 @@ pub enum AlertAction {
         /// The body, templated. Default: the Alertmanager-compatible body.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         payload: Option<serde_json::Value>,
+        /// TLS beyond the OS's trusted roots: a private CA, a client certificate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tls: Option<super::TlsConfig>,
     },
     /// A PagerDuty Events API v2 event: trigger on firing, resolve on resolved, one
     /// stable `dedup_key` per alert.

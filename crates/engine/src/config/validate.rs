@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{
     AlertsConfig, BatchExportConfig, ConfigError, ConfigIssue, FileExporterConfig,
     HealthCheckConfig, LogsExporter, MetricsConfig, MetricsExporter, OtlpExporterConfig, Panel,
-    PanelKind, PrivacyConfig, TelemetryConfig, TracingExporter,
+    PanelKind, PrivacyConfig, TelemetryConfig, TlsConfig, TracingExporter,
 };
 
 /// The upper bounds of the numeric fields: far above any sensible setting, low enough
@@ -143,9 +143,12 @@ impl Issues {
                 Some((format!("{at}.Memory.threshold"), *threshold))
             }
             HealthCheckConfig::Ffmpeg { .. } => None,
-            HealthCheckConfig::Http { name, url, .. } => {
+            HealthCheckConfig::Http { name, url, tls, .. } => {
                 if let Err(why) = check_url(url) {
                     self.add(format!("{at}.Http.url"), why);
+                }
+                if let Some(tls) = tls {
+                    self.tls(&format!("{at}.Http.tls"), tls);
                 }
                 if !is_valid_check_name(name) {
                     self.add(
@@ -220,6 +223,37 @@ impl Issues {
                 );
             }
         }
+        if let Some(tls) = &otlp.tls {
+            self.tls(&format!("{at}.tls"), tls);
+        }
+    }
+
+    /// A destination's TLS files.
+    fn tls(&mut self, at: &str, tls: &TlsConfig) {
+        for (field, problem) in tls.problems() {
+            self.add(format!("{at}.{field}"), problem);
+        }
+    }
+}
+
+impl TlsConfig {
+    /// What is wrong with these settings, as `(field, problem)`: an empty path, a client
+    /// certificate without its key or the reverse.
+    pub(crate) fn problems(&self) -> Vec<(&'static str, &'static str)> {
+        let mut problems = Vec::new();
+        for (field, path) in [
+            ("ca_cert", &self.ca_cert),
+            ("client_cert", &self.client_cert),
+            ("client_key", &self.client_key),
+        ] {
+            if path.as_deref().is_some_and(|p| p.trim().is_empty()) {
+                problems.push((field, "must not be empty"));
+            }
+        }
+        if self.client_cert.is_some() != self.client_key.is_some() {
+            problems.push(("client_key", "client_cert and client_key go together"));
+        }
+        problems
     }
 }
 

@@ -14,6 +14,10 @@ use super::ExportStatusBoard;
 use crate::config::{
     shown_endpoint, split_userinfo, Compression, OtlpExporterConfig, OtlpProtocol,
 };
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
 use crate::metrics::Counter;
 use crate::privacy::Privacy;
 
@@ -69,6 +73,7 @@ macro_rules! build_otlp {
         let config = &credentials_as_header(&target.config);
         let compression = (config.compression == Some(Compression::Gzip))
             .then_some(opentelemetry_otlp::Compression::Gzip);
+        let cause = Cause::default();
         let built = match config.protocol {
             OtlpProtocol::HttpProtobuf => {
                 let mut builder = <$exporter>::builder()
@@ -76,7 +81,7 @@ macro_rules! build_otlp {
                     .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                     .with_endpoint(config.endpoint.clone())
                     .with_timeout(cx.timeout)
-                    .with_http_client(HttpSender::new(config, cx.timeout)?);
+                    .with_http_client(HttpSender::new(config, cx.timeout, cause.clone())?);
                 if let Some(c) = compression {
                     builder = builder.with_compression(c);
                 }
@@ -90,6 +95,11 @@ macro_rules! build_otlp {
                     .with_endpoint(config.endpoint.clone())
                     .with_timeout(cx.timeout)
                     .with_interceptor(ExactMetadata(grpc_metadata(config)?));
+                if config.endpoint.starts_with("https://") {
+                    builder = builder.with_tls_config(
+                        crate::tls::grpc_config(config.tls.as_ref()).map_err(|e| e.to_string())?,
+                    );
+                }
                 if let Some(c) = compression {
                     builder = builder.with_compression(c);
                 }
@@ -103,14 +113,17 @@ macro_rules! build_otlp {
                 e.to_string().replace(&config.endpoint, &shown)
             )
         })?;
-        Ok(StatusExporter::new(
-            built,
-            target,
-            cx,
-            (config.protocol == OtlpProtocol::Grpc)
-                .then(|| cx.runtime.clone())
-                .flatten(),
-        ))
+        Ok(StatusExporter {
+            cause,
+            ..StatusExporter::new(
+                built,
+                target,
+                cx,
+                (config.protocol == OtlpProtocol::Grpc)
+                    .then(|| cx.runtime.clone())
+                    .flatten(),
+            )
+        })
     }};
 }
 
@@ -183,12 +196,29 @@ fn grpc_metadata(config: &OtlpExporterConfig) -> Result<tonic::metadata::Metadat
 /// environment configured has them in its configuration already.)
 #[derive(Debug)]
 struct HttpSender {
-    client: reqwest_otlp::blocking::Client,
+    client: reqwest::blocking::Client,
     headers: http::HeaderMap,
+    /// Where the last transport error goes: the SDK reports it as "network error" only.
+    cause: Cause,
+}
+
+/// The cause of an exporter's last transport failure (an unknown CA, a refused client
+/// certificate, a refused connection), which its status shows.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Cause(Arc<Mutex<Option<String>>>);
+
+impl Cause {
+    fn set(&self, cause: String) {
+        *self.0.lock() = Some(cause);
+    }
+
+    fn take(&self) -> Option<String> {
+        self.0.lock().take()
+    }
 }
 
 impl HttpSender {
-    fn new(config: &OtlpExporterConfig, timeout: Duration) -> Result<Self, String> {
+    fn new(config: &OtlpExporterConfig, timeout: Duration, cause: Cause) -> Result<Self, String> {
         let mut headers = http::HeaderMap::new();
         for (name, value) in &config.headers {
             let name = http::HeaderName::from_bytes(name.as_bytes())
@@ -198,17 +228,13 @@ impl HttpSender {
                 .map_err(|_| format!("the value of header {name:?} is not valid HTTP"))?;
             headers.insert(name, value);
         }
-        // reqwest's blocking client runs a runtime of its own, which cannot be made on
-        // an async worker: make it on a thread of its own.
-        let client = std::thread::spawn(move || {
-            reqwest_otlp::blocking::Client::builder()
-                .timeout(timeout)
-                .build()
+        let client = crate::tls::blocking_http_client(timeout, config.tls.as_ref())
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            client,
+            headers,
+            cause,
         })
-        .join()
-        .map_err(|_| "the HTTP client could not be made".to_owned())?
-        .map_err(|e| format!("the HTTP client could not be made: {e}"))?;
-        Ok(Self { client, headers })
     }
 }
 
@@ -231,7 +257,11 @@ impl opentelemetry_http::HttpClient for HttpSender {
             }
         }
         headers.extend(self.headers.clone());
-        self.client.send_bytes(request).await
+        self.client.send_bytes(request).await.inspect_err(|e| {
+            // The cause (an unknown CA, a refused client certificate) is in the sources.
+            let source: &(dyn std::error::Error + 'static) = e.as_ref();
+            self.cause.set(crate::tls::error_chain(source));
+        })
     }
 }
 
@@ -269,6 +299,8 @@ pub(crate) struct StatusExporter<E> {
     privacy: Privacy,
     /// Whether it sends off the machine (OTLP), so only with consent.
     leaves_machine: bool,
+    /// The cause of the last transport failure, when the inner exporter hides it.
+    cause: Cause,
 }
 
 impl<E> StatusExporter<E> {
@@ -308,6 +340,7 @@ impl<E> StatusExporter<E> {
             runtime,
             privacy: cx.privacy.clone(),
             leaves_machine: false,
+            cause: Cause::default(),
         }
     }
 
@@ -341,7 +374,11 @@ impl<E> StatusExporter<E> {
                 }
             }
             Err(e) => {
-                self.status.failure(&self.name, describe(e));
+                let why = match self.cause.take() {
+                    Some(cause) => format!("{}: {cause}", describe(e)),
+                    None => describe(e),
+                };
+                self.status.failure(&self.name, why);
                 let _ = self.dropped.add(count, &failed_labels(&self.name));
             }
         }

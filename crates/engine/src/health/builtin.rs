@@ -10,7 +10,7 @@ use sysinfo::{MemoryRefreshKind, RefreshKind, System};
 
 use super::{HealthCheck, HealthCheckResult, HealthStatus, LIVENESS, READINESS};
 use crate::collectors::disks::{DiskProbe, Probe};
-use crate::config::shown_endpoint;
+use crate::config::{shown_endpoint, TlsConfig};
 use crate::export::{ExportStatus, ExportStatusBoard};
 use crate::store::SeriesStore;
 use crate::supervise::Supervisor;
@@ -296,7 +296,8 @@ pub struct HttpHealthCheck {
     shown: String,
     expected: u16,
     warn_latency: Duration,
-    client: reqwest::Client,
+    /// The client, or why the TLS settings cannot be used (each check says so).
+    client: Result<reqwest::Client, String>,
 }
 
 impl HttpHealthCheck {
@@ -309,8 +310,22 @@ impl HttpHealthCheck {
             url,
             expected: 200,
             warn_latency: Duration::from_secs(1),
-            client: reqwest::Client::new(),
+            client: crate::tls::http_client(None, None).map_err(|e| e.to_string()),
         }
+    }
+
+    /// TLS beyond the OS's trusted roots: a private CA, a client certificate. Settings
+    /// that cannot be used (a missing file) make every result Unhealthy, naming the file.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::{config::TlsConfig, health::HttpHealthCheck};
+    /// let check = HttpHealthCheck::new("render_api", "https://render.internal/ping")
+    ///     .tls(TlsConfig { ca_cert: Some("/etc/studio/ca.pem".into()), ..TlsConfig::default() });
+    /// ```
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.client = crate::tls::http_client(None, Some(&tls)).map_err(|e| e.to_string());
+        self
     }
 
     /// The status code that means healthy.
@@ -333,8 +348,12 @@ impl HealthCheck for HttpHealthCheck {
     }
 
     async fn check(&self) -> HealthCheckResult {
+        let client = match &self.client {
+            Ok(client) => client,
+            Err(e) => return HealthCheckResult::new(HealthStatus::Unhealthy, e.clone()),
+        };
         let started = tokio::time::Instant::now();
-        let response = self.client.get(&self.url).send().await;
+        let response = client.get(&self.url).send().await;
         let latency = started.elapsed();
         let ms = format!("{:.1}", latency.as_secs_f64() * 1000.0);
         match response {
@@ -360,7 +379,11 @@ impl HealthCheck for HttpHealthCheck {
             ),
             Err(e) => HealthCheckResult::new(
                 HealthStatus::Unhealthy,
-                format!("{} is unreachable: {}", self.shown, e.without_url()),
+                format!(
+                    "{} is unreachable: {}",
+                    self.shown,
+                    crate::tls::error_chain(&e.without_url())
+                ),
             ),
         }
         .with_metadata("observedValue", ms)

@@ -488,11 +488,16 @@ pub(crate) async fn from_config(
                 url,
                 expected_status,
                 warn_latency,
-            } => Box::new(
-                HttpHealthCheck::new(name, url)
+                tls,
+            } => {
+                let check = HttpHealthCheck::new(name, url)
                     .expect_status(*expected_status)
-                    .warn_latency(*warn_latency),
-            ),
+                    .warn_latency(*warn_latency);
+                Box::new(match tls {
+                    Some(tls) => check.tls(tls.clone()),
+                    None => check,
+                })
+            }
         };
         manager.add_check(check).await?;
     }

@@ -27,6 +27,7 @@ pub(crate) fn jaeger_target(endpoint: &str, compression: Option<Compression>) ->
             protocol,
             headers: BTreeMap::new(),
             compression,
+            tls: None,
         },
         note,
     };

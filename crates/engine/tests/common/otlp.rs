@@ -53,7 +53,15 @@ pub fn decode_body(headers: &HeaderMap, body: &Bytes) -> (Vec<u8>, Option<String
     (bytes, encoding)
 }
 
-pub async fn http_receiver(port: u16) -> HttpReceiver {
+/// What an HTTP receiver hands to the test: spans, log records, headers.
+type Channels = (
+    mpsc::UnboundedReceiver<Received>,
+    mpsc::UnboundedReceiver<ExportLogsServiceRequest>,
+    Seen,
+);
+
+/// The OTLP/HTTP routes (`/v1/traces`, `/v1/logs`) and what they receive.
+fn router() -> (axum::Router, Channels) {
     let (tx, rx) = mpsc::unbounded_channel();
     let (logs_tx, logs) = mpsc::unbounded_channel();
     let seen = Seen::default();
@@ -101,6 +109,11 @@ pub async fn http_receiver(port: u16) -> HttpReceiver {
                 }
             }),
         );
+    (app, (rx, logs, seen))
+}
+
+pub async fn http_receiver(port: u16) -> HttpReceiver {
+    let (app, (rx, logs, seen)) = router();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
@@ -114,6 +127,19 @@ pub async fn http_receiver(port: u16) -> HttpReceiver {
             .await
             .unwrap();
     });
+    HttpReceiver {
+        addr,
+        rx,
+        logs,
+        headers: seen,
+        _stop: stop,
+    }
+}
+
+/// An OTLP/HTTP receiver over TLS with `config` on a free port; stops when dropped.
+pub async fn https_receiver(config: std::sync::Arc<rustls::ServerConfig>) -> HttpReceiver {
+    let (app, (rx, logs, seen)) = router();
+    let (addr, stop) = super::tls::serve_https(app, config).await;
     HttpReceiver {
         addr,
         rx,
@@ -167,6 +193,11 @@ impl TraceService for GrpcService {
 
 /// An OTLP/gRPC receiver (traces and logs, gzip accepted) on a free port; stops when dropped.
 pub async fn grpc_receiver() -> HttpReceiver {
+    grpc_receiver_with(None).await
+}
+
+/// [`grpc_receiver`] over TLS when `tls` is given.
+pub async fn grpc_receiver_with(tls: Option<tonic::transport::ServerTlsConfig>) -> HttpReceiver {
     let (tx, rx) = mpsc::unbounded_channel();
     let (logs_tx, logs) = mpsc::unbounded_channel();
     let seen = Seen::default();
@@ -177,7 +208,11 @@ pub async fn grpc_receiver() -> HttpReceiver {
     let logs_service = LogsServiceServer::new(GrpcLogs(logs_tx, seen.clone()))
         .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
     tokio::spawn(async move {
-        tonic::transport::Server::builder()
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = tls {
+            server = server.tls_config(tls).unwrap();
+        }
+        server
             .add_service(service)
             .add_service(logs_service)
             .serve_with_shutdown(addr, async {

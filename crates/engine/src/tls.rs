@@ -1,0 +1,256 @@
+//! TLS for every connection the engine opens: OTLP over HTTP and gRPC, webhooks,
+//! PagerDuty and the `Http` health check (SMTP uses lettre's rustls backend with the same
+//! trust). rustls with the ring provider; no OpenSSL. The trust is the OS's certificate
+//! store (Mozilla's roots from `webpki-roots` when it holds none), plus what a destination
+//! configures (`"tls": { "ca_cert", "client_cert", "client_key" }`): a private CA and a
+//! client certificate for mutual TLS.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::RootCertStore;
+
+use crate::config::TlsConfig;
+
+/// Why a destination's TLS settings cannot be used. Never holds key material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// A certificate or key file cannot be read.
+    #[error("tls: cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file that should hold PEM certificates holds none.
+    #[error("tls: {path} holds no PEM certificate")]
+    NoCertificate {
+        /// The file.
+        path: String,
+    },
+    /// The client key file holds no PEM private key.
+    #[error("tls: {path} holds no PEM private key")]
+    NoKey {
+        /// The file.
+        path: String,
+    },
+    /// rustls refused the settings (a key that does not match the certificate, a CA
+    /// certificate it cannot use).
+    #[error("tls: {0}")]
+    Refused(String),
+    /// The HTTP client could not be made.
+    #[error("cannot make the HTTP client: {0}")]
+    Client(String),
+}
+
+/// The OS's trusted roots, read once; Mozilla's when the OS store has none.
+fn system_roots() -> Arc<RootCertStore> {
+    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let mut store = RootCertStore::empty();
+            let found = rustls_native_certs::load_native_certs();
+            let (added, _ignored) = store.add_parsable_certificates(found.certs);
+            if added == 0 {
+                ::tracing::warn!(
+                    target: "telemetry::tls",
+                    errors = ?found.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "no trusted certificates in the OS store: using Mozilla's roots"
+                );
+                store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            }
+            Arc::new(store)
+        })
+        .clone()
+}
+
+fn read(path: &str) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(Path::new(path)).map_err(|source| TlsError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn certificates(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = read(path)?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+        .filter_map(Result::ok)
+        .collect();
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate {
+            path: path.to_owned(),
+        });
+    }
+    Ok(certs)
+}
+
+/// The rustls configuration for a destination with `tls` settings (or none).
+///
+/// # Errors
+/// [`TlsError`] naming the file or the problem.
+pub(crate) fn client_config(tls: Option<&TlsConfig>) -> Result<rustls::ClientConfig, TlsError> {
+    let tls = tls.cloned().unwrap_or_default();
+    let mut roots = (*system_roots()).clone();
+    if let Some(ca) = &tls.ca_cert {
+        for cert in certificates(ca)? {
+            roots
+                .add(cert)
+                .map_err(|e| TlsError::Refused(format!("ca_cert {ca}: {e}")))?;
+        }
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| TlsError::Refused(e.to_string()))?
+    .with_root_certificates(roots);
+    match (&tls.client_cert, &tls.client_key) {
+        (Some(cert), Some(key)) => {
+            let chain = certificates(cert)?;
+            let key = PrivateKeyDer::from_pem_slice(&read(key)?)
+                .map_err(|_| TlsError::NoKey { path: key.clone() })?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| TlsError::Refused(format!("client_cert {cert}: {e}")))
+        }
+        _ => Ok(builder.with_no_client_auth()),
+    }
+}
+
+/// An async HTTP client on [`client_config`], with a timeout per request if given.
+///
+/// # Errors
+/// As [`client_config`], or [`TlsError::Client`].
+pub(crate) fn http_client(
+    timeout: Option<Duration>,
+    tls: Option<&TlsConfig>,
+) -> Result<reqwest::Client, TlsError> {
+    let builder = reqwest::Client::builder();
+    let builder = match timeout {
+        Some(t) => builder.timeout(t),
+        None => builder,
+    };
+    builder
+        .tls_backend_preconfigured(client_config(tls)?)
+        .build()
+        .map_err(|e| TlsError::Client(error_chain(&e)))
+}
+
+/// A blocking HTTP client on [`client_config`] (for the OTLP/HTTP exporters, which send
+/// from threads of their own), made on a thread of its own: reqwest's blocking client
+/// starts a runtime, which cannot be made on an async worker.
+///
+/// # Errors
+/// As [`client_config`], or [`TlsError::Client`].
+pub(crate) fn blocking_http_client(
+    timeout: Duration,
+    tls: Option<&TlsConfig>,
+) -> Result<reqwest::blocking::Client, TlsError> {
+    let config = client_config(tls)?;
+    std::thread::spawn(move || {
+        reqwest::blocking::Client::builder()
+            .timeout(timeout)
+            .tls_backend_preconfigured(config)
+            .build()
+    })
+    .join()
+    .map_err(|_| TlsError::Client("its thread panicked".into()))?
+    .map_err(|e| TlsError::Client(error_chain(&e)))
+}
+
+/// The gRPC (tonic) TLS settings for a destination: the OS's roots and Mozilla's, the
+/// configured CA and client certificate.
+///
+/// # Errors
+/// [`TlsError`] naming the file.
+pub(crate) fn grpc_config(
+    tls: Option<&TlsConfig>,
+) -> Result<tonic::transport::ClientTlsConfig, TlsError> {
+    let tls = tls.cloned().unwrap_or_default();
+    let mut config = tonic::transport::ClientTlsConfig::new().with_enabled_roots();
+    if let Some(ca) = &tls.ca_cert {
+        certificates(ca)?;
+        config = config.ca_certificate(tonic::transport::Certificate::from_pem(read(ca)?));
+    }
+    if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
+        certificates(cert)?;
+        let key_pem = read(key)?;
+        PrivateKeyDer::from_pem_slice(&key_pem)
+            .map_err(|_| TlsError::NoKey { path: key.clone() })?;
+        config = config.identity(tonic::transport::Identity::from_pem(read(cert)?, key_pem));
+    }
+    Ok(config)
+}
+
+/// `error` and its sources as one line (`a: b: c`), each cause once: TLS failures
+/// (an unknown CA, a missing client certificate) are in the sources, not the top error.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_empty_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("ca.pem").display().to_string();
+        let err = client_config(Some(&TlsConfig {
+            ca_cert: Some(missing.clone()),
+            ..TlsConfig::default()
+        }))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("tls: cannot read {missing}")),
+            "{err}"
+        );
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate").unwrap();
+        let err = grpc_config(Some(&TlsConfig {
+            ca_cert: Some(empty.display().to_string()),
+            ..TlsConfig::default()
+        }))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("tls: {} holds no PEM certificate", empty.display())
+        );
+    }
+
+    #[test]
+    fn the_system_roots_are_never_empty() {
+        assert!(!system_roots().is_empty());
+        assert!(client_config(None).is_ok());
+    }
+
+    #[test]
+    fn an_error_chain_names_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("error sending request")]
+        struct Top(#[source] std::io::Error);
+        let e = Top(std::io::Error::other(
+            "invalid peer certificate: UnknownIssuer",
+        ));
+        assert_eq!(
+            error_chain(&e),
+            "error sending request: invalid peer certificate: UnknownIssuer"
+        );
+    }
+}
