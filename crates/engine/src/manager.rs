@@ -213,6 +213,7 @@ impl TelemetryManager {
     /// [`TelemetryError::Export`] when the metric reader cannot be built.
     pub async fn new(config: TelemetryConfig) -> Result<Arc<Self>, TelemetryError> {
         config.validate()?;
+        crate::tls::install_default_provider();
         let active = config.enabled && config.metrics.enabled;
         let resource = crate::resource::build(&config);
         let resource_text = resource
@@ -472,7 +473,7 @@ impl TelemetryManager {
             match RunningServer::start(plan, served).await {
                 Ok(server) => {
                     if let Some((path, name)) = metrics {
-                        self.sources.status.degraded(
+                        self.sources.status.pending(
                             &name,
                             format!(
                                 "listening on http://{}{path}, not scraped yet",

@@ -48,6 +48,16 @@ pub enum TlsError {
     Client(String),
 }
 
+/// Makes ring the process's default rustls provider unless one is installed already.
+/// reqwest is built without a provider of its own (it uses ours); a plain
+/// `reqwest::Client::new()` elsewhere in the app then finds this one instead of panicking.
+pub(crate) fn install_default_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another installer is fine: one is installed either way.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// The OS's trusted roots, read once; Mozilla's when the OS store has none.
 fn system_roots() -> Arc<RootCertStore> {
     static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
@@ -94,6 +104,7 @@ fn certificates(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
 /// # Errors
 /// [`TlsError`] naming the file or the problem.
 pub(crate) fn client_config(tls: Option<&TlsConfig>) -> Result<rustls::ClientConfig, TlsError> {
+    install_default_provider();
     let tls = tls.cloned().unwrap_or_default();
     let mut roots = (*system_roots()).clone();
     if let Some(ca) = &tls.ca_cert {

@@ -172,3 +172,42 @@ async fn health_endpoints_speak_ietf_json_and_health_is_a_metric() {
     assert!(text.contains("\nffmpeg_health_status 3\n"), "{text}");
     telemetry.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_exporter_is_reported_without_making_the_app_unhealthy_unless_asked() {
+    for counted in [false, true] {
+        let mut config = common::config_with_prometheus(false);
+        config.metrics.system_collectors = false;
+        config.health.exporters_affect_status = counted;
+        // A collector that refuses connections.
+        config.tracing.exporters = vec![telemetry_engine::config::TracingExporter::Otlp(
+            telemetry_engine::config::OtlpExporterConfig::http(format!(
+                "http://127.0.0.1:{}/v1/traces",
+                common::free_port()
+            )),
+        )];
+        config.tracing.batch_export.max_export_timeout = Duration::from_secs(2);
+        let telemetry = common::start(config).await;
+        telemetry
+            .tracer()
+            .trace("render", |_| Ok::<_, String>(()))
+            .unwrap();
+        telemetry.force_flush().await;
+        let report = telemetry.health().refresh().await;
+        assert_eq!(report.checks["exporters"].status, HealthStatus::Unhealthy);
+        let base = format!("http://{}", telemetry.prometheus_addrs().await[0]);
+        let (ready, _, _) = common::get(&format!("{base}/health/ready"), false).await;
+        let text = telemetry.render_prometheus().unwrap();
+        if counted {
+            assert_eq!(report.status, HealthStatus::Unhealthy);
+            assert_eq!(ready, 503);
+            assert!(text.contains("\nsystem_health_status 3\n"), "{text}");
+        } else {
+            assert_eq!(report.status, HealthStatus::Healthy, "{report:?}");
+            assert_eq!(ready, 200);
+            assert!(text.contains("\nsystem_health_status 1\n"), "{text}");
+            assert!(text.contains("\nexporters_health_status 3\n"), "{text}");
+        }
+        telemetry.shutdown().await;
+    }
+}

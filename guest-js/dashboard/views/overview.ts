@@ -87,7 +87,8 @@ export const overviewView: View = (ctx, scope) => {
         return h(
           'li',
           { class: 'row', 'data-testid': 'exporter-row', 'data-name': name, 'data-state': s.state },
-          badge(s.state),
+          // An exporter with nothing sent yet has no news, good or bad.
+          badge(s.state, s.state === 'Pending' ? 'muted' : toneOf(s.state)),
           h('strong', {}, name),
           'reason' in s && h('span', { class: 'muted' }, s.reason)
         )

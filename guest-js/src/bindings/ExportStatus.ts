@@ -3,4 +3,4 @@
 /**
  * How an exporter is doing (spec section 2).
  */
-export type ExportStatus = { "state": "Healthy" } | { "state": "Degraded", "reason": string } | { "state": "Failed", "reason": string };
+export type ExportStatus = { "state": "Pending", "reason": string } | { "state": "Healthy" } | { "state": "Degraded", "reason": string } | { "state": "Failed", "reason": string };

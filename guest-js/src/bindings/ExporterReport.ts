@@ -20,4 +20,9 @@ failures: number,
 /**
  * When the last success happened, as Unix milliseconds.
  */
-lastSuccessMs: number | null, };
+lastSuccessMs: number | null, 
+/**
+ * Information about the exporter that is not its state (the Jaeger endpoint mapped
+ * to OTLP).
+ */
+note?: string, };

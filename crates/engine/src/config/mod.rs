@@ -546,6 +546,11 @@ pub struct HealthConfig {
     pub default_timeout: Duration,
     /// Run checks concurrently. Default `false`.
     pub parallel_checks: bool,
+    /// Whether the `exporters` check (export and alert delivery results) counts in the
+    /// overall status, `system_health_status` and `/health/ready`. Default `false`: a
+    /// collector that is down makes telemetry late, not the app unhealthy; the check
+    /// is still reported (tag `telemetry`).
+    pub exporters_affect_status: bool,
     /// Built-in checks to run (the exporters check always runs). Default none.
     pub checks: Vec<HealthCheckConfig>,
 }
@@ -611,6 +616,7 @@ impl Default for HealthConfig {
             cache_ttl: Duration::from_secs(60),
             default_timeout: Duration::from_secs(5),
             parallel_checks: false,
+            exporters_affect_status: false,
             checks: Vec::new(),
         }
     }

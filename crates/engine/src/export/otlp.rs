@@ -292,7 +292,6 @@ impl tonic::service::Interceptor for ExactMetadata {
 pub(crate) struct StatusExporter<E> {
     inner: E,
     name: String,
-    note: Option<String>,
     status: ExportStatusBoard,
     dropped: Counter,
     runtime: Option<Handle>,
@@ -325,16 +324,15 @@ impl<E> StatusExporter<E> {
         runtime: Option<Handle>,
     ) -> Self {
         cx.status.register(&name);
+        if let Some(note) = &note {
+            cx.status.note(&name, note.clone());
+        }
         // The drop counter's series exists from the start (at 0), so that a rate or an
         // alert on it has data before the first loss.
         let _ = cx.dropped.add(0, &failed_labels(&name));
-        if let Some(note) = &note {
-            cx.status.degraded(&name, note.clone());
-        }
         Self {
             inner,
             name,
-            note,
             status: cx.status.clone(),
             dropped: cx.dropped.clone(),
             runtime,
@@ -367,12 +365,7 @@ impl<E> StatusExporter<E> {
 
     fn record(&self, result: &OTelSdkResult, count: u64) {
         match result {
-            Ok(()) => {
-                self.status.success(&self.name);
-                if let Some(note) = &self.note {
-                    self.status.degraded(&self.name, note.clone());
-                }
-            }
+            Ok(()) => self.status.success(&self.name),
             Err(e) => {
                 let why = match self.cause.take() {
                     Some(cause) => format!("{}: {cause}", describe(e)),

@@ -13,7 +13,10 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "state", content = "reason")]
 #[ts(export)]
+#[non_exhaustive]
 pub enum ExportStatus {
+    /// Nothing exported yet (or not scraped yet): no news, good or bad (the reason).
+    Pending(String),
     /// The last export succeeded.
     Healthy,
     /// Working, with a caveat (the reason).
@@ -38,6 +41,11 @@ pub struct ExporterReport {
     /// When the last success happened, as Unix milliseconds.
     #[ts(type = "number | null")]
     pub last_success_ms: Option<i64>,
+    /// Information about the exporter that is not its state (the Jaeger endpoint mapped
+    /// to OTLP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub note: Option<String>,
 }
 
 /// The status of every exporter, shared by the exporters that write it and the readers
@@ -51,10 +59,11 @@ impl ExportStatusBoard {
     fn update(&self, name: &str, f: impl FnOnce(&mut ExporterReport)) {
         let mut map = self.inner.write();
         let report = map.entry(name.to_owned()).or_insert(ExporterReport {
-            status: ExportStatus::Healthy,
+            status: ExportStatus::Pending("not exported yet".into()),
             successes: 0,
             failures: 0,
             last_success_ms: None,
+            note: None,
         });
         f(report);
     }
@@ -83,13 +92,25 @@ impl ExportStatusBoard {
         self.update(name, |r| r.status = ExportStatus::Degraded(reason));
     }
 
-    /// Registers an exporter that has not exported yet, as Degraded("not exported yet").
+    /// Registers an exporter that has not exported yet: Pending("not exported yet").
     pub(crate) fn register(&self, name: &str) {
+        self.update(name, |_| {});
+    }
+
+    /// Sets Pending with `reason` while nothing was exported (a server not scraped yet).
+    pub(crate) fn pending(&self, name: &str, reason: impl Into<String>) {
+        let reason = reason.into();
         self.update(name, |r| {
             if r.successes == 0 && r.failures == 0 {
-                r.status = ExportStatus::Degraded("not exported yet".into());
+                r.status = ExportStatus::Pending(reason);
             }
         });
+    }
+
+    /// Attaches `note`: information that is not a state (shown beside it).
+    pub(crate) fn note(&self, name: &str, note: impl Into<String>) {
+        let note = note.into();
+        self.update(name, |r| r.note = Some(note));
     }
 
     /// Status by exporter name.

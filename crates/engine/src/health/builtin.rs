@@ -391,15 +391,20 @@ impl HealthCheck for HttpHealthCheck {
     }
 }
 
-/// Every exporter is working: a Failed exporter is Unhealthy, a Degraded one a Warning.
+/// Every exporter is working: a Failed exporter is Unhealthy, a Degraded one a Warning, a
+/// Pending one (nothing exported yet) fine. Tagged `telemetry`, so it counts in the overall
+/// status and readiness only with `health.exporters_affect_status`.
 pub(crate) struct ExportersHealthCheck {
     status: ExportStatusBoard,
+    /// Whether it counts in the overall status and readiness.
+    counted: bool,
 }
 
 impl ExportersHealthCheck {
-    /// A check over the exporters reporting to `status`.
-    pub(crate) fn new(status: ExportStatusBoard) -> Self {
-        Self { status }
+    /// A check over the exporters reporting to `status`; `counted` puts it in the
+    /// readiness group too.
+    pub(crate) fn new(status: ExportStatusBoard, counted: bool) -> Self {
+        Self { status, counted }
     }
 }
 
@@ -409,12 +414,20 @@ impl HealthCheck for ExportersHealthCheck {
         "exporters"
     }
 
+    fn tags(&self) -> Vec<String> {
+        let mut tags = vec![super::TELEMETRY.to_owned()];
+        if self.counted {
+            tags.push(super::READINESS.to_owned());
+        }
+        tags
+    }
+
     async fn check(&self) -> HealthCheckResult {
         let mut worst = HealthStatus::Healthy;
         let mut problems = Vec::new();
         for (name, status) in self.status.statuses() {
             let (level, why) = match status {
-                ExportStatus::Healthy => continue,
+                ExportStatus::Healthy | ExportStatus::Pending(_) => continue,
                 ExportStatus::Degraded(why) => (HealthStatus::Warning, why),
                 ExportStatus::Failed(why) => (HealthStatus::Unhealthy, why),
             };

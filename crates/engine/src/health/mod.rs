@@ -36,6 +36,9 @@ use builtin::{SeriesStoreHealthCheck, TasksHealthCheck};
 pub const LIVENESS: &str = "liveness";
 /// The readiness group: can the app do its work now (the default group).
 pub const READINESS: &str = "readiness";
+/// The engine's own export and delivery: reported, but a check tagged only with it does
+/// not count in the overall status (`system_health_status`, `/health`).
+pub const TELEMETRY: &str = "telemetry";
 
 /// How healthy a component is, from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ts_rs::TS)]
@@ -364,6 +367,13 @@ impl HealthCheckManager {
             .filter(|r| group.is_none_or(|g| r.tags.iter().any(|t| t == g)))
             .map(|r| r.check.clone())
             .collect();
+        let uncounted: Vec<String> = self
+            .checks
+            .lock()
+            .iter()
+            .filter(|r| r.tags == [TELEMETRY])
+            .map(|r| r.check.name().to_owned())
+            .collect();
         let mut checks = BTreeMap::new();
         let mut due = Vec::new();
         {
@@ -404,8 +414,9 @@ impl HealthCheckManager {
             checks.insert(name, result);
         }
         let status = checks
-            .values()
-            .map(|r| r.status)
+            .iter()
+            .filter(|(name, _)| !uncounted.contains(name))
+            .map(|(_, r)| r.status)
             .max()
             .unwrap_or(HealthStatus::Healthy);
         if group.is_none() {
@@ -465,7 +476,10 @@ pub(crate) async fn from_config(
     manager.set_default_timeout(config.default_timeout);
     manager.set_parallel(config.parallel_checks);
     manager
-        .add_check(Box::new(ExportersHealthCheck::new(status)))
+        .add_check(Box::new(ExportersHealthCheck::new(
+            status,
+            config.exporters_affect_status,
+        )))
         .await?;
     manager
         .add_check(Box::new(TasksHealthCheck::new(supervisor)))
