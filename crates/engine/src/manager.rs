@@ -20,7 +20,7 @@ use crate::config::{ConfigError, Consent, HttpApi, MetricsExporter, TelemetryCon
 use crate::export::otlp::ExportContext;
 use crate::export::prometheus::MetricsPipeline;
 use crate::export::{
-    ExportError, ExportStatus, ExportStatusBoard, ExporterReport, SnapshotExporter,
+    ExportError, ExportStatus, ExportStatusBoard, ExporterReport, PushContext, SnapshotExporter,
 };
 use crate::health::{self, HealthCheckManager, HealthError};
 use crate::logs::{LogStore, LogsPipeline};
@@ -166,11 +166,12 @@ impl Cycle {
         config: &TelemetryConfig,
         pipeline: &MetricsPipeline,
         store: &Arc<SeriesStore>,
-        status: &ExportStatusBoard,
+        push: &PushContext<'_>,
     ) -> Result<Self, MetricsError> {
+        let status = push.status;
         Ok(Self {
             collector: None,
-            exporters: SnapshotExporter::all(config),
+            exporters: SnapshotExporter::all(config, push),
             pipeline: pipeline.clone(),
             store: store.clone(),
             store_metrics: StoreMetrics::new(pipeline.metrics())?,
@@ -189,7 +190,8 @@ impl Cycle {
         self.store_metrics.publish(&self.store);
         for exporter in &mut self.exporters {
             match exporter.export(&snapshot) {
-                Ok(()) => self.status.success(exporter.name()),
+                Ok(true) => self.status.success(exporter.name()),
+                Ok(false) => {}
                 Err(e) => self.status.failure(exporter.name(), e.to_string()),
             }
         }
@@ -264,7 +266,16 @@ impl TelemetryManager {
             privacy.consent.clone(),
         )
         .await?;
-        let cycle = Cycle::new(&config, &pipeline, &store, &status)?;
+        let cycle = Cycle::new(
+            &config,
+            &pipeline,
+            &store,
+            &PushContext {
+                resource: &resource_text,
+                consent: &privacy.consent,
+                status: &status,
+            },
+        )?;
         Ok(Arc::new(Self {
             http_streams: Arc::new(crate::api::Streams::counted_in(metrics, "http")),
             sources: Sources {

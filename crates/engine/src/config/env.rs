@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::{
     BatchExportConfig, Compression, ConfigIssue, LogsExporter, MetricsExporter, OtlpExporterConfig,
-    OtlpProtocol, Propagator, TelemetryConfig, TlsConfig, TracingExporter,
+    OtlpProtocol, Propagator, TelemetryConfig, Temporality, TlsConfig, TracingExporter,
 };
 
 /// The variables read through a lookup, and the warnings about them.
@@ -76,6 +76,10 @@ impl TelemetryConfig {
     ///   `OTEL_EXPORTER_OTLP_[TRACES_|LOGS_]ENDPOINT`, `_PROTOCOL` (`http/protobuf`,
     ///   `grpc`), `_HEADERS`, `_COMPRESSION`, `_TIMEOUT` (ms), `_CERTIFICATE`,
     ///   `_CLIENT_CERTIFICATE` and `_CLIENT_KEY`;
+    /// - `OTEL_METRICS_EXPORTER` (`otlp`, `prometheus`, `console`, `none`) adds metric
+    ///   exporters (an OTLP one from the `METRICS` variables above);
+    ///   `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_METRIC_EXPORT_TIMEOUT` (ms) and
+    ///   `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` set the push;
     /// - `OTEL_BSP_*` and `OTEL_BLRP_*` (`SCHEDULE_DELAY`, `EXPORT_TIMEOUT` in ms,
     ///   `MAX_EXPORT_BATCH_SIZE`, `MAX_QUEUE_SIZE`) set the span and log batches;
     /// - `OTEL_PROPAGATORS` (`tracecontext`, `baggage`, `none`) sets `tracing.propagators`;
@@ -133,7 +137,7 @@ impl TelemetryConfig {
         self.checked(&mut env, "OTEL_TRACES_SAMPLER", Self::apply_sampler_env);
         self.checked(
             &mut env,
-            "OTEL_TRACES_EXPORTER, OTEL_LOGS_EXPORTER, OTEL_EXPORTER_OTLP_*",
+            "OTEL_TRACES_EXPORTER, OTEL_LOGS_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_METRIC_*, OTEL_EXPORTER_OTLP_*",
             Self::apply_exporters_env,
         );
         self.checked(&mut env, "OTEL_PROPAGATORS", Self::apply_propagators_env);
@@ -277,6 +281,58 @@ impl TelemetryConfig {
                     other => env.warn("OTEL_LOGS_EXPORTER", other, "supported are otlp and none"),
                 }
             }
+        }
+        if let Some(list) = env.get("OTEL_METRICS_EXPORTER") {
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                match name {
+                    // The configured Prometheus endpoint stays: it is local, not an export.
+                    "none" => self
+                        .metrics
+                        .exporters
+                        .retain(|e| matches!(e, MetricsExporter::Prometheus { .. })),
+                    "console" => self.metrics.exporters.push(MetricsExporter::Console {}),
+                    "prometheus" => self.set_prometheus_port(9464),
+                    "otlp" => {
+                        let mut timeout = BatchExportConfig {
+                            max_export_timeout: self.metrics.export_timeout,
+                            ..BatchExportConfig::default()
+                        };
+                        let otlp = otlp_from_env(env, "METRICS", &mut timeout);
+                        self.metrics.export_timeout = timeout.max_export_timeout;
+                        self.metrics.exporters.push(MetricsExporter::Otlp(otlp));
+                    }
+                    other => env.warn(
+                        "OTEL_METRICS_EXPORTER",
+                        other,
+                        "supported are otlp, prometheus, console and none",
+                    ),
+                }
+            }
+        }
+        let ms = |v: &str| {
+            v.parse::<u64>()
+                .ok()
+                .filter(|ms| *ms > 0)
+                .map(Duration::from_millis)
+        };
+        const MS: &str = "expected a whole number of milliseconds above 0";
+        if let Some(interval) = env.parsed("OTEL_METRIC_EXPORT_INTERVAL", MS, ms) {
+            self.metrics.export_interval = interval;
+        }
+        if let Some(timeout) = env.parsed("OTEL_METRIC_EXPORT_TIMEOUT", MS, ms) {
+            self.metrics.export_timeout = timeout;
+        }
+        if let Some(temporality) = env.parsed(
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "expected cumulative, delta or lowmemory",
+            |v| match v.trim().to_ascii_lowercase().as_str() {
+                "cumulative" => Some(Temporality::Cumulative),
+                "delta" => Some(Temporality::Delta),
+                "lowmemory" => Some(Temporality::LowMemory),
+                _ => None,
+            },
+        ) {
+            self.metrics.temporality = temporality;
         }
     }
 
@@ -524,6 +580,36 @@ mod tests {
                 .message
                 .contains("client_cert and client_key go together"),
             "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn the_metric_variables_add_an_otlp_push_with_its_interval_and_temporality() {
+        let (cfg, warnings) = applied(&[
+            ("OTEL_METRICS_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "5000"),
+            ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "Delta"),
+        ]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let MetricsExporter::Otlp(otlp) = &cfg.metrics.exporters[0] else {
+            panic!("{:?}", cfg.metrics.exporters);
+        };
+        assert_eq!(otlp.endpoint, "http://collector:4318/v1/metrics");
+        assert_eq!(cfg.metrics.export_interval, Duration::from_secs(5));
+        assert_eq!(cfg.metrics.temporality, crate::config::Temporality::Delta);
+        let (cfg, warnings) = applied(&[
+            ("OTEL_METRICS_EXPORTER", "statsd"),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                "sometimes",
+            ),
+        ]);
+        assert!(cfg.metrics.exporters.is_empty());
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(
+            warnings[1].path,
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
         );
     }
 
@@ -777,7 +863,7 @@ mod tests {
         assert_eq!(
             paths,
             [
-                "OTEL_TRACES_EXPORTER, OTEL_LOGS_EXPORTER, OTEL_EXPORTER_OTLP_*",
+                "OTEL_TRACES_EXPORTER, OTEL_LOGS_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_METRIC_*, OTEL_EXPORTER_OTLP_*",
                 "OTEL_BSP_*"
             ]
         );

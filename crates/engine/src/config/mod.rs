@@ -426,6 +426,32 @@ pub struct MetricsConfig {
     /// Default none (names with a unit suffix still get that unit).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub catalogue: Vec<MetricDescription>,
+    /// How often OTLP metric exporters push (at the first collection after it passed).
+    /// Default `60s` (the OTel default), also from `OTEL_METRIC_EXPORT_INTERVAL` (ms).
+    #[serde(with = "humantime_serde")]
+    pub export_interval: Duration,
+    /// Longest one OTLP metric push may take. Default `30s`, also from
+    /// `OTEL_METRIC_EXPORT_TIMEOUT` (ms).
+    #[serde(with = "humantime_serde")]
+    pub export_timeout: Duration,
+    /// How OTLP metric exporters report sums and histograms: `cumulative` (default),
+    /// `delta`, or `lowmemory` (the same as delta here: every sum is monotonic). Also from
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`.
+    pub temporality: Temporality,
+}
+
+/// How pushed sums and histograms count (`metrics.temporality`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Temporality {
+    /// Since the start of the process (what Prometheus expects).
+    #[default]
+    Cumulative,
+    /// Since the previous push.
+    Delta,
+    /// Delta for counters and histograms, cumulative for the rest (the OTel SDK's
+    /// low-memory preference).
+    LowMemory,
 }
 
 impl Default for MetricsConfig {
@@ -443,6 +469,9 @@ impl Default for MetricsConfig {
             max_store_series: 5000,
             max_points_per_series: 720,
             catalogue: Vec::new(),
+            export_interval: Duration::from_secs(60),
+            export_timeout: Duration::from_secs(30),
+            temporality: Temporality::Cumulative,
         }
     }
 }
@@ -493,6 +522,9 @@ pub enum MetricsExporter {
     Console {},
     /// One JSON line per collection interval at `path`, rotated by size.
     File(FileExporterConfig),
+    /// OTLP (HTTP/protobuf to `.../v1/metrics`, or gRPC) every `metrics.export_interval`,
+    /// from the same aggregation as everything else.
+    Otlp(OtlpExporterConfig),
 }
 
 impl MetricsExporter {
@@ -509,6 +541,7 @@ impl MetricsExporter {
             Self::Prometheus { port, .. } => format!("metrics:prometheus:{port}"),
             Self::Console {} => "metrics:console".to_owned(),
             Self::File(file) => format!("metrics:file:{}", file.path),
+            Self::Otlp(otlp) => format!("metrics:otlp:{}", shown_endpoint(&otlp.endpoint)),
         }
     }
 }

@@ -720,8 +720,21 @@ impl TelemetryConfig {
                 MetricsExporter::File(file) => {
                     issues.file(&format!("metrics.exporters[{i}].File"), file);
                 }
+                MetricsExporter::Otlp(otlp) => {
+                    issues.otlp(&format!("metrics.exporters[{i}].Otlp"), otlp);
+                }
             }
         }
+        issues.interval(
+            "metrics.export_interval",
+            m.export_interval,
+            limits::MAX_INTERVAL,
+        );
+        issues.interval(
+            "metrics.export_timeout",
+            m.export_timeout,
+            limits::MAX_TIMEOUT,
+        );
     }
 
     fn validate_health(&self, issues: &mut Issues) {

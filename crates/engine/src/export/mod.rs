@@ -4,11 +4,15 @@
 mod console;
 mod file;
 pub(crate) mod otlp;
+mod otlp_metrics;
 pub(crate) mod prometheus;
 pub(crate) mod queue;
 mod status;
 
+use std::collections::BTreeMap;
 use std::io::Write;
+
+use otlp_metrics::OtlpMetrics;
 
 pub(crate) use file::RotatingFile;
 pub(crate) use status::ExportStatusBoard;
@@ -16,6 +20,7 @@ pub use status::{ExportStatus, ExporterReport};
 
 use crate::config::{MetricsExporter, TelemetryConfig};
 use crate::metrics::Snapshot;
+use crate::privacy::ConsentGate;
 
 /// Why an exporter could not be set up or could not export.
 #[derive(Debug, thiserror::Error)]
@@ -47,38 +52,56 @@ pub(crate) struct SnapshotExporter {
 enum Sink {
     Console { service: String },
     File { path: String, file: RotatingFile },
+    Otlp(Box<OtlpMetrics>),
+}
+
+/// What a push exporter needs besides its configuration.
+pub(crate) struct PushContext<'a> {
+    /// The resource every signal carries.
+    pub(crate) resource: &'a BTreeMap<String, String>,
+    /// The user's consent (for OTLP).
+    pub(crate) consent: &'a ConsentGate,
+    pub(crate) status: &'a ExportStatusBoard,
 }
 
 impl SnapshotExporter {
-    /// The push exporters of `config` (none when metrics are off).
-    pub(crate) fn all(config: &TelemetryConfig) -> Vec<Self> {
+    /// The push exporters of `config` (none when metrics are off). One that cannot be
+    /// made (an unreadable certificate) is Failed in the status, naming its field.
+    pub(crate) fn all(config: &TelemetryConfig, cx: &PushContext<'_>) -> Vec<Self> {
         if !(config.enabled && config.metrics.enabled) {
             return Vec::new();
         }
-        config
-            .metrics
-            .exporters
-            .iter()
-            .filter_map(|e| Self::from_config(e, &config.service_name))
-            .collect()
-    }
-
-    /// The push exporter for `config`, or `None` for pull exporters (Prometheus).
-    pub(crate) fn from_config(config: &MetricsExporter, service: &str) -> Option<Self> {
-        let sink = match config {
-            MetricsExporter::Console {} => Sink::Console {
-                service: service.to_owned(),
-            },
-            MetricsExporter::File(file) => Sink::File {
-                path: file.path.clone(),
-                file: RotatingFile::new(file),
-            },
-            MetricsExporter::Prometheus { .. } => return None,
-        };
-        Some(Self {
-            name: config.name(),
-            sink,
-        })
+        let mut all = Vec::new();
+        for (i, exporter) in config.metrics.exporters.iter().enumerate() {
+            let name = exporter.name();
+            let sink = match exporter {
+                MetricsExporter::Console {} => Sink::Console {
+                    service: config.service_name.clone(),
+                },
+                MetricsExporter::File(file) => Sink::File {
+                    path: file.path.clone(),
+                    file: RotatingFile::new(file),
+                },
+                MetricsExporter::Otlp(otlp) => match OtlpMetrics::new(
+                    name.clone(),
+                    otlp,
+                    &config.metrics,
+                    cx.resource,
+                    cx.consent.clone(),
+                    cx.status,
+                ) {
+                    Ok(push) => Sink::Otlp(Box::new(push)),
+                    Err(e) => {
+                        cx.status
+                            .failure(&name, format!("metrics.exporters[{i}]: {e}"));
+                        continue;
+                    }
+                },
+                MetricsExporter::Prometheus { .. } => continue,
+            };
+            all.push(Self { name, sink });
+        }
+        all
     }
 
     /// The name in export status reports.
@@ -86,14 +109,20 @@ impl SnapshotExporter {
         &self.name
     }
 
-    /// Exports one snapshot.
-    pub(crate) fn export(&mut self, snapshot: &Snapshot) -> Result<(), ExportError> {
+    /// Exports one snapshot. `Ok(true)`: written now; `Ok(false)`: handed to a sender
+    /// (OTLP) that records its own result in the export status.
+    pub(crate) fn export(&mut self, snapshot: &Snapshot) -> Result<bool, ExportError> {
         match &mut self.sink {
+            Sink::Otlp(push) => {
+                push.offer(snapshot);
+                Ok(false)
+            }
             Sink::Console { service } => {
                 let text = console::render(snapshot, service);
                 let mut out = std::io::stdout().lock();
                 out.write_all(text.as_bytes())
                     .and_then(|()| out.flush())
+                    .map(|()| true)
                     .map_err(|source| ExportError::Io {
                         path: "stdout".into(),
                         source,
@@ -102,10 +131,12 @@ impl SnapshotExporter {
             Sink::File { path, file } => {
                 let line = serde_json::to_string(snapshot)
                     .map_err(|e| ExportError::Encode(e.to_string()))?;
-                file.write_line(&line).map_err(|source| ExportError::Io {
-                    path: path.clone(),
-                    source,
-                })
+                file.write_line(&line)
+                    .map(|()| true)
+                    .map_err(|source| ExportError::Io {
+                        path: path.clone(),
+                        source,
+                    })
             }
         }
     }
@@ -113,7 +144,7 @@ impl SnapshotExporter {
     /// Flushes buffered output.
     pub(crate) fn flush(&mut self) -> Result<(), ExportError> {
         match &mut self.sink {
-            Sink::Console { .. } => Ok(()),
+            Sink::Console { .. } | Sink::Otlp(_) => Ok(()),
             Sink::File { path, file } => file.flush().map_err(|source| ExportError::Io {
                 path: path.clone(),
                 source,

@@ -147,7 +147,7 @@ pub(crate) fn log_exporter(
 /// header (what HTTP clients do with such a URL), so that the URL the HTTP stack keeps,
 /// logs and reports carries no credentials. An `Authorization` header set in the config
 /// wins.
-fn credentials_as_header(config: &OtlpExporterConfig) -> OtlpExporterConfig {
+pub(crate) fn credentials_as_header(config: &OtlpExporterConfig) -> OtlpExporterConfig {
     use base64::Engine as _;
     let mut config = config.clone();
     let (endpoint, Some(userinfo)) = split_userinfo(&config.endpoint) else {
@@ -175,7 +175,9 @@ fn grpc_runtime(cx: &ExportContext) -> Result<&Handle, String> {
     })
 }
 
-fn grpc_metadata(config: &OtlpExporterConfig) -> Result<tonic::metadata::MetadataMap, String> {
+pub(crate) fn grpc_metadata(
+    config: &OtlpExporterConfig,
+) -> Result<tonic::metadata::MetadataMap, String> {
     let mut metadata = tonic::metadata::MetadataMap::new();
     for (k, v) in &config.headers {
         let key = tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
@@ -219,15 +221,7 @@ impl Cause {
 
 impl HttpSender {
     fn new(config: &OtlpExporterConfig, timeout: Duration, cause: Cause) -> Result<Self, String> {
-        let mut headers = http::HeaderMap::new();
-        for (name, value) in &config.headers {
-            let name = http::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("header name {name:?} is not valid HTTP"))?;
-            // The value is a secret: name the header, never its value.
-            let value = http::HeaderValue::from_str(value)
-                .map_err(|_| format!("the value of header {name:?} is not valid HTTP"))?;
-            headers.insert(name, value);
-        }
+        let headers = http_headers(config)?;
         let client = crate::tls::blocking_http_client(timeout, config.tls.as_ref())
             .map_err(|e| e.to_string())?;
         Ok(Self {
@@ -263,6 +257,20 @@ impl opentelemetry_http::HttpClient for HttpSender {
             self.cause.set(crate::tls::error_chain(source));
         })
     }
+}
+
+/// The configured headers of `config` as HTTP headers.
+pub(crate) fn http_headers(config: &OtlpExporterConfig) -> Result<http::HeaderMap, String> {
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in &config.headers {
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("header name {name:?} is not valid HTTP"))?;
+        // The value is a secret: name the header, never its value.
+        let value = http::HeaderValue::from_str(value)
+            .map_err(|_| format!("the value of header {name:?} is not valid HTTP"))?;
+        headers.insert(name, value);
+    }
+    Ok(headers)
 }
 
 /// Replaces the gRPC metadata of every request with the configured one (see

@@ -56,7 +56,7 @@ pub struct SeriesSnapshot {
 }
 
 /// The value of one series.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum SeriesValue {
     /// Counter, gauge or quantile.

@@ -13,6 +13,12 @@ use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -29,6 +35,7 @@ pub struct HttpReceiver {
     pub addr: SocketAddr,
     pub rx: mpsc::UnboundedReceiver<Received>,
     pub logs: mpsc::UnboundedReceiver<ExportLogsServiceRequest>,
+    pub metrics: mpsc::UnboundedReceiver<ExportMetricsServiceRequest>,
     /// The headers (HTTP) or metadata (gRPC) of every request, in order.
     pub headers: Seen,
     pub _stop: oneshot::Sender<()>,
@@ -57,6 +64,7 @@ pub fn decode_body(headers: &HeaderMap, body: &Bytes) -> (Vec<u8>, Option<String
 type Channels = (
     mpsc::UnboundedReceiver<Received>,
     mpsc::UnboundedReceiver<ExportLogsServiceRequest>,
+    mpsc::UnboundedReceiver<ExportMetricsServiceRequest>,
     Seen,
 );
 
@@ -66,7 +74,27 @@ fn router() -> (axum::Router, Channels) {
     let (logs_tx, logs) = mpsc::unbounded_channel();
     let seen = Seen::default();
     let (seen_logs, seen_traces) = (seen.clone(), seen.clone());
+    let (metrics_tx, metrics) = mpsc::unbounded_channel();
     let app = axum::Router::new()
+        .route(
+            "/v1/metrics",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let metrics_tx = metrics_tx.clone();
+                async move {
+                    let (bytes, _) = decode_body(&headers, &body);
+                    metrics_tx
+                        .send(ExportMetricsServiceRequest::decode(&bytes[..]).unwrap())
+                        .unwrap();
+                    (
+                        [("content-type", "application/x-protobuf")],
+                        ExportMetricsServiceResponse {
+                            partial_success: None,
+                        }
+                        .encode_to_vec(),
+                    )
+                }
+            }),
+        )
         .route(
             "/v1/logs",
             axum::routing::post(move |headers: HeaderMap, body: Bytes| {
@@ -109,11 +137,11 @@ fn router() -> (axum::Router, Channels) {
                 }
             }),
         );
-    (app, (rx, logs, seen))
+    (app, (rx, logs, metrics, seen))
 }
 
 pub async fn http_receiver(port: u16) -> HttpReceiver {
-    let (app, (rx, logs, seen)) = router();
+    let (app, (rx, logs, metrics, seen)) = router();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
@@ -131,6 +159,7 @@ pub async fn http_receiver(port: u16) -> HttpReceiver {
         addr,
         rx,
         logs,
+        metrics,
         headers: seen,
         _stop: stop,
     }
@@ -138,14 +167,30 @@ pub async fn http_receiver(port: u16) -> HttpReceiver {
 
 /// An OTLP/HTTP receiver over TLS with `config` on a free port; stops when dropped.
 pub async fn https_receiver(config: std::sync::Arc<rustls::ServerConfig>) -> HttpReceiver {
-    let (app, (rx, logs, seen)) = router();
+    let (app, (rx, logs, metrics, seen)) = router();
     let (addr, stop) = super::tls::serve_https(app, config).await;
     HttpReceiver {
         addr,
         rx,
         logs,
+        metrics,
         headers: seen,
         _stop: stop,
+    }
+}
+
+struct GrpcMetrics(mpsc::UnboundedSender<ExportMetricsServiceRequest>);
+
+#[tonic::async_trait]
+impl MetricsService for GrpcMetrics {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        self.0.send(request.into_inner()).unwrap();
+        Ok(tonic::Response::new(ExportMetricsServiceResponse {
+            partial_success: None,
+        }))
     }
 }
 
@@ -200,6 +245,7 @@ pub async fn grpc_receiver() -> HttpReceiver {
 pub async fn grpc_receiver_with(tls: Option<tonic::transport::ServerTlsConfig>) -> HttpReceiver {
     let (tx, rx) = mpsc::unbounded_channel();
     let (logs_tx, logs) = mpsc::unbounded_channel();
+    let (metrics_tx, metrics) = mpsc::unbounded_channel();
     let seen = Seen::default();
     let addr: SocketAddr = format!("127.0.0.1:{}", super::free_port()).parse().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -215,6 +261,10 @@ pub async fn grpc_receiver_with(tls: Option<tonic::transport::ServerTlsConfig>) 
         server
             .add_service(service)
             .add_service(logs_service)
+            .add_service(
+                MetricsServiceServer::new(GrpcMetrics(metrics_tx))
+                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+            )
             .serve_with_shutdown(addr, async {
                 let _ = stopped.await;
             })
@@ -232,6 +282,7 @@ pub async fn grpc_receiver_with(tls: Option<tonic::transport::ServerTlsConfig>) 
         addr,
         rx,
         logs,
+        metrics,
         headers: seen,
         _stop: stop,
     }

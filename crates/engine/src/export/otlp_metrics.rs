@@ -1,0 +1,430 @@
+//! OTLP metrics push: every `metrics.export_interval`, the collection's [`Snapshot`] (the
+//! one aggregation everything reads) as an OTLP `ExportMetricsServiceRequest`, over
+//! HTTP/protobuf or gRPC, with the configured headers only, TLS, gzip and the user's
+//! consent. Counters and histograms are cumulative, or deltas since the last push.
+//!
+//! The push runs on a task of its own: the collection hands it the encoded request and
+//! goes on; a push still under way when the next is due makes that one skipped (counted
+//! as a failure with the reason), never queued without bound.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, number_data_point, AggregationTemporality, Gauge, Histogram, HistogramDataPoint,
+    Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use prost::Message as _;
+use tokio::sync::mpsc;
+
+use super::ExportStatusBoard;
+use crate::config::{Compression, MetricsConfig, OtlpExporterConfig, OtlpProtocol, Temporality};
+use crate::metrics::{SeriesValue, Snapshot, SnapshotKind};
+use crate::privacy::ConsentGate;
+
+/// What one push exporter keeps between pushes.
+pub(crate) struct OtlpMetrics {
+    name: String,
+    interval: Duration,
+    delta: bool,
+    resource: Resource,
+    /// When the process's cumulative sums started (Unix ns).
+    started_ns: u64,
+    last_push: Option<(Instant, u64)>,
+    /// The cumulative values of the last push, per series (for deltas).
+    previous: HashMap<(String, BTreeMap<String, String>), SeriesValue>,
+    consent: ConsentGate,
+    status: ExportStatusBoard,
+    /// The requests the sender task sends (one at a time).
+    queue: mpsc::Sender<ExportMetricsServiceRequest>,
+}
+
+impl OtlpMetrics {
+    /// A push exporter to `otlp` named `name`, sending from a task on the current Tokio
+    /// runtime.
+    ///
+    /// # Errors
+    /// The TLS settings or the gRPC endpoint cannot be used, or there is no runtime.
+    pub(crate) fn new(
+        name: String,
+        otlp: &OtlpExporterConfig,
+        metrics: &MetricsConfig,
+        resource: &BTreeMap<String, String>,
+        consent: ConsentGate,
+        status: &ExportStatusBoard,
+    ) -> Result<Self, String> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| "OTLP metrics need a Tokio runtime".to_owned())?;
+        let sender = Sender::new(otlp, metrics.export_timeout)?;
+        let (queue, jobs) = mpsc::channel(1);
+        runtime.spawn(sender.run(jobs, name.clone(), status.clone()));
+        status.register(&name);
+        Ok(Self {
+            name,
+            interval: metrics.export_interval,
+            delta: metrics.temporality != Temporality::Cumulative,
+            resource: Resource {
+                attributes: resource.iter().map(|(k, v)| text(k, v)).collect(),
+                ..Resource::default()
+            },
+            started_ns: now_ns(),
+            last_push: None,
+            previous: HashMap::new(),
+            consent,
+            status: status.clone(),
+            queue,
+        })
+    }
+
+    /// Pushes `snapshot` if the interval has passed since the last push.
+    pub(crate) fn offer(&mut self, snapshot: &Snapshot) {
+        let due = self
+            .last_push
+            .is_none_or(|(at, _)| at.elapsed() >= self.interval);
+        if !due {
+            return;
+        }
+        if !self.consent.allows_sending() {
+            self.status.degraded(
+                &self.name,
+                format!(
+                    "nothing is sent: consent is {}",
+                    self.consent.get().as_str()
+                ),
+            );
+            return;
+        }
+        let now = now_ns();
+        let since = self.last_push.map_or(self.started_ns, |(_, ns)| ns);
+        let request = self.request(snapshot, since, now);
+        self.last_push = Some((Instant::now(), now));
+        if self.queue.try_send(request).is_err() {
+            self.status.failure(
+                &self.name,
+                "the previous push is still under way: this one was skipped",
+            );
+        }
+    }
+
+    fn request(
+        &mut self,
+        snapshot: &Snapshot,
+        since_ns: u64,
+        now_ns: u64,
+    ) -> ExportMetricsServiceRequest {
+        let start = if self.delta {
+            since_ns
+        } else {
+            self.started_ns
+        };
+        let temporality = if self.delta {
+            AggregationTemporality::Delta
+        } else {
+            AggregationTemporality::Cumulative
+        } as i32;
+        let mut metrics = Vec::new();
+        for family in &snapshot.metrics {
+            let mut numbers = Vec::new();
+            let mut histograms = Vec::new();
+            for series in &family.series {
+                let attributes: Vec<KeyValue> =
+                    series.labels.iter().map(|(k, v)| text(k, v)).collect();
+                let value = match family.kind {
+                    SnapshotKind::Counter | SnapshotKind::Histogram if self.delta => {
+                        let key = (family.name.clone(), series.labels.clone());
+                        let delta = minus(&series.value, self.previous.get(&key));
+                        self.previous.insert(key, series.value.clone());
+                        delta
+                    }
+                    _ => series.value.clone(),
+                };
+                match value {
+                    SeriesValue::Number { value } => numbers.push(NumberDataPoint {
+                        attributes,
+                        start_time_unix_nano: start,
+                        time_unix_nano: now_ns,
+                        value: Some(number_data_point::Value::AsDouble(value)),
+                        ..NumberDataPoint::default()
+                    }),
+                    SeriesValue::Histogram {
+                        count,
+                        sum,
+                        buckets,
+                    } => histograms.push(histogram_point(
+                        attributes, start, now_ns, count, sum, &buckets,
+                    )),
+                }
+            }
+            let data = match family.kind {
+                SnapshotKind::Counter => metric::Data::Sum(Sum {
+                    data_points: numbers,
+                    aggregation_temporality: temporality,
+                    is_monotonic: true,
+                }),
+                SnapshotKind::Histogram => metric::Data::Histogram(Histogram {
+                    data_points: histograms,
+                    aggregation_temporality: temporality,
+                }),
+                // Quantiles are the receiver's to compute from the histograms.
+                SnapshotKind::Quantile => continue,
+                SnapshotKind::Gauge => metric::Data::Gauge(Gauge {
+                    data_points: numbers,
+                }),
+            };
+            metrics.push(Metric {
+                name: otlp_name(&family.name, family.kind).to_owned(),
+                description: family.help.clone(),
+                data: Some(data),
+                ..Metric::default()
+            });
+        }
+        ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                resource: Some(self.resource.clone()),
+                scope_metrics: vec![ScopeMetrics {
+                    scope: Some(InstrumentationScope {
+                        name: "tauri-plugin-opentelemetry".into(),
+                        version: env!("CARGO_PKG_VERSION").into(),
+                        ..InstrumentationScope::default()
+                    }),
+                    metrics,
+                    schema_url: String::new(),
+                }],
+                schema_url: String::new(),
+            }],
+        }
+    }
+}
+
+/// The instrument's name: the exposition adds `_total` to counters.
+fn otlp_name(exposed: &str, kind: SnapshotKind) -> &str {
+    match kind {
+        SnapshotKind::Counter => exposed.strip_suffix("_total").unwrap_or(exposed),
+        _ => exposed,
+    }
+}
+
+/// `current - previous` of a cumulative value; a value that went down (a reset) is its
+/// own delta.
+fn minus(current: &SeriesValue, previous: Option<&SeriesValue>) -> SeriesValue {
+    match (current, previous) {
+        (SeriesValue::Number { value }, Some(SeriesValue::Number { value: before }))
+            if value >= before =>
+        {
+            SeriesValue::Number {
+                value: value - before,
+            }
+        }
+        (
+            SeriesValue::Histogram {
+                count,
+                sum,
+                buckets,
+            },
+            Some(SeriesValue::Histogram {
+                count: c0,
+                sum: s0,
+                buckets: b0,
+            }),
+        ) if count >= c0 && buckets.len() == b0.len() => SeriesValue::Histogram {
+            count: count - c0,
+            sum: sum - s0,
+            buckets: buckets
+                .iter()
+                .zip(b0)
+                .map(|((bound, n), (_, n0))| (*bound, n.saturating_sub(*n0)))
+                .collect(),
+        },
+        _ => current.clone(),
+    }
+}
+
+fn histogram_point(
+    attributes: Vec<KeyValue>,
+    start: u64,
+    now: u64,
+    count: u64,
+    sum: f64,
+    cumulative: &[(f64, u64)],
+) -> HistogramDataPoint {
+    let mut counts = Vec::with_capacity(cumulative.len() + 1);
+    let mut below = 0;
+    for (_, n) in cumulative {
+        counts.push(n.saturating_sub(below));
+        below = *n;
+    }
+    counts.push(count.saturating_sub(below));
+    HistogramDataPoint {
+        attributes,
+        start_time_unix_nano: start,
+        time_unix_nano: now,
+        count,
+        sum: Some(sum),
+        bucket_counts: counts,
+        explicit_bounds: cumulative.iter().map(|(bound, _)| *bound).collect(),
+        ..HistogramDataPoint::default()
+    }
+}
+
+fn text(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_owned())),
+        }),
+        ..KeyValue::default()
+    }
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Sends encoded requests, one at a time, and records each result.
+enum Sender {
+    Http {
+        client: reqwest::Client,
+        endpoint: String,
+        headers: http::HeaderMap,
+        gzip: bool,
+    },
+    Grpc {
+        client: opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient<tonic::transport::Channel>,
+        metadata: tonic::metadata::MetadataMap,
+    },
+}
+
+impl Sender {
+    fn new(otlp: &OtlpExporterConfig, timeout: Duration) -> Result<Self, String> {
+        let config = &super::otlp::credentials_as_header(otlp);
+        let gzip = config.compression == Some(Compression::Gzip);
+        match config.protocol {
+            OtlpProtocol::HttpProtobuf => Ok(Self::Http {
+                client: crate::tls::http_client(Some(timeout), config.tls.as_ref())
+                    .map_err(|e| e.to_string())?,
+                endpoint: config.endpoint.clone(),
+                headers: super::otlp::http_headers(config)?,
+                gzip,
+            }),
+            OtlpProtocol::Grpc => {
+                let mut endpoint = tonic::transport::Endpoint::from_shared(config.endpoint.clone())
+                    .map_err(|e| format!("endpoint: {e}"))?
+                    .timeout(timeout);
+                if config.endpoint.starts_with("https://") {
+                    endpoint = endpoint
+                        .tls_config(
+                            crate::tls::grpc_config(config.tls.as_ref())
+                                .map_err(|e| e.to_string())?,
+                        )
+                        .map_err(|e| crate::tls::error_chain(&e))?;
+                }
+                let mut client = opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient::new(endpoint.connect_lazy());
+                if gzip {
+                    client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
+                }
+                Ok(Self::Grpc {
+                    client,
+                    metadata: super::otlp::grpc_metadata(config)?,
+                })
+            }
+        }
+    }
+
+    async fn run(
+        mut self,
+        mut jobs: mpsc::Receiver<ExportMetricsServiceRequest>,
+        name: String,
+        status: ExportStatusBoard,
+    ) {
+        while let Some(request) = jobs.recv().await {
+            match self.send(request).await {
+                Ok(()) => status.success(&name),
+                Err(e) => status.failure(&name, e),
+            }
+        }
+    }
+
+    async fn send(&mut self, message: ExportMetricsServiceRequest) -> Result<(), String> {
+        match self {
+            Self::Http {
+                client,
+                endpoint,
+                headers,
+                gzip,
+            } => {
+                let mut request = client
+                    .post(endpoint.as_str())
+                    .headers(headers.clone())
+                    .header("content-type", "application/x-protobuf");
+                let body = message.encode_to_vec();
+                let body = if *gzip {
+                    request = request.header("content-encoding", "gzip");
+                    let mut encoder =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                    encoder.write_all(&body).map_err(|e| e.to_string())?;
+                    encoder.finish().map_err(|e| e.to_string())?
+                } else {
+                    body
+                };
+                let response = request
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| crate::tls::error_chain(&e.without_url()))?;
+                let code = response.status();
+                if code.is_success() {
+                    Ok(())
+                } else {
+                    let text = response.text().await.unwrap_or_default();
+                    Err(format!(
+                        "status code: {}: {}",
+                        code.as_u16(),
+                        text.chars().take(200).collect::<String>()
+                    ))
+                }
+            }
+            Self::Grpc { client, metadata } => {
+                let mut request = tonic::Request::new(message);
+                *request.metadata_mut() = metadata.clone();
+                client.export(request).await.map(|_| ()).map_err(|status| {
+                    let mut why = format!("{:?}: {}", status.code(), status.message());
+                    if let Some(source) = std::error::Error::source(&status) {
+                        why.push_str(": ");
+                        why.push_str(&crate::tls::error_chain(source));
+                    }
+                    why
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cumulative_buckets_become_per_bucket_counts_and_deltas_survive_a_reset() {
+        let point = histogram_point(Vec::new(), 0, 1, 10, 42.0, &[(1.0, 2), (5.0, 7)]);
+        assert_eq!(point.bucket_counts, [2, 5, 3]);
+        assert_eq!(point.explicit_bounds, [1.0, 5.0]);
+        let before = SeriesValue::Number { value: 10.0 };
+        assert_eq!(
+            minus(&SeriesValue::Number { value: 15.0 }, Some(&before)),
+            SeriesValue::Number { value: 5.0 }
+        );
+        assert_eq!(
+            minus(&SeriesValue::Number { value: 3.0 }, Some(&before)),
+            SeriesValue::Number { value: 3.0 },
+            "a reset"
+        );
+        assert_eq!(otlp_name("frames_total", SnapshotKind::Counter), "frames");
+        assert_eq!(otlp_name("queue_size", SnapshotKind::Gauge), "queue_size");
+    }
+}
