@@ -392,12 +392,13 @@ impl HealthCheckManager {
                 .into_iter()
                 .map(|c| {
                     let timeout = c.timeout().unwrap_or(default_timeout);
-                    (c.name().to_owned(), start(c), timeout)
+                    let started = tokio::time::Instant::now();
+                    (c.name().to_owned(), start(c), timeout, started)
                 })
                 .collect();
             let mut results = Vec::with_capacity(handles.len());
-            for (name, handle, timeout) in handles {
-                results.push((name, finish(handle, timeout).await));
+            for (name, handle, timeout, started) in handles {
+                results.push((name, finish(handle, timeout, started).await));
             }
             results
         } else {
@@ -405,7 +406,8 @@ impl HealthCheckManager {
             for c in due {
                 let timeout = c.timeout().unwrap_or(default_timeout);
                 let name = c.name().to_owned();
-                results.push((name, finish(start(c), timeout).await));
+                let started = tokio::time::Instant::now();
+                results.push((name, finish(start(c), timeout, started).await));
             }
             results
         };
@@ -528,12 +530,15 @@ fn start(check: Arc<dyn HealthCheck>) -> tokio::task::JoinHandle<HealthCheckResu
     })
 }
 
-/// Waits for a started check at most `timeout`; a timeout or a panic is Unhealthy.
+/// Waits for a check started at `started` until `timeout` after that (not after the
+/// wait began: in parallel, a slow check awaited first costs the others nothing); a
+/// timeout or a panic is Unhealthy.
 async fn finish(
     mut handle: tokio::task::JoinHandle<HealthCheckResult>,
     timeout: Duration,
+    started: tokio::time::Instant,
 ) -> HealthCheckResult {
-    match tokio::time::timeout(timeout, &mut handle).await {
+    match tokio::time::timeout_at(started + timeout, &mut handle).await {
         Ok(Ok(result)) => result,
         Ok(Err(e)) if e.is_panic() => HealthCheckResult::new(
             HealthStatus::Unhealthy,

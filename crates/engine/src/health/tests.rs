@@ -80,6 +80,31 @@ async fn a_hanging_check_times_out_unhealthy_and_a_per_check_timeout_wins() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn in_parallel_each_timeout_runs_from_its_checks_start() {
+    let health = HealthCheckManager::new();
+    health.set_parallel(true);
+    health.set_default_timeout(Duration::from_secs(1));
+    // Awaited first: hangs until its timeout.
+    health
+        .add_check(Box::new(slow("hangs", 3_600_000, HealthStatus::Healthy)))
+        .await
+        .unwrap();
+    // Awaited second: needs 1.5 s, over its 1 s counted from its start.
+    health
+        .add_check(Box::new(slow("slow", 1_500, HealthStatus::Healthy)))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let report = health.check_all().await;
+    assert_eq!(started.elapsed(), Duration::from_secs(1), "one timeout, not two");
+    assert_eq!(report.checks["slow"].status, HealthStatus::Unhealthy);
+    assert_eq!(
+        report.checks["slow"].message,
+        "the check timed out after 1s"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_panicking_check_is_unhealthy_with_the_message_and_others_still_run() {
     let health = HealthCheckManager::new();
     health.add_check(Box::new(Panics)).await.unwrap();
