@@ -18,7 +18,7 @@
 //! const FIELDS: &[&str] = &[
 //!     "enabled", "service_name", "service_version", "resource_attributes", "tracing",
 //!     "metrics", "health", "logs", "alerts", "http_api", "dashboard", "http_token",
-//!     "shutdown_timeout", "server",
+//!     "shutdown_timeout", "server", "panels", "consent", "privacy", "storage",
 //! ];
 //! let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
 //! let mut configs = 0;

@@ -211,3 +211,35 @@ async fn a_failing_exporter_is_reported_without_making_the_app_unhealthy_unless_
         telemetry.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_named_disk_checks_each_have_their_own_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = |name: &str, threshold: f64| HealthCheckConfig::DiskSpace {
+        name: name.into(),
+        path: dir.path().display().to_string(),
+        threshold,
+    };
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    // The same disk, two limits: one can never be met, the other always is.
+    config.health.checks = vec![disk("project_disk", 1.0), disk("cache_disk", 1e-9)];
+    let telemetry = common::start(config.clone()).await;
+    let report = telemetry.health().refresh().await;
+    // A disk is never more than 100% used (Warning above 90% of the limit, though).
+    let project = report.checks["project_disk"].status;
+    assert!(project != HealthStatus::Unhealthy, "{project:?}");
+    assert_eq!(report.checks["cache_disk"].status, HealthStatus::Unhealthy);
+    let text = telemetry.render_prometheus().unwrap();
+    let shown = format!("\nproject_disk_health_status {}\n", project.as_metric());
+    assert!(text.contains(&shown), "{text}");
+    assert!(text.contains("\ncache_disk_health_status 3\n"), "{text}");
+    telemetry.shutdown().await;
+
+    config.health.checks = vec![disk("cache_disk", 0.9), disk("cache_disk", 0.8)];
+    let err = config.check_fields().unwrap_err().to_string();
+    assert!(
+        err.contains("health.checks[1]") && err.contains("\"cache_disk\" exists already"),
+        "{err}"
+    );
+}

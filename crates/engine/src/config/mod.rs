@@ -546,6 +546,10 @@ impl MetricsExporter {
     }
 }
 
+fn default_disk_check_name() -> String {
+    "disk_space".to_owned()
+}
+
 fn default_prometheus_port() -> u16 {
     9090
 }
@@ -594,6 +598,10 @@ pub struct HealthConfig {
 pub enum HealthCheckConfig {
     /// The disk holding `path` is at most `threshold` full.
     DiskSpace {
+        /// Check name (`cache` → `cache_health_status`). Default `disk_space`; name each
+        /// one to watch several disks.
+        #[serde(default = "default_disk_check_name")]
+        name: String,
         /// A path on the disk to watch.
         path: String,
         /// Used fraction above which the check is Unhealthy (Warning above 90% of it).

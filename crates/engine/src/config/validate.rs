@@ -133,9 +133,19 @@ impl Issues {
     /// The fields of one health check at `at` (`health.checks[0]`).
     fn health_check(&mut self, at: &str, check: &HealthCheckConfig) {
         let threshold = match check {
-            HealthCheckConfig::DiskSpace { path, threshold } => {
+            HealthCheckConfig::DiskSpace {
+                name,
+                path,
+                threshold,
+            } => {
                 if path.trim().is_empty() {
                     self.add(format!("{at}.DiskSpace.path"), "must not be empty");
+                }
+                if !is_valid_check_name(name) {
+                    self.add(
+                        format!("{at}.DiskSpace.name"),
+                        format!("{name:?} must be lowercase letters, digits and '_'"),
+                    );
                 }
                 Some((format!("{at}.DiskSpace.threshold"), *threshold))
             }
@@ -744,7 +754,7 @@ impl TelemetryConfig {
         for (i, check) in h.checks.iter().enumerate() {
             let at = format!("health.checks[{i}]");
             let name = match check {
-                HealthCheckConfig::DiskSpace { .. } => "disk_space",
+                HealthCheckConfig::DiskSpace { name, .. } => name.as_str(),
                 HealthCheckConfig::Memory { .. } => "memory",
                 HealthCheckConfig::Ffmpeg { .. } => "ffmpeg",
                 HealthCheckConfig::Http { name, .. } => name.as_str(),

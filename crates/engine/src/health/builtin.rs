@@ -42,6 +42,7 @@ fn percent(fraction: f64) -> String {
 /// let check = DiskSpaceHealthCheck::new("/tmp", 0.9);
 /// ```
 pub struct DiskSpaceHealthCheck {
+    name: String,
     path: PathBuf,
     threshold: f64,
     /// Queries the disks off the async workers, one at a time.
@@ -57,8 +58,23 @@ impl DiskSpaceHealthCheck {
         Self::with_probe(path, threshold, DiskProbe::new())
     }
 
+    /// The same check under another name (`cache` → `cache_health_status`), so that an
+    /// app can watch several disks: the project's, the cache's, the export destination's.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::health::{DiskSpaceHealthCheck, HealthCheck as _};
+    /// let cache = DiskSpaceHealthCheck::new("/var/cache", 0.95).named("cache");
+    /// assert_eq!(cache.name(), "cache");
+    /// ```
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
     fn with_probe(path: impl Into<PathBuf>, threshold: f64, probe: DiskProbe) -> Self {
         Self {
+            name: "disk_space".to_owned(),
             path: path.into(),
             threshold,
             probe: Arc::new(parking_lot::Mutex::new(probe)),
@@ -69,7 +85,7 @@ impl DiskSpaceHealthCheck {
 #[async_trait]
 impl HealthCheck for DiskSpaceHealthCheck {
     fn name(&self) -> &str {
-        "disk_space"
+        &self.name
     }
 
     async fn check(&self) -> HealthCheckResult {

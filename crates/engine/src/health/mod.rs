@@ -491,9 +491,11 @@ pub(crate) async fn from_config(
         .await?;
     for check in &config.checks {
         let check: Box<dyn HealthCheck> = match check {
-            HealthCheckConfig::DiskSpace { path, threshold } => {
-                Box::new(DiskSpaceHealthCheck::new(path, *threshold))
-            }
+            HealthCheckConfig::DiskSpace {
+                name,
+                path,
+                threshold,
+            } => Box::new(DiskSpaceHealthCheck::new(path, *threshold).named(name)),
             HealthCheckConfig::Memory { threshold } => Box::new(MemoryHealthCheck::new(*threshold)),
             HealthCheckConfig::Ffmpeg { binary } => Box::new(match binary {
                 Some(b) => FfmpegHealthCheck::new().with_binary(b),

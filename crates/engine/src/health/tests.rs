@@ -96,7 +96,11 @@ async fn in_parallel_each_timeout_runs_from_its_checks_start() {
         .unwrap();
     let started = Instant::now();
     let report = health.check_all().await;
-    assert_eq!(started.elapsed(), Duration::from_secs(1), "one timeout, not two");
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(1),
+        "one timeout, not two"
+    );
     assert_eq!(report.checks["slow"].status, HealthStatus::Unhealthy);
     assert_eq!(
         report.checks["slow"].message,

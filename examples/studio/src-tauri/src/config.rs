@@ -106,7 +106,17 @@ pub(crate) fn telemetry(args: &Args) -> Result<TelemetryConfig, String> {
     config.health.parallel_checks = true;
     config.health.check_interval = Duration::from_secs(5);
     config.health.checks = vec![
+        // A video editor's disks: where it writes renders, where it caches frames.
         HealthCheckConfig::DiskSpace {
+            name: "export_disk".into(),
+            path: std::env::current_dir()
+                .unwrap_or_else(|_| std::env::temp_dir())
+                .display()
+                .to_string(),
+            threshold: 0.95,
+        },
+        HealthCheckConfig::DiskSpace {
+            name: "cache_disk".into(),
             path: std::env::temp_dir().display().to_string(),
             threshold: 0.95,
         },
