@@ -188,11 +188,7 @@ async fn a_failing_exporter_is_reported_without_making_the_app_unhealthy_unless_
         )];
         config.tracing.batch_export.max_export_timeout = Duration::from_secs(2);
         let telemetry = common::start(config).await;
-        telemetry
-            .tracer()
-            .trace("render", |_| Ok::<_, String>(()))
-            .unwrap();
-        telemetry.force_flush().await;
+        common::one_span(&telemetry).await;
         let report = telemetry.health().refresh().await;
         assert_eq!(report.checks["exporters"].status, HealthStatus::Unhealthy);
         let base = format!("http://{}", telemetry.prometheus_addrs().await[0]);

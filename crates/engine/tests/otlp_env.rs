@@ -24,11 +24,7 @@ fn exporter(protocol: OtlpProtocol, endpoint: String) -> TracingExporter {
 
 async fn send_one_span(config: TelemetryConfig) {
     let telemetry = common::start(config).await;
-    telemetry
-        .tracer()
-        .trace("render", |_| Ok::<_, String>(()))
-        .unwrap();
-    telemetry.force_flush().await;
+    common::one_span(&telemetry).await;
     telemetry.shutdown().await;
 }
 

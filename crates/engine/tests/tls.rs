@@ -41,11 +41,7 @@ async fn export_one(
         ..OtlpExporterConfig::http(endpoint)
     })];
     let telemetry = common::start(config).await;
-    telemetry
-        .tracer()
-        .trace("render", |_| Ok::<_, String>(()))
-        .unwrap();
-    telemetry.force_flush().await;
+    common::one_span(&telemetry).await;
     let status = telemetry.get_export_status().await[&name].clone();
     telemetry.shutdown().await;
     status

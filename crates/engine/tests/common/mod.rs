@@ -149,6 +149,15 @@ pub async fn start(config: TelemetryConfig) -> std::sync::Arc<telemetry_engine::
     telemetry
 }
 
+/// Records one span (`render`) and flushes it to the exporters.
+pub async fn one_span(telemetry: &telemetry_engine::TelemetryManager) {
+    telemetry
+        .tracer()
+        .trace("render", |_| Ok::<_, String>(()))
+        .unwrap();
+    telemetry.force_flush().await;
+}
+
 /// The error of a Failed exporter, or a panic naming what it was instead.
 pub fn failure_of(
     status: &std::collections::BTreeMap<String, telemetry_engine::export::ExportStatus>,

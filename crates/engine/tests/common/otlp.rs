@@ -60,6 +60,30 @@ pub fn decode_body(headers: &HeaderMap, body: &Bytes) -> (Vec<u8>, Option<String
     (bytes, encoding)
 }
 
+/// A POST route that records the request's headers in `seen`, decodes an `M` (gzip or
+/// not), hands it with its content encoding to `on`, and answers an empty `R`.
+fn route<M, R>(
+    seen: Seen,
+    on: impl Fn(M, Option<String>) + Clone + Send + Sync + 'static,
+) -> axum::routing::MethodRouter
+where
+    M: Message + Default + 'static,
+    R: Message + Default + 'static,
+{
+    axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+        seen.lock().unwrap().push(headers.clone());
+        let on = on.clone();
+        async move {
+            let (bytes, encoding) = decode_body(&headers, &body);
+            on(M::decode(&bytes[..]).unwrap(), encoding);
+            (
+                [("content-type", "application/x-protobuf")],
+                R::default().encode_to_vec(),
+            )
+        }
+    })
+}
+
 /// What an HTTP receiver hands to the test: spans, log records, headers.
 type Channels = (
     mpsc::UnboundedReceiver<Received>,
@@ -73,69 +97,28 @@ fn router() -> (axum::Router, Channels) {
     let (tx, rx) = mpsc::unbounded_channel();
     let (logs_tx, logs) = mpsc::unbounded_channel();
     let seen = Seen::default();
-    let (seen_logs, seen_traces) = (seen.clone(), seen.clone());
     let (metrics_tx, metrics) = mpsc::unbounded_channel();
     let app = axum::Router::new()
         .route(
             "/v1/metrics",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let metrics_tx = metrics_tx.clone();
-                async move {
-                    let (bytes, _) = decode_body(&headers, &body);
-                    metrics_tx
-                        .send(ExportMetricsServiceRequest::decode(&bytes[..]).unwrap())
-                        .unwrap();
-                    (
-                        [("content-type", "application/x-protobuf")],
-                        ExportMetricsServiceResponse {
-                            partial_success: None,
-                        }
-                        .encode_to_vec(),
-                    )
-                }
-            }),
+            route::<ExportMetricsServiceRequest, ExportMetricsServiceResponse>(
+                seen.clone(),
+                move |request, _| metrics_tx.send(request).unwrap(),
+            ),
         )
         .route(
             "/v1/logs",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let logs_tx = logs_tx.clone();
-                seen_logs.lock().unwrap().push(headers.clone());
-                async move {
-                    let (bytes, _) = decode_body(&headers, &body);
-                    logs_tx
-                        .send(ExportLogsServiceRequest::decode(&bytes[..]).unwrap())
-                        .unwrap();
-                    (
-                        [("content-type", "application/x-protobuf")],
-                        ExportLogsServiceResponse {
-                            partial_success: None,
-                        }
-                        .encode_to_vec(),
-                    )
-                }
-            }),
+            route::<ExportLogsServiceRequest, ExportLogsServiceResponse>(
+                seen.clone(),
+                move |request, _| logs_tx.send(request).unwrap(),
+            ),
         )
         .route(
             "/v1/traces",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let tx = tx.clone();
-                seen_traces.lock().unwrap().push(headers.clone());
-                async move {
-                    let (bytes, encoding) = decode_body(&headers, &body);
-                    tx.send((
-                        ExportTraceServiceRequest::decode(&bytes[..]).unwrap(),
-                        encoding,
-                    ))
-                    .unwrap();
-                    (
-                        [("content-type", "application/x-protobuf")],
-                        ExportTraceServiceResponse {
-                            partial_success: None,
-                        }
-                        .encode_to_vec(),
-                    )
-                }
-            }),
+            route::<ExportTraceServiceRequest, ExportTraceServiceResponse>(
+                seen.clone(),
+                move |request, encoding| tx.send((request, encoding)).unwrap(),
+            ),
         );
     (app, (rx, logs, metrics, seen))
 }
@@ -179,60 +162,59 @@ pub async fn https_receiver(config: std::sync::Arc<rustls::ServerConfig>) -> Htt
     }
 }
 
-struct GrpcMetrics(mpsc::UnboundedSender<ExportMetricsServiceRequest>);
-
-#[tonic::async_trait]
-impl MetricsService for GrpcMetrics {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportMetricsServiceRequest>,
-    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        self.0.send(request.into_inner()).unwrap();
-        Ok(tonic::Response::new(ExportMetricsServiceResponse {
-            partial_success: None,
-        }))
-    }
+/// A gRPC service that records each request's metadata in `seen` and hands what
+/// `convert` makes of the request to `tx`.
+struct GrpcSink<M, T> {
+    tx: mpsc::UnboundedSender<T>,
+    seen: Seen,
+    convert: fn(tonic::Request<M>) -> T,
 }
 
-struct GrpcLogs(mpsc::UnboundedSender<ExportLogsServiceRequest>, Seen);
-
-#[tonic::async_trait]
-impl LogsService for GrpcLogs {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportLogsServiceRequest>,
-    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
-        self.1
-            .lock()
-            .unwrap()
-            .push(request.metadata().clone().into_headers());
-        self.0.send(request.into_inner()).unwrap();
-        Ok(tonic::Response::new(ExportLogsServiceResponse {
-            partial_success: None,
-        }))
-    }
+/// Implements the OTLP `$service` trait for [`GrpcSink`], answering an empty `$response`.
+macro_rules! grpc_sink {
+    ($service:ident, $request:ty, $response:ty) => {
+        #[tonic::async_trait]
+        impl<T: Send + 'static> $service for GrpcSink<$request, T> {
+            async fn export(
+                &self,
+                request: tonic::Request<$request>,
+            ) -> Result<tonic::Response<$response>, tonic::Status> {
+                self.seen
+                    .lock()
+                    .unwrap()
+                    .push(request.metadata().clone().into_headers());
+                self.tx.send((self.convert)(request)).unwrap();
+                Ok(tonic::Response::new(<$response>::default()))
+            }
+        }
+    };
 }
 
-struct GrpcService(mpsc::UnboundedSender<Received>, Seen);
+grpc_sink!(
+    MetricsService,
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse
+);
+grpc_sink!(
+    LogsService,
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse
+);
+grpc_sink!(
+    TraceService,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse
+);
 
-#[tonic::async_trait]
-impl TraceService for GrpcService {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.1
-            .lock()
-            .unwrap()
-            .push(request.metadata().clone().into_headers());
-        let encoding = request
-            .metadata()
-            .get("grpc-encoding")
-            .map(|v| v.to_str().unwrap().to_owned());
-        self.0.send((request.into_inner(), encoding)).unwrap();
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
+fn sink<M, T>(
+    tx: mpsc::UnboundedSender<T>,
+    seen: &Seen,
+    convert: fn(tonic::Request<M>) -> T,
+) -> GrpcSink<M, T> {
+    GrpcSink {
+        tx,
+        seen: seen.clone(),
+        convert,
     }
 }
 
@@ -249,10 +231,19 @@ pub async fn grpc_receiver_with(tls: Option<tonic::transport::ServerTlsConfig>) 
     let seen = Seen::default();
     let addr: SocketAddr = format!("127.0.0.1:{}", super::free_port()).parse().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let service = TraceServiceServer::new(GrpcService(tx, seen.clone()))
+    let service = TraceServiceServer::new(sink(tx, &seen, |request| {
+        let encoding = request
+            .metadata()
+            .get("grpc-encoding")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (request.into_inner(), encoding)
+    }))
+    .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+    let logs_service = LogsServiceServer::new(sink(logs_tx, &seen, tonic::Request::into_inner))
         .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
-    let logs_service = LogsServiceServer::new(GrpcLogs(logs_tx, seen.clone()))
-        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+    let metrics_service =
+        MetricsServiceServer::new(sink(metrics_tx, &seen, tonic::Request::into_inner))
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
     tokio::spawn(async move {
         let mut server = tonic::transport::Server::builder();
         if let Some(tls) = tls {
@@ -261,10 +252,7 @@ pub async fn grpc_receiver_with(tls: Option<tonic::transport::ServerTlsConfig>) 
         server
             .add_service(service)
             .add_service(logs_service)
-            .add_service(
-                MetricsServiceServer::new(GrpcMetrics(metrics_tx))
-                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
-            )
+            .add_service(metrics_service)
             .serve_with_shutdown(addr, async {
                 let _ = stopped.await;
             })
