@@ -282,6 +282,11 @@ impl TelemetryConfig {
                 }
             }
         }
+        self.apply_metrics_env(env);
+    }
+
+    /// `OTEL_METRICS_EXPORTER` and the push's interval, timeout and temporality.
+    fn apply_metrics_env<F: Fn(&str) -> Option<String>>(&mut self, env: &mut Env<F>) {
         if let Some(list) = env.get("OTEL_METRICS_EXPORTER") {
             for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                 match name {
@@ -464,18 +469,7 @@ fn otlp_from_env<F: Fn(&str) -> Option<String>>(
         (None, None) if protocol == OtlpProtocol::Grpc => "http://localhost:4317".into(),
         (None, None) => format!("http://localhost:4318{path}"),
     };
-    let mut headers = BTreeMap::new();
-    if let Some((var, list)) = env.otlp_var(signal, "HEADERS") {
-        for pair in list.split(',').filter(|p| !p.trim().is_empty()) {
-            match pair.split_once('=') {
-                Some((k, v)) if !k.trim().is_empty() => {
-                    headers.insert(k.trim().to_owned(), v.trim().to_owned());
-                }
-                // The value is a secret: never shown.
-                _ => env.warn(&var, "<redacted>", "an entry is not key=value"),
-            }
-        }
-    }
+    let headers = headers_from_env(env, signal);
     let compression = match env.otlp_var(signal, "COMPRESSION") {
         None => None,
         Some((var, value)) => match value.as_str() {
@@ -510,6 +504,26 @@ fn otlp_from_env<F: Fn(&str) -> Option<String>>(
         compression,
         tls: (tls != TlsConfig::default()).then_some(tls),
     }
+}
+
+/// The signal's (or the general) `OTEL_EXPORTER_OTLP_*HEADERS`: `key=value,key=value`.
+fn headers_from_env<F: Fn(&str) -> Option<String>>(
+    env: &mut Env<F>,
+    signal: &str,
+) -> BTreeMap<String, String> {
+    let mut headers = BTreeMap::new();
+    if let Some((var, list)) = env.otlp_var(signal, "HEADERS") {
+        for pair in list.split(',').filter(|p| !p.trim().is_empty()) {
+            match pair.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => {
+                    headers.insert(k.trim().to_owned(), v.trim().to_owned());
+                }
+                // The value is a secret: never shown.
+                _ => env.warn(&var, "<redacted>", "an entry is not key=value"),
+            }
+        }
+    }
+    headers
 }
 
 fn parse_bool(value: &str) -> Option<bool> {

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use super::ExportStatusBoard;
 use crate::config::{Compression, MetricsConfig, OtlpExporterConfig, OtlpProtocol, Temporality};
-use crate::metrics::{SeriesValue, Snapshot, SnapshotKind};
+use crate::metrics::{MetricSnapshot, SeriesValue, Snapshot, SnapshotKind};
 use crate::privacy::ConsentGate;
 
 /// What one push exporter keeps between pushes.
@@ -121,67 +121,11 @@ impl OtlpMetrics {
         } else {
             self.started_ns
         };
-        let temporality = if self.delta {
-            AggregationTemporality::Delta
-        } else {
-            AggregationTemporality::Cumulative
-        } as i32;
-        let mut metrics = Vec::new();
-        for family in &snapshot.metrics {
-            let mut numbers = Vec::new();
-            let mut histograms = Vec::new();
-            for series in &family.series {
-                let attributes: Vec<KeyValue> =
-                    series.labels.iter().map(|(k, v)| text(k, v)).collect();
-                let value = match family.kind {
-                    SnapshotKind::Counter | SnapshotKind::Histogram if self.delta => {
-                        let key = (family.name.clone(), series.labels.clone());
-                        let delta = minus(&series.value, self.previous.get(&key));
-                        self.previous.insert(key, series.value.clone());
-                        delta
-                    }
-                    _ => series.value.clone(),
-                };
-                match value {
-                    SeriesValue::Number { value } => numbers.push(NumberDataPoint {
-                        attributes,
-                        start_time_unix_nano: start,
-                        time_unix_nano: now_ns,
-                        value: Some(number_data_point::Value::AsDouble(value)),
-                        ..NumberDataPoint::default()
-                    }),
-                    SeriesValue::Histogram {
-                        count,
-                        sum,
-                        buckets,
-                    } => histograms.push(histogram_point(
-                        attributes, start, now_ns, count, sum, &buckets,
-                    )),
-                }
-            }
-            let data = match family.kind {
-                SnapshotKind::Counter => metric::Data::Sum(Sum {
-                    data_points: numbers,
-                    aggregation_temporality: temporality,
-                    is_monotonic: true,
-                }),
-                SnapshotKind::Histogram => metric::Data::Histogram(Histogram {
-                    data_points: histograms,
-                    aggregation_temporality: temporality,
-                }),
-                // Quantiles are the receiver's to compute from the histograms.
-                SnapshotKind::Quantile => continue,
-                SnapshotKind::Gauge => metric::Data::Gauge(Gauge {
-                    data_points: numbers,
-                }),
-            };
-            metrics.push(Metric {
-                name: otlp_name(&family.name, family.kind).to_owned(),
-                description: family.help.clone(),
-                data: Some(data),
-                ..Metric::default()
-            });
-        }
+        let metrics = snapshot
+            .metrics
+            .iter()
+            .filter_map(|family| self.metric(family, start, now_ns))
+            .collect();
         ExportMetricsServiceRequest {
             resource_metrics: vec![ResourceMetrics {
                 resource: Some(self.resource.clone()),
@@ -197,6 +141,67 @@ impl OtlpMetrics {
                 schema_url: String::new(),
             }],
         }
+    }
+
+    /// One family as an OTLP metric (`None` for the quantile gauges: the receiver
+    /// computes quantiles from the histograms).
+    fn metric(&mut self, family: &MetricSnapshot, start: u64, now_ns: u64) -> Option<Metric> {
+        let temporality = if self.delta {
+            AggregationTemporality::Delta
+        } else {
+            AggregationTemporality::Cumulative
+        } as i32;
+        let mut numbers = Vec::new();
+        let mut histograms = Vec::new();
+        for series in &family.series {
+            let attributes: Vec<KeyValue> = series.labels.iter().map(|(k, v)| text(k, v)).collect();
+            let value = match family.kind {
+                SnapshotKind::Counter | SnapshotKind::Histogram if self.delta => {
+                    let key = (family.name.clone(), series.labels.clone());
+                    let delta = minus(&series.value, self.previous.get(&key));
+                    self.previous.insert(key, series.value.clone());
+                    delta
+                }
+                _ => series.value.clone(),
+            };
+            match value {
+                SeriesValue::Number { value } => numbers.push(NumberDataPoint {
+                    attributes,
+                    start_time_unix_nano: start,
+                    time_unix_nano: now_ns,
+                    value: Some(number_data_point::Value::AsDouble(value)),
+                    ..NumberDataPoint::default()
+                }),
+                SeriesValue::Histogram {
+                    count,
+                    sum,
+                    buckets,
+                } => histograms.push(histogram_point(
+                    attributes, start, now_ns, count, sum, &buckets,
+                )),
+            }
+        }
+        let data = match family.kind {
+            SnapshotKind::Counter => metric::Data::Sum(Sum {
+                data_points: numbers,
+                aggregation_temporality: temporality,
+                is_monotonic: true,
+            }),
+            SnapshotKind::Histogram => metric::Data::Histogram(Histogram {
+                data_points: histograms,
+                aggregation_temporality: temporality,
+            }),
+            SnapshotKind::Quantile => return None,
+            SnapshotKind::Gauge => metric::Data::Gauge(Gauge {
+                data_points: numbers,
+            }),
+        };
+        Some(Metric {
+            name: otlp_name(&family.name, family.kind).to_owned(),
+            description: family.help.clone(),
+            data: Some(data),
+            ..Metric::default()
+        })
     }
 }
 
