@@ -276,6 +276,47 @@ pub enum TracingExporter {
     Otlp(OtlpExporterConfig),
 }
 
+impl TracingExporter {
+    /// Spans as a tree on standard output: the spec's `TracingExporter::Console`.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::TracingExporter;
+    /// assert_eq!(TracingExporter::console(), TracingExporter::Console {});
+    /// ```
+    pub fn console() -> Self {
+        Self::Console {}
+    }
+
+    /// The spec's `TracingExporter::Jaeger { endpoint }`, without compression.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::TracingExporter;
+    /// let jaeger = TracingExporter::jaeger("http://localhost:14268/api/traces");
+    /// assert!(matches!(jaeger, TracingExporter::Jaeger { compression: None, .. }));
+    /// ```
+    pub fn jaeger(endpoint: impl Into<String>) -> Self {
+        Self::Jaeger {
+            endpoint: endpoint.into(),
+            compression: None,
+        }
+    }
+
+    /// Spans as OTLP JSON lines in `path`, rotated with the defaults: the spec's
+    /// `TracingExporter::File { path }`.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::TracingExporter;
+    /// let file = TracingExporter::file("./debug_traces.json");
+    /// assert!(matches!(file, TracingExporter::File(f) if f.path == "./debug_traces.json"));
+    /// ```
+    pub fn file(path: impl Into<String>) -> Self {
+        Self::File(FileExporterConfig::new(path))
+    }
+}
+
 /// An OTLP destination (`{"Otlp": {"endpoint": .., "protocol": "grpc"}}`), for spans or logs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -528,6 +569,34 @@ pub enum MetricsExporter {
 }
 
 impl MetricsExporter {
+    /// The Prometheus endpoint on `port` with the defaults (`/metrics`, no gzip,
+    /// `127.0.0.1`): the spec's `MetricsExporter::Prometheus { port: 9090 }`.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::MetricsExporter;
+    /// assert_eq!(MetricsExporter::prometheus(9090).name(), "metrics:prometheus:9090");
+    /// ```
+    pub fn prometheus(port: u16) -> Self {
+        Self::Prometheus {
+            port,
+            path: default_prometheus_path(),
+            enable_compression: false,
+            host: default_host(),
+        }
+    }
+
+    /// A readable snapshot on standard output: the spec's `MetricsExporter::Console`.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::MetricsExporter;
+    /// assert_eq!(MetricsExporter::console(), MetricsExporter::Console {});
+    /// ```
+    pub fn console() -> Self {
+        Self::Console {}
+    }
+
     /// The name this exporter has in export status reports, e.g.
     /// `metrics:prometheus:9090` (like `traces:otlp:…` and `logs:file:…`).
     ///
