@@ -97,3 +97,6 @@ pub struct Troubleshooting;
 
 #[doc = include_str!("../docs/best-practices.md")]
 pub struct BestPractices;
+
+#[doc = include_str!("../docs/spec-snippets.md")]
+pub struct SpecSnippets;

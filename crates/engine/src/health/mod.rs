@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use async_trait::async_trait;
+pub use async_trait::async_trait;
 use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::broadcast;
