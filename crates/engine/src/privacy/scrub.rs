@@ -253,6 +253,18 @@ pub(crate) fn home_spellings(home: &str, style: PathStyle) -> Vec<String> {
 
 /// `text` with each `home` that ends at a path boundary replaced by `~`, or `None`.
 fn replace_path(text: &str, home: &str, ignore_case: bool) -> Option<String> {
+    // Most strings (every metric label at every scrape) hold no home at all: say so
+    // without copying them.
+    let holds = text.as_bytes().windows(home.len().max(1)).any(|w| {
+        if ignore_case {
+            w.eq_ignore_ascii_case(home.as_bytes())
+        } else {
+            w == home.as_bytes()
+        }
+    });
+    if !holds {
+        return None;
+    }
     let haystack: Cow<'_, str> = if ignore_case {
         Cow::Owned(text.to_ascii_lowercase())
     } else {
