@@ -15,7 +15,7 @@ use tracing_subscriber::Layer;
 
 use crate::alerts::{AlertError, AlertManager};
 use crate::api::Sources;
-use crate::collectors::{CollectorError, SystemCollector};
+use crate::collectors::{ChildProcesses, CollectorError, SystemCollector};
 use crate::config::{ConfigError, Consent, HttpApi, MetricsExporter, TelemetryConfig};
 use crate::export::otlp::ExportContext;
 use crate::export::prometheus::MetricsPipeline;
@@ -107,6 +107,7 @@ pub struct TelemetryManager {
     /// Catches and counts the panics of the periodic tasks.
     supervisor: Supervisor,
     cycle: Arc<Mutex<Cycle>>,
+    children: ChildProcesses,
     state: tokio::sync::Mutex<RunState>,
 }
 
@@ -123,6 +124,8 @@ enum RunState {
 /// One collection: run collectors, gather, store, push to exporters.
 struct Cycle {
     collector: Option<SystemCollector>,
+    /// The app's child processes, read each cycle while any is registered.
+    children: ChildProcesses,
     exporters: Vec<SnapshotExporter>,
     pipeline: MetricsPipeline,
     store: Arc<SeriesStore>,
@@ -171,6 +174,7 @@ impl Cycle {
         let status = push.status;
         Ok(Self {
             collector: None,
+            children: ChildProcesses::new(pipeline.metrics())?,
             exporters: SnapshotExporter::all(config, push),
             pipeline: pipeline.clone(),
             store: store.clone(),
@@ -185,6 +189,7 @@ impl Cycle {
                 ::tracing::warn!(error = %e, "system collector");
             }
         }
+        self.children.collect();
         let snapshot = self.pipeline.snapshot();
         self.store.ingest(&snapshot);
         self.store_metrics.publish(&self.store);
@@ -296,6 +301,7 @@ impl TelemetryManager {
             logs,
             pipeline,
             supervisor,
+            children: cycle.children.clone(),
             cycle: Arc::new(Mutex::new(cycle)),
             state: tokio::sync::Mutex::new(RunState::Created),
         }))
@@ -560,6 +566,12 @@ impl TelemetryManager {
     /// The metrics API.
     pub fn metrics(&self) -> &Metrics {
         self.pipeline.metrics()
+    }
+
+    /// The app's child processes: register encoders and sidecars here to get their CPU,
+    /// memory and exits per name (see [`ChildProcesses`]).
+    pub fn children(&self) -> &ChildProcesses {
+        &self.children
     }
 
     /// The user's consent in force (see [`Consent`]).

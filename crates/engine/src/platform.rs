@@ -113,6 +113,29 @@ pub fn find_executable(name: &Path, path: Option<&OsStr>, extra: &[PathBuf]) -> 
     which::which_in(name, search_path(path, extra), cwd).ok()
 }
 
+/// Whether a process's executable file name `running` is the executable `wanted`: on
+/// Windows without regard to case and with or without `.exe`; elsewhere exactly.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::platform::{executable_matches, Os};
+/// assert!(executable_matches("FFmpeg.exe", "ffmpeg", Os::Windows));
+/// assert!(!executable_matches("FFmpeg", "ffmpeg", Os::Linux));
+/// ```
+pub fn executable_matches(running: &str, wanted: &str, os: Os) -> bool {
+    if os != Os::Windows {
+        return running == wanted;
+    }
+    let stem = |name: &str| {
+        let lower = name.to_ascii_lowercase();
+        match lower.strip_suffix(".exe") {
+            Some(stem) => stem.to_owned(),
+            None => lower,
+        }
+    };
+    stem(running) == stem(wanted)
+}
+
 /// What makes two entries of the disk list one disk: the device on Linux (a device
 /// mounted twice, by a bind mount, is one disk) unless it is no device at all (`tmpfs`,
 /// `overlay`: each mount its own); the mount point elsewhere (volume labels repeat:

@@ -1,6 +1,6 @@
 /**
  * The overview: health summary, firing alerts, exporter status, and live charts of the
- * machine and of this process.
+ * machine, of this process and of the child processes it registered.
  * @module
  */
 import type { ActiveAlert, ExportStatus, HealthReport } from '../../src/index.js'
@@ -26,6 +26,14 @@ const SYSTEM = [
 const PROCESS = [
   gaugePanel('process_cpu_usage_percent', 'Process CPU', 'percent'),
   gaugePanel('process_resident_memory_bytes', 'Process memory (RSS)', 'bytes')
+]
+
+/** The processes the app registered as its children, one line per name. */
+const CHILDREN = [
+  gaugePanel('process_children', 'Child processes running', 'count'),
+  gaugePanel('process_child_cpu_usage_percent', 'Child CPU', 'percent'),
+  gaugePanel('process_child_memory_bytes', 'Child memory', 'bytes'),
+  ratePanel('process_child_exits_total', 'Child exits', 'per_s')
 ]
 
 /** The overview view. */
@@ -121,7 +129,8 @@ export const overviewView: View = (ctx, scope) => {
     ),
     liveCharts(ctx, scope, [
       { title: 'System', panels: SYSTEM },
-      { title: 'This process', panels: PROCESS }
+      { title: 'This process', panels: PROCESS },
+      { title: 'Child processes', panels: CHILDREN }
     ])
   )
 }

@@ -17,7 +17,10 @@
 //! | `process_cpu_usage_percent` | gauge | |
 //! | `process_resident_memory_bytes` | gauge | |
 
+mod children;
 pub(crate) mod disks;
+
+pub use children::{ChildError, ChildProcesses, ExitOutcome, MAX_NAMES};
 
 use std::collections::HashSet;
 use std::time::Duration;

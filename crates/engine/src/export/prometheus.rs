@@ -196,3 +196,45 @@ fn to_snapshot(families: &[MetricFamily], timestamp_ms: i64) -> Snapshot {
         metrics,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use opentelemetry::KeyValue;
+
+    use super::*;
+
+    #[test]
+    fn a_series_no_longer_reported_is_gone_from_the_next_read() {
+        let config = crate::config::TelemetryConfig::default();
+        let pipeline = MetricsPipeline::new(
+            &config.metrics,
+            opentelemetry_sdk::Resource::builder_empty().build(),
+            true,
+            &crate::privacy::Privacy::new(&config),
+        )
+        .unwrap();
+        let running = Arc::new(AtomicBool::new(true));
+        let state = running.clone();
+        pipeline
+            .metrics()
+            .observed_gauge("encoders_running", move |o| {
+                if state.load(Ordering::SeqCst) {
+                    o.observe(2.0, &[KeyValue::new("name", "ffmpeg")]).unwrap();
+                }
+                // Refused, and left out: never a panic, never a NaN in the exposition.
+                assert!(o.observe(f64::NAN, &[]).is_err());
+            })
+            .unwrap();
+        let text = pipeline.render().unwrap();
+        assert!(
+            text.contains("encoders_running{name=\"ffmpeg\"} 2"),
+            "{text}"
+        );
+        running.store(false, Ordering::SeqCst);
+        let text = pipeline.render().unwrap();
+        assert!(!text.contains("encoders_running{"), "{text}");
+    }
+}

@@ -20,6 +20,12 @@ pub enum MetricsError {
         /// Kind asked for.
         requested: &'static str,
     },
+    /// An observed gauge was asked for under a name an instrument already has.
+    #[error("metric {name:?} already exists; an observed gauge needs a name of its own")]
+    AlreadyExists {
+        /// The name.
+        name: String,
+    },
     /// The value is NaN or infinite.
     #[error("metric {metric:?}: value {value} is not a finite number")]
     NonFinite {

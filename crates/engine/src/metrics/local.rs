@@ -38,6 +38,8 @@ pub(super) enum Local {
     Counter(Counter, OnceCell<BoundCounter>),
     Gauge(Gauge, OnceCell<BoundGauge>),
     Histogram(Histogram, OnceCell<BoundHistogram>),
+    /// Read through its callback: nothing records into it.
+    Observed,
 }
 
 impl Local {
@@ -46,6 +48,7 @@ impl Local {
             Instrument::Counter(c) => Self::Counter(c.clone(), OnceCell::new()),
             Instrument::Gauge(g) => Self::Gauge(g.clone(), OnceCell::new()),
             Instrument::Histogram(h) => Self::Histogram(h.clone(), OnceCell::new()),
+            Instrument::Observed => Self::Observed,
         }
     }
 

@@ -11,6 +11,7 @@ mod error;
 mod instruments;
 mod local;
 pub(crate) mod name;
+mod observed;
 pub(crate) mod sketch;
 mod snapshot;
 
@@ -28,6 +29,7 @@ use serde::Serialize;
 pub(crate) use catalog::is_engine_metric;
 pub use error::MetricsError;
 pub use instruments::{BoundCounter, BoundGauge, BoundHistogram, Counter, Gauge, Histogram};
+pub use observed::Observer;
 pub use sketch::RELATIVE_ERROR;
 pub use snapshot::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
 
@@ -62,14 +64,24 @@ enum Instrument {
     Counter(Counter),
     Gauge(Gauge),
     Histogram(Histogram),
+    /// A gauge read through a callback ([`Metrics::observed_gauge`]).
+    Observed,
 }
 
 impl Instrument {
     fn kind(&self) -> MetricKind {
         match self {
             Self::Counter(_) => MetricKind::Counter,
-            Self::Gauge(_) => MetricKind::Gauge,
+            Self::Gauge(_) | Self::Observed => MetricKind::Gauge,
             Self::Histogram(_) => MetricKind::Histogram,
+        }
+    }
+
+    /// What it is, for errors.
+    fn label(&self) -> &'static str {
+        match self {
+            Self::Observed => "observed gauge",
+            other => other.kind().as_str(),
         }
     }
 }
@@ -517,7 +529,7 @@ fn check_kind(
 fn conflict(name: &str, found: &Instrument, want: MetricKind) -> MetricsError {
     MetricsError::KindConflict {
         name: name.to_owned(),
-        existing: found.kind().as_str(),
+        existing: found.label(),
         requested: want.as_str(),
     }
 }

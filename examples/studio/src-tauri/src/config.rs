@@ -8,10 +8,12 @@ use tauri_plugin_opentelemetry::engine::config::{
 };
 use tauri_plugin_opentelemetry::TelemetryConfig;
 
+use crate::encoders::EncoderSchedule;
 use crate::workload::Incidents;
 
 const USAGE: &str = "usage: studio [--headless] [--duration SECONDS] [--incident-every SECONDS] \
-                     [--series N] [--series-every SECONDS] [--retention SECONDS]";
+                     [--series N] [--series-every SECONDS] [--retention SECONDS] \
+                     [--encode-every SECONDS] [--encode-rounds N]";
 
 /// The command line.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +31,8 @@ pub(crate) struct Args {
     /// How long the in-app store keeps points (default the config's, 1 h); a soak run
     /// sets it short so that the store is full early.
     pub(crate) retention: Option<Duration>,
+    /// When encoder child processes start.
+    pub(crate) encoders: EncoderSchedule,
 }
 
 /// A positive number of seconds.
@@ -54,6 +58,10 @@ impl Args {
             series: 0,
             series_every: None,
             retention: None,
+            encoders: EncoderSchedule {
+                every: Duration::from_secs(10),
+                rounds: None,
+            },
         };
         let mut it = std::env::args().skip(1);
         while let Some(arg) = it.next() {
@@ -74,6 +82,13 @@ impl Args {
                     args.series_every = Some(seconds("--series-every", it.next())?);
                 }
                 "--retention" => args.retention = Some(seconds("--retention", it.next())?),
+                "--encode-every" => args.encoders.every = seconds("--encode-every", it.next())?,
+                "--encode-rounds" => {
+                    let value = it.next().unwrap_or_default();
+                    args.encoders.rounds = Some(value.parse().map_err(|_| {
+                        format!("--encode-rounds takes a number of rounds, not {value:?}; {USAGE}")
+                    })?);
+                }
                 other => return Err(format!("unknown argument {other:?}; {USAGE}")),
             }
         }

@@ -4,7 +4,12 @@
 //! ```text
 //! studio [--headless] [--duration SECONDS] [--incident-every SECONDS]
 //!        [--series N] [--series-every SECONDS] [--retention SECONDS]
+//!        [--encode-every SECONDS] [--encode-rounds N]
+//! studio --encode-child SECONDS EXIT_CODE
 //! ```
+//! Every `--encode-every` seconds (default 10) the workload starts encoder child processes
+//! (`encoders.rs`: the studio's own binary in its encoder mode), one of them failing in
+//! every third round; `--encode-rounds` stops after that many rounds.
 //! `--series N` adds N series rewritten by one thread (`load.rs`; flat out, or all of them
 //! every `--series-every`), and `--retention` shortens the in-app store's history, for the
 //! load and soak scripts.
@@ -23,6 +28,7 @@
 
 mod config;
 mod display;
+mod encoders;
 mod load;
 mod workload;
 
@@ -36,6 +42,9 @@ use config::Args;
 use workload::{RenderQueue, RenderQueueCheck, Studio};
 
 fn main() -> ExitCode {
+    if let Some(code) = encoders::encoder_mode(&std::env::args().collect::<Vec<_>>()) {
+        return code;
+    }
     let (args, config) = match Args::from_env().and_then(|a| Ok((a, config::telemetry(&a)?))) {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -124,9 +133,7 @@ fn headless(args: Args, config: TelemetryConfig) -> ExitCode {
                 _ = tokio::signal::ctrl_c() => {}
             }
         };
-        Studio::new(telemetry.clone(), queue, args.incidents)
-            .run(stop)
-            .await;
+        Studio::new(telemetry.clone(), queue, &args).run(stop).await;
         telemetry.shutdown().await;
         ExitCode::SUCCESS
     })
@@ -150,7 +157,7 @@ fn windowed(args: Args, config: TelemetryConfig) -> ExitCode {
             tauri::async_runtime::spawn(async move {
                 let _load = load;
                 announce(&telemetry, "in a window").await;
-                Studio::new(telemetry, queue, args.incidents)
+                Studio::new(telemetry, queue, &args)
                     .run(deadline(duration))
                     .await;
                 if duration.is_some() {

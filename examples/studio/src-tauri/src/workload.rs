@@ -13,6 +13,9 @@ use tauri_plugin_opentelemetry::engine::tracing::Tracer;
 use tauri_plugin_opentelemetry::engine::KeyValue;
 use tauri_plugin_opentelemetry::TelemetryManager;
 
+use crate::config::Args;
+use crate::encoders::{launch_round, EncoderSchedule};
+
 /// Queue length from which the render queue check reports Warning.
 const QUEUE_WARNING: u64 = 40;
 /// Queue length from which the render queue check reports Unhealthy.
@@ -110,34 +113,41 @@ pub(crate) struct Studio {
     telemetry: Arc<TelemetryManager>,
     queue: RenderQueue,
     incidents: Incidents,
+    encoders: EncoderSchedule,
     rng: Rng,
 }
 
 impl Studio {
-    /// A studio recording into `telemetry`, its render queue watched by `queue`'s check.
-    pub(crate) fn new(
-        telemetry: Arc<TelemetryManager>,
-        queue: RenderQueue,
-        incidents: Incidents,
-    ) -> Self {
+    /// A studio recording into `telemetry`, its render queue watched by `queue`'s check,
+    /// with the incidents and encoders `args` ask for.
+    pub(crate) fn new(telemetry: Arc<TelemetryManager>, queue: RenderQueue, args: &Args) -> Self {
         Self {
             telemetry,
             queue,
-            incidents,
+            incidents: args.incidents,
+            encoders: args.encoders,
             rng: Rng(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id())),
         }
     }
 
-    /// Renders until `stop` resolves: one frame every 20 ms, a traced segment every 30.
+    /// Renders until `stop` resolves: one frame every 20 ms, a traced segment every 30,
+    /// a round of encoder child processes on their schedule.
     pub(crate) async fn run(mut self, stop: impl std::future::Future<Output = ()>) {
         let started = tokio::time::Instant::now();
         let mut ticker = tokio::time::interval(Duration::from_millis(20));
+        let mut encoders = tokio::time::interval(self.encoders.every);
+        let mut round = 0u32;
         let mut frame = 0u64;
         let mut in_incident = false;
         tokio::pin!(stop);
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
+                _ = encoders.tick(), if self.encoders.rounds.is_none_or(|r| round < r) => {
+                    launch_round(&self.telemetry, &self.encoders, round);
+                    round += 1;
+                    continue;
+                }
                 () = &mut stop => break,
             }
             frame += 1;

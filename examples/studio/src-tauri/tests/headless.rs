@@ -271,3 +271,58 @@ fn otel_variables_send_the_demo_traces_and_logs_over_otlp() {
         );
     }
 }
+
+/// The value of the first sample line starting with `series` in an exposition, if any.
+fn sample(body: &str, series: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn encoder_children_are_measured_while_they_run_and_their_exits_counted_and_logged() {
+    let port = free_port();
+    // One round: an encoder that succeeds after 2 s and one that fails after 1 s.
+    let (_studio, _) = start(
+        runner().env("PROMETHEUS_PORT", port.to_string()).args([
+            "--duration",
+            "60",
+            "--encode-every",
+            "4",
+            "--encode-rounds",
+            "1",
+        ]),
+        "dashboard: ",
+    );
+    let addr = format!("127.0.0.1:{port}");
+    let running = "process_children{name=\"encoder\"}";
+    let failed = "process_child_exits_total{name=\"encoder\",outcome=\"failure\"}";
+    let succeeded = "process_child_exits_total{name=\"encoder\",outcome=\"success\"}";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let (mut seen_running, mut memory) = (0.0f64, 0.0f64);
+    let body = loop {
+        let body = http_get(&addr, "/metrics");
+        if let Some(n) = sample(&body, running) {
+            seen_running = seen_running.max(n);
+            let bytes = sample(&body, "process_child_memory_bytes{name=\"encoder\"}");
+            memory = memory.max(bytes.unwrap_or(0.0));
+        }
+        let ended = sample(&body, failed) == Some(1.0) && sample(&body, succeeded) == Some(1.0);
+        if (ended && sample(&body, running).is_none()) || std::time::Instant::now() > deadline {
+            break body;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(seen_running >= 1.0, "no encoder was seen running:\n{body}");
+    assert!(
+        memory > 20e6,
+        "an encoder holds a 24 MiB frame buffer: {memory}"
+    );
+    assert_eq!(sample(&body, failed), Some(1.0), "{body}");
+    assert_eq!(sample(&body, succeeded), Some(1.0), "{body}");
+    assert_eq!(sample(&body, running), None, "the encoders ended:\n{body}");
+    let logs = request(&addr, "POST", "/api/get_logs", "");
+    assert!(
+        logs.contains("child process encoder failed with exit code 1"),
+        "{logs}"
+    );
+}
