@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,9 @@ use tracing_subscriber::Layer;
 use crate::alerts::{AlertError, AlertManager};
 use crate::api::Sources;
 use crate::collectors::{ChildProcesses, CollectorError, SystemCollector};
-use crate::config::{ConfigError, Consent, HttpApi, MetricsExporter, TelemetryConfig};
+use crate::config::{
+    ConfigError, Consent, HealthCheckConfig, HttpApi, MetricsExporter, TelemetryConfig,
+};
 use crate::export::otlp::ExportContext;
 use crate::export::prometheus::MetricsPipeline;
 use crate::export::{
@@ -373,7 +376,15 @@ impl TelemetryManager {
                 self.sources.status.register(exporter.name());
             }
             if self.sources.config.metrics.system_collectors {
-                cycle.collector = Some(SystemCollector::new(self.metrics())?);
+                // The disks of the configured disk checks, also when the OS leaves them out.
+                let paths = (self.sources.config.health.checks.iter())
+                    .filter_map(|check| match check {
+                        HealthCheckConfig::DiskSpace { path, .. } => Some(PathBuf::from(path)),
+                        _ => None,
+                    })
+                    .collect();
+                let collector = SystemCollector::new(self.metrics())?.with_disk_paths(paths);
+                cycle.collector = Some(collector);
             }
         }
         let tasks = self.start_loops(&stopped, metrics_on);

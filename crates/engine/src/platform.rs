@@ -113,6 +113,89 @@ pub fn find_executable(name: &Path, path: Option<&OsStr>, extra: &[PathBuf]) -> 
     which::which_in(name, search_path(path, extra), cwd).ok()
 }
 
+/// Where Tauri puts the sidecar `name` (`bundle.externalBin`) of the app whose executable
+/// is `exe`: beside it, with `.exe` on Windows. That is the app's folder on Windows and in
+/// a Linux package, `Contents/MacOS` of the macOS bundle, and `target/<profile>` in
+/// development (where tauri-build copies it without its target triple).
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::platform::{sidecar_path, Os};
+/// let exe = r"C:\Program Files\Studio\studio.exe";
+/// assert_eq!(
+///     sidecar_path(exe, "ffmpeg", Os::Windows).unwrap().to_str(),
+///     Some(r"C:\Program Files\Studio\ffmpeg.exe")
+/// );
+/// let exe = "/Applications/Studio.app/Contents/MacOS/studio";
+/// assert_eq!(
+///     sidecar_path(exe, "ffmpeg", Os::MacOs).unwrap().to_str(),
+///     Some("/Applications/Studio.app/Contents/MacOS/ffmpeg")
+/// );
+/// ```
+pub fn sidecar_path(exe: &str, name: &str, os: Os) -> Option<PathBuf> {
+    let cut = if os == Os::Windows {
+        exe.rfind(['\\', '/'])
+    } else {
+        exe.rfind('/')
+    }?;
+    let file = if os == Os::Windows && !name.to_ascii_lowercase().ends_with(".exe") {
+        format!("{name}.exe")
+    } else {
+        name.to_owned()
+    };
+    Some(os.join(&[&exe[..cut], &file]))
+}
+
+/// The mount point of the file system that holds `path` (an absolute, canonical path):
+/// on Windows its volume's root (`C:\`, or `\\server\share\` for a network share);
+/// elsewhere the highest ancestor on the same device as `path` (`device` gives a path's
+/// device number, `st_dev`), which is how `df` finds it. `None` when `path` is relative or
+/// its device cannot be read.
+///
+/// # Examples
+/// ```
+/// use std::path::Path;
+/// use telemetry_engine::platform::{mount_point, Os};
+/// // /tmp is a tmpfs of its own (device 2), the rest is on device 1.
+/// let device = |p: &Path| Some(if p.starts_with("/tmp") { 2 } else { 1 });
+/// assert_eq!(mount_point("/tmp/cache", Os::Linux, device).as_deref(), Some(Path::new("/tmp")));
+/// assert_eq!(mount_point(r"D:\Renders\out.mp4", Os::Windows, |_| None).as_deref(), Some(Path::new(r"D:\")));
+/// ```
+pub fn mount_point(path: &str, os: Os, device: impl Fn(&Path) -> Option<u64>) -> Option<PathBuf> {
+    if os == Os::Windows {
+        return windows_volume_root(path).map(PathBuf::from);
+    }
+    let path = Path::new(path);
+    if !path.is_absolute() {
+        return None;
+    }
+    let dev = device(path)?;
+    let mut mount = path;
+    while let Some(parent) = mount.parent() {
+        if device(parent) != Some(dev) {
+            break;
+        }
+        mount = parent;
+    }
+    Some(mount.to_path_buf())
+}
+
+/// `C:\` of `C:\…`, `\\server\share\` of a UNC path (also behind `\\?\`).
+fn windows_volume_root(path: &str) -> Option<String> {
+    let path = path.strip_prefix(r"\\?\UNC\").map_or_else(
+        || path.strip_prefix(r"\\?\").unwrap_or(path).to_owned(),
+        |rest| format!(r"\\{rest}"),
+    );
+    let bytes = path.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return Some(format!(r"{}\", &path[..2]));
+    }
+    let share = path.strip_prefix(r"\\")?;
+    let mut parts = share.split(['\\', '/']).filter(|p| !p.is_empty());
+    let (server, name) = (parts.next()?, parts.next()?);
+    Some(format!(r"\\{server}\{name}\"))
+}
+
 /// Whether a process's executable file name `running` is the executable `wanted`: on
 /// Windows without regard to case and with or without `.exe`; elsewhere exactly.
 ///
@@ -180,6 +263,91 @@ mod tests {
                 "{name} on {os:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_mount_point_of_a_path_on_every_os() {
+        // Linux: / on device 1, /home on 2, /tmp a tmpfs on 3, /mnt/nas an NFS share on 4.
+        let device = |p: &Path| {
+            let p = p.to_str()?;
+            Some(match p {
+                _ if p.starts_with("/home") => 2,
+                _ if p.starts_with("/tmp") => 3,
+                _ if p.starts_with("/mnt/nas") => 4,
+                _ => 1,
+            })
+        };
+        for (path, mount) in [
+            ("/home/ana/Videos/cut.mov", "/home"),
+            ("/tmp/studio-cache", "/tmp"),
+            ("/mnt/nas/renders", "/mnt/nas"),
+            ("/usr/share", "/"),
+            ("/", "/"),
+        ] {
+            assert_eq!(
+                mount_point(path, Os::Linux, device),
+                Some(PathBuf::from(mount)),
+                "{path}"
+            );
+        }
+        assert_eq!(mount_point("relative/path", Os::Linux, device), None);
+        assert_eq!(mount_point("/gone", Os::MacOs, |_| None), None);
+        let volumes = |p: &Path| Some(u64::from(p.starts_with("/Volumes/Media")));
+        assert_eq!(
+            mount_point("/Volumes/Media/Project", Os::MacOs, volumes),
+            Some(PathBuf::from("/Volumes/Media"))
+        );
+        for (path, root) in [
+            (r"C:\Users\ana\Videos", Some(r"C:\")),
+            (r"\\?\D:\Renders", Some(r"D:\")),
+            (r"\\nas\renders\2026\cut.mp4", Some(r"\\nas\renders\")),
+            (r"\\?\UNC\nas\renders\cut.mp4", Some(r"\\nas\renders\")),
+            ("renders", None),
+        ] {
+            let found = mount_point(path, Os::Windows, |_| None);
+            assert_eq!(found.as_deref().and_then(Path::to_str), root, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_sidecar_sits_beside_the_app_executable_on_every_os() {
+        for (exe, os, sidecar) in [
+            (
+                r"C:\Users\ana\AppData\Local\Studio\studio.exe",
+                Os::Windows,
+                Some(r"C:\Users\ana\AppData\Local\Studio\ffmpeg.exe"),
+            ),
+            (
+                "C:/dev/studio/target/debug/studio.exe",
+                Os::Windows,
+                Some("C:/dev/studio/target/debug\\ffmpeg.exe"),
+            ),
+            (
+                "/Applications/Studio.app/Contents/MacOS/Studio",
+                Os::MacOs,
+                Some("/Applications/Studio.app/Contents/MacOS/ffmpeg"),
+            ),
+            ("/usr/bin/studio", Os::Linux, Some("/usr/bin/ffmpeg")),
+            (
+                "/tmp/.mount_StudioX1/usr/bin/studio",
+                Os::Linux,
+                Some("/tmp/.mount_StudioX1/usr/bin/ffmpeg"),
+            ),
+            ("studio", Os::Linux, None),
+        ] {
+            let found = sidecar_path(exe, "ffmpeg", os);
+            assert_eq!(
+                found.as_deref().and_then(Path::to_str),
+                sidecar,
+                "{exe} on {os:?}"
+            );
+        }
+        assert_eq!(
+            sidecar_path(r"D:\S\s.exe", "ffmpeg.exe", Os::Windows)
+                .as_deref()
+                .and_then(Path::to_str),
+            Some(r"D:\S\ffmpeg.exe")
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub(crate) mod disks;
 pub use children::{ChildError, ChildProcesses, ExitOutcome, MAX_NAMES};
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
@@ -94,7 +95,7 @@ impl SystemCollector {
         system.refresh_cpu_usage();
         Ok(Self {
             system,
-            disks: DiskProbe::new(),
+            disks: DiskProbe::new(Vec::new()),
             disks_hung: false,
             networks: Networks::new_with_refreshed_list().ok(),
             pid: sysinfo::get_current_pid().ok(),
@@ -110,6 +111,21 @@ impl SystemCollector {
             process_cpu: gauge("process_cpu_usage_percent")?,
             process_memory: gauge("process_resident_memory_bytes")?,
         })
+    }
+
+    /// Also reports the disks that hold `paths` (the app's project, cache and export
+    /// folders) when the OS's disk list leaves them out: a `tmpfs`, a network share.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::{collectors::SystemCollector, metrics::Metrics};
+    /// let collector = SystemCollector::new(&Metrics::detached())?
+    ///     .with_disk_paths(vec![std::env::temp_dir()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_disk_paths(mut self, paths: Vec<PathBuf>) -> Self {
+        self.disks = DiskProbe::new(paths);
+        self
     }
 
     /// Refreshes and records every metric once.

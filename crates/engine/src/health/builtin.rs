@@ -1,7 +1,8 @@
 //! Built-in checks: disk space, memory, FFmpeg, an HTTP endpoint, the exporters, the
 //! engine's background tasks and the series store.
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,7 +56,9 @@ const DISK_WAIT: Duration = Duration::from_secs(2);
 impl DiskSpaceHealthCheck {
     /// A check of the disk that holds `path`.
     pub fn new(path: impl Into<PathBuf>, threshold: f64) -> Self {
-        Self::with_probe(path, threshold, DiskProbe::new())
+        let path = path.into();
+        let probe = DiskProbe::new(vec![path.clone()]);
+        Self::with_probe(path, threshold, probe)
     }
 
     /// The same check under another name (`cache` → `cache_health_status`), so that an
@@ -202,10 +205,16 @@ impl HealthCheck for MemoryHealthCheck {
     }
 }
 
-/// FFmpeg can be run: finds the binary (the path given, else on `PATH` and then where each
-/// OS's installers put it, [`crate::platform::ffmpeg_dirs`]; `ffmpeg.exe` through
-/// `PATHEXT` on Windows), runs `ffmpeg -version` (without a console window on Windows)
-/// and reports the version and the path used. Unhealthy when missing, failing or hanging.
+/// FFmpeg can be run: finds the binary, runs `ffmpeg -version` (without a console window
+/// on Windows) and reports the version, the path used and where it was found
+/// (`metadata.source`). Unhealthy when missing, failing or hanging.
+///
+/// Looked for in this order:
+/// 1. `sidecar`: the app's bundled FFmpeg (Tauri `bundle.externalBin`), beside the app's
+///    executable ([`crate::platform::sidecar_path`]);
+/// 2. `configured`: the binary given ([`Self::with_binary`]), a path or a name;
+/// 3. `path`: `ffmpeg` on `PATH`, then where each OS's installers put it
+///    ([`crate::platform::ffmpeg_dirs`]; `ffmpeg.exe` through `PATHEXT` on Windows).
 ///
 /// # Examples
 /// ```
@@ -213,7 +222,10 @@ impl HealthCheck for MemoryHealthCheck {
 /// let check = FfmpegHealthCheck::new().with_binary("/usr/local/bin/ffmpeg");
 /// ```
 pub struct FfmpegHealthCheck {
-    binary: PathBuf,
+    /// The binary the app configured, if any.
+    binary: Option<PathBuf>,
+    /// The app's executable, beside which its sidecars are.
+    app_executable: Option<PathBuf>,
 }
 
 impl Default for FfmpegHealthCheck {
@@ -222,24 +234,71 @@ impl Default for FfmpegHealthCheck {
     }
 }
 
+/// The name of FFmpeg's sidecar and of its binary on `PATH`.
+const FFMPEG: &str = "ffmpeg";
+
 impl FfmpegHealthCheck {
-    /// Looks for `ffmpeg` on `PATH`.
+    /// Looks for the app's FFmpeg sidecar, then for `ffmpeg` on `PATH`.
     pub fn new() -> Self {
         Self {
-            binary: PathBuf::from("ffmpeg"),
+            binary: None,
+            app_executable: std::env::current_exe().ok(),
         }
     }
 
-    /// Uses this binary (a path, or a name looked up on `PATH`).
+    /// Uses this binary (a path, or a name looked up on `PATH`) when the app has no
+    /// FFmpeg sidecar.
     pub fn with_binary(mut self, binary: impl Into<PathBuf>) -> Self {
-        self.binary = binary.into();
+        self.binary = Some(binary.into());
         self
     }
 
-    fn locate(&self) -> Option<PathBuf> {
+    /// Looks for the sidecar beside `exe` instead of this process's executable (an app
+    /// whose FFmpeg sits beside another binary of its own).
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::health::FfmpegHealthCheck;
+    /// let check = FfmpegHealthCheck::new().with_app_executable("/opt/studio/bin/studio");
+    /// ```
+    pub fn with_app_executable(mut self, exe: impl Into<PathBuf>) -> Self {
+        self.app_executable = Some(exe.into());
+        self
+    }
+
+    /// The binary to run and where it was found, looking on `path` (the `PATH` value)
+    /// in the third step; else what was tried.
+    fn locate(&self, path: Option<&OsStr>) -> Result<(PathBuf, &'static str), String> {
         let os = crate::platform::Os::current();
+        let sidecar = self
+            .app_executable
+            .as_deref()
+            .and_then(|exe| crate::platform::sidecar_path(&exe.to_string_lossy(), FFMPEG, os));
+        if let Some(sidecar) = sidecar.as_ref().filter(|p| p.is_file()) {
+            return Ok((sidecar.clone(), "sidecar"));
+        }
         let extra = crate::platform::ffmpeg_dirs(os, |v| std::env::var(v).ok());
-        crate::platform::find_executable(&self.binary, std::env::var_os("PATH").as_deref(), &extra)
+        if let Some(found) = self
+            .binary
+            .as_deref()
+            .and_then(|b| crate::platform::find_executable(b, path, &extra))
+        {
+            return Ok((found, "configured"));
+        }
+        if let Some(found) = crate::platform::find_executable(Path::new(FFMPEG), path, &extra) {
+            return Ok((found, "path"));
+        }
+        let mut tried = Vec::new();
+        if let Some(sidecar) = sidecar {
+            tried.push(format!("no sidecar at {}", sidecar.display()));
+        }
+        if let Some(binary) = &self.binary {
+            tried.push(format!("{} not found", binary.display()));
+        }
+        tried.push(format!(
+            "{FFMPEG} is not on PATH or in the usual install folders"
+        ));
+        Err(tried.join("; "))
     }
 }
 
@@ -254,11 +313,14 @@ impl HealthCheck for FfmpegHealthCheck {
     }
 
     async fn check(&self) -> HealthCheckResult {
-        let Some(binary) = self.locate() else {
-            return HealthCheckResult::new(
-                HealthStatus::Unhealthy,
-                format!("{} was not found", self.binary.display()),
-            );
+        let (binary, source) = match self.locate(std::env::var_os("PATH").as_deref()) {
+            Ok(found) => found,
+            Err(tried) => {
+                return HealthCheckResult::new(
+                    HealthStatus::Unhealthy,
+                    format!("ffmpeg was not found: {tried}"),
+                )
+            }
         };
         // `kill_on_drop`: when the manager's timeout aborts this check, the process goes too.
         let mut command = tokio::process::Command::new(&binary);
@@ -280,6 +342,7 @@ impl HealthCheck for FfmpegHealthCheck {
                 )
                 .with_metadata("version", version)
                 .with_metadata("path", binary.display().to_string())
+                .with_metadata("source", source)
             }
             Ok(out) => HealthCheckResult::new(
                 HealthStatus::Unhealthy,
@@ -558,7 +621,8 @@ mod disk_tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_hung_disk_query_is_unknown_and_never_blocks_the_runtime() {
-        let check = DiskSpaceHealthCheck::with_probe("/", 0.9, DiskProbe::with_reader(hangs));
+        let check =
+            DiskSpaceHealthCheck::with_probe("/", 0.9, DiskProbe::with_reader(Arc::new(hangs)));
         for _ in 0..2 {
             // On this single-threaded runtime, a query on the worker would keep the timer
             // below from firing until the check returned.
@@ -577,5 +641,92 @@ mod disk_tests {
                 result.message
             );
         }
+    }
+}
+
+#[cfg(test)]
+#[cfg(unix)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn fake_ffmpeg(path: &Path, version: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(
+            path,
+            format!("#!/bin/sh\necho 'ffmpeg version {version} Copyright'\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[tokio::test]
+    async fn ffmpeg_is_the_sidecar_then_the_configured_binary_then_the_one_on_path() {
+        let root = tempfile::tempdir().unwrap();
+        // An installed app: its executable and the FFmpeg Tauri bundled beside it.
+        let app = root.path().join("Studio/bin");
+        let sidecar = app.join("ffmpeg");
+        fake_ffmpeg(&sidecar, "9.9-sidecar");
+        let configured = root.path().join("tools/ffmpeg7");
+        fake_ffmpeg(&configured, "7.0-configured");
+        let on_path = root.path().join("path");
+        fake_ffmpeg(&on_path.join("ffmpeg"), "6.0-path");
+        let path = on_path.clone().into_os_string();
+
+        let check = FfmpegHealthCheck::new()
+            .with_app_executable(app.join("studio"))
+            .with_binary(&configured);
+        let result = check.check().await;
+        assert_eq!(result.status, HealthStatus::Healthy, "{}", result.message);
+        assert_eq!(result.metadata["version"], "9.9-sidecar");
+        assert_eq!(result.metadata["source"], "sidecar");
+        assert_eq!(result.metadata["path"], sidecar.display().to_string());
+
+        std::fs::remove_file(&sidecar).unwrap();
+        assert_eq!(
+            check.locate(Some(&path)),
+            Ok((configured.clone(), "configured"))
+        );
+
+        let check = FfmpegHealthCheck::new()
+            .with_app_executable(app.join("studio"))
+            .with_binary(root.path().join("tools/missing"));
+        assert_eq!(
+            check.locate(Some(&path)),
+            Ok((on_path.join("ffmpeg"), "path"))
+        );
+
+        std::fs::remove_dir_all(&on_path).unwrap();
+        match check.locate(Some(&path)) {
+            Err(tried) => {
+                assert!(
+                    tried.contains(&format!("no sidecar at {}", sidecar.display())),
+                    "{tried}"
+                );
+                assert!(tried.contains("tools/missing not found"), "{tried}");
+            }
+            // This machine has FFmpeg installed where installers put it.
+            Ok((found, source)) => {
+                assert_eq!(source, "path");
+                assert!(!found.starts_with(root.path()), "{}", found.display());
+            }
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_disk_check_reads_its_own_file_system_even_when_the_list_leaves_it_out() {
+        if !crate::collectors::disks::shm_is_tmpfs() {
+            eprintln!("no tmpfs at /dev/shm here: nothing to show");
+            return;
+        }
+        let result = DiskSpaceHealthCheck::new("/dev/shm", 0.99).check().await;
+        // Not the root disk, which holds /dev/shm's mount point.
+        assert!(
+            result.message.starts_with("/dev/shm is "),
+            "{}",
+            result.message
+        );
     }
 }

@@ -41,6 +41,22 @@ const KNOWN: &[(&str, &str)] = &[
         "Resident memory of this process, in bytes",
     ),
     (
+        "process_children",
+        "Child processes running, by the name the app registered them under",
+    ),
+    (
+        "process_child_cpu_usage_percent",
+        "CPU usage of each name's child processes and their descendants, in percent of one core",
+    ),
+    (
+        "process_child_memory_bytes",
+        "Resident memory of each name's child processes and their descendants, in bytes",
+    ),
+    (
+        "process_child_exits_total",
+        "Child processes that ended, by name and outcome (success, failure, signal)",
+    ),
+    (
         "telemetry_streams_open",
         "Series streams open, by transport (ipc: Tauri channels, http: Server-Sent Events)",
     ),
