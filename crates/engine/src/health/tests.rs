@@ -221,7 +221,7 @@ impl HealthCheck for Flaky {
     }
     async fn check(&self) -> HealthCheckResult {
         let n = self.0.fetch_add(1, Ordering::SeqCst);
-        let status = if n % 2 == 0 {
+        let status = if n.is_multiple_of(2) {
             HealthStatus::Healthy
         } else {
             HealthStatus::Unhealthy

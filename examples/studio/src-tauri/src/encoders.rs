@@ -63,7 +63,7 @@ pub(crate) fn launch_round(telemetry: &TelemetryManager, schedule: &EncoderSched
         }
     };
     let mut jobs = vec![(schedule.every / 2, 0u8)];
-    if round % 3 == 0 {
+    if round.is_multiple_of(3) {
         jobs.push((schedule.every / 4, 1));
     }
     for (lasts, code) in jobs {

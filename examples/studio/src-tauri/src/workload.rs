@@ -163,7 +163,7 @@ impl Studio {
             if let Err(e) = self.step(frame, incident).await {
                 tracing::error!(error = %e, "the workload could not record a metric");
             }
-            if frame % 30 == 0 {
+            if frame.is_multiple_of(30) {
                 let fail = self.rng.chance(if incident { 0.3 } else { 0.03 });
                 traced_segment(self.telemetry.tracer(), frame / 30, fail).await;
             }
@@ -182,7 +182,7 @@ impl Studio {
         m.increment_counter("frames_processed_total", 1).await?;
         m.set_gauge("encoding_speed_fps", 1000.0 / frame_ms.max(1.0))
             .await?;
-        if frame % 120 == 0 {
+        if frame.is_multiple_of(120) {
             let codec = if rng.chance(0.7) { "h264" } else { "prores" };
             let median = if incident { 45_000.0 } else { 4_000.0 };
             m.record_histogram("video_processing_duration_ms", rng.around(median))
