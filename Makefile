@@ -105,6 +105,6 @@ soak: setup frontend
 
 ## bench: criterion benchmarks with their peers, then the README table of ratios
 bench: setup
-	cargo bench -p telemetry-engine --bench metrics --bench tracing --bench paired
+	cargo bench -p telemetry-engine --bench metrics --bench tracing --bench paired --bench spool
 	cargo bench -p tauri-plugin-opentelemetry --bench ipc
 	python3 scripts/bench-table.py

@@ -33,6 +33,8 @@ GROUPS = {
     "collector_cycle": ("sysinfo_refresh_all", {}),
     "stream_tick_500_series": ("serde_json_same_data", {}),
     "snapshot_500_series": ("serde_json_same_data", {}),
+    "spool_write_64k_batch": ("file_append_sync", {}),
+    "spool_replay_64k_batch": ("file_read", {}),
 }
 
 

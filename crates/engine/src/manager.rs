@@ -22,6 +22,7 @@ use crate::config::{
 };
 use crate::export::otlp::ExportContext;
 use crate::export::prometheus::MetricsPipeline;
+use crate::export::spool::Spool;
 use crate::export::{
     ExportError, ExportStatus, ExportStatusBoard, ExporterReport, PushContext, SnapshotExporter,
 };
@@ -111,6 +112,8 @@ pub struct TelemetryManager {
     supervisor: Supervisor,
     cycle: Arc<Mutex<Cycle>>,
     children: ChildProcesses,
+    /// Where OTLP batches that cannot be sent wait (with `storage.dir`).
+    spool: Option<Spool>,
     state: tokio::sync::Mutex<RunState>,
 }
 
@@ -235,6 +238,7 @@ impl TelemetryManager {
         let metrics = pipeline.metrics();
         let store = Arc::new(SeriesStore::new(&config.metrics));
         let status = ExportStatusBoard::default();
+        let spool = Spool::for_config(&config, metrics, &privacy.consent);
         let dropped = |what| metrics.counter(what);
         let tracing = TracingPipeline::new(
             &config,
@@ -244,6 +248,7 @@ impl TelemetryManager {
                 &status,
                 dropped("telemetry_spans_dropped_total")?,
                 &privacy,
+                spool.as_ref(),
             ),
         );
         let logs = LogsPipeline::new(
@@ -254,6 +259,7 @@ impl TelemetryManager {
                 &status,
                 dropped("telemetry_logs_dropped_total")?,
                 &privacy,
+                spool.as_ref(),
             ),
         );
         let supervisor = Supervisor::new(metrics)?;
@@ -282,6 +288,7 @@ impl TelemetryManager {
                 resource: &resource_text,
                 consent: &privacy.consent,
                 status: &status,
+                spool: spool.as_ref(),
             },
         )?;
         Ok(Arc::new(Self {
@@ -305,6 +312,7 @@ impl TelemetryManager {
             pipeline,
             supervisor,
             children: cycle.children.clone(),
+            spool,
             cycle: Arc::new(Mutex::new(cycle)),
             state: tokio::sync::Mutex::new(RunState::Created),
         }))
@@ -869,6 +877,11 @@ impl TelemetryManager {
                 futures_util::future::join_all(servers),
                 self.last_collection(left() / 2),
             );
+            // What the last flush cannot send in the first three quarters of the time
+            // left waits on disk for the next launch; the rest is for writing it.
+            if let Some(spool) = &self.spool {
+                spool.close(std::time::Instant::now() + left() * 3 / 4);
+            }
             self.span_and_log_providers(Some(left())).await;
             if let Err(e) = self.pipeline.shutdown() {
                 ::tracing::debug!(error = %e, "metrics");

@@ -152,26 +152,38 @@ pub(crate) fn http_client(
         .map_err(|e| TlsError::Client(error_chain(&e)))
 }
 
-/// A blocking HTTP client on [`client_config`] (for the OTLP/HTTP exporters, which send
-/// from threads of their own), made on a thread of its own: reqwest's blocking client
-/// starts a runtime, which cannot be made on an async worker.
+/// Why a TLS connection to `url` fails, found with a handshake and a read of our own;
+/// `None` when it works or the server stays silent (2 s at most).
 ///
-/// # Errors
-/// As [`client_config`], or [`TlsError::Client`].
-pub(crate) fn blocking_http_client(
-    timeout: Duration,
-    tls: Option<&TlsConfig>,
-) -> Result<reqwest::blocking::Client, TlsError> {
-    let config = client_config(tls)?;
-    std::thread::spawn(move || {
-        reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .tls_backend_preconfigured(config)
-            .build()
-    })
-    .join()
-    .map_err(|_| TlsError::Client("its thread panicked".into()))?
-    .map_err(|e| TlsError::Client(error_chain(&e)))
+/// Under TLS 1.3 a server checks the client certificate after the client has finished
+/// its handshake, so its alert (`CertificateRequired`, `UnknownCA`…) can arrive before the
+/// HTTP client sends the request; the client then reports only "connection was not
+/// ready". This finds the alert again, so the status can name the certificate problem.
+pub(crate) async fn handshake_error(url: &str, tls: Option<&TlsConfig>) -> Option<String> {
+    use tokio::io::AsyncReadExt as _;
+    let url = reqwest::Url::parse(url).ok()?;
+    let host = url.host_str()?.trim_matches(['[', ']']).to_owned();
+    let port = url.port_or_known_default()?;
+    let name = rustls::pki_types::ServerName::try_from(host.clone()).ok()?;
+    let config = Arc::new(client_config(tls).ok()?);
+    let attempt = async {
+        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+            .await
+            .ok()?;
+        let mut stream = match tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+        {
+            Ok(stream) => stream,
+            Err(e) => return Some(error_chain(&e)),
+        };
+        let mut byte = [0u8; 1];
+        stream.read(&mut byte).await.err().map(|e| error_chain(&e))
+    };
+    tokio::time::timeout(Duration::from_secs(2), attempt)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// The gRPC (tonic) TLS settings for a destination: the OS's roots and Mozilla's, the

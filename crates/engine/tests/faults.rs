@@ -169,7 +169,7 @@ fn dropped_for(telemetry: &TelemetryManager, what: &str, reason: &str) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_receiver_answering_500_fails_counts_drops_and_recovers() {
+async fn a_receiver_answering_500_is_not_retried_counted_and_recovers() {
     let mut receiver = Receiver::start(Mode::Status(StatusCode::INTERNAL_SERVER_ERROR)).await;
     let name = format!("traces:otlp:{}", receiver.endpoint);
     let telemetry = common::start(traced_config(&receiver.endpoint)).await;
@@ -180,7 +180,15 @@ async fn a_receiver_answering_500_fails_counts_drops_and_recovers() {
         failure.contains("500"),
         "the status names the answer: {failure}"
     );
-    assert_eq!(dropped_spans(&telemetry), 5, "each lost span is counted");
+    assert!(
+        failure.contains("not retried"),
+        "a 500 is not spooled and says so: {failure}"
+    );
+    assert_eq!(
+        dropped_for(&telemetry, "spans", "rejected"),
+        5,
+        "each lost span is counted"
+    );
     let seen = receiver.drain();
     assert!(seen.iter().all(|s| s.answered == 500) && !seen.is_empty());
     // 500 is not retryable in OTLP/HTTP: one request per batch, nothing piles up.
@@ -194,7 +202,11 @@ async fn a_receiver_answering_500_fails_counts_drops_and_recovers() {
     );
     let seen = receiver.drain();
     assert_eq!(seen.iter().map(|s| s.spans).sum::<usize>(), 3);
-    assert_eq!(dropped_spans(&telemetry), 5, "nothing lost after recovery");
+    assert_eq!(
+        dropped_for(&telemetry, "spans", "rejected"),
+        5,
+        "nothing lost after recovery"
+    );
     assert_eq!(telemetry.export_reports()[&name].failures, 1);
     telemetry.shutdown().await;
 }

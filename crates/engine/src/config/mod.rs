@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use dashboard::{MetricDescription, Panel, PanelKind};
 pub use error::{ConfigError, ConfigIssue};
 pub use paths::{resolve_path, PathStyle};
-pub use privacy::{Consent, PrivacyConfig, StorageConfig};
+pub use privacy::{Consent, PrivacyConfig, SpoolConfig, StorageConfig};
 pub use profiles::Profile;
 pub use rules::{AlertAction, AlertRule, AlertSeverity};
 pub(crate) use validate::is_valid_check_name;
@@ -94,8 +94,10 @@ pub struct TelemetryConfig {
     pub consent: Consent,
     /// What is scrubbed from telemetry before it leaves the process.
     pub privacy: PrivacyConfig,
-    /// Where the engine keeps the user's choices between launches.
+    /// Where the engine keeps the user's choices and the offline spool between launches.
     pub storage: StorageConfig,
+    /// How much unsent telemetry waits on disk while offline. See [`SpoolConfig`].
+    pub spool: SpoolConfig,
     /// What the environment overrides could not use ([`TelemetryConfig::from_env`] fills
     /// it): each was ignored, and the engine logs each as a warning when it starts. Not
     /// part of the JSON.
@@ -160,6 +162,7 @@ impl Default for TelemetryConfig {
             consent: Consent::default(),
             privacy: PrivacyConfig::default(),
             storage: StorageConfig::default(),
+            spool: SpoolConfig::default(),
             warnings: Vec::new(),
         }
     }

@@ -1,6 +1,9 @@
 //! The user's say over their telemetry: whether anything may leave the machine
-//! (`consent`), what is scrubbed from what leaves (`privacy`), and where the engine keeps
-//! the user's choice between launches (`storage`).
+//! (`consent`), what is scrubbed from what leaves (`privacy`), where the engine keeps
+//! the user's choice between launches (`storage`), and how much unsent telemetry it keeps
+//! on the user's disk while offline (`spool`).
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -142,4 +145,41 @@ pub struct StorageConfig {
     /// `set_consent` lasts until the process ends.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
+}
+
+/// The offline spool: OTLP batches that could not be sent (the destination unreachable or
+/// overloaded) wait on disk, under `<storage.dir>/spool`, and are sent oldest first once
+/// it answers, also after a restart. No `storage.dir`, no spool: such batches are lost
+/// and counted, as before.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::config::TelemetryConfig;
+/// let cfg = TelemetryConfig::from_json(r#"{ "spool": { "max_bytes": 16777216, "max_age": "2d" } }"#)?;
+/// assert_eq!(cfg.spool.max_bytes, 16 << 20);
+/// assert_eq!(cfg.spool.max_age.as_secs(), 2 * 86_400);
+/// assert!(cfg.spool.enabled);
+/// # Ok::<(), telemetry_engine::config::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpoolConfig {
+    /// Whether failed batches are kept. Default `true` (when `storage.dir` is set).
+    pub enabled: bool,
+    /// The most the spool holds on disk, all exporters together; beyond, the oldest
+    /// batches go first. Default 64 MiB.
+    pub max_bytes: u64,
+    /// The oldest a batch may get before it is dropped unsent. Default 7 days.
+    #[serde(with = "humantime_serde")]
+    pub max_age: Duration,
+}
+
+impl Default for SpoolConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_bytes: 64 << 20,
+            max_age: Duration::from_secs(7 * 86_400),
+        }
+    }
 }

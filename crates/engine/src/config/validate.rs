@@ -512,6 +512,16 @@ impl TelemetryConfig {
                 issues.add("storage.dir", "must not be empty (leave it out for none)");
             }
         }
+        if self.spool.max_bytes < 1 << 20 {
+            issues.add(
+                "spool.max_bytes",
+                format!(
+                    "{} is below the smallest spool, 1 MiB (1048576): one batch may not fit",
+                    self.spool.max_bytes
+                ),
+            );
+        }
+        issues.positive("spool.max_age", self.spool.max_age);
     }
 
     fn validate_panels(&self, issues: &mut Issues) {

@@ -5,8 +5,11 @@ mod console;
 mod file;
 pub(crate) mod otlp;
 mod otlp_metrics;
+mod otlp_send;
+mod outbox;
 pub(crate) mod prometheus;
 pub(crate) mod queue;
+pub(crate) mod spool;
 mod status;
 
 use std::collections::BTreeMap;
@@ -15,6 +18,8 @@ use std::io::Write;
 use otlp_metrics::OtlpMetrics;
 
 pub(crate) use file::RotatingFile;
+#[doc(hidden)]
+pub use spool::BenchSpool;
 pub(crate) use status::ExportStatusBoard;
 pub use status::{ExportStatus, ExporterReport};
 
@@ -62,6 +67,8 @@ pub(crate) struct PushContext<'a> {
     /// The user's consent (for OTLP).
     pub(crate) consent: &'a ConsentGate,
     pub(crate) status: &'a ExportStatusBoard,
+    /// Where pushes that cannot go now wait.
+    pub(crate) spool: Option<&'a spool::Spool>,
 }
 
 impl SnapshotExporter {
@@ -83,11 +90,14 @@ impl SnapshotExporter {
                     file: RotatingFile::new(file),
                 },
                 MetricsExporter::Otlp(otlp) => match OtlpMetrics::new(
-                    name.clone(),
-                    otlp,
+                    &otlp::OtlpTarget {
+                        name: name.clone(),
+                        config: otlp.clone(),
+                        note: None,
+                    },
                     &config.metrics,
                     cx.resource,
-                    cx.consent.clone(),
+                    (cx.consent.clone(), cx.spool),
                     cx.status,
                 ) {
                     Ok(push) => Sink::Otlp(Box::new(push)),

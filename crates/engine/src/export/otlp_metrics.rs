@@ -3,12 +3,12 @@
 //! HTTP/protobuf or gRPC, with the configured headers only, TLS, gzip and the user's
 //! consent. Counters and histograms are cumulative, or deltas since the last push.
 //!
-//! The push runs on a task of its own: the collection hands it the encoded request and
-//! goes on; a push still under way when the next is due makes that one skipped (counted
-//! as a failure with the reason), never queued without bound.
+//! The push runs on a task of its own: the collection hands it the request and goes on;
+//! a push still under way when the next is due makes that one skipped (counted as a
+//! failure with the reason), never queued without bound. A push the destination cannot
+//! take now waits in the spool like spans and logs ([`super::outbox`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -18,11 +18,14 @@ use opentelemetry_proto::tonic::metrics::v1::{
     Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use prost::Message as _;
 use tokio::sync::mpsc;
 
+use super::otlp::OtlpTarget;
+use super::otlp_send::{OtlpRequest, OtlpSender, Signal};
+use super::outbox::{Outbox, OutboxParts};
+use super::spool::Spool;
 use super::ExportStatusBoard;
-use crate::config::{Compression, MetricsConfig, OtlpExporterConfig, OtlpProtocol, Temporality};
+use crate::config::{MetricsConfig, Temporality};
 use crate::metrics::{MetricSnapshot, SeriesValue, Snapshot, SnapshotKind};
 use crate::privacy::ConsentGate;
 
@@ -45,24 +48,44 @@ pub(crate) struct OtlpMetrics {
 
 impl OtlpMetrics {
     /// A push exporter to `otlp` named `name`, sending from a task on the current Tokio
-    /// runtime.
+    /// runtime, spooling in `spool` what cannot go now.
     ///
     /// # Errors
     /// The TLS settings or the gRPC endpoint cannot be used, or there is no runtime.
     pub(crate) fn new(
-        name: String,
-        otlp: &OtlpExporterConfig,
+        target: &OtlpTarget,
         metrics: &MetricsConfig,
         resource: &BTreeMap<String, String>,
-        consent: ConsentGate,
+        (consent, spool): (ConsentGate, Option<&Spool>),
         status: &ExportStatusBoard,
     ) -> Result<Self, String> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| "OTLP metrics need a Tokio runtime".to_owned())?;
-        let sender = Sender::new(otlp, metrics.export_timeout)?;
-        let (queue, jobs) = mpsc::channel(1);
-        runtime.spawn(sender.run(jobs, name.clone(), status.clone()));
-        status.register(&name);
+        let sender = {
+            let _entered = runtime.enter();
+            OtlpSender::new(&target.config, metrics.export_timeout)?
+        };
+        status.register(&target.name);
+        let outbox = Outbox::new(
+            OutboxParts {
+                name: &target.name,
+                sender,
+                runtime: runtime.clone(),
+                status,
+                spool,
+                consent: &consent,
+                timeout: metrics.export_timeout,
+            },
+            Signal::Metrics,
+        );
+        let (queue, mut jobs) = mpsc::channel::<ExportMetricsServiceRequest>(1);
+        runtime.spawn(async move {
+            while let Some(request) = jobs.recv().await {
+                // The outbox reports every outcome in the status.
+                outbox.deliver(OtlpRequest::Metrics(request)).await;
+            }
+        });
+        let name = target.name.clone();
         Ok(Self {
             name,
             interval: metrics.export_interval,
@@ -289,125 +312,6 @@ fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
-/// Sends encoded requests, one at a time, and records each result.
-enum Sender {
-    Http {
-        client: reqwest::Client,
-        endpoint: String,
-        headers: http::HeaderMap,
-        gzip: bool,
-    },
-    Grpc {
-        client: opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient<tonic::transport::Channel>,
-        metadata: tonic::metadata::MetadataMap,
-    },
-}
-
-impl Sender {
-    fn new(otlp: &OtlpExporterConfig, timeout: Duration) -> Result<Self, String> {
-        let config = &super::otlp::credentials_as_header(otlp);
-        let gzip = config.compression == Some(Compression::Gzip);
-        match config.protocol {
-            OtlpProtocol::HttpProtobuf => Ok(Self::Http {
-                client: crate::tls::http_client(Some(timeout), config.tls.as_ref())
-                    .map_err(|e| e.to_string())?,
-                endpoint: config.endpoint.clone(),
-                headers: super::otlp::http_headers(config)?,
-                gzip,
-            }),
-            OtlpProtocol::Grpc => {
-                let mut endpoint = tonic::transport::Endpoint::from_shared(config.endpoint.clone())
-                    .map_err(|e| format!("endpoint: {e}"))?
-                    .timeout(timeout);
-                if config.endpoint.starts_with("https://") {
-                    endpoint = endpoint
-                        .tls_config(
-                            crate::tls::grpc_config(config.tls.as_ref())
-                                .map_err(|e| e.to_string())?,
-                        )
-                        .map_err(|e| crate::tls::error_chain(&e))?;
-                }
-                let mut client = opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient::new(endpoint.connect_lazy());
-                if gzip {
-                    client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
-                }
-                Ok(Self::Grpc {
-                    client,
-                    metadata: super::otlp::grpc_metadata(config)?,
-                })
-            }
-        }
-    }
-
-    async fn run(
-        mut self,
-        mut jobs: mpsc::Receiver<ExportMetricsServiceRequest>,
-        name: String,
-        status: ExportStatusBoard,
-    ) {
-        while let Some(request) = jobs.recv().await {
-            match self.send(request).await {
-                Ok(()) => status.success(&name),
-                Err(e) => status.failure(&name, e),
-            }
-        }
-    }
-
-    async fn send(&mut self, message: ExportMetricsServiceRequest) -> Result<(), String> {
-        match self {
-            Self::Http {
-                client,
-                endpoint,
-                headers,
-                gzip,
-            } => {
-                let mut request = client
-                    .post(endpoint.as_str())
-                    .headers(headers.clone())
-                    .header("content-type", "application/x-protobuf");
-                let body = message.encode_to_vec();
-                let body = if *gzip {
-                    request = request.header("content-encoding", "gzip");
-                    let mut encoder =
-                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-                    encoder.write_all(&body).map_err(|e| e.to_string())?;
-                    encoder.finish().map_err(|e| e.to_string())?
-                } else {
-                    body
-                };
-                let response = request
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(|e| crate::tls::error_chain(&e.without_url()))?;
-                let code = response.status();
-                if code.is_success() {
-                    Ok(())
-                } else {
-                    let text = response.text().await.unwrap_or_default();
-                    Err(format!(
-                        "status code: {}: {}",
-                        code.as_u16(),
-                        text.chars().take(200).collect::<String>()
-                    ))
-                }
-            }
-            Self::Grpc { client, metadata } => {
-                let mut request = tonic::Request::new(message);
-                *request.metadata_mut() = metadata.clone();
-                client.export(request).await.map(|_| ()).map_err(|status| {
-                    let mut why = format!("{:?}: {}", status.code(), status.message());
-                    if let Some(source) = std::error::Error::source(&status) {
-                        why.push_str(": ");
-                        why.push_str(&crate::tls::error_chain(source));
-                    }
-                    why
-                })
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -58,13 +58,8 @@ impl LogsPipeline {
                 match exporter {
                     LogsExporter::File(file) => {
                         let name = format!("logs:file:{}", file.path);
-                        let exporter = StatusExporter::named(
-                            EcsFileExporter::new(file),
-                            name.clone(),
-                            None,
-                            cx,
-                            None,
-                        );
+                        let exporter =
+                            StatusExporter::named(EcsFileExporter::new(file), name.clone(), cx);
                         builder =
                             builder.with_log_processor(batch(exporter, &name, &l.batch_export, cx));
                     }

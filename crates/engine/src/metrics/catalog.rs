@@ -62,11 +62,19 @@ const KNOWN: &[(&str, &str)] = &[
     ),
     (
         "telemetry_spans_dropped_total",
-        "Spans lost: refused by a full export queue or in a failed export",
+        "Spans lost: refused by a full export queue, by the server, or in a failed export",
     ),
     (
         "telemetry_logs_dropped_total",
-        "Log records lost: refused by a full export queue or in a failed export",
+        "Log records lost: refused by a full export queue, by the server, or in a failed export",
+    ),
+    (
+        "telemetry_spool_bytes",
+        "Bytes of OTLP batches waiting in the offline spool to be sent, by signal",
+    ),
+    (
+        "telemetry_spool_dropped_total",
+        "Spooled batches dropped unsent, by signal and reason (full, expired, corrupt, rejected, unwritable, consent)",
     ),
     (
         "telemetry_task_panics_total",

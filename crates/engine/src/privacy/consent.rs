@@ -41,6 +41,11 @@ impl ConsentGate {
         self.get().allows_sending()
     }
 
+    /// Tells of every change from now on.
+    pub(crate) fn watch(&self) -> watch::Receiver<Consent> {
+        self.state.subscribe()
+    }
+
     /// Sets the consent now (and logs it), then keeps it under `storage.dir` (when
     /// configured).
     ///

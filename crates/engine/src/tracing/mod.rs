@@ -124,13 +124,8 @@ fn with_exporters(
             }
             TracingExporter::File(file) => {
                 let name = format!("traces:file:{}", file.path);
-                let exporter = StatusExporter::named(
-                    file::FileSpanExporter::new(file),
-                    name.clone(),
-                    None,
-                    cx,
-                    None,
-                );
+                let exporter =
+                    StatusExporter::named(file::FileSpanExporter::new(file), name.clone(), cx);
                 builder = builder.with_span_processor(batch(exporter, &name, &t.batch_export, cx));
                 continue;
             }

@@ -168,3 +168,14 @@ pub fn failure_of(
         other => panic!("{name}: expected Failed, got {other:?}"),
     }
 }
+
+/// `config` with spans, log records and metrics sent over OTLP/HTTP to `base`
+/// (`http://host:port`).
+pub fn otlp_everything(mut config: TelemetryConfig, base: &str) -> TelemetryConfig {
+    use telemetry_engine::config::{LogsExporter, OtlpExporterConfig, TracingExporter};
+    let at = |path: &str| OtlpExporterConfig::http(format!("{base}{path}"));
+    config.tracing.exporters = vec![TracingExporter::Otlp(at("/v1/traces"))];
+    config.logs.exporters = vec![LogsExporter::Otlp(at("/v1/logs"))];
+    config.metrics.exporters = vec![MetricsExporter::Otlp(at("/v1/metrics"))];
+    config
+}

@@ -1,0 +1,376 @@
+//! Sending OTLP requests over HTTP/protobuf or gRPC: one sender per destination, shared by
+//! the span, log and metric exporters and by the replay of the spool. Each request
+//! carries exactly the configured headers (never the environment's for another
+//! destination), on our TLS configuration ([`crate::tls`]).
+//!
+//! A failure says whether sending it again later can succeed, as the OTLP specification
+//! defines it: a transport error (refused, timed out, TLS), HTTP 429, 502, 503 and 504,
+//! and the gRPC codes `UNAVAILABLE`, `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`,
+//! `ABORTED`, `CANCELLED`, `OUT_OF_RANGE` and `DATA_LOSS` are retryable; anything else
+//! (400, 401, 403, 413, `INVALID_ARGUMENT`, …) is the server refusing that request.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message as _;
+
+use crate::config::{Compression, OtlpExporterConfig, OtlpProtocol};
+
+/// The three OTLP signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Signal {
+    Traces,
+    Logs,
+    Metrics,
+}
+
+impl Signal {
+    /// `traces`, `logs` or `metrics`: the `signal` label.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Traces => "traces",
+            Self::Logs => "logs",
+            Self::Metrics => "metrics",
+        }
+    }
+
+    /// The signal of an exporter named `<signal>:…` in the export status.
+    pub(crate) fn of_exporter(name: &str) -> Option<Self> {
+        match name.split(':').next()? {
+            "traces" => Some(Self::Traces),
+            "logs" => Some(Self::Logs),
+            "metrics" => Some(Self::Metrics),
+            _ => None,
+        }
+    }
+}
+
+/// One export request of any signal.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum OtlpRequest {
+    Traces(ExportTraceServiceRequest),
+    Logs(ExportLogsServiceRequest),
+    Metrics(ExportMetricsServiceRequest),
+}
+
+impl OtlpRequest {
+    /// The protobuf encoding, as OTLP/HTTP sends it and the spool keeps it.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        match self {
+            Self::Traces(r) => r.encode_to_vec(),
+            Self::Logs(r) => r.encode_to_vec(),
+            Self::Metrics(r) => r.encode_to_vec(),
+        }
+    }
+
+    /// The request of `signal` encoded in `bytes`.
+    pub(crate) fn decode(signal: Signal, bytes: &[u8]) -> Result<Self, prost::DecodeError> {
+        Ok(match signal {
+            Signal::Traces => Self::Traces(ExportTraceServiceRequest::decode(bytes)?),
+            Signal::Logs => Self::Logs(ExportLogsServiceRequest::decode(bytes)?),
+            Signal::Metrics => Self::Metrics(ExportMetricsServiceRequest::decode(bytes)?),
+        })
+    }
+}
+
+/// Why a request was not accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SendError {
+    /// Sending the same request later can succeed.
+    pub(crate) retryable: bool,
+    /// How long the server asked to wait (`Retry-After`).
+    pub(crate) retry_after: Option<Duration>,
+    /// The server answered (a status), as opposed to a connection, TLS or timeout error.
+    pub(crate) answered: bool,
+    /// What went wrong, with the server's message or the transport's cause.
+    pub(crate) message: String,
+}
+
+impl SendError {
+    fn transport(message: String) -> Self {
+        Self {
+            retryable: true,
+            retry_after: None,
+            answered: false,
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Whether an HTTP status is worth sending again later (OTLP/HTTP: 429, 502, 503, 504).
+pub(crate) fn http_retryable(status: u16) -> bool {
+    matches!(status, 429 | 502 | 503 | 504)
+}
+
+/// Whether a gRPC status code is worth sending again later (the OTLP/gRPC list).
+fn grpc_retryable(code: tonic::Code) -> bool {
+    use tonic::Code;
+    matches!(
+        code,
+        Code::Cancelled
+            | Code::DeadlineExceeded
+            | Code::ResourceExhausted
+            | Code::Aborted
+            | Code::OutOfRange
+            | Code::Unavailable
+            | Code::DataLoss
+    )
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is taken as no advice).
+pub(crate) fn retry_after(value: Option<&http::HeaderValue>) -> Option<Duration> {
+    let seconds: u64 = value?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+/// Sends requests to one destination.
+pub(crate) enum OtlpSender {
+    Http {
+        client: reqwest::Client,
+        /// The destination's TLS settings, for naming a failed handshake.
+        tls: Option<crate::config::TlsConfig>,
+        endpoint: String,
+        headers: http::HeaderMap,
+        gzip: bool,
+    },
+    Grpc {
+        channel: tonic::transport::Channel,
+        metadata: tonic::metadata::MetadataMap,
+        gzip: bool,
+    },
+}
+
+impl OtlpSender {
+    /// A sender to `config`'s endpoint; each request may take `timeout`. A gRPC channel
+    /// connects lazily, on the Tokio runtime this is called on.
+    ///
+    /// # Errors
+    /// The TLS settings, a header or the gRPC endpoint cannot be used.
+    pub(crate) fn new(config: &OtlpExporterConfig, timeout: Duration) -> Result<Self, String> {
+        let config = &super::otlp::credentials_as_header(config);
+        let gzip = config.compression == Some(Compression::Gzip);
+        match config.protocol {
+            OtlpProtocol::HttpProtobuf => Ok(Self::Http {
+                client: crate::tls::http_client(Some(timeout), config.tls.as_ref())
+                    .map_err(|e| e.to_string())?,
+                tls: config.tls.clone(),
+                endpoint: config.endpoint.clone(),
+                headers: super::otlp::http_headers(config)?,
+                gzip,
+            }),
+            OtlpProtocol::Grpc => {
+                let mut endpoint = tonic::transport::Endpoint::from_shared(config.endpoint.clone())
+                    .map_err(|e| format!("endpoint: {e}"))?
+                    .timeout(timeout)
+                    .connect_timeout(timeout);
+                if config.endpoint.starts_with("https://") {
+                    endpoint = endpoint
+                        .tls_config(
+                            crate::tls::grpc_config(config.tls.as_ref())
+                                .map_err(|e| e.to_string())?,
+                        )
+                        .map_err(|e| crate::tls::error_chain(&e))?;
+                }
+                Ok(Self::Grpc {
+                    channel: endpoint.connect_lazy(),
+                    metadata: super::otlp::grpc_metadata(config)?,
+                    gzip,
+                })
+            }
+        }
+    }
+
+    /// Sends `request`.
+    pub(crate) async fn send(&self, request: &OtlpRequest) -> Result<(), SendError> {
+        match self {
+            Self::Http { .. } => self.post(request.encode()).await,
+            Self::Grpc { .. } => self.call(request.clone()).await,
+        }
+    }
+
+    /// Sends a request of `signal` already encoded (from the spool).
+    pub(crate) async fn send_encoded(
+        &self,
+        signal: Signal,
+        bytes: Vec<u8>,
+    ) -> Result<(), SendError> {
+        match self {
+            Self::Http { .. } => self.post(bytes).await,
+            Self::Grpc { .. } => {
+                let request = OtlpRequest::decode(signal, &bytes).map_err(|e| SendError {
+                    retryable: false,
+                    answered: false,
+                    retry_after: None,
+                    message: format!("a spooled {} batch does not decode: {e}", signal.as_str()),
+                })?;
+                self.call(request).await
+            }
+        }
+    }
+
+    async fn post(&self, body: Vec<u8>) -> Result<(), SendError> {
+        let Self::Http {
+            client,
+            tls,
+            endpoint,
+            headers,
+            gzip,
+        } = self
+        else {
+            return Err(SendError::transport("not an HTTP sender".into()));
+        };
+        let mut request = client
+            .post(endpoint.as_str())
+            .headers(headers.clone())
+            .header("content-type", "application/x-protobuf");
+        let body = if *gzip {
+            request = request.header("content-encoding", "gzip");
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder
+                .write_all(&body)
+                .and_then(|()| encoder.finish())
+                .map_err(|e| SendError::transport(format!("gzip: {e}")))?
+        } else {
+            body
+        };
+        let response = match request.body(body).send().await {
+            Ok(response) => response,
+            Err(e) => {
+                let mut message = crate::tls::error_chain(&e.without_url());
+                if endpoint.starts_with("https://") && !message.contains("certificate") {
+                    if let Some(cause) = crate::tls::handshake_error(endpoint, tls.as_ref()).await {
+                        message = format!("{message}; the TLS handshake says: {cause}");
+                    }
+                }
+                return Err(SendError::transport(message));
+            }
+        };
+        let code = response.status();
+        if code.is_success() {
+            return Ok(());
+        }
+        let retry_after = retry_after(response.headers().get(http::header::RETRY_AFTER));
+        let text = response.text().await.unwrap_or_default();
+        Err(SendError {
+            retryable: http_retryable(code.as_u16()),
+            retry_after,
+            answered: true,
+            message: format!(
+                "status code: {}: {}",
+                code.as_u16(),
+                text.chars().take(200).collect::<String>()
+            ),
+        })
+    }
+
+    async fn call(&self, request: OtlpRequest) -> Result<(), SendError> {
+        let Self::Grpc {
+            channel,
+            metadata,
+            gzip,
+        } = self
+        else {
+            return Err(SendError::transport("not a gRPC sender".into()));
+        };
+        let gzip = gzip.then_some(tonic::codec::CompressionEncoding::Gzip);
+        let result = match request {
+            OtlpRequest::Traces(r) => {
+                let mut client = TraceServiceClient::new(channel.clone());
+                if let Some(g) = gzip {
+                    client = client.send_compressed(g);
+                }
+                client.export(with_metadata(r, metadata)).await.map(drop)
+            }
+            OtlpRequest::Logs(r) => {
+                let mut client = LogsServiceClient::new(channel.clone());
+                if let Some(g) = gzip {
+                    client = client.send_compressed(g);
+                }
+                client.export(with_metadata(r, metadata)).await.map(drop)
+            }
+            OtlpRequest::Metrics(r) => {
+                let mut client = MetricsServiceClient::new(channel.clone());
+                if let Some(g) = gzip {
+                    client = client.send_compressed(g);
+                }
+                client.export(with_metadata(r, metadata)).await.map(drop)
+            }
+        };
+        result.map_err(|status| {
+            let mut message = format!("{:?}: {}", status.code(), status.message());
+            // A status with a source came from the transport (connect, TLS), not the server.
+            let source = std::error::Error::source(&status);
+            if let Some(source) = source {
+                message.push_str(": ");
+                message.push_str(&crate::tls::error_chain(source));
+            }
+            SendError {
+                retryable: grpc_retryable(status.code()),
+                retry_after: None,
+                answered: source.is_none(),
+                message,
+            }
+        })
+    }
+}
+
+/// A gRPC request carrying exactly `metadata`.
+fn with_metadata<T>(message: T, metadata: &tonic::metadata::MetadataMap) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    *request.metadata_mut() = metadata.clone();
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_worth_sending_again_follows_the_otlp_specification() {
+        for status in [429, 502, 503, 504] {
+            assert!(http_retryable(status), "{status}");
+        }
+        for status in [400, 401, 403, 404, 413, 500] {
+            assert!(!http_retryable(status), "{status}");
+        }
+        assert!(grpc_retryable(tonic::Code::Unavailable));
+        assert!(!grpc_retryable(tonic::Code::InvalidArgument));
+        assert!(!grpc_retryable(tonic::Code::Unauthenticated));
+        let header = |v: &str| http::HeaderValue::from_str(v).ok();
+        assert_eq!(
+            retry_after(header("30").as_ref()),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after(header("Wed, 21 Oct 2026 07:28:00 GMT").as_ref()),
+            None
+        );
+        assert_eq!(retry_after(None), None);
+    }
+
+    #[test]
+    fn a_request_comes_back_from_its_encoding_and_exporter_names_give_their_signal() {
+        let request = OtlpRequest::Logs(ExportLogsServiceRequest::default());
+        let back = OtlpRequest::decode(Signal::Logs, &request.encode()).unwrap();
+        assert_eq!(back, request);
+        assert!(OtlpRequest::decode(Signal::Traces, &[0xff, 0xff, 0xff]).is_err());
+        assert_eq!(
+            Signal::of_exporter("logs:otlp:https://collector/v1/logs"),
+            Some(Signal::Logs)
+        );
+        assert_eq!(Signal::of_exporter("alerts:webhook"), None);
+    }
+}
