@@ -869,8 +869,10 @@ fn alertmanager_routes_every_rule_severity_and_inhibits_warnings_under_criticals
 // OpenTelemetry Collector (parsed and cross-checked only; never run here)
 
 /// Component types of the collector-contrib distribution that the config may use.
-const COLLECTOR_TYPES: [&str; 13] = [
+const COLLECTOR_TYPES: [&str; 15] = [
     "otlp",
+    "bearertokenauth",
+    "tail_sampling",
     "prometheus",
     "prometheusremotewrite",
     "elasticsearch",
@@ -885,9 +887,9 @@ const COLLECTOR_TYPES: [&str; 13] = [
     "pprof",
 ];
 
-#[test]
-fn collector_pipelines_name_only_components_the_config_defines() {
-    let config = yaml("otel-collector/config.yaml");
+/// What is wrong with a collector config's components and pipelines: unknown types,
+/// undefined or unused components, connectors that do not join two pipelines.
+fn collector_problems(config: &Yaml) -> Vec<String> {
     let defined = |section: &str| keys(&config[section]);
     let (receivers, processors, exporters, connectors, extensions) = (
         defined("receivers"),
@@ -980,6 +982,13 @@ fn collector_pipelines_name_only_components_the_config_defines() {
             ));
         }
     }
+    problems
+}
+
+#[test]
+fn collector_pipelines_name_only_components_the_config_defines() {
+    let config = yaml("otel-collector/config.yaml");
+    let problems = collector_problems(&config);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 
     // Endpoints: OTLP in on 0.0.0.0 (4317 gRPC, 4318 HTTP) as compose publishes them; out to
@@ -1018,6 +1027,72 @@ fn collector_pipelines_name_only_components_the_config_defines() {
 }
 
 /// The container ports a compose service publishes.
+#[test]
+fn the_fleet_gateway_requires_tls_and_a_token_and_the_plugin_config_matches_it() {
+    let gateway = yaml("fleet/gateway.yaml");
+    let problems = collector_problems(&gateway);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(read("fleet/gateway.yaml").contains("has NOT been run"));
+    let services = strings(&gateway["service"]["extensions"]);
+    let pipelines = &gateway["service"]["pipelines"];
+    assert!(strings(&pipelines["traces"]["processors"]).contains(&"tail_sampling".into()));
+    assert!(strings(&pipelines["metrics"]["exporters"]).contains(&"prometheusremotewrite".into()));
+    let mut ports = BTreeMap::new();
+    for protocol in ["grpc", "http"] {
+        let receiver = &gateway["receivers"]["otlp"]["protocols"][protocol];
+        let tls = &receiver["tls"];
+        assert!(
+            tls["cert_file"].as_str().is_some() && tls["key_file"].as_str().is_some(),
+            "{protocol}: TLS required"
+        );
+        let auth = receiver["auth"]["authenticator"].as_str().unwrap();
+        assert!(auth.starts_with("bearertokenauth"), "{protocol}: {auth}");
+        assert!(services.contains(&auth.to_owned()), "{auth} is not started");
+        let endpoint = receiver["endpoint"].as_str().unwrap();
+        ports.insert(protocol, endpoint.rsplit(':').next().unwrap().to_owned());
+    }
+
+    // The plugin's side: validates, sends every signal over HTTPS to the gateway's
+    // OTLP/HTTP port with a bearer token, cumulative metrics, asks for consent.
+    let config = TelemetryConfig::from_json(&read("fleet/plugin.json")).unwrap();
+    assert_eq!(
+        config.consent,
+        tauri_plugin_opentelemetry::engine::config::Consent::Ask
+    );
+    assert_eq!(
+        config.metrics.temporality,
+        tauri_plugin_opentelemetry::engine::config::Temporality::Cumulative
+    );
+    let otlp: Vec<_> = config
+        .tracing
+        .exporters
+        .iter()
+        .filter_map(|e| match e {
+            TracingExporter::Otlp(o) => Some((o, "/v1/traces")),
+            _ => None,
+        })
+        .chain(config.metrics.exporters.iter().filter_map(|e| match e {
+            MetricsExporter::Otlp(o) => Some((o, "/v1/metrics")),
+            _ => None,
+        }))
+        .chain(config.logs.exporters.iter().filter_map(|e| match e {
+            LogsExporter::Otlp(o) => Some((o, "/v1/logs")),
+            _ => None,
+        }))
+        .collect();
+    assert_eq!(otlp.len(), 3, "traces, metrics and logs go to the gateway");
+    for (exporter, path) in otlp {
+        let expected = format!(":{}{path}", ports["http"]);
+        assert!(
+            exporter.endpoint.starts_with("https://") && exporter.endpoint.ends_with(&expected),
+            "{} should be https://…{expected}",
+            exporter.endpoint
+        );
+        let auth = exporter.headers.get("authorization").map(String::as_str);
+        assert!(auth.is_some_and(|a| a.starts_with("Bearer ")), "{auth:?}");
+    }
+}
+
 fn container_ports(service: &Yaml) -> Vec<u16> {
     strings(&service["ports"])
         .iter()
