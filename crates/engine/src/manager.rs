@@ -277,7 +277,7 @@ impl TelemetryManager {
             metrics.clone(),
             status.clone(),
             supervisor.clone(),
-            privacy.consent.clone(),
+            (privacy.consent.clone(), spool.clone()),
         )
         .await?;
         let cycle = Cycle::new(

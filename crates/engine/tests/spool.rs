@@ -406,16 +406,149 @@ async fn a_refused_batch_is_not_spooled_and_a_corrupt_file_is_skipped_and_counte
     telemetry.shutdown().await;
 }
 
-/// Files under `dir` with extension `ext`.
+/// Files under `dir` with extension `ext` (every file for `""`).
 fn walk(dir: &Path, ext: &str) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();
         if path.is_dir() {
             found.extend(walk(&path, ext));
-        } else if path.extension().is_some_and(|e| e == ext) {
+        } else if ext.is_empty() || path.extension().is_some_and(|e| e == ext) {
             found.push(path);
         }
     }
     found
+}
+
+/// A config whose one alert rule posts to a webhook (`/hook/<token>`) and PagerDuty on
+/// 127.0.0.1:`port`, with the spool in `dir`.
+fn alerting(dir: &Path, port: u16, token: &str) -> TelemetryConfig {
+    use telemetry_engine::alerts::{AlertAction, AlertRule, AlertSeverity};
+    let mut config = TelemetryConfig::default();
+    config.storage.dir = Some(dir.display().to_string());
+    config.metrics.system_collectors = false;
+    config.metrics.collection_interval = Duration::from_millis(100);
+    config.alerts.evaluation_interval = Duration::from_millis(100);
+    config.alerts.retries = 0;
+    config.alerts.delivery_timeout = Duration::from_secs(2);
+    config.alerts.pagerduty_url = format!("http://127.0.0.1:{port}");
+    let actions = vec![
+        AlertAction::Webhook {
+            url: format!("http://127.0.0.1:{port}/hook/{token}"),
+            payload: None,
+            tls: None,
+        },
+        AlertAction::PagerDuty {
+            service_key: "SECRET-ROUTING-KEY".into(),
+            description: "{{ $value }} renders waiting".into(),
+        },
+    ];
+    config.alerts.rules = vec![AlertRule {
+        name: "queue_backlog".into(),
+        condition: "queue_size > 10".into(),
+        severity: AlertSeverity::Critical,
+        actions,
+        ..AlertRule::default()
+    }];
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_deliveries_wait_in_the_spool_without_their_secrets_and_arrive_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    // The webhook and PagerDuty are unreachable: the firing notification is kept.
+    let telemetry = common::start(alerting(dir.path(), port, "SECRET-WEBHOOK-TOKEN")).await;
+    telemetry
+        .metrics()
+        .set_gauge("queue_size", 25.0)
+        .await
+        .unwrap();
+    let deliveries = common::eventually(
+        "the firing entry's deliveries",
+        Duration::from_secs(10),
+        || {
+            let found = telemetry
+                .alerts()
+                .history()
+                .into_iter()
+                .find(|e| e.deliveries.len() == 2)
+                .map(|e| e.deliveries);
+            async move { found }
+        },
+    )
+    .await;
+    for delivery in &deliveries {
+        let error = delivery.error.as_deref().unwrap_or_default();
+        assert!(
+            error.contains("kept in the spool"),
+            "{}: {error}",
+            delivery.action
+        );
+    }
+    let status = telemetry.get_export_status().await;
+    assert!(
+        matches!(&status["alerts:webhook"], ExportStatus::Degraded(r) if r.starts_with("spooling 1 batches")),
+        "{status:?}"
+    );
+    telemetry.shutdown().await;
+    drop(telemetry);
+    // What waits on disk names neither the webhook's URL nor the routing key.
+    let kept = walk(&dir.path().join("spool"), "batch");
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    for file in walk(&dir.path().join("spool"), "batch")
+        .into_iter()
+        .chain(walk(&dir.path().join("spool"), ""))
+    {
+        let bytes = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        assert!(
+            !bytes.contains("SECRET-WEBHOOK-TOKEN") && !bytes.contains("SECRET-ROUTING-KEY"),
+            "{file:?} holds a secret"
+        );
+    }
+
+    // The destinations answer; the app starts again with another webhook URL and without
+    // the condition holding: the kept PagerDuty event arrives, its routing key put back;
+    // the kept webhook notification, whose destination is no longer configured, is
+    // dropped and counted.
+    let (tx, mut posted) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().fallback(axum::routing::post(
+        move |uri: axum::http::Uri, body: axum::body::Bytes| {
+            let tx = tx.clone();
+            async move {
+                let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                tx.send((uri.path().to_owned(), body)).unwrap();
+                axum::http::StatusCode::ACCEPTED
+            }
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let telemetry = common::start(alerting(dir.path(), port, "ANOTHER-TOKEN")).await;
+    let (path, body) = tokio::time::timeout(Duration::from_secs(20), posted.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(path, "/v2/enqueue");
+    assert_eq!(body["routing_key"], "SECRET-ROUTING-KEY");
+    assert_eq!(body["event_action"], "trigger");
+    common::eventually("PagerDuty healthy", Duration::from_secs(10), || async {
+        (telemetry.get_export_status().await["alerts:pagerduty"] == ExportStatus::Healthy)
+            .then_some(())
+    })
+    .await;
+    let text = telemetry.render_prometheus().unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("telemetry_spool_dropped_total{")
+                && l.contains("reason=\"unconfigured\"")
+                && l.contains("signal=\"alerts\"")
+                && l.ends_with(" 1")),
+        "{text}"
+    );
+    assert!(posted.try_recv().is_err(), "nothing else was posted");
+    telemetry.shutdown().await;
+    server.abort();
 }

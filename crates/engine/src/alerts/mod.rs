@@ -30,6 +30,7 @@ pub use notify::{DeliveryError, Notification};
 pub use rule::TemplateError;
 
 use crate::config::AlertsConfig;
+use crate::export::spool::Spool;
 use crate::export::ExportStatusBoard;
 use crate::metrics::Metrics;
 use crate::privacy::ConsentGate;
@@ -344,7 +345,14 @@ impl AlertManager {
     /// A manager with no rules, delivering with the settings of `config`
     /// (`config.rules` are not added: use [`AlertManager::add_rule`]).
     pub fn new(config: &AlertsConfig, service: &str) -> Self {
-        Self::build(config, service, None, None, Supervisor::unmetered(), None)
+        Self::build(
+            config,
+            service,
+            None,
+            None,
+            Supervisor::unmetered(),
+            (None, None),
+        )
     }
 
     fn build(
@@ -353,7 +361,7 @@ impl AlertManager {
         metrics: Option<Metrics>,
         status: Option<ExportStatusBoard>,
         supervisor: Supervisor,
-        consent: Option<ConsentGate>,
+        (consent, spool): (Option<ConsentGate>, Option<Spool>),
     ) -> Self {
         let history = History::default();
         let dropped = metrics
@@ -367,7 +375,7 @@ impl AlertManager {
                 Notifier::new(config, service, consent),
                 status,
                 history.clone(),
-                dropped,
+                (dropped, spool),
             ),
             history,
             next_seq: AtomicU64::new(0),
@@ -387,7 +395,7 @@ impl AlertManager {
         metrics: Metrics,
         status: ExportStatusBoard,
         supervisor: Supervisor,
-        consent: ConsentGate,
+        (consent, spool): (ConsentGate, Option<Spool>),
     ) -> Result<Self, AlertError> {
         let manager = Self::build(
             config,
@@ -395,11 +403,13 @@ impl AlertManager {
             Some(metrics),
             Some(status),
             supervisor,
-            Some(consent),
+            (Some(consent), spool),
         );
         for rule in &config.rules {
             manager.add_rule(rule.clone()).await?;
         }
+        // Deliveries a previous run kept for destinations no longer configured.
+        manager.deliveries.drop_unconfigured();
         Ok(manager)
     }
 
@@ -428,6 +438,7 @@ impl AlertManager {
         let mut names = (**inputs).clone();
         names.extend(condition.series_names());
         *inputs = Arc::new(names);
+        self.deliveries.register(&rule.actions);
         rules.push(Arc::new(CompiledRule { rule, condition }));
         Ok(())
     }

@@ -59,6 +59,9 @@ pub enum DeliveryError {
         kind: &'static str,
         /// What happened (without the URL).
         message: String,
+        /// Sending it again later can succeed: the destination could not be reached or
+        /// answered 408, 429 or 5xx.
+        retryable: bool,
     },
     /// The email could not be built or sent.
     #[error("email delivery failed: {0}")]
@@ -77,6 +80,17 @@ pub enum DeliveryError {
     /// Not sent: the user has not consented to telemetry leaving the machine.
     #[error("not sent: consent is {}", .0.as_str())]
     NoConsent(Consent),
+}
+
+impl DeliveryError {
+    /// Whether the same delivery can succeed later (kept in the spool when there is one).
+    pub(crate) fn retryable(&self) -> bool {
+        match self {
+            Self::Http { retryable, .. } => *retryable,
+            Self::Timeout { .. } => true,
+            Self::Email(_) | Self::NoEmailSettings | Self::NoConsent(_) => false,
+        }
+    }
 }
 
 /// Delivers notifications to the actions' destinations.
@@ -214,20 +228,9 @@ impl Notifier {
         n: &Notification,
     ) -> Result<(), DeliveryError> {
         match action {
-            AlertAction::Webhook { url, payload, tls } => {
-                let body = match payload {
-                    Some(p) => render_json(p, &n.labels, n.value),
-                    None => alertmanager_body(n),
-                };
-                self.post("webhook", url, tls.as_ref(), &body).await
-            }
-            AlertAction::PagerDuty {
-                service_key,
-                description,
-            } => {
-                let body = pagerduty_body(n, service_key, description, &self.service);
-                let url = format!("{}/v2/enqueue", self.pagerduty_url);
-                self.post("pagerduty", &url, None, &body).await
+            AlertAction::Webhook { .. } | AlertAction::PagerDuty { .. } => {
+                let body = self.body(action, n, true).unwrap_or_default();
+                self.post(action, &body).await
             }
             AlertAction::Email {
                 recipients,
@@ -240,16 +243,76 @@ impl Notifier {
         }
     }
 
+    /// The JSON body of a webhook or PagerDuty delivery of `n` (none for other actions).
+    /// Without `secrets`, PagerDuty's routing key is left out: what the spool keeps on
+    /// disk carries no secret ([`Self::post_spooled`] puts it back).
+    pub(crate) fn body(
+        &self,
+        action: &AlertAction,
+        n: &Notification,
+        secrets: bool,
+    ) -> Option<serde_json::Value> {
+        match action {
+            AlertAction::Webhook { payload, .. } => Some(match payload {
+                Some(p) => render_json(p, &n.labels, n.value),
+                None => alertmanager_body(n),
+            }),
+            AlertAction::PagerDuty {
+                service_key,
+                description,
+            } => {
+                let key = if secrets { service_key.as_str() } else { "" };
+                let mut body = pagerduty_body(n, key, description, &self.service);
+                if !secrets {
+                    if let Some(map) = body.as_object_mut() {
+                        map.remove("routing_key");
+                    }
+                }
+                Some(body)
+            }
+            _ => None,
+        }
+    }
+
+    /// Sends a body [`Self::body`] kept without secrets, once, within `delivery_timeout`.
+    pub(crate) async fn post_spooled(
+        &self,
+        action: &AlertAction,
+        mut body: serde_json::Value,
+    ) -> Result<(), DeliveryError> {
+        if let (AlertAction::PagerDuty { service_key, .. }, Some(map)) =
+            (action, body.as_object_mut())
+        {
+            map.insert("routing_key".into(), service_key.clone().into());
+        }
+        tokio::time::timeout(self.timeout, self.post(action, &body))
+            .await
+            .unwrap_or(Err(DeliveryError::Timeout {
+                kind: action.kind(),
+                after: self.timeout,
+            }))
+    }
+
+    /// The user's consent, when deliveries are subject to it.
+    pub(crate) fn consent(&self) -> Option<&ConsentGate> {
+        self.consent.as_ref()
+    }
+
+    /// Posts `body` to a webhook or PagerDuty action's destination.
     async fn post(
         &self,
-        kind: &'static str,
-        url: &str,
-        tls: Option<&TlsConfig>,
+        action: &AlertAction,
         body: &serde_json::Value,
     ) -> Result<(), DeliveryError> {
+        let kind = action.kind();
+        let (url, tls) = match action {
+            AlertAction::Webhook { url, tls, .. } => (url.clone(), tls.as_ref()),
+            _ => (format!("{}/v2/enqueue", self.pagerduty_url), None),
+        };
         let client = self.client(tls).map_err(|e| DeliveryError::Http {
             kind,
             message: e.to_string(),
+            retryable: false,
         })?;
         let response =
             client
@@ -260,13 +323,16 @@ impl Notifier {
                 .map_err(|e| DeliveryError::Http {
                     kind,
                     message: crate::tls::error_chain(&e.without_url()),
+                    retryable: true,
                 })?;
-        if response.status().is_success() {
+        let status = response.status();
+        if status.is_success() {
             Ok(())
         } else {
             Err(DeliveryError::Http {
                 kind,
-                message: format!("answered {}", response.status()),
+                message: format!("answered {status}"),
+                retryable: status.is_server_error() || matches!(status.as_u16(), 408 | 429),
             })
         }
     }

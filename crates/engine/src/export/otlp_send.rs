@@ -22,30 +22,34 @@ use prost::Message as _;
 
 use crate::config::{Compression, OtlpExporterConfig, OtlpProtocol};
 
-/// The three OTLP signals.
+/// What a spool queue holds: one of the three OTLP signals, or alert deliveries
+/// (webhook and PagerDuty bodies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Signal {
     Traces,
     Logs,
     Metrics,
+    Alerts,
 }
 
 impl Signal {
-    /// `traces`, `logs` or `metrics`: the `signal` label.
+    /// `traces`, `logs`, `metrics` or `alerts`: the `signal` label.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Traces => "traces",
             Self::Logs => "logs",
             Self::Metrics => "metrics",
+            Self::Alerts => "alerts",
         }
     }
 
-    /// The signal of an exporter named `<signal>:…` in the export status.
+    /// The signal of a queue named `<signal>:…` (an exporter's name in the export status).
     pub(crate) fn of_exporter(name: &str) -> Option<Self> {
         match name.split(':').next()? {
             "traces" => Some(Self::Traces),
             "logs" => Some(Self::Logs),
             "metrics" => Some(Self::Metrics),
+            "alerts" => Some(Self::Alerts),
             _ => None,
         }
     }
@@ -70,12 +74,17 @@ impl OtlpRequest {
     }
 
     /// The request of `signal` encoded in `bytes`.
-    pub(crate) fn decode(signal: Signal, bytes: &[u8]) -> Result<Self, prost::DecodeError> {
-        Ok(match signal {
-            Signal::Traces => Self::Traces(ExportTraceServiceRequest::decode(bytes)?),
-            Signal::Logs => Self::Logs(ExportLogsServiceRequest::decode(bytes)?),
-            Signal::Metrics => Self::Metrics(ExportMetricsServiceRequest::decode(bytes)?),
-        })
+    ///
+    /// # Errors
+    /// The bytes are not such a request, or `signal` is not an OTLP signal.
+    pub(crate) fn decode(signal: Signal, bytes: &[u8]) -> Result<Self, String> {
+        let decoded = match signal {
+            Signal::Traces => ExportTraceServiceRequest::decode(bytes).map(Self::Traces),
+            Signal::Logs => ExportLogsServiceRequest::decode(bytes).map(Self::Logs),
+            Signal::Metrics => ExportMetricsServiceRequest::decode(bytes).map(Self::Metrics),
+            Signal::Alerts => return Err("alert deliveries are not OTLP requests".to_owned()),
+        };
+        decoded.map_err(|e| e.to_string())
     }
 }
 
@@ -371,6 +380,11 @@ mod tests {
             Signal::of_exporter("logs:otlp:https://collector/v1/logs"),
             Some(Signal::Logs)
         );
-        assert_eq!(Signal::of_exporter("alerts:webhook"), None);
+        assert_eq!(
+            Signal::of_exporter("alerts:webhook:0123abcd"),
+            Some(Signal::Alerts)
+        );
+        assert_eq!(Signal::of_exporter("prometheus:0.0.0.0:9090"), None);
+        assert!(OtlpRequest::decode(Signal::Alerts, b"{}").is_err());
     }
 }

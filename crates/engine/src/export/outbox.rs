@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
-use super::otlp_send::{OtlpRequest, OtlpSender, SendError};
+use super::otlp_send::{OtlpRequest, OtlpSender, SendError, Signal};
 use super::spool::{Spool, SpoolQueue};
 use super::ExportStatusBoard;
 use crate::privacy::ConsentGate;
@@ -27,6 +27,23 @@ const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
 /// The longest `Retry-After` honoured.
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(3600);
+
+/// Where a spooled batch goes when it is replayed: the OTLP sender, or an alert's
+/// webhook (see `alerts::delivery`).
+pub(crate) trait Resend: Send + Sync + 'static {
+    /// Sends one spooled batch of `signal`, as it was written.
+    fn resend(
+        &self,
+        signal: Signal,
+        bytes: Vec<u8>,
+    ) -> impl std::future::Future<Output = Result<(), SendError>> + Send;
+}
+
+impl Resend for OtlpSender {
+    async fn resend(&self, signal: Signal, bytes: Vec<u8>) -> Result<(), SendError> {
+        self.send_encoded(signal, bytes).await
+    }
+}
 
 /// What became of a batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +84,7 @@ pub(crate) struct Outbox {
 impl Outbox {
     /// An outbox for `parts.name`; with a spool, its queue (what a previous run left
     /// included) and the replay task on `parts.runtime`.
-    pub(crate) fn new(parts: OutboxParts<'_>, signal: super::otlp_send::Signal) -> Self {
+    pub(crate) fn new(parts: OutboxParts<'_>, signal: Signal) -> Self {
         let sender = Arc::new(parts.sender);
         let queue = parts.spool.and_then(|spool| match spool.queue(parts.name, signal) {
             Ok(queue) => Some(queue),
@@ -77,16 +94,16 @@ impl Outbox {
             }
         });
         let replay = queue.as_ref().map(|queue| {
-            if queue.has_backlog() {
-                report_backlog(parts.status, parts.name, queue, None);
-            }
-            parts.runtime.spawn(replay(
+            spawn_replay(
+                &parts.runtime,
                 queue.clone(),
                 sender.clone(),
-                parts.status.clone(),
-                parts.name.to_owned(),
+                Reporting {
+                    status: parts.status.clone(),
+                    name: parts.name.to_owned(),
+                },
                 parts.consent.clone(),
-            ))
+            )
         });
         Self {
             name: parts.name.to_owned(),
@@ -207,8 +224,29 @@ impl Drop for Outbox {
     }
 }
 
+/// Where a queue's state is shown: an exporter's status under `name`.
+pub(crate) struct Reporting {
+    pub(crate) status: ExportStatusBoard,
+    pub(crate) name: String,
+}
+
+/// Starts the replay of `queue` to `to` on `runtime`, showing what waits (also what a
+/// previous run left) in `reporting`.
+pub(crate) fn spawn_replay<R: Resend>(
+    runtime: &Handle,
+    queue: SpoolQueue,
+    to: Arc<R>,
+    reporting: Reporting,
+    consent: ConsentGate,
+) -> JoinHandle<()> {
+    if queue.has_backlog() {
+        report_backlog(&reporting.status, &reporting.name, &queue, None);
+    }
+    runtime.spawn(replay(queue, to, reporting, consent))
+}
+
 /// `Degraded("spooling N batches (X MiB) since T: <last error>")`.
-fn report_backlog(
+pub(crate) fn report_backlog(
     status: &ExportStatusBoard,
     name: &str,
     queue: &SpoolQueue,
@@ -246,13 +284,13 @@ pub(crate) fn backoff(failures: u32, retry_after: Option<Duration>) -> Duration 
 
 /// Sends the queue's batches, oldest first, while consent allows; drops them when it is
 /// withdrawn.
-async fn replay(
+async fn replay<R: Resend>(
     queue: SpoolQueue,
-    sender: Arc<OtlpSender>,
-    status: ExportStatusBoard,
-    name: String,
+    to: Arc<R>,
+    reporting: Reporting,
     consent: ConsentGate,
 ) {
+    let Reporting { status, name } = reporting;
     let mut consent_changes = consent.watch();
     let mut failures = 0u32;
     loop {
@@ -274,7 +312,7 @@ async fn replay(
             }
             continue;
         };
-        match sender.send_encoded(queue.signal(), batch.bytes).await {
+        match to.resend(queue.signal(), batch.bytes).await {
             Ok(()) => {
                 failures = 0;
                 queue.remove(batch.seq, None);

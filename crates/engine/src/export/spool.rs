@@ -15,7 +15,8 @@
 //! Bounds: all exporters together hold at most `spool.max_bytes`; a batch older than
 //! `spool.max_age` is dropped. Beyond either, the oldest go first. Every drop is counted in
 //! `telemetry_spool_dropped_total{signal,reason}` (`full`, `expired`, `corrupt`,
-//! `rejected`, `unwritable`, `consent`); `telemetry_spool_bytes{signal}` is what waits.
+//! `rejected`, `unwritable`, `consent`, `unconfigured`); `telemetry_spool_bytes{signal}`
+//! is what waits. Besides the OTLP signals, alert deliveries (`alerts`) use it.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -314,6 +315,26 @@ impl Spool {
         *self.inner.deadline.lock() = Some(deadline);
         for queue in self.inner.queues.lock().values() {
             queue.added.notify_waiters();
+        }
+    }
+
+    /// Drops the batches of every `signal` queue whose name is not in `claimed`, counted
+    /// with `reason`, and forgets those queues.
+    pub(crate) fn drop_unclaimed(&self, signal: Signal, claimed: &[String], reason: &'static str) {
+        let mut queues = self.inner.queues.lock();
+        let unclaimed: Vec<String> = queues
+            .iter()
+            .filter(|(name, q)| q.signal == signal && !claimed.contains(name))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in unclaimed {
+            if let Some(mut queue) = queues.remove(&name) {
+                if !queue.entries.is_empty() {
+                    ::tracing::warn!(target: "telemetry::spool", queue = %name, batches = queue.entries.len(), reason, "spooled batches dropped");
+                }
+                self.drain(&mut queue, reason);
+                let _ = std::fs::remove_dir_all(&queue.dir);
+            }
         }
     }
 

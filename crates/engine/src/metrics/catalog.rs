@@ -70,11 +70,11 @@ const KNOWN: &[(&str, &str)] = &[
     ),
     (
         "telemetry_spool_bytes",
-        "Bytes of OTLP batches waiting in the offline spool to be sent, by signal",
+        "Bytes of OTLP batches and alert deliveries waiting in the offline spool to be sent, by signal",
     ),
     (
         "telemetry_spool_dropped_total",
-        "Spooled batches dropped unsent, by signal and reason (full, expired, corrupt, rejected, unwritable, consent)",
+        "Spooled batches dropped unsent, by signal and reason (full, expired, corrupt, rejected, unwritable, consent, unconfigured)",
     ),
     (
         "telemetry_task_panics_total",
