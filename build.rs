@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "get_export_status",
     "get_config",
     "get_consent",
+    "get_previous_crash",
     "subscribe_series",
     "ack_series",
     "unsubscribe_series",

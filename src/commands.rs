@@ -14,7 +14,7 @@ use telemetry_engine::api::{
 use telemetry_engine::config::{Consent, Panel};
 use telemetry_engine::export::ExportStatus;
 use telemetry_engine::health::{HealthReport, StatusChange};
-use telemetry_engine::logs::LogRecord;
+use telemetry_engine::logs::{CrashReport, LogRecord};
 use telemetry_engine::store::SeriesData;
 use telemetry_engine::tracing::{remote_context, TraceRecord};
 
@@ -149,6 +149,13 @@ pub(crate) async fn get_config<R: Runtime>(app: AppHandle<R>) -> serde_json::Val
 #[command]
 pub(crate) async fn get_consent<R: Runtime>(app: AppHandle<R>) -> Consent {
     api::consent(app.telemetry().sources())
+}
+
+/// What the previous session left if it crashed: its newest panic, or an exit that was
+/// not clean; `null` after a clean exit.
+#[command]
+pub(crate) async fn get_previous_crash<R: Runtime>(app: AppHandle<R>) -> Option<CrashReport> {
+    app.telemetry().previous_crash()
 }
 
 /// Records the user's choice (permission `allow-set-consent`, also in `allow-write`): only

@@ -218,6 +218,7 @@ impl Builder {
                 commands::get_export_status,
                 commands::get_config,
                 commands::get_consent,
+                commands::get_previous_crash,
                 commands::subscribe_series,
                 commands::ack_series,
                 commands::unsubscribe_series,

@@ -197,6 +197,10 @@ fn every_read_command_answers_under_the_default_permissions() {
     assert!(invoke(&window, "get_export_status", none.clone())
         .unwrap()
         .is_object());
+    // A first launch: no previous session, no crash.
+    assert!(invoke(&window, "get_previous_crash", none.clone())
+        .unwrap()
+        .is_null());
 
     let config = invoke(&window, "get_config", none).unwrap().to_string();
     assert!(config.contains("queue_backlog"));

@@ -186,7 +186,8 @@ export function bundleTransport(bundle: DiagnosticsBundle): Transport {
     get_active_alerts: () => bundle.activeAlerts,
     get_alert_history: () => bundle.alertHistory,
     get_export_status: () => bundle.exportStatus,
-    get_config: () => bundle.config
+    get_config: () => bundle.config,
+    get_previous_crash: () => bundle.previousCrash ?? null
   }
   return {
     async call<T>(command: string, args?: Record<string, unknown>): Promise<T> {

@@ -20,6 +20,7 @@ import type { ActiveAlert } from './bindings/ActiveAlert'
 import type { AlertEvent } from './bindings/AlertEvent'
 import type { CatalogueEntry } from './bindings/CatalogueEntry'
 import type { Consent } from './bindings/Consent'
+import type { CrashReport } from './bindings/CrashReport'
 import type { ExportStatus } from './bindings/ExportStatus'
 import type { HealthReport } from './bindings/HealthReport'
 import type { LogFilter } from './bindings/LogFilter'
@@ -47,6 +48,7 @@ export type { AlertSeverity } from './bindings/AlertSeverity'
 export type { AlertState } from './bindings/AlertState'
 export type { CatalogueEntry } from './bindings/CatalogueEntry'
 export type { Consent } from './bindings/Consent'
+export type { CrashReport } from './bindings/CrashReport'
 export type { Delivery } from './bindings/Delivery'
 export type { DiagnosticsBundle } from './bindings/DiagnosticsBundle'
 export type { ExportStatus } from './bindings/ExportStatus'
@@ -177,6 +179,15 @@ export class TelemetryClient {
    */
   getConsent(): Promise<Consent> {
     return this.transport.call('get_consent')
+  }
+
+  /**
+   * What the previous session left if it crashed: its newest Rust panic (message,
+   * location, thread, backtrace), or `kind: 'unclean_exit'` when it ended without
+   * shutting down (a native crash, a kill); `null` after a clean exit.
+   */
+  getPreviousCrash(): Promise<CrashReport | null> {
+    return this.transport.call('get_previous_crash')
   }
 
   /**
@@ -346,6 +357,8 @@ export const getExportStatus = () => client().getExportStatus()
 export const getConfig = () => client().getConfig()
 /** {@inheritDoc TelemetryClient.getConsent} */
 export const getConsent = () => client().getConsent()
+/** {@inheritDoc TelemetryClient.getPreviousCrash} */
+export const getPreviousCrash = () => client().getPreviousCrash()
 /** {@inheritDoc TelemetryClient.setConsent} */
 export const setConsent = (consent: Consent) => client().setConsent(consent)
 /** {@inheritDoc TelemetryClient.writeDiagnostics} */

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 import {
   TelemetryClient,
+  type CrashReport,
   type SeriesSelector,
   type SeriesUpdate,
   type TelemetryEvent,
@@ -94,7 +95,8 @@ const SHORT_HISTORY = (): Array<[number, number]> => [
  */
 function fakeEngine(
   denied: string[] = [],
-  history: (name: string) => Array<[number, number]> = SHORT_HISTORY
+  history: (name: string) => Array<[number, number]> = SHORT_HISTORY,
+  previousCrash: CrashReport | null = null
 ) {
   const calls: Array<{ command: string; args: Record<string, unknown> }> = []
   const streams = new Set<Stream>()
@@ -140,6 +142,7 @@ function fakeEngine(
       }
     ],
     get_alert_history: () => [],
+    get_previous_crash: () => previousCrash,
     get_export_status: () => ({
       'metrics:prometheus:9090': { state: 'Healthy' },
       'traces:otlp:http://collector:4318/v1/traces': { state: 'Failed', reason: 'connection refused' }
@@ -255,6 +258,28 @@ describe('the mounted dashboard', () => {
     expect(alerts.textContent).toContain('slow_video_processing')
     expect(alerts.textContent).not.toContain('high_error_rate')
     expect($(host, 'view-overview')).not.toBeNull()
+    expect($(host, 'previous-crash')).toBeNull()
+  })
+
+  it("shows the previous session's crash with its backtrace", async () => {
+    const engine = fakeEngine([], SHORT_HISTORY, {
+      kind: 'panic',
+      sessionId: '5f0c',
+      timeMs: NOW,
+      message: 'codec state corrupted at frame 1234',
+      location: 'src/encoders.rs:88:9',
+      thread: 'encoder-3',
+      backtrace: '0: studio::encoders::encode'
+    })
+    dashboard = mountDashboard(host, { client: engine.client })
+    await vi.waitFor(() => expect($(host, 'previous-crash')).not.toBeNull())
+    const crash = $(host, 'previous-crash')!
+    expect(crash.dataset.kind).toBe('panic')
+    expect(crash.textContent).toContain('The previous session crashed')
+    expect($(host, 'crash-message')!.textContent).toBe('codec state corrupted at frame 1234')
+    expect(crash.textContent).toContain('thread encoder-3')
+    expect(crash.textContent).toContain('src/encoders.rs:88:9')
+    expect(crash.querySelector('pre')!.textContent).toBe('0: studio::encoders::encode')
   })
 
   it('loads chart history, then appends only newer stream points', async () => {

@@ -27,7 +27,8 @@ use crate::export::{
     ExportError, ExportStatus, ExportStatusBoard, ExporterReport, PushContext, SnapshotExporter,
 };
 use crate::health::{self, HealthCheckManager, HealthError};
-use crate::logs::{LogStore, LogsPipeline};
+use crate::logs::panics::{self, PanicCapture};
+use crate::logs::{CrashReport, LogStore, LogsPipeline};
 use crate::metrics::{BoundCounter, Gauge, Metrics, MetricsError};
 use crate::privacy::{BeforeSend, Privacy, PrivacyError};
 use crate::server::{RunningServer, Served, ServerConfig, SHUTDOWN_GRACE};
@@ -114,6 +115,8 @@ pub struct TelemetryManager {
     children: ChildProcesses,
     /// Where OTLP batches that cannot be sent wait (with `storage.dir`).
     spool: Option<Spool>,
+    /// Records panics while running (with `logs.capture_panics`).
+    panics: Option<Arc<PanicCapture>>,
     state: tokio::sync::Mutex<RunState>,
 }
 
@@ -251,6 +254,10 @@ impl TelemetryManager {
                 spool.as_ref(),
             ),
         );
+        let session_id = resource
+            .get(&opentelemetry::Key::from_static_str("session.id"))
+            .map(|v| v.to_string())
+            .unwrap_or_default();
         let logs = LogsPipeline::new(
             &config,
             resource,
@@ -262,6 +269,16 @@ impl TelemetryManager {
                 spool.as_ref(),
             ),
         );
+        let panics = if config.enabled && config.logs.enabled && config.logs.capture_panics {
+            Some(Arc::new(PanicCapture::new(
+                logs.provider(),
+                metrics.counter("process_panics_total")?,
+                session_id,
+                config.storage.dir.as_deref().map(std::path::Path::new),
+            )))
+        } else {
+            None
+        };
         let supervisor = Supervisor::new(metrics)?;
         let health = health::from_config(
             &config.health,
@@ -306,6 +323,7 @@ impl TelemetryManager {
                 events: Arc::default(),
                 privacy,
                 resource: Arc::new(resource_text),
+                previous_crash: Arc::default(),
             },
             tracing,
             logs,
@@ -313,6 +331,7 @@ impl TelemetryManager {
             supervisor,
             children: cycle.children.clone(),
             spool,
+            panics,
             cycle: Arc::new(Mutex::new(cycle)),
             state: tokio::sync::Mutex::new(RunState::Created),
         }))
@@ -361,6 +380,10 @@ impl TelemetryManager {
             RunState::Created => {}
         }
         *INSTANCE.write() = Some(self.clone());
+        if let Some(capture) = &self.panics {
+            *self.sources.previous_crash.lock() = capture.take_previous();
+            panics::install(capture.clone());
+        }
         for warning in &self.sources.config.warnings {
             ::tracing::warn!(
                 target: "telemetry::config",
@@ -695,6 +718,25 @@ impl TelemetryManager {
         self.tracing.store()
     }
 
+    /// What the previous launch left, if it crashed: its newest panic, or an exit that
+    /// was not clean (a native crash, a kill, power loss). Known after
+    /// [`initialize`](Self::initialize) with `storage.dir` and `logs.capture_panics`; the
+    /// report was also sent as an ERROR record carrying the previous `session.id`.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let telemetry = telemetry_engine::TelemetryManager::new(Default::default()).await.unwrap();
+    /// telemetry.initialize().await.unwrap();
+    /// if let Some(crash) = telemetry.previous_crash() {
+    ///     eprintln!("the last session crashed: {}", crash.message);
+    /// }
+    /// # telemetry.shutdown().await; }
+    /// ```
+    pub fn previous_crash(&self) -> Option<CrashReport> {
+        self.sources.previous_crash.lock().clone()
+    }
+
     /// The last `logs.store_capacity` log records, with their trace and span ids.
     pub fn logs(&self) -> &LogStore {
         self.logs.store()
@@ -877,6 +919,11 @@ impl TelemetryManager {
                 futures_util::future::join_all(servers),
                 self.last_collection(left() / 2),
             );
+            // A clean exit: no crash report for the next launch.
+            if let Some(capture) = &self.panics {
+                panics::uninstall(capture);
+                capture.clean_exit();
+            }
             // What the last flush cannot send in the first three quarters of the time
             // left waits on disk for the next launch; the rest is for writing it.
             if let Some(spool) = &self.spool {

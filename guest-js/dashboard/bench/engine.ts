@@ -50,6 +50,7 @@ export class FakeEngine {
       get_health: () => ({ status: 'Healthy', checks: {} }),
       get_active_alerts: () => [],
       get_export_status: () => ({}),
+      get_previous_crash: () => null,
       get_metric_catalogue: () => catalogue(),
       query_series: (args) => this.source.query(args.query as SeriesSelector)
     }

@@ -1,9 +1,15 @@
 /**
- * The overview: health summary, firing alerts, exporter status, and live charts of the
- * machine, of this process and of the child processes it registered.
+ * The overview: the previous session's crash if it crashed, health summary, firing
+ * alerts, exporter status, and live charts of the machine, of this process and of the
+ * child processes it registered.
  * @module
  */
-import type { ActiveAlert, ExportStatus, HealthReport } from '../../src/index.js'
+import type {
+  ActiveAlert,
+  CrashReport,
+  ExportStatus,
+  HealthReport
+} from '../../src/index.js'
 import { liveCharts } from '../charts/feed.js'
 import { fill, h } from '../core/dom.js'
 import { formatTime, formatValue } from '../core/format.js'
@@ -36,8 +42,36 @@ const CHILDREN = [
   ratePanel('process_child_exits_total', 'Child exits', 'per_s')
 ]
 
+/** What the previous session left: its panic, or an exit that was not clean. */
+function crashReport(report: CrashReport): HTMLElement {
+  const panic = report.kind === 'panic'
+  const facts = [
+    formatTime(report.timeMs),
+    report.thread !== null && `thread ${report.thread}`,
+    report.location,
+    `session ${report.sessionId}`
+  ].filter((fact): fact is string => typeof fact === 'string' && fact !== '')
+  return h(
+    'section',
+    { class: 'crash-report', 'data-testid': 'previous-crash', 'data-kind': report.kind, role: 'alert' },
+    h(
+      'strong',
+      {},
+      panic ? 'The previous session crashed' : 'The previous session did not exit cleanly'
+    ),
+    h('p', { 'data-testid': 'crash-message' }, report.message),
+    h('p', { class: 'muted' }, facts.join(' · ')),
+    report.backtrace !== null &&
+      h('details', {}, h('summary', {}, 'Backtrace'), h('pre', {}, report.backtrace))
+  )
+}
+
 /** The overview view. */
 export const overviewView: View = (ctx, scope) => {
+  const crash = h('div', { class: 'crash-slot' })
+  void ctx.call('get_previous_crash', () => ctx.client.getPreviousCrash()).then((report) => {
+    if (!scope.closed && report) fill(crash, crashReport(report))
+  })
   const health = h('div', {
     class: 'health-summary',
     'data-testid': 'health-summary',
@@ -120,6 +154,7 @@ export const overviewView: View = (ctx, scope) => {
   return h(
     'div',
     { class: 'overview' },
+    crash,
     h(
       'div',
       { class: 'cards' },

@@ -2,6 +2,7 @@
 import type { ActiveAlert } from "./ActiveAlert";
 import type { AlertEvent } from "./AlertEvent";
 import type { CatalogueEntry } from "./CatalogueEntry";
+import type { CrashReport } from "./CrashReport";
 import type { ExportStatus } from "./ExportStatus";
 import type { HealthReport } from "./HealthReport";
 import type { LogRecord } from "./LogRecord";
@@ -77,4 +78,9 @@ alertHistory: Array<AlertEvent>,
 /**
  * Every exporter's status.
  */
-exportStatus: { [key in string]: ExportStatus }, };
+exportStatus: { [key in string]: ExportStatus }, 
+/**
+ * The previous session's crash report, if it crashed (bundles written before it
+ * was added lack the field: readers take that as none).
+ */
+previousCrash: CrashReport | null, };

@@ -74,6 +74,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     read("get_export_status"),
     read("get_config"),
     read("get_consent"),
+    read("get_previous_crash"),
     stream("subscribe_series"),
     stream("ack_series"),
     stream("unsubscribe_series"),

@@ -16,7 +16,7 @@ use crate::alerts::{ActiveAlert, AlertEvent};
 use crate::config::Panel;
 use crate::export::ExportStatus;
 use crate::health::{HealthReport, StatusChange};
-use crate::logs::{LogQuery, LogRecord};
+use crate::logs::{CrashReport, LogQuery, LogRecord};
 use crate::store::SeriesData;
 use crate::tracing::{TraceQuery, TraceRecord};
 
@@ -69,6 +69,9 @@ pub struct DiagnosticsBundle {
     pub alert_history: Vec<AlertEvent>,
     /// Every exporter's status.
     pub export_status: BTreeMap<String, ExportStatus>,
+    /// The previous session's crash report, if it crashed (bundles written before it
+    /// was added lack the field: readers take that as none).
+    pub previous_crash: Option<CrashReport>,
 }
 
 /// What the engine knew over the last `window` (at most [`MAX_DIAGNOSTICS_WINDOW`]), not
@@ -116,6 +119,7 @@ pub async fn diagnostics(t: &Sources, window: Duration) -> Result<DiagnosticsBun
         active_alerts: t.alerts.active(),
         alert_history: t.alerts.history(),
         export_status: t.status.statuses(),
+        previous_crash: t.previous_crash.lock().clone(),
     })
 }
 

@@ -213,6 +213,7 @@ pub async fn read(
         "get_export_status" => json(t.status.statuses()),
         "get_config" => json(t.config.redacted()),
         "get_consent" => json(consent(t)),
+        "get_previous_crash" => json(t.previous_crash.lock().clone()),
         other => Err(ApiError::UnknownCommand(other.to_owned())),
     }
 }

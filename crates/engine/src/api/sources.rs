@@ -11,7 +11,7 @@ use crate::alerts::AlertManager;
 use crate::config::TelemetryConfig;
 use crate::export::ExportStatusBoard;
 use crate::health::HealthCheckManager;
-use crate::logs::LogStore;
+use crate::logs::{CrashReport, LogStore};
 use crate::metrics::Metrics;
 use crate::privacy::Privacy;
 use crate::store::SeriesStore;
@@ -47,4 +47,6 @@ pub struct Sources {
     pub(crate) privacy: Privacy,
     /// The OpenTelemetry resource of every signal, as text.
     pub(crate) resource: Arc<BTreeMap<String, String>>,
+    /// What the previous session left if it crashed (known once the manager started).
+    pub(crate) previous_crash: Arc<parking_lot::Mutex<Option<CrashReport>>>,
 }

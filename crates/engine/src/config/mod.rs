@@ -758,6 +758,11 @@ pub struct LogsConfig {
     pub batch_export: BatchExportConfig,
     /// Where records go. Default none.
     pub exporters: Vec<LogsExporter>,
+    /// Record Rust panics as ERROR records and crash reports (a panic hook chained to the
+    /// one installed), and report at the next launch a session that ended in a panic or
+    /// without a clean exit. Turn off when another crash reporter owns the hook. Default
+    /// `true`.
+    pub capture_panics: bool,
 }
 
 impl Default for LogsConfig {
@@ -768,6 +773,7 @@ impl Default for LogsConfig {
             store_capacity: 2000,
             batch_export: BatchExportConfig::default(),
             exporters: Vec::new(),
+            capture_panics: true,
         }
     }
 }

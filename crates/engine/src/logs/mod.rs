@@ -12,6 +12,7 @@
 //! to the configured exporters; `logs.level` filters both spans and events.
 
 mod ecs;
+pub(crate) mod panics;
 mod store;
 
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
@@ -25,6 +26,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
+pub use panics::CrashReport;
 pub use store::{LogQuery, LogRecord, LogStore};
 
 use crate::config::{shown_endpoint, BatchExportConfig, LogsExporter, TelemetryConfig};

@@ -77,6 +77,10 @@ const KNOWN: &[(&str, &str)] = &[
         "Spooled batches dropped unsent, by signal and reason (full, expired, corrupt, rejected, unwritable, consent, unconfigured)",
     ),
     (
+        "process_panics_total",
+        "Rust panics in the app's process, by thread (with logs.capture_panics)",
+    ),
+    (
         "telemetry_task_panics_total",
         "Panics caught in the engine's periodic tasks (collection, health, alerts), by task",
     ),
