@@ -13,7 +13,8 @@ use crate::workload::Incidents;
 
 const USAGE: &str = "usage: studio [--headless] [--duration SECONDS] [--incident-every SECONDS] \
                      [--series N] [--series-every SECONDS] [--retention SECONDS] \
-                     [--encode-every SECONDS] [--encode-rounds N]";
+                     [--encode-every SECONDS] [--encode-rounds N] \
+                     [--panic-in-worker-after SECONDS] [--abort-after SECONDS]";
 
 /// The command line.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +34,10 @@ pub(crate) struct Args {
     pub(crate) retention: Option<Duration>,
     /// When encoder child processes start.
     pub(crate) encoders: EncoderSchedule,
+    /// Panics on a worker thread after this long (the app goes on).
+    pub(crate) panic_in_worker_after: Option<Duration>,
+    /// Panics and aborts the process after this long (a crash).
+    pub(crate) abort_after: Option<Duration>,
 }
 
 /// A positive number of seconds.
@@ -62,6 +67,8 @@ impl Args {
                 every: Duration::from_secs(10),
                 rounds: None,
             },
+            panic_in_worker_after: None,
+            abort_after: None,
         };
         let mut it = std::env::args().skip(1);
         while let Some(arg) = it.next() {
@@ -89,6 +96,11 @@ impl Args {
                         format!("--encode-rounds takes a number of rounds, not {value:?}; {USAGE}")
                     })?);
                 }
+                "--panic-in-worker-after" => {
+                    args.panic_in_worker_after =
+                        Some(seconds("--panic-in-worker-after", it.next())?);
+                }
+                "--abort-after" => args.abort_after = Some(seconds("--abort-after", it.next())?),
                 other => return Err(format!("unknown argument {other:?}; {USAGE}")),
             }
         }

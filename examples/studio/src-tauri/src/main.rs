@@ -5,6 +5,7 @@
 //! studio [--headless] [--duration SECONDS] [--incident-every SECONDS]
 //!        [--series N] [--series-every SECONDS] [--retention SECONDS]
 //!        [--encode-every SECONDS] [--encode-rounds N]
+//!        [--panic-in-worker-after SECONDS] [--abort-after SECONDS]
 //! studio --encode-child SECONDS EXIT_CODE
 //! ```
 //! Every `--encode-every` seconds (default 10) the workload starts encoder child processes
@@ -12,7 +13,8 @@
 //! every third round; `--encode-rounds` stops after that many rounds.
 //! `--series N` adds N series rewritten by one thread (`load.rs`; flat out, or all of them
 //! every `--series-every`), and `--retention` shortens the in-app store's history, for the
-//! load and soak scripts.
+//! load and soak scripts. `--panic-in-worker-after` and `--abort-after` (`faults.rs`)
+//! demonstrate a worker panic and a crash.
 //! On Windows and macOS it opens its window; on Linux when `DISPLAY` or `WAYLAND_DISPLAY`
 //! names a display (`display.rs`). Otherwise, or with `--headless`, it runs the
 //! same workload without a window and serves the same dashboard over HTTP. Either way it
@@ -29,6 +31,7 @@
 mod config;
 mod display;
 mod encoders;
+mod faults;
 mod load;
 mod workload;
 
@@ -127,6 +130,7 @@ fn headless(args: Args, config: TelemetryConfig) -> ExitCode {
             }
         };
         announce(&telemetry, "headless").await;
+        faults::schedule(&args);
         let stop = async {
             tokio::select! {
                 () = deadline(args.duration) => {}
@@ -157,6 +161,7 @@ fn windowed(args: Args, config: TelemetryConfig) -> ExitCode {
             tauri::async_runtime::spawn(async move {
                 let _load = load;
                 announce(&telemetry, "in a window").await;
+                faults::schedule(&args);
                 Studio::new(telemetry, queue, &args)
                     .run(deadline(duration))
                     .await;

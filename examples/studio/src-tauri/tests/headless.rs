@@ -192,8 +192,8 @@ fn telemetry_engine_profile() -> &'static str {
 }
 
 /// A minimal HTTP/1.1 receiver: answers 200 to every request and reports
-/// `(request line, content-type, body length)`.
-fn spawn_receiver() -> (u16, std::sync::mpsc::Receiver<(String, String, usize)>) {
+/// `(request line, content-type, body)`.
+fn spawn_receiver() -> (u16, std::sync::mpsc::Receiver<(String, String, Vec<u8>)>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -225,7 +225,7 @@ fn spawn_receiver() -> (u16, std::sync::mpsc::Receiver<(String, String, usize)>)
                     }
                     let mut body = vec![0; length];
                     reader.read_exact(&mut body).unwrap();
-                    let _ = tx.send((request_line.trim_end().to_owned(), content_type, length));
+                    let _ = tx.send((request_line.trim_end().to_owned(), content_type, body));
                     stream
                         .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n")
                         .unwrap();
@@ -256,13 +256,13 @@ fn otel_variables_send_the_demo_traces_and_logs_over_otlp() {
     // Shutdown flushed the queue before the process exited: the requests are here.
     let received: Vec<_> = requests.try_iter().collect();
     assert!(!received.is_empty(), "no OTLP request reached the receiver");
-    for (line, content_type, length) in &received {
+    for (line, content_type, body) in &received {
         assert!(
             line == "POST /v1/traces HTTP/1.1" || line == "POST /v1/logs HTTP/1.1",
             "{line}"
         );
         assert_eq!(content_type, "application/x-protobuf");
-        assert!(*length > 0);
+        assert!(!body.is_empty());
     }
     for path in ["/v1/traces", "/v1/logs"] {
         assert!(
@@ -325,4 +325,104 @@ fn encoder_children_are_measured_while_they_run_and_their_exits_counted_and_logg
         logs.contains("child process encoder failed with exit code 1"),
         "{logs}"
     );
+}
+
+/// Polls `/metrics` on `addr` until `check` finds what it wants in the exposition.
+fn metrics_until(addr: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let body = http_get(addr, "/metrics");
+        if check(&body) {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {what} after 30 s:\n{body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_worker_panic_is_an_error_record_and_a_count_and_the_studio_goes_on() {
+    let port = free_port();
+    let data = tempfile::tempdir().unwrap();
+    let (_studio, _) = start(
+        runner()
+            .env("PROMETHEUS_PORT", port.to_string())
+            .env("TELEMETRY_DATA_DIR", data.path())
+            .args(["--duration", "60", "--encode-every", "600"])
+            .args(["--panic-in-worker-after", "1"]),
+        "dashboard: ",
+    );
+    let addr = format!("127.0.0.1:{port}");
+    let panics = "process_panics_total{thread=\"render-worker\"}";
+    let body = metrics_until(&addr, "panic count", |b| sample(b, panics).is_some());
+    assert_eq!(sample(&body, panics), Some(1.0), "{body}");
+    let logs = request(&addr, "POST", "/api/get_logs", "");
+    for expected in [
+        "panicked: render worker lost its frame buffer",
+        "\"exception.type\":\"panic\"",
+        "\"thread.name\":\"render-worker\"",
+        "\"code.location\":\"examples/studio/src-tauri/src/faults.rs:",
+    ] {
+        assert!(logs.contains(expected), "{expected} is not in {logs}");
+    }
+    // The studio goes on rendering.
+    let frames = "frames_processed_total";
+    let before = sample(&body, frames).unwrap_or(0.0);
+    metrics_until(&addr, "new frames", |b| {
+        sample(b, frames).is_some_and(|n| n > before)
+    });
+}
+
+#[cfg(unix)]
+#[test]
+fn an_abort_is_reported_by_the_next_launch_to_a_real_otlp_receiver_exactly_once() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let data = tempfile::tempdir().unwrap();
+    let launch = |extra: &[&str]| {
+        let mut cmd = runner();
+        cmd.env("PROMETHEUS_PORT", free_port().to_string())
+            .env("TELEMETRY_DATA_DIR", data.path())
+            .args(["--encode-every", "600"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    };
+    let crashed = launch(&["--duration", "60", "--abort-after", "1"])
+        .status()
+        .unwrap();
+    assert_eq!(crashed.signal(), Some(6), "the studio aborted: {crashed:?}");
+
+    // The next two launches send their logs to a real receiver and exit cleanly.
+    let (port, requests) = spawn_receiver();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    for _ in 0..2 {
+        let status = launch(&["--duration", "2"])
+            .env("OTEL_LOGS_EXPORTER", "otlp")
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+    let bodies: Vec<Vec<u8>> = requests
+        .try_iter()
+        .filter(|(line, _, _)| line.starts_with("POST /v1/logs "))
+        .map(|(_, _, body)| body)
+        .collect();
+    let count = |needle: &[u8]| -> usize {
+        bodies
+            .iter()
+            .map(|b| b.windows(needle.len()).filter(|w| *w == needle).count())
+            .sum()
+    };
+    // Protobuf keeps strings as they are: one record carries the attribute once.
+    assert_eq!(
+        count(b"crash.previous_session"),
+        1,
+        "the crash report arrives exactly once"
+    );
+    assert!(count(b"the previous session crashed: encoder state corrupted, aborting") == 1);
 }
