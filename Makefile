@@ -26,6 +26,7 @@ setup:
 ## frontend: build the dashboard the engine embeds and the studio app's frontend
 frontend:
 	npm run --silent build:dashboard
+	npm run --silent build:init
 	npm run --silent build:studio
 
 ## demo: run the studio app (examples/studio) with its live telemetry panel; with no
@@ -80,10 +81,13 @@ check-bindings:
 	@if [ -n "$$(git ls-files --others --exclude-standard -- guest-js/src/bindings)" ]; then \
 		echo "new bindings not committed:"; git ls-files --others --exclude-standard -- guest-js/src/bindings; exit 1; fi
 
-## check-dashboard: the dashboard embedded in the engine is the build of guest-js/dashboard
+## check-dashboard: the dashboard embedded in the engine is the build of guest-js/dashboard,
+## and the init script the plugin embeds is the build of guest-js/init
 check-dashboard:
 	@if ! git diff --exit-code --stat -- crates/engine/assets/dashboard; then \
 		echo "crates/engine/assets/dashboard differs from its sources: run npm run build:dashboard and commit it"; exit 1; fi
+	@if ! git diff --exit-code --stat -- src/capture-init.js; then \
+		echo "src/capture-init.js differs from guest-js/init: run npm run build:init and commit it"; exit 1; fi
 
 ## bench-dashboard: the dashboard in Chromium against bare uPlot (BENCH_SECONDS, default 600)
 bench-dashboard: setup

@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "end_span",
     "set_consent",
     "write_diagnostics",
+    "log",
 ];
 
 fn main() {

@@ -9,7 +9,7 @@ use tauri::{command, AppHandle, Manager as _, Runtime, State, Webview};
 use telemetry_engine::alerts::{ActiveAlert, AlertEvent};
 use telemetry_engine::api::{
     self, ApiError, CatalogueEntry, Handoff, LiveEvent, LogFilter, MetricRecord, MetricsSnapshot,
-    QuantileValue, SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter,
+    QuantileValue, SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter, WebviewLogEntry,
 };
 use telemetry_engine::config::{Consent, Panel};
 use telemetry_engine::export::ExportStatus;
@@ -312,6 +312,22 @@ pub(crate) async fn silence_alert<R: Runtime>(
 pub(crate) async fn acknowledge_alert<R: Runtime>(app: AppHandle<R>, rule: String) -> Result<u32> {
     let count = app.telemetry().alerts().acknowledge(&rule)?;
     Ok(u32::try_from(count).unwrap_or(u32::MAX))
+}
+
+/// A log record from this webview: guest-js's `log`, console capture and uncaught
+/// errors (permission `allow-log`, also in `allow-write`). `false` when the window's
+/// budget was spent: the record was dropped and counted.
+#[command]
+pub(crate) async fn log<R: Runtime>(
+    app: AppHandle<R>,
+    webview: Webview<R>,
+    entry: WebviewLogEntry,
+) -> Result<bool> {
+    Ok(api::webview_log(
+        app.telemetry().sources(),
+        webview.label(),
+        &entry,
+    )?)
 }
 
 /// Starts a span for a UI action (write permission). Pass the returned `traceparent` as

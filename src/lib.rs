@@ -101,7 +101,6 @@ impl<R: Runtime, T: Manager<R>> TelemetryExt<R> for T {
 ///     app.plugin(Builder::new().config(config).build())
 /// }
 /// ```
-#[derive(Default)]
 pub struct Builder {
     config: Option<TelemetryConfig>,
     checks: Vec<Box<dyn HealthCheck>>,
@@ -109,12 +108,92 @@ pub struct Builder {
     tracing_subscriber: bool,
     strict: Option<bool>,
     before_send: Option<BeforeSend>,
+    /// What the init script captures in each webview (none: no script).
+    capture: Option<Vec<ConsoleMethod>>,
 }
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            config: None,
+            checks: Vec::new(),
+            rules: Vec::new(),
+            tracing_subscriber: false,
+            strict: None,
+            before_send: None,
+            capture: Some(vec![ConsoleMethod::Warn, ConsoleMethod::Error]),
+        }
+    }
+}
+
+/// A `console` method whose output the plugin's init script sends as log records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleMethod {
+    /// `console.debug` (DEBUG).
+    Debug,
+    /// `console.log` (INFO).
+    Log,
+    /// `console.info` (INFO).
+    Info,
+    /// `console.warn` (WARN).
+    Warn,
+    /// `console.error` (ERROR).
+    Error,
+}
+
+impl ConsoleMethod {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "debug",
+            Self::Log => "log",
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// The init script (`npm run build:init` of `guest-js/init/capture-init.ts`).
+const CAPTURE_SCRIPT: &str = include_str!("capture-init.js");
 
 impl Builder {
     /// A builder that reads its configuration from `tauri.conf.json` or the environment.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Which `console` methods of every webview become log records, besides uncaught
+    /// errors and unhandled rejections (which are always captured while capture is on).
+    /// Default `[Warn, Error]`; `&[]` keeps the console out. The window needs
+    /// `opentelemetry:allow-log` (or `allow-write`); without it the script stops after
+    /// the first refusal.
+    ///
+    /// # Examples
+    /// ```
+    /// use tauri_plugin_opentelemetry::{Builder, ConsoleMethod};
+    /// let plugin = Builder::new().capture_console(&[ConsoleMethod::Log, ConsoleMethod::Warn, ConsoleMethod::Error]);
+    /// # let _ = plugin;
+    /// ```
+    pub fn capture_console(mut self, methods: &[ConsoleMethod]) -> Self {
+        self.capture = Some(methods.to_vec());
+        self
+    }
+
+    /// Turns the webview capture (uncaught errors, unhandled rejections, console) off or
+    /// on. On by default.
+    ///
+    /// # Examples
+    /// ```
+    /// let plugin = tauri_plugin_opentelemetry::Builder::new().capture_webview(false);
+    /// # let _ = plugin;
+    /// ```
+    pub fn capture_webview(mut self, on: bool) -> Self {
+        self.capture = match (on, self.capture.take()) {
+            (false, _) => None,
+            (true, Some(methods)) => Some(methods),
+            (true, None) => Some(vec![ConsoleMethod::Warn, ConsoleMethod::Error]),
+        };
+        self
     }
 
     /// Uses `config` instead of `tauri.conf.json` and the environment.
@@ -199,9 +278,20 @@ impl Builder {
             tracing_subscriber,
             strict,
             before_send,
+            capture,
         } = self;
         let strict = strict.unwrap_or(cfg!(debug_assertions));
-        PluginBuilder::<R, Option<serde_json::Value>>::new(PLUGIN_ID)
+        let mut plugin = PluginBuilder::<R, Option<serde_json::Value>>::new(PLUGIN_ID);
+        if let Some(methods) = capture {
+            let options = serde_json::json!({
+                "errors": true,
+                "console": methods.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+            });
+            plugin = plugin.js_init_script(format!(
+                "window.__OTEL_CAPTURE_OPTIONS__ = {options};\n{CAPTURE_SCRIPT}"
+            ));
+        }
+        plugin
             .invoke_handler(tauri::generate_handler![
                 commands::get_snapshot,
                 commands::get_metric_catalogue,
@@ -232,6 +322,7 @@ impl Builder {
                 commands::end_span,
                 commands::set_consent,
                 commands::write_diagnostics,
+                commands::log,
             ])
             .setup(move |app, api| {
                 let setup = Setup {

@@ -349,6 +349,10 @@ fn write_commands_are_refused_by_tauri_without_the_write_set() {
         ),
         ("set_consent", serde_json::json!({"consent": "granted"})),
         ("write_diagnostics", serde_json::json!({"minutes": 5})),
+        (
+            "log",
+            serde_json::json!({"entry": {"level": "error", "message": "x"}}),
+        ),
     ] {
         let denied = invoke(&window, command, args).unwrap_err();
         assert!(
@@ -630,4 +634,62 @@ fn a_consent_dialog_needs_only_the_set_consent_grant() {
     )
     .unwrap_err();
     assert!(denied.contains("not allowed"), "{denied}");
+}
+
+#[test]
+fn webview_errors_are_log_records_and_a_flood_is_cut_and_counted() {
+    let (app, window) = app(&["opentelemetry:default", "opentelemetry:allow-log"]);
+    let thrown = serde_json::json!({"entry": {
+        "level": "error",
+        "message": "Uncaught TypeError: project.clips is undefined",
+        "exception": {
+            "type": "TypeError",
+            "message": "project.clips is undefined",
+            "stacktrace": "openProject@http://tauri.localhost/assets/index.js:12:7"
+        },
+        "source": {"url": "http://tauri.localhost/assets/index.js", "line": 12, "column": 7},
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    }});
+    assert_eq!(invoke(&window, "log", thrown).unwrap(), true);
+    let logs = invoke(
+        &window,
+        "get_logs",
+        serde_json::json!({"filter": {"text": "project.clips"}}),
+    )
+    .unwrap();
+    let record = &logs[0];
+    assert_eq!(record["level"], "ERROR");
+    assert_eq!(record["target"], "webview");
+    assert_eq!(record["traceId"], "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(record["fields"]["window"], "main");
+    assert_eq!(record["fields"]["exception.type"], "TypeError");
+    assert_eq!(record["fields"]["code.line.number"], "12");
+    assert!(record["fields"]["exception.stacktrace"]
+        .as_str()
+        .unwrap()
+        .contains("openProject@"));
+
+    // A flooding loop: the window's budget (100 at once) holds, the rest is counted.
+    let tick = serde_json::json!({"entry": {"level": "info", "message": "tick"}});
+    let accepted = (0..500)
+        .filter(|_| invoke(&window, "log", tick.clone()).unwrap() == true)
+        .count();
+    assert!(accepted < 200, "{accepted} of 500 accepted");
+    let text = app.telemetry().render_prometheus().unwrap();
+    let dropped: f64 = text
+        .lines()
+        .find(|l| l.starts_with("webview_logs_dropped_total{") && l.contains("window=\"main\""))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap();
+    assert_eq!(dropped as usize, 500 - accepted);
+    assert!(
+        text.contains("webview_errors_total{window=\"main\"} 1"),
+        "{text}"
+    );
+    // A field too long is an error that names it.
+    let long = serde_json::json!({"entry": {"level": "warn", "message": "m".repeat(5000)}});
+    assert!(invoke(&window, "log", long)
+        .unwrap_err()
+        .contains("entry.message"));
+    app.cleanup_before_exit();
 }

@@ -119,6 +119,11 @@ fuzz_target!(|data: &[u8]| {
                 check(t.alerts().acknowledge(&rule).map_err(ApiError::from));
             }
         }
+        "log" => {
+            if let Some(entry) = decode::<api::WebviewLogEntry>(&args, "entry") {
+                check(api::webview_log(t.sources(), "fuzz", &entry));
+            }
+        }
         "write_diagnostics" => {
             // Writes a file: the fuzz target checks the argument, not the disk.
             let _ = decode::<u32>(&args, "minutes");

@@ -21,6 +21,8 @@ import type { AlertEvent } from './bindings/AlertEvent'
 import type { CatalogueEntry } from './bindings/CatalogueEntry'
 import type { Consent } from './bindings/Consent'
 import type { CrashReport } from './bindings/CrashReport'
+import type { WebviewLogEntry } from './bindings/WebviewLogEntry'
+import { type Capture, type CaptureOptions, type LogLevel, LogSender, installCapture } from './capture'
 import type { ExportStatus } from './bindings/ExportStatus'
 import type { HealthReport } from './bindings/HealthReport'
 import type { LogFilter } from './bindings/LogFilter'
@@ -49,6 +51,11 @@ export type { AlertState } from './bindings/AlertState'
 export type { CatalogueEntry } from './bindings/CatalogueEntry'
 export type { Consent } from './bindings/Consent'
 export type { CrashReport } from './bindings/CrashReport'
+export type { SourceLocation } from './bindings/SourceLocation'
+export type { WebviewException } from './bindings/WebviewException'
+export type { WebviewLogEntry } from './bindings/WebviewLogEntry'
+export type { Capture, CaptureOptions, ConsoleMethod, LogLevel } from './capture'
+export { callSite, LogSender } from './capture'
 export type { Delivery } from './bindings/Delivery'
 export type { DiagnosticsBundle } from './bindings/DiagnosticsBundle'
 export type { ExportStatus } from './bindings/ExportStatus'
@@ -245,6 +252,22 @@ export class TelemetryClient {
     }
   }
 
+  /**
+   * Sends one log record from this window (needs `opentelemetry:allow-log`, also in
+   * `opentelemetry:allow-write`); resolves to `false` when the window's budget was spent
+   * and the record was dropped (counted in `webview_logs_dropped_total`).
+   */
+  sendLog(entry: WebviewLogEntry): Promise<boolean> {
+    return this.transport.call('log', { entry })
+  }
+
+  /** The `traceparent` of the innermost UI span of {@link withSpan} still running. */
+  currentTraceparent(): string | undefined {
+    return this.openSpans[this.openSpans.length - 1]
+  }
+
+  private readonly openSpans: string[] = []
+
   /** Records a metric value (needs `opentelemetry:allow-write`). */
   recordMetric(record: MetricRecord): Promise<void> {
     return this.transport.call('record_metric', { record })
@@ -286,11 +309,18 @@ export class TelemetryClient {
     attributes?: Record<string, string>
   ): Promise<T> {
     const span = await this.startSpan({ name, attributes })
+    this.openSpans.push(span.traceparent)
+    const close = () => {
+      const at = this.openSpans.lastIndexOf(span.traceparent)
+      if (at >= 0) this.openSpans.splice(at, 1)
+    }
     try {
       const result = await action(span)
+      close()
       await span.end()
       return result
     } catch (error) {
+      close()
       await span.end(error instanceof Error ? error.message : String(error))
       throw error
     }
@@ -325,6 +355,48 @@ let ipc: TelemetryClient | undefined
 function client(): TelemetryClient {
   ipc ??= new TelemetryClient(tauriTransport())
   return ipc
+}
+
+let ipcSender: LogSender | undefined
+/** The sender of {@link log} and {@link captureErrors} (made on first use). */
+function sender(): LogSender {
+  ipcSender ??= new LogSender(
+    (entry) => client().sendLog(entry),
+    () => client().currentTraceparent()
+  )
+  return ipcSender
+}
+
+/**
+ * Log records from the webview, with the call site and the current UI span (needs
+ * `opentelemetry:allow-log`, also in `opentelemetry:allow-write`). Fire and forget: a
+ * record the window's budget has no room for is dropped and counted, never queued.
+ *
+ * ```ts
+ * log.warn('preview fell behind', { clip: 'intro.mov' })
+ * ```
+ */
+export const log = {
+  trace: (message: string, attributes?: Record<string, string>) =>
+    sender().log('trace', message, attributes),
+  debug: (message: string, attributes?: Record<string, string>) =>
+    sender().log('debug', message, attributes),
+  info: (message: string, attributes?: Record<string, string>) =>
+    sender().log('info', message, attributes),
+  warn: (message: string, attributes?: Record<string, string>) =>
+    sender().log('warn', message, attributes),
+  error: (message: string, attributes?: Record<string, string>) =>
+    sender().log('error', message, attributes)
+} satisfies Record<LogLevel, (message: string, attributes?: Record<string, string>) => void>
+
+/**
+ * Sends this window's uncaught errors, unhandled rejections and console output
+ * (`warn` and `error` unless `options.console` says) as log records. The plugin's init
+ * script already does this in every window; call it for a page of your own, or to
+ * capture other console methods. Returns the capture; `stop()` removes it.
+ */
+export function captureErrors(options?: CaptureOptions): Capture {
+  return installCapture(sender(), options)
 }
 
 /** {@inheritDoc TelemetryClient.getSnapshot} */

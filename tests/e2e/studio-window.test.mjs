@@ -119,6 +119,64 @@ test('a write command the capability grants works from the panel', async () => {
   writeFileSync(join(artifacts, 'studio-window-overview.png'), Buffer.from(overview, 'base64'))
 })
 
+test("a thrown JS error is captured with no app code and shows in the panel's log tail with its stack", async () => {
+  await run('document.querySelector(\'[data-testid="throw-error"]\').click()')
+  await run('document.querySelector(\'[data-testid="tab-logs"]\').click()')
+  const stack = await waitFor('the error row with its stack', () =>
+    run(`
+      const row = [...document.querySelectorAll('[data-testid="log-row"]')]
+        .find((r) => r.textContent.includes('project.clips is undefined'))
+      const stack = row && row.querySelector('[data-testid="log-stack"] pre')
+      return row ? { level: row.dataset.level, text: row.textContent, stack: stack ? stack.textContent : '' } : null
+    `), { timeoutMs: 30_000 }
+  )
+  assert.equal(stack.level, 'ERROR')
+  assert.match(stack.text, /exception\.type=TypeError/)
+  assert.match(stack.text, /window=main/)
+  assert.ok(stack.stack.length > 0, 'the stack is shown')
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+  assert.match(text, /webview_errors_total\{window="main"\} [1-9]/)
+  await run('document.querySelector(\'[data-testid="tab-overview"]\').click()')
+})
+
+/** The value of the first sample of metric `name` whose line holds every one of `labels`. */
+async function sample(name, ...labels) {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+  const line = text
+    .split('\n')
+    .find((l) => (l.startsWith(name + '{') || l.startsWith(name + ' ')) && labels.every((x) => l.includes(x)))
+  return line === undefined ? 0 : Number(line.split(' ').pop())
+}
+
+test('a flooding page is cut at its budget: drops are counted, the app stays responsive', async () => {
+  const rss = await sample('process_resident_memory_bytes')
+  // 3,000 console.error calls, yielding between them so that they reach the plugin as
+  // fast as IPC goes (a synchronous loop is cut in the page, at 64 on their way).
+  const flood = await wd('POST', `/session/${session}/execute/async`, {
+    script: `
+      const done = arguments[arguments.length - 1]
+      ;(async () => {
+        for (let i = 0; i < 3000; i += 1) {
+          console.error('flood', i)
+          if (i % 10 === 0) await new Promise((r) => setTimeout(r, 0))
+        }
+        done(window.__OTEL_CAPTURE__.dropped)
+      })()`,
+    args: []
+  })
+  const dropped = await waitFor('the plugin to count the flood', async () => {
+    const n = await sample('webview_logs_dropped_total', 'reason="rate"', 'window="main"')
+    return n > 0 ? n : null
+  })
+  // What the page did not drop, the plugin did, past 100 at once and 20 a second.
+  assert.ok(flood + dropped > 2000, `page dropped ${flood}, plugin dropped ${dropped}`)
+  const after = await sample('process_resident_memory_bytes')
+  assert.ok(after - rss < 64 * 1024 * 1024, `RSS grew by ${(after - rss) >> 20} MiB`)
+  // Still answering.
+  const status = await run('return document.querySelector(\'[data-testid="health-summary"]\') !== null')
+  assert.equal(status, true)
+})
+
 /** `telemetry_streams_open{transport="ipc"}` as the app's Prometheus endpoint serves it. */
 async function ipcStreamsOpen() {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()

@@ -14,7 +14,7 @@ use tauri::utils::acl::manifest::{Manifest, PermissionFile};
 use tauri::utils::acl::resolved::Resolved;
 use tauri::utils::platform::Target;
 use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, Manager as _, WebviewWindow, WebviewWindowBuilder};
 use tauri_plugin_opentelemetry::{Builder, TelemetryConfig, PLUGIN_ID};
 
 pub(crate) fn plugin_manifest() -> Manifest {
@@ -32,11 +32,19 @@ pub(crate) fn plugin_manifest() -> Manifest {
 }
 
 /// The app with the plugin configured by `config`, a window `main`, and a capability
-/// granting `permissions` to it.
+/// granting `permissions` to it. Without a `storage.dir` in `config`, each app gets a
+/// folder of its own (removed with the app), as each install has: the mock runtime's app
+/// data folder is one for every test, and a crash marker or spool one test left would
+/// be another's "previous session".
 pub(crate) fn app_with(
     permissions: &[&str],
-    config: TelemetryConfig,
+    mut config: TelemetryConfig,
 ) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let storage = tempfile::tempdir().unwrap();
+    config
+        .storage
+        .dir
+        .get_or_insert_with(|| storage.path().display().to_string());
     let mut context = mock_context(noop_assets());
     let acl = BTreeMap::from([(PLUGIN_ID.to_string(), plugin_manifest())]);
     let capability: Capability = serde_json::from_value(serde_json::json!({
@@ -59,8 +67,12 @@ pub(crate) fn app_with(
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .unwrap();
+    app.manage(StorageDir(storage));
     (app, window)
 }
+
+/// The app's storage folder, kept (and removed) with the app.
+struct StorageDir(#[allow(dead_code)] tempfile::TempDir);
 
 /// The test app's window.
 pub(crate) type Window = WebviewWindow<MockRuntime>;

@@ -9,7 +9,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Duration;
 
-use common::{ours_span, ours_traced, raw_traced, sdk_span};
+use common::{ours_recorded_only, ours_span, ours_traced, raw_traced, sdk_span};
 use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::Sampler;
@@ -41,6 +41,14 @@ fn spans(c: &mut Criterion) {
                 })
             })
         });
+        if rate == 0.0 {
+            // Not exported, but recorded for the in-app trace list (local_sample_rate 1.0).
+            let recorded = ours_recorded_only();
+            let recording = recorded.tracer().clone();
+            g.bench_function("ours_recorded_for_the_panel", |b| {
+                b.iter(|| ours_span(&recording))
+            });
+        }
         g.bench_function("sdk_same_processor", |b| b.iter(|| sdk_span(&sdk_store)));
         g.bench_function("sdk_no_processor", |b| b.iter(|| sdk_span(&sdk_bare)));
         let subscriber = tracing_subscriber::registry();

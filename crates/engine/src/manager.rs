@@ -324,6 +324,10 @@ impl TelemetryManager {
                 privacy,
                 resource: Arc::new(resource_text),
                 previous_crash: Arc::default(),
+                webview_logs: Arc::new(crate::api::WebviewLogs::new(
+                    opentelemetry::logs::LoggerProvider::logger(logs.provider(), "webview"),
+                    metrics,
+                )?),
             },
             tracing,
             logs,
@@ -932,6 +936,9 @@ impl TelemetryManager {
             self.span_and_log_providers(Some(left())).await;
             if let Err(e) = self.pipeline.shutdown() {
                 ::tracing::debug!(error = %e, "metrics");
+            }
+            if let Some(spool) = &self.spool {
+                spool.release();
             }
         }
         let mut instance = INSTANCE.write();

@@ -360,3 +360,45 @@ async fn two_launches_of_one_install_share_the_instance_id_and_not_the_session()
     assert_eq!(seen[0].0, seen[1].0, "one install, one instance id");
     assert_ne!(seen[0].1, seen[1].1, "each launch its own session");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_one_percent_the_trace_list_still_fills_and_failed_spans_are_exported() {
+    let mut receiver = http_receiver(0).await;
+    let mut config = config_for(TracingExporter::Otlp(OtlpExporterConfig::http(format!(
+        "http://{}/v1/traces",
+        receiver.addr
+    ))));
+    // The production profile's export rate; local_sample_rate keeps its default, 1.0.
+    config.tracing.sample_rate = 0.01;
+    let telemetry = common::start(config).await;
+    for i in 0..200_i64 {
+        telemetry
+            .tracer()
+            .trace("render_segment", |span| {
+                span.set_attribute("segment", i);
+                Ok::<_, String>(())
+            })
+            .unwrap();
+    }
+    let failed = telemetry
+        .tracer()
+        .trace("export_project", |span| Err::<(), _>(span.trace_id()))
+        .unwrap_err();
+    telemetry.force_flush().await;
+
+    // In the app: every trace.
+    assert_eq!(telemetry.traces().len(), 201);
+    let kept = telemetry.traces().get(&failed).unwrap();
+    assert!(kept.error);
+    // Exported: the failed span, and about 1% of the rest.
+    let spans = spans_of(&drain(&mut receiver.rx));
+    let failed_sent: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "export_project")
+        .collect();
+    assert_eq!(failed_sent.len(), 1, "the failed span is exported");
+    assert_eq!(hex(&failed_sent[0].trace_id), failed);
+    let rendered = spans.iter().filter(|s| s.name == "render_segment").count();
+    assert!(rendered < 15, "{rendered} of 200 exported at 1%");
+    telemetry.shutdown().await;
+}

@@ -261,7 +261,11 @@ async fn the_file_exporter_writes_otlp_json_and_rotation_keeps_every_span() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_span_handle_still_carries_its_trace_to_children() {
-    let telemetry = manager(|c| c.tracing.sample_rate = 0.0).await;
+    let telemetry = manager(|c| {
+        c.tracing.sample_rate = 0.0;
+        c.tracing.local_sample_rate = 0.0;
+    })
+    .await;
     let tracer = telemetry.tracer();
     let root = tracer
         .span_builder("import")
@@ -290,7 +294,7 @@ async fn a_dropped_span_handle_still_carries_its_trace_to_children() {
     root.end();
     assert!(
         telemetry.traces().is_empty(),
-        "nothing sampled, nothing stored"
+        "nothing sampled or recorded, nothing stored"
     );
     telemetry.shutdown().await;
 }

@@ -18,6 +18,17 @@ if (root !== null) {
   })
 }
 
+// An uncaught error, on purpose: the plugin's init script sends it, with its stack, as
+// an ERROR log record (the panel's Logs view shows it) and counts webview_errors_total.
+document.querySelector('[data-testid="throw-error"]')?.addEventListener('click', () => {
+  setTimeout(() => {
+    const project: { clips?: string[] } = {}
+    if (project.clips === undefined) {
+      throw new TypeError("project.clips is undefined (the studio's test button)")
+    }
+  })
+})
+
 const button = document.querySelector<HTMLButtonElement>('[data-testid="pop-out"]')
 if (button !== null) {
   if (getCurrentWebviewWindow().label === 'main') {

@@ -81,7 +81,10 @@ export function debounced(scope: Scope, ms: number, run: () => void): () => void
 
 /** One log record as a row (`data-testid="log-row"`); `openTrace` makes its trace id a link. */
 export function logRow(record: LogRecord, openTrace?: (traceId: string) => void): HTMLElement {
+  // A stack (a webview error's, a panic's backtrace) is shown on its own, folded.
+  const stack = record.fields['exception.stacktrace']
   const fields = Object.entries(record.fields)
+    .filter(([k]) => k !== 'exception.stacktrace')
     .map(([k, v]) => `${k}=${v}`)
     .join(' ')
   const trace = record.traceId
@@ -101,6 +104,13 @@ export function logRow(record: LogRecord, openTrace?: (traceId: string) => void)
     h('span', { class: 'log-target muted' }, record.target),
     h('span', { class: 'log-message' }, record.message),
     fields !== '' && h('span', { class: 'log-fields muted' }, fields),
+    stack !== undefined &&
+      h(
+        'details',
+        { class: 'log-stack', 'data-testid': 'log-stack' },
+        h('summary', {}, 'Stack'),
+        h('pre', {}, stack)
+      ),
     trace !== null &&
       openTrace !== undefined &&
       h(

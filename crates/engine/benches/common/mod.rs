@@ -36,7 +36,16 @@ pub(crate) fn ours_with(
 
 /// Our pipeline sampling traces at `sample_rate`.
 pub(crate) fn ours_traced(sample_rate: f64) -> Arc<TelemetryManager> {
-    ours_with(2000, |c| c.tracing.sample_rate = sample_rate)
+    ours_with(2000, |c| {
+        c.tracing.sample_rate = sample_rate;
+        c.tracing.local_sample_rate = sample_rate;
+    })
+}
+
+/// Ours exporting nothing and recording every trace for the panel (the default
+/// `local_sample_rate`): what a span costs that the panel keeps but no exporter sends.
+pub(crate) fn ours_recorded_only() -> Arc<TelemetryManager> {
+    ours_with(2000, |c| c.tracing.sample_rate = 0.0)
 }
 
 /// The raw SDK meter provider with the reader we use (opentelemetry-prometheus).

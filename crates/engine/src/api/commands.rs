@@ -88,4 +88,5 @@ pub const COMMANDS: &[CommandSpec] = &[
     write("end_span"),
     write("set_consent"),
     write("write_diagnostics"),
+    write("log"),
 ];

@@ -9,6 +9,7 @@ mod sources;
 mod stream;
 mod types;
 mod webview;
+mod webview_logs;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -30,6 +31,11 @@ pub use types::{
 pub(crate) use webview::WebviewBudget;
 pub(crate) use webview::MAX_WEBVIEW_COUNTER;
 pub use webview::MAX_WEBVIEW_SERIES;
+pub(crate) use webview_logs::WebviewLogs;
+pub use webview_logs::{
+    SourceLocation, WebviewException, WebviewLogEntry, BURST, MAX_LOG_ATTRIBUTES, MAX_LOG_MESSAGE,
+    MAX_STACK, MAX_URL, MAX_WINDOWS, PER_SECOND,
+};
 
 use crate::alerts::AlertError;
 use crate::config::{Consent, Panel, PanelKind};
@@ -529,6 +535,12 @@ pub fn record_metric(t: &Sources, record: MetricRecord) -> Result<(), ApiError> 
         }
     };
     let name = webview::webview_name(&record.name);
+    if webview_logs::RESERVED.contains(&name.as_str()) {
+        return Err(ApiError::bad_argument(
+            "record.name",
+            format!("{name} is the plugin's own count of webview logs; pick another name"),
+        ));
+    }
     let attributes: Vec<KeyValue> = labels
         .iter()
         .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
@@ -542,6 +554,28 @@ pub fn record_metric(t: &Sources, record: MetricRecord) -> Result<(), ApiError> 
         }?;
         Ok(())
     })
+}
+
+/// Records a log record from the webview of `window` (guest-js's `log`, console capture,
+/// uncaught errors), within the window's budget (see [`WebviewLogEntry`] and the limits
+/// beside it). Returns `false` when the budget was spent: the record was dropped and
+/// counted in `webview_logs_dropped_total{window,reason="rate"}`.
+///
+/// # Errors
+/// [`ApiError::BadArgument`] naming the field: an unknown level, something too long,
+/// too many attributes, a `traceparent` that is not one.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::api::{self, WebviewLogEntry};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let telemetry = telemetry_engine::TelemetryManager::new(Default::default()).await.unwrap();
+/// let entry = WebviewLogEntry { level: "warn".into(), message: "slow preview".into(), ..Default::default() };
+/// assert!(api::webview_log(telemetry.sources(), "main", &entry).unwrap());
+/// # }
+/// ```
+pub fn webview_log(t: &Sources, window: &str, entry: &WebviewLogEntry) -> Result<bool, ApiError> {
+    webview_logs::record(&t.webview_logs, window, entry)
 }
 
 /// The longest silence the webview may set: 24 hours. (The app can set any with

@@ -49,4 +49,6 @@ pub struct Sources {
     pub(crate) resource: Arc<BTreeMap<String, String>>,
     /// What the previous session left if it crashed (known once the manager started).
     pub(crate) previous_crash: Arc<parking_lot::Mutex<Option<CrashReport>>>,
+    /// Where the webview's log records go, with each window's budget.
+    pub(crate) webview_logs: Arc<super::WebviewLogs>,
 }

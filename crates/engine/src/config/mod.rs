@@ -174,8 +174,16 @@ impl Default for TelemetryConfig {
 pub struct TracingConfig {
     /// Default `true`.
     pub enabled: bool,
-    /// Fraction of root traces kept, `0.0..=1.0`. Default `1.0`.
+    /// Fraction of root traces exported, `0.0..=1.0`. Default `1.0`.
     pub sample_rate: f64,
+    /// Fraction of root traces recorded in the in-app trace store, whatever
+    /// `sample_rate` exports (a trace exported is always recorded), `0.0..=1.0`. Default
+    /// `1.0`: the panel's trace list fills at any export rate, as far as the bounded
+    /// store holds.
+    pub local_sample_rate: f64,
+    /// Export a failed span even when its trace was not sampled for export. Default
+    /// `true`.
+    pub export_errors: bool,
     /// Attributes kept per span; more are dropped and counted. Default `128`.
     pub max_attributes_per_span: u32,
     /// Events kept per span; more are dropped and counted. Default `128`.
@@ -210,6 +218,8 @@ impl Default for TracingConfig {
         Self {
             enabled: true,
             sample_rate: 1.0,
+            local_sample_rate: 1.0,
+            export_errors: true,
             max_attributes_per_span: 128,
             max_events_per_span: 128,
             debug_mode: false,

@@ -367,14 +367,16 @@ impl TelemetryConfig {
 
     fn validate_tracing(&self, issues: &mut Issues) {
         let t = &self.tracing;
-        if !(0.0..=1.0).contains(&t.sample_rate) {
-            issues.add(
-                "tracing.sample_rate",
-                format!(
-                    "{} is outside 0.0..=1.0 (1.0 keeps every trace)",
-                    t.sample_rate
-                ),
-            );
+        for (path, rate) in [
+            ("tracing.sample_rate", t.sample_rate),
+            ("tracing.local_sample_rate", t.local_sample_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                issues.add(
+                    path,
+                    format!("{rate} is outside 0.0..=1.0 (1.0 keeps every trace)"),
+                );
+            }
         }
         issues.within(
             "tracing.max_attributes_per_span",

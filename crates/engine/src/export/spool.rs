@@ -98,8 +98,8 @@ struct Inner {
     dropped: Counter,
     /// Set at shutdown: what is not sent by then goes to disk.
     deadline: Mutex<Option<std::time::Instant>>,
-    /// The OS lock on `<dir>/lock`, released when the spool is dropped.
-    _lock: File,
+    /// The OS lock on `<dir>/lock`, held until [`Spool::release`] (or the drop).
+    lock: Mutex<Option<File>>,
 }
 
 /// The spool. Cheap to clone; every clone is the same spool.
@@ -174,7 +174,7 @@ impl Spool {
             next_seq: AtomicU64::new(now_ms() * 1000),
             dropped: metrics.counter("telemetry_spool_dropped_total")?,
             deadline: Mutex::new(None),
-            _lock: lock,
+            lock: Mutex::new(Some(lock)),
         });
         let spool = Self { inner };
         spool.load()?;
@@ -318,6 +318,13 @@ impl Spool {
         }
     }
 
+    /// Lets go of the spool (the app has exited): its lock is released at once, so that
+    /// the next launch can open it even while parts of this one are still being dropped,
+    /// and later batches are refused.
+    pub(crate) fn release(&self) {
+        self.inner.lock.lock().take();
+    }
+
     /// Drops the batches of every `signal` queue whose name is not in `claimed`, counted
     /// with `reason`, and forgets those queues.
     pub(crate) fn drop_unclaimed(&self, signal: Signal, claimed: &[String], reason: &'static str) {
@@ -437,6 +444,10 @@ impl SpoolQueue {
     /// dropped (`unwritable`) and the error says why.
     pub(crate) fn push(&self, payload: &[u8]) -> Result<(), String> {
         let inner = &self.spool.inner;
+        if inner.lock.lock().is_none() {
+            self.spool.count(self.signal, "unwritable", 1);
+            return Err("the spool was released at exit".to_owned());
+        }
         let created_ms = now_ms();
         inner
             .next_seq

@@ -229,7 +229,21 @@ fn emit_with(logger: &SdkLogger, report: &CrashReport, previous: bool) {
         ("exception.message", AnyValue::from(report.message.clone())),
     ];
     if let Some(location) = &report.location {
-        attributes.push(("code.location", AnyValue::from(location.clone())));
+        // `file:line:column`, as OpenTelemetry's code attributes.
+        let mut parts = location.rsplitn(3, ':');
+        let (column, line, file) = (parts.next(), parts.next(), parts.next());
+        match (
+            file,
+            line.and_then(|l| l.parse::<i64>().ok()),
+            column.and_then(|c| c.parse::<i64>().ok()),
+        ) {
+            (Some(file), Some(line), Some(column)) => {
+                attributes.push(("code.file.path", AnyValue::from(file.to_owned())));
+                attributes.push(("code.line.number", AnyValue::from(line)));
+                attributes.push(("code.column.number", AnyValue::from(column)));
+            }
+            _ => attributes.push(("code.file.path", AnyValue::from(location.clone()))),
+        }
     }
     if let Some(thread) = &report.thread {
         attributes.push(("thread.name", AnyValue::from(thread.clone())));

@@ -77,6 +77,14 @@ const KNOWN: &[(&str, &str)] = &[
         "Spooled batches dropped unsent, by signal and reason (full, expired, corrupt, rejected, unwritable, consent, unconfigured)",
     ),
     (
+        "webview_errors_total",
+        "Uncaught errors, unhandled rejections and error records from the webview, by window",
+    ),
+    (
+        "webview_logs_dropped_total",
+        "Log records from the webview dropped past the window's budget, by window and reason",
+    ),
+    (
         "process_panics_total",
         "Rust panics in the app's process, by thread (with logs.capture_panics)",
     ),

@@ -1,8 +1,10 @@
 //! Distributed tracing: the spec's span API on opentelemetry_sdk, sampling, span limits,
 //! the in-app trace store and span exporters.
 //!
-//! Sampling is `ParentBased(TraceIdRatioBased(sample_rate))`: root traces are kept at
-//! `sample_rate`, children follow their parent. `max_attributes_per_span` and
+//! Sampling (`sampling.rs`): traces are recorded for the in-app store at
+//! `local_sample_rate` and exported at `sample_rate`, decided from the trace id; children
+//! follow a sampled parent; failed spans are exported whatever the rate
+//! (`export_errors`). `max_attributes_per_span` and
 //! `max_events_per_span` are the SDK's span limits; what they drop is counted on the span.
 //! Exporters run behind the SDK's batch span processor configured from `batch_export`.
 //!
@@ -16,6 +18,7 @@
 mod console;
 mod file;
 mod otlp;
+mod sampling;
 mod span;
 mod store;
 
@@ -23,8 +26,8 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, Span, SpanData,
-    SpanExporter, SpanLimits, SpanProcessor, TracerProviderBuilder,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, ShouldSample,
+    Span, SpanData, SpanExporter, SpanLimits, SpanProcessor, TracerProviderBuilder,
 };
 use opentelemetry_sdk::Resource;
 
@@ -51,10 +54,13 @@ impl TracingPipeline {
     pub(crate) fn new(config: &TelemetryConfig, resource: Resource, cx: &ExportContext) -> Self {
         let t = &config.tracing;
         let active = config.enabled && t.enabled;
-        let sampler = if active {
-            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(t.sample_rate)))
+        let sampler: Box<dyn ShouldSample> = if active {
+            Box::new(sampling::TwoRates {
+                export: t.sample_rate,
+                local: t.local_sample_rate,
+            })
         } else {
-            Sampler::AlwaysOff
+            Box::new(Sampler::AlwaysOff)
         };
         let limits = SpanLimits {
             max_attributes_per_span: t.max_attributes_per_span,
@@ -117,7 +123,7 @@ fn with_exporters(
                 builder = builder.with_span_processor(batch(
                     exporter,
                     ConsoleSpanExporter::NAME,
-                    &t.batch_export,
+                    (&t.batch_export, t.export_errors),
                     cx,
                 ));
                 continue;
@@ -126,7 +132,12 @@ fn with_exporters(
                 let name = format!("traces:file:{}", file.path);
                 let exporter =
                     StatusExporter::named(file::FileSpanExporter::new(file), name.clone(), cx);
-                builder = builder.with_span_processor(batch(exporter, &name, &t.batch_export, cx));
+                builder = builder.with_span_processor(batch(
+                    exporter,
+                    &name,
+                    (&t.batch_export, t.export_errors),
+                    cx,
+                ));
                 continue;
             }
             TracingExporter::Jaeger {
@@ -141,8 +152,12 @@ fn with_exporters(
         };
         match span_exporter(&target, cx) {
             Ok(exporter) => {
-                builder =
-                    builder.with_span_processor(batch(exporter, &target.name, &t.batch_export, cx));
+                builder = builder.with_span_processor(batch(
+                    exporter,
+                    &target.name,
+                    (&t.batch_export, t.export_errors),
+                    cx,
+                ));
             }
             Err(e) => status.failure(&target.name, format!("tracing.exporters[{i}]: {e}")),
         }
@@ -152,12 +167,13 @@ fn with_exporters(
 
 /// A batch span processor for exporter `name`, configured from `batch_export`, with a
 /// bounded queue: spans beyond it are dropped and counted, never buffered without limit.
+/// Spans recorded only for the trace store stay out (failed ones too unless `errors`).
 fn batch(
     exporter: impl SpanExporter + 'static,
     name: &str,
-    b: &BatchExportConfig,
+    (b, errors): (&BatchExportConfig, bool),
     cx: &ExportContext,
-) -> Admit<BatchSpanProcessor> {
+) -> sampling::Exported<Admit<BatchSpanProcessor>> {
     let queue = Queue::new(name, b, &cx.dropped);
     let config = BatchConfigBuilder::default()
         .with_max_queue_size(queue.capacity())
@@ -167,7 +183,10 @@ fn batch(
     let processor = BatchSpanProcessor::builder(Release::new(exporter, queue.clone()))
         .with_batch_config(config)
         .build();
-    Admit::new(processor, queue)
+    sampling::Exported {
+        inner: Admit::new(processor, queue),
+        errors,
+    }
 }
 
 /// Logs finished spans (`log_spans`), with their attributes in `debug_mode`.

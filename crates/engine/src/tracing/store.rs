@@ -503,9 +503,8 @@ impl SpanProcessor for TraceStoreProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
-        if span.span_context.is_sampled() {
-            self.store.add(span);
-        }
+        // Every recording span: exported or recorded only for the panel.
+        self.store.add(span);
     }
 
     fn force_flush(&self) -> OTelSdkResult {

@@ -364,7 +364,7 @@ fn a_worker_panic_is_an_error_record_and_a_count_and_the_studio_goes_on() {
         "panicked: render worker lost its frame buffer",
         "\"exception.type\":\"panic\"",
         "\"thread.name\":\"render-worker\"",
-        "\"code.location\":\"examples/studio/src-tauri/src/faults.rs:",
+        "\"code.file.path\":\"examples/studio/src-tauri/src/faults.rs\"",
     ] {
         assert!(logs.contains(expected), "{expected} is not in {logs}");
     }

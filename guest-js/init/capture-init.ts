@@ -1,0 +1,29 @@
+/**
+ * The script the plugin injects into every webview it serves (Tauri's plugin
+ * `js_init_script`, run before the page's own scripts): the page's uncaught errors,
+ * unhandled rejections and console output (as the plugin's `Builder::capture_console`
+ * says) become log records, with no frontend code. It talks to Tauri's IPC directly (the
+ * page may not use the npm client at all) and stops after the first refusal when the
+ * window lacks `opentelemetry:allow-log`. Built by `npm run build:init` into
+ * `src/capture-init.js`, which the plugin embeds.
+ * @module
+ */
+import { type CaptureOptions, LogSender, installCapture } from '../src/capture'
+
+interface Internals {
+  invoke(command: string, args?: Record<string, unknown>): Promise<unknown>
+}
+
+const page = window as typeof window & {
+  __TAURI_INTERNALS__?: Internals
+  __OTEL_CAPTURE_OPTIONS__?: CaptureOptions
+  __OTEL_CAPTURE__?: unknown
+}
+
+const internals = page.__TAURI_INTERNALS__
+// Outside a Tauri webview (the dashboard in a plain browser) there is nothing to send to;
+// a page loaded twice keeps its first capture.
+if (internals !== undefined && page.__OTEL_CAPTURE__ === undefined) {
+  const sender = new LogSender((entry) => internals.invoke('plugin:opentelemetry|log', { entry }))
+  page.__OTEL_CAPTURE__ = installCapture(sender, page.__OTEL_CAPTURE_OPTIONS__ ?? {})
+}
