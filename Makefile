@@ -8,7 +8,7 @@ APT_PACKAGES := build-essential pkg-config curl libwebkit2gtk-4.1-dev \
 TAURI_DRIVER_VERSION := 2.1.0
 CARGO_DENY_VERSION := 0.20.2
 
-.PHONY: setup frontend demo test e2e bench bench-dashboard fuzz load soak check-bindings check-dashboard
+.PHONY: setup frontend demo test e2e package bench bench-dashboard fuzz load soak check-bindings check-dashboard
 
 ## setup: install the Debian packages and npm packages the build and the tests use (idempotent)
 setup:
@@ -49,8 +49,15 @@ test: setup frontend
 	npm run --silent check
 	npm test
 	npm run --silent build
+	$(MAKE) package
 	$(MAKE) e2e
 	@echo "make test: all checks passed"
+
+## package: what `cargo publish` would upload for both crates (the engine first, resolved
+## locally), with their sizes; not verified by a build (the tests above built them)
+package:
+	@out=$$(cargo package --workspace --exclude studio --no-verify --allow-dirty 2>&1) || { echo "$$out"; exit 1; }; \
+		echo "$$out" | grep -E "Packag"
 
 ## e2e: the dashboard in headless Chromium and the studio app in a real window (Xvfb,
 ## tauri-driver, WebKitWebDriver); screenshots go to test-artifacts/
