@@ -123,3 +123,111 @@ async fn by_name_handle_and_bound_records_meet_in_one_series() {
     assert_eq!(latest("bravo_total"), 1.0);
     telemetry.shutdown().await;
 }
+
+/// A health check that hangs until told, standing for a collector stuck on a network
+/// mount.
+struct Stuck(Arc<tokio::sync::Notify>);
+
+#[async_trait::async_trait]
+impl telemetry_engine::health::HealthCheck for Stuck {
+    fn name(&self) -> &str {
+        "network_share"
+    }
+    fn timeout(&self) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_secs(120))
+    }
+    async fn check(&self) -> telemetry_engine::health::HealthCheckResult {
+        self.0.notified().await;
+        telemetry_engine::health::HealthCheckResult::new(
+            telemetry_engine::health::HealthStatus::Healthy,
+            "answered",
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recording_never_waits_for_a_hung_exporter_a_hung_check_or_a_scrape() {
+    // An OTLP metrics receiver that accepts connections and never answers: every push
+    // hangs until its timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = common::config_with_prometheus(false);
+    config.metrics.system_collectors = false;
+    config.metrics.collection_interval = std::time::Duration::from_millis(100);
+    config.metrics.export_interval = std::time::Duration::from_millis(100);
+    config.metrics.export_timeout = std::time::Duration::from_secs(60);
+    config
+        .metrics
+        .exporters
+        .push(telemetry_engine::config::MetricsExporter::Otlp(
+            telemetry_engine::config::OtlpExporterConfig::http(format!(
+                "http://{}/v1/metrics",
+                silent.local_addr().unwrap()
+            )),
+        ));
+    let telemetry = common::start(config).await;
+    let release = Arc::new(tokio::sync::Notify::new());
+    telemetry
+        .health()
+        .add_check(Box::new(Stuck(release.clone())))
+        .await
+        .unwrap();
+    let metrics = telemetry.metrics();
+    metrics.add("frames_rendered_total", 1, &[]).unwrap();
+    metrics.record("frame_ms", 16.0, &[]).unwrap();
+    // The push is under way and hanging: the receiver holds a connection it never answers.
+    let (_held, _) = tokio::task::spawn_blocking(move || silent.accept().unwrap())
+        .await
+        .unwrap();
+    // A health run hangs on the stuck check, and a scrape is read one byte at a time.
+    let health = tokio::spawn({
+        let telemetry = telemetry.clone();
+        async move { telemetry.health().refresh().await }
+    });
+    let addr = telemetry.prometheus_addrs().await[0];
+    let mut scrape = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut scrape,
+        format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+
+    // Meanwhile a render thread records into its series: it finishes, and everything it
+    // recorded is counted, while the push, the check and the scrape are all still held.
+    let recorder = std::thread::spawn({
+        let metrics = metrics.clone();
+        move || {
+            let frames = metrics
+                .counter("frames_rendered_total")
+                .unwrap()
+                .bind(&[])
+                .unwrap();
+            let frame_ms = metrics.histogram("frame_ms").unwrap().bind(&[]).unwrap();
+            for i in 0..PER_THREAD {
+                frames.add(1);
+                frame_ms.record(16.0 + (i % 10) as f64).unwrap();
+                metrics.add("frames_rendered_total", 1, &[]).unwrap();
+            }
+        }
+    });
+    // A deadline, not a speed: recording that waited on any of them would never end.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || recorder.join().unwrap()),
+    )
+    .await
+    .expect("recording waited for the push, the check or the scrape")
+    .unwrap();
+    assert!(!health.is_finished(), "the stuck check still hangs");
+    let text = telemetry.render_prometheus().unwrap();
+    let total = text
+        .lines()
+        .find(|l| l.starts_with("frames_rendered_total "))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .unwrap();
+    assert_eq!(total, 1 + 2 * PER_THREAD, "nothing recorded was lost");
+    release.notify_waiters();
+    health.await.unwrap();
+    drop(scrape);
+    telemetry.shutdown().await;
+}
