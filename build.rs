@@ -33,6 +33,7 @@ const COMMANDS: &[&str] = &[
     "set_consent",
     "write_diagnostics",
     "log",
+    "record_ui_timings",
 ];
 
 fn main() {

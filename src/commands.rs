@@ -9,7 +9,8 @@ use tauri::{command, AppHandle, Manager as _, Runtime, State, Webview};
 use telemetry_engine::alerts::{ActiveAlert, AlertEvent};
 use telemetry_engine::api::{
     self, ApiError, CatalogueEntry, Handoff, LiveEvent, LogFilter, MetricRecord, MetricsSnapshot,
-    QuantileValue, SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter, WebviewLogEntry,
+    QuantileValue, SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter, UiTimings,
+    WebviewLogEntry,
 };
 use telemetry_engine::config::{Consent, Panel};
 use telemetry_engine::export::ExportStatus;
@@ -315,7 +316,7 @@ pub(crate) async fn acknowledge_alert<R: Runtime>(app: AppHandle<R>, rule: Strin
 }
 
 /// A log record from this webview: guest-js's `log`, console capture and uncaught
-/// errors (permission `allow-log`, also in `allow-write`). `false` when the window's
+/// errors (permission `allow-log`, in `allow-capture` and `allow-write`). `false` when the window's
 /// budget was spent: the record was dropped and counted.
 #[command]
 pub(crate) async fn log<R: Runtime>(
@@ -327,6 +328,22 @@ pub(crate) async fn log<R: Runtime>(
         app.telemetry().sources(),
         webview.label(),
         &entry,
+    )?)
+}
+
+/// What this window measured of its responsiveness: frame intervals, long tasks, page
+/// load (permission `allow-record-ui-timings`, in `allow-capture` and `allow-write`).
+/// `false` when the window's budget was spent: nothing was recorded, the drop counted.
+#[command]
+pub(crate) async fn record_ui_timings<R: Runtime>(
+    app: AppHandle<R>,
+    webview: Webview<R>,
+    timings: UiTimings,
+) -> Result<bool> {
+    Ok(api::record_ui_timings(
+        app.telemetry().sources(),
+        webview.label(),
+        &timings,
     )?)
 }
 

@@ -165,7 +165,7 @@ impl Builder {
     /// Which `console` methods of every webview become log records, besides uncaught
     /// errors and unhandled rejections (which are always captured while capture is on).
     /// Default `[Warn, Error]`; `&[]` keeps the console out. The window needs
-    /// `opentelemetry:allow-log` (or `allow-write`); without it the script stops after
+    /// `opentelemetry:allow-capture` (or `allow-write`); without it the script stops after
     /// the first refusal.
     ///
     /// # Examples
@@ -179,8 +179,8 @@ impl Builder {
         self
     }
 
-    /// Turns the webview capture (uncaught errors, unhandled rejections, console) off or
-    /// on. On by default.
+    /// Turns the webview capture (uncaught errors, unhandled rejections, console, and the
+    /// UI measurements: frame intervals, long tasks, page load) off or on. On by default.
     ///
     /// # Examples
     /// ```
@@ -323,6 +323,7 @@ impl Builder {
                 commands::set_consent,
                 commands::write_diagnostics,
                 commands::log,
+                commands::record_ui_timings,
             ])
             .setup(move |app, api| {
                 let setup = Setup {

@@ -353,6 +353,10 @@ fn write_commands_are_refused_by_tauri_without_the_write_set() {
             "log",
             serde_json::json!({"entry": {"level": "error", "message": "x"}}),
         ),
+        (
+            "record_ui_timings",
+            serde_json::json!({"timings": {"frameIntervalsMs": [16.7]}}),
+        ),
     ] {
         let denied = invoke(&window, command, args).unwrap_err();
         assert!(
@@ -638,7 +642,7 @@ fn a_consent_dialog_needs_only_the_set_consent_grant() {
 
 #[test]
 fn webview_errors_are_log_records_and_a_flood_is_cut_and_counted() {
-    let (app, window) = app(&["opentelemetry:default", "opentelemetry:allow-log"]);
+    let (app, window) = app(&["opentelemetry:default", "opentelemetry:allow-capture"]);
     let thrown = serde_json::json!({"entry": {
         "level": "error",
         "message": "Uncaught TypeError: project.clips is undefined",
@@ -691,5 +695,30 @@ fn webview_errors_are_log_records_and_a_flood_is_cut_and_counted() {
     assert!(invoke(&window, "log", long)
         .unwrap_err()
         .contains("entry.message"));
+    app.cleanup_before_exit();
+}
+
+#[test]
+fn the_capture_grant_records_a_windows_frame_intervals_and_load_timings() {
+    let (app, window) = app(&["opentelemetry:default", "opentelemetry:allow-capture"]);
+    let timings = serde_json::json!({"timings": {
+        "frameIntervalsMs": [16.6, 16.7, 16.8, 120.0],
+        "longTasksMs": [75.0],
+        "pageLoadMs": {"domContentLoaded": 310.0, "load": 420.0}
+    }});
+    assert_eq!(invoke(&window, "record_ui_timings", timings).unwrap(), true);
+    let text = app.telemetry().render_prometheus().unwrap();
+    for expected in [
+        "webview_frame_interval_ms_count{window=\"main\"} 4",
+        "webview_long_task_ms_count{window=\"main\"} 1",
+        "webview_page_load_ms_count{phase=\"load\",window=\"main\"} 1",
+    ] {
+        assert!(text.contains(expected), "{expected} not in:\n{text}");
+    }
+    // A bad value is an error that names it; the page may not write these itself.
+    let bad = serde_json::json!({"timings": {"frameIntervalsMs": [16.0, -1.0]}});
+    assert!(invoke(&window, "record_ui_timings", bad)
+        .unwrap_err()
+        .contains("timings.frameIntervalsMs[1]"));
     app.cleanup_before_exit();
 }

@@ -119,6 +119,11 @@ fuzz_target!(|data: &[u8]| {
                 check(t.alerts().acknowledge(&rule).map_err(ApiError::from));
             }
         }
+        "record_ui_timings" => {
+            if let Some(timings) = decode::<api::UiTimings>(&args, "timings") {
+                check(api::record_ui_timings(t.sources(), "fuzz", &timings));
+            }
+        }
         "log" => {
             if let Some(entry) = decode::<api::WebviewLogEntry>(&args, "entry") {
                 check(api::webview_log(t.sources(), "fuzz", &entry));

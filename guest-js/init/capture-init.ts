@@ -4,11 +4,12 @@
  * unhandled rejections and console output (as the plugin's `Builder::capture_console`
  * says) become log records, with no frontend code. It talks to Tauri's IPC directly (the
  * page may not use the npm client at all) and stops after the first refusal when the
- * window lacks `opentelemetry:allow-log`. Built by `npm run build:init` into
+ * window lacks `opentelemetry:allow-capture`. It also measures the page's responsiveness
+ * (frame intervals while visible, long tasks, page load) and reports it every 5 s. Built by `npm run build:init` into
  * `src/capture-init.js`, which the plugin embeds.
  * @module
  */
-import { type CaptureOptions, LogSender, installCapture } from '../src/capture'
+import { type CaptureOptions, LogSender, installCapture, measureUi } from '../src/capture'
 
 interface Internals {
   invoke(command: string, args?: Record<string, unknown>): Promise<unknown>
@@ -16,7 +17,7 @@ interface Internals {
 
 const page = window as typeof window & {
   __TAURI_INTERNALS__?: Internals
-  __OTEL_CAPTURE_OPTIONS__?: CaptureOptions
+  __OTEL_CAPTURE_OPTIONS__?: CaptureOptions & { ui?: boolean }
   __OTEL_CAPTURE__?: unknown
 }
 
@@ -24,6 +25,10 @@ const internals = page.__TAURI_INTERNALS__
 // Outside a Tauri webview (the dashboard in a plain browser) there is nothing to send to;
 // a page loaded twice keeps its first capture.
 if (internals !== undefined && page.__OTEL_CAPTURE__ === undefined) {
+  const options = page.__OTEL_CAPTURE_OPTIONS__ ?? {}
   const sender = new LogSender((entry) => internals.invoke('plugin:opentelemetry|log', { entry }))
-  page.__OTEL_CAPTURE__ = installCapture(sender, page.__OTEL_CAPTURE_OPTIONS__ ?? {})
+  page.__OTEL_CAPTURE__ = installCapture(sender, options)
+  if (options.ui ?? true) {
+    measureUi((timings) => internals.invoke('plugin:opentelemetry|record_ui_timings', { timings }))
+  }
 }

@@ -6,10 +6,11 @@
  * What leaves the page is bounded twice: here (messages cut to the plugin's limits, at
  * most {@link MAX_IN_FLIGHT} records on their way, the rest dropped and counted in
  * {@link Capture.dropped}) and in the plugin (a budget per window, drops counted in
- * `webview_logs_dropped_total`). A page without the `opentelemetry:allow-log` permission
+ * `webview_logs_dropped_total`). A page without the `opentelemetry:allow-capture` permission
  * stops sending after the first refusal.
  * @module
  */
+import type { UiTimings } from './bindings/UiTimings'
 import type { WebviewLogEntry } from './bindings/WebviewLogEntry'
 
 /** A log record's level. */
@@ -206,4 +207,102 @@ export function installCapture(
       undo.splice(0).forEach((u) => u())
     }
   }
+}
+
+/** Values of each kind one report carries, at most (the plugin's `MAX_TIMINGS`). */
+export const MAX_TIMINGS = 1000
+
+/** Page load phases from the Navigation and Paint Timing APIs, in ms from navigation start. */
+function pageLoad(target: Window & typeof globalThis): Record<string, number> {
+  const out: Record<string, number> = {}
+  const nav = target.performance.getEntriesByType?.('navigation')[0] as
+    | PerformanceNavigationTiming
+    | undefined
+  if (nav !== undefined) {
+    if (nav.responseEnd > 0) out.responseEnd = nav.responseEnd
+    if (nav.domInteractive > 0) out.domInteractive = nav.domInteractive
+    if (nav.domContentLoadedEventEnd > 0) out.domContentLoaded = nav.domContentLoadedEventEnd
+    if (nav.loadEventEnd > 0) out.load = nav.loadEventEnd
+  }
+  for (const paint of target.performance.getEntriesByType?.('paint') ?? []) {
+    if (paint.name === 'first-paint') out.firstPaint = paint.startTime
+    if (paint.name === 'first-contentful-paint') out.firstContentfulPaint = paint.startTime
+  }
+  return out
+}
+
+/**
+ * Measures the page's responsiveness and sends it every `everyMs` through `send`: the
+ * gaps between animation frames while the page is visible (nothing is measured, and no
+ * frame is requested, while it is hidden), long tasks where `PerformanceObserver`
+ * supports them (Chromium and WebView2; not WebKit), and the page load phases once.
+ * Returns the function that stops it. A refused send (no permission) stops it too.
+ */
+export function measureUi(
+  send: (timings: UiTimings) => Promise<unknown>,
+  everyMs = 5000,
+  target: Window & typeof globalThis = window
+): () => void {
+  let frames: number[] = []
+  let tasks: number[] = []
+  let load: Record<string, number> | undefined
+  let last: number | undefined
+  let frame: number | undefined
+  let stopped = false
+  const onFrame = (now: number) => {
+    if (last !== undefined && frames.length < MAX_TIMINGS) frames.push(now - last)
+    last = now
+    frame = target.requestAnimationFrame(onFrame)
+  }
+  const follow = () => {
+    if (stopped) return
+    if (target.document.visibilityState === 'visible') {
+      if (frame === undefined) frame = target.requestAnimationFrame(onFrame)
+    } else {
+      if (frame !== undefined) target.cancelAnimationFrame(frame)
+      frame = undefined
+      // A hidden page's gap is not jank.
+      last = undefined
+    }
+  }
+  target.document.addEventListener('visibilitychange', follow)
+  follow()
+  let observer: PerformanceObserver | undefined
+  try {
+    observer = new target.PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        if (tasks.length < MAX_TIMINGS) tasks.push(entry.duration)
+      }
+    })
+    observer.observe({ type: 'longtask', buffered: true })
+  } catch {
+    observer = undefined
+  }
+  const loaded = () => {
+    // After the load event's handlers, so that loadEventEnd is set.
+    target.setTimeout(() => {
+      load = pageLoad(target)
+    })
+  }
+  if (target.document.readyState === 'complete') loaded()
+  else target.addEventListener('load', loaded, { once: true })
+  const stop = () => {
+    stopped = true
+    target.clearInterval(timer)
+    if (frame !== undefined) target.cancelAnimationFrame(frame)
+    observer?.disconnect()
+    target.document.removeEventListener('visibilitychange', follow)
+  }
+  const timer = target.setInterval(() => {
+    if (frames.length === 0 && tasks.length === 0 && load === undefined) return
+    const report: UiTimings = { frameIntervalsMs: frames, longTasksMs: tasks }
+    if (load !== undefined && Object.keys(load).length > 0) report.pageLoadMs = load
+    frames = []
+    tasks = []
+    load = undefined
+    send(report).catch((error: unknown) => {
+      if (String(error).includes('not allowed')) stop()
+    })
+  }, everyMs)
+  return stop
 }

@@ -21,6 +21,7 @@ import type { AlertEvent } from './bindings/AlertEvent'
 import type { CatalogueEntry } from './bindings/CatalogueEntry'
 import type { Consent } from './bindings/Consent'
 import type { CrashReport } from './bindings/CrashReport'
+import type { UiTimings } from './bindings/UiTimings'
 import type { WebviewLogEntry } from './bindings/WebviewLogEntry'
 import { type Capture, type CaptureOptions, type LogLevel, LogSender, installCapture } from './capture'
 import type { ExportStatus } from './bindings/ExportStatus'
@@ -52,10 +53,11 @@ export type { CatalogueEntry } from './bindings/CatalogueEntry'
 export type { Consent } from './bindings/Consent'
 export type { CrashReport } from './bindings/CrashReport'
 export type { SourceLocation } from './bindings/SourceLocation'
+export type { UiTimings } from './bindings/UiTimings'
 export type { WebviewException } from './bindings/WebviewException'
 export type { WebviewLogEntry } from './bindings/WebviewLogEntry'
 export type { Capture, CaptureOptions, ConsoleMethod, LogLevel } from './capture'
-export { callSite, LogSender } from './capture'
+export { callSite, LogSender, measureUi } from './capture'
 export type { Delivery } from './bindings/Delivery'
 export type { DiagnosticsBundle } from './bindings/DiagnosticsBundle'
 export type { ExportStatus } from './bindings/ExportStatus'
@@ -253,12 +255,22 @@ export class TelemetryClient {
   }
 
   /**
-   * Sends one log record from this window (needs `opentelemetry:allow-log`, also in
+   * Sends one log record from this window (needs `opentelemetry:allow-log`, in `allow-capture` and
    * `opentelemetry:allow-write`); resolves to `false` when the window's budget was spent
    * and the record was dropped (counted in `webview_logs_dropped_total`).
    */
   sendLog(entry: WebviewLogEntry): Promise<boolean> {
     return this.transport.call('log', { entry })
+  }
+
+  /**
+   * Records what this window measured of its responsiveness (needs
+   * `opentelemetry:allow-record-ui-timings`, in `allow-capture` and `allow-write`; the
+   * plugin's init script sends it by itself). Resolves to `false` when the window's budget
+   * was spent.
+   */
+  recordUiTimings(timings: UiTimings): Promise<boolean> {
+    return this.transport.call('record_ui_timings', { timings })
   }
 
   /** The `traceparent` of the innermost UI span of {@link withSpan} still running. */
@@ -369,7 +381,7 @@ function sender(): LogSender {
 
 /**
  * Log records from the webview, with the call site and the current UI span (needs
- * `opentelemetry:allow-log`, also in `opentelemetry:allow-write`). Fire and forget: a
+ * `opentelemetry:allow-capture` or `opentelemetry:allow-write`). Fire and forget: a
  * record the window's budget has no room for is dropped and counted, never queued.
  *
  * ```ts

@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 
-import { type Capture, LogSender, MAX_IN_FLIGHT, callSite, installCapture } from '../src/capture'
-import type { WebviewLogEntry } from '../src/index'
+import {
+  type Capture,
+  LogSender,
+  MAX_IN_FLIGHT,
+  callSite,
+  installCapture,
+  measureUi
+} from '../src/capture'
+import type { UiTimings, WebviewLogEntry } from '../src/index'
 
 let capture: Capture | undefined
 
@@ -111,5 +118,44 @@ describe('the webview capture', () => {
     expect(
       callSite('Error\n    at LogSender.log (http://localhost/capture.js:3:1)\n    at save (http://localhost/app.js:7:5)')
     ).toEqual({ url: 'http://localhost/app.js', line: 7, column: 5 })
+  })
+})
+
+describe('the UI measurements', () => {
+  it('reports frame gaps while visible, nothing while hidden, and stops', async () => {
+    vi.useFakeTimers()
+    const visibility = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('visible')
+    const raf = vi
+      .spyOn(window, 'requestAnimationFrame')
+      .mockImplementation((cb) => setTimeout(() => cb(performance.now()), 20) as unknown as number)
+    const cancel = vi
+      .spyOn(window, 'cancelAnimationFrame')
+      .mockImplementation((id) => clearTimeout(id as unknown as ReturnType<typeof setTimeout>))
+    const reports: UiTimings[] = []
+    const stop = measureUi(async (t) => {
+      reports.push(t)
+    }, 1000)
+    try {
+      await vi.advanceTimersByTimeAsync(1000)
+      expect(reports).toHaveLength(1)
+      const frames = reports[0].frameIntervalsMs
+      expect(frames.length).toBeGreaterThan(40)
+      expect(frames.every((gap) => gap >= 19 && gap <= 21)).toBe(true)
+      // Hidden: no frame is requested, nothing is measured, no report is sent.
+      visibility.mockReturnValue('hidden')
+      document.dispatchEvent(new Event('visibilitychange'))
+      const requested = raf.mock.calls.length
+      await vi.advanceTimersByTimeAsync(3000)
+      expect(raf.mock.calls.length).toBe(requested)
+      // At most the frame that landed between the first report and the hiding.
+      const later = reports.slice(1).flatMap((r) => r.frameIntervalsMs)
+      expect(later.length).toBeLessThanOrEqual(1)
+    } finally {
+      stop()
+      raf.mockRestore()
+      cancel.mockRestore()
+      visibility.mockRestore()
+      vi.useRealTimers()
+    }
   })
 })

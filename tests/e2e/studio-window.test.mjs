@@ -148,6 +148,16 @@ async function sample(name, ...labels) {
   return line === undefined ? 0 : Number(line.split(' ').pop())
 }
 
+test("the window's frame intervals and page load are measured with no app code", async () => {
+  const frames = await waitFor('frame intervals from the main window', async () => {
+    const n = await sample('webview_frame_interval_ms_count', 'window="main"')
+    return n > 0 ? n : null
+  }, { timeoutMs: 30_000 })
+  assert.ok(frames > 0)
+  const load = await sample('webview_page_load_ms_count', 'window="main"', 'phase="load"')
+  assert.ok(load >= 1, 'the page load was measured')
+})
+
 test('a flooding page is cut at its budget: drops are counted, the app stays responsive', async () => {
   const rss = await sample('process_resident_memory_bytes')
   // 3,000 console.error calls, yielding between them so that they reach the plugin as
@@ -185,7 +195,13 @@ async function ipcStreamsOpen() {
 }
 
 test('a pop-out panel window streams on its own, and its streams end when it closes', async () => {
-  // The previous test left the overview open: its stream is the main window's.
+  // The previous test left the overview open: its streams are the main window's, the
+  // "Windows" charts included once the window has reported its frame intervals.
+  await waitFor('the overview\'s Windows charts', () =>
+    run('return document.querySelectorAll(\'.window-charts [data-testid="chart"]\').length').then((n) =>
+      n > 0 ? n : null
+    ), { timeoutMs: 30_000 }
+  )
   const mainOnly = await waitFor('the main window\'s stream to be counted', async () => {
     const open = await ipcStreamsOpen()
     return open !== null && open > 0 ? open : null

@@ -1,7 +1,7 @@
 /**
  * The overview: the previous session's crash if it crashed, health summary, firing
- * alerts, exporter status, and live charts of the machine, of this process and of the
- * child processes it registered.
+ * alerts, exporter status, and live charts of the machine, of this process, of the child
+ * processes it registered and of its windows' responsiveness.
  * @module
  */
 import type {
@@ -13,7 +13,7 @@ import type {
 import { liveCharts } from '../charts/feed.js'
 import { fill, h } from '../core/dom.js'
 import { formatTime, formatValue } from '../core/format.js'
-import { gaugePanel, ratePanel } from '../data/panels.js'
+import { gaugePanel, quantilePanel, ratePanel } from '../data/panels.js'
 import { type View, alertLabels, badge, card, emptyNote, poll, toneOf } from './common.js'
 
 /** How often the summaries refresh (ms). */
@@ -65,6 +65,16 @@ function crashReport(report: CrashReport): HTMLElement {
       h('details', {}, h('summary', {}, 'Backtrace'), h('pre', {}, report.backtrace))
   )
 }
+
+/** The metric whose presence says a window reports its responsiveness. */
+const WINDOWS_METRIC = 'webview_frame_interval_ms'
+
+/** The app's windows as the plugin's init script measures them. */
+const WINDOWS = [
+  quantilePanel('webview_frame_interval_ms', 'Frame interval (visible windows)', 'ms'),
+  quantilePanel('webview_long_task_ms', 'Long tasks', 'ms'),
+  ratePanel('webview_errors_total', 'Webview errors', 'per_s')
+]
 
 /** The overview view. */
 export const overviewView: View = (ctx, scope) => {
@@ -139,11 +149,25 @@ export const overviewView: View = (ctx, scope) => {
     if (names.length === 0) exporters.append(emptyNote('No exporter configured'))
   }
 
+  // The windows' charts appear once a window has reported (an app without windows, or
+  // with the capture off, shows none rather than empty charts).
+  const windows = h('div', { class: 'window-charts' })
+  let windowsShown = false
+  const showWindows = async () => {
+    const catalogue = await ctx.call('get_metric_catalogue', () => ctx.client.getMetricCatalogue())
+    if (scope.closed || windowsShown) return
+    if (catalogue?.some((entry) => entry.name === WINDOWS_METRIC)) {
+      windowsShown = true
+      fill(windows, liveCharts(ctx, scope, [{ title: 'Windows', panels: WINDOWS }]))
+    }
+  }
+
   poll(ctx, scope, REFRESH_MS, async () => {
     const [report, active, status] = await Promise.all([
       ctx.call('get_health', () => ctx.client.getHealth()),
       ctx.call('get_active_alerts', () => ctx.client.getActiveAlerts()),
-      ctx.call('get_export_status', () => ctx.client.getExportStatus())
+      ctx.call('get_export_status', () => ctx.client.getExportStatus()),
+      windowsShown ? undefined : showWindows()
     ])
     if (scope.closed) return
     if (report !== undefined) showHealth(report)
@@ -166,6 +190,7 @@ export const overviewView: View = (ctx, scope) => {
       { title: 'System', panels: SYSTEM },
       { title: 'This process', panels: PROCESS },
       { title: 'Child processes', panels: CHILDREN }
-    ])
+    ]),
+    windows
   )
 }

@@ -89,4 +89,5 @@ pub const COMMANDS: &[CommandSpec] = &[
     write("set_consent"),
     write("write_diagnostics"),
     write("log"),
+    write("record_ui_timings"),
 ];

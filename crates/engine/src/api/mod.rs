@@ -10,6 +10,7 @@ mod stream;
 mod types;
 mod webview;
 mod webview_logs;
+mod webview_timings;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -36,6 +37,7 @@ pub use webview_logs::{
     SourceLocation, WebviewException, WebviewLogEntry, BURST, MAX_LOG_ATTRIBUTES, MAX_LOG_MESSAGE,
     MAX_STACK, MAX_URL, MAX_WINDOWS, PER_SECOND,
 };
+pub use webview_timings::{UiTimings, LOAD_PHASES, MAX_TIMINGS, MAX_TIMING_MS};
 
 use crate::alerts::AlertError;
 use crate::config::{Consent, Panel, PanelKind};
@@ -535,10 +537,14 @@ pub fn record_metric(t: &Sources, record: MetricRecord) -> Result<(), ApiError> 
         }
     };
     let name = webview::webview_name(&record.name);
-    if webview_logs::RESERVED.contains(&name.as_str()) {
+    if webview_logs::RESERVED
+        .iter()
+        .chain(&webview_timings::RESERVED)
+        .any(|r| *r == name)
+    {
         return Err(ApiError::bad_argument(
             "record.name",
-            format!("{name} is the plugin's own count of webview logs; pick another name"),
+            format!("{name} is one of the plugin's own webview metrics; pick another name"),
         ));
     }
     let attributes: Vec<KeyValue> = labels
@@ -576,6 +582,27 @@ pub fn record_metric(t: &Sources, record: MetricRecord) -> Result<(), ApiError> 
 /// ```
 pub fn webview_log(t: &Sources, window: &str, entry: &WebviewLogEntry) -> Result<bool, ApiError> {
     webview_logs::record(&t.webview_logs, window, entry)
+}
+
+/// Records what window `window` measured of its responsiveness (frame intervals, long
+/// tasks, page load; see [`UiTimings`]), within the window's budget. Returns `false` when
+/// the budget was spent: nothing was recorded, the drop was counted.
+///
+/// # Errors
+/// [`ApiError::BadArgument`] naming the field: too many values, a value that is not a
+/// duration, an unknown load phase.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::api::{self, UiTimings};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let telemetry = telemetry_engine::TelemetryManager::new(Default::default()).await.unwrap();
+/// let timings = UiTimings { frame_intervals_ms: vec![16.7, 16.6, 48.9], ..Default::default() };
+/// assert!(api::record_ui_timings(telemetry.sources(), "main", &timings).unwrap());
+/// # }
+/// ```
+pub fn record_ui_timings(t: &Sources, window: &str, timings: &UiTimings) -> Result<bool, ApiError> {
+    webview_timings::record(&t.metrics, &t.webview_logs, window, timings)
 }
 
 /// The longest silence the webview may set: 24 hours. (The app can set any with

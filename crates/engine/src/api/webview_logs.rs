@@ -127,6 +127,22 @@ impl WebviewLogs {
         })
     }
 
+    /// Takes one record from `window`'s budget; when it is spent, counts the drop and
+    /// returns `false`.
+    pub(crate) fn admit_counted(&self, window: &str) -> bool {
+        let admitted = self.admit(window);
+        if !admitted {
+            let _ = self.dropped.add(
+                1,
+                &[
+                    KeyValue::new("window", window.to_owned()),
+                    KeyValue::new("reason", "rate"),
+                ],
+            );
+        }
+        admitted
+    }
+
     /// Takes one record from `window`'s budget; `false` when it is spent.
     fn admit(&self, window: &str) -> bool {
         let now = Instant::now();
@@ -204,10 +220,7 @@ pub(crate) fn record(
         None => None,
     };
     let label = [KeyValue::new("window", window.to_owned())];
-    if !logs.admit(window) {
-        let _ = logs
-            .dropped
-            .add(1, &[label[0].clone(), KeyValue::new("reason", "rate")]);
+    if !logs.admit_counted(window) {
         return Ok(false);
     }
     if entry.exception.is_some() || severity == Severity::Error {

@@ -85,6 +85,18 @@ const KNOWN: &[(&str, &str)] = &[
         "Log records from the webview dropped past the window's budget, by window and reason",
     ),
     (
+        "webview_frame_interval_ms",
+        "Gaps between animation frames of a visible webview, by window (16.7 ms at 60 Hz; longer is jank)",
+    ),
+    (
+        "webview_long_task_ms",
+        "Main-thread tasks of 50 ms or more in a webview, by window (where the browser reports them)",
+    ),
+    (
+        "webview_page_load_ms",
+        "Page load phases of a webview from the start of navigation, by window and phase",
+    ),
+    (
         "process_panics_total",
         "Rust panics in the app's process, by thread (with logs.capture_panics)",
     ),

@@ -30,18 +30,35 @@ pub(crate) fn encoder_mode(args: &[String]) -> Option<ExitCode> {
     Some(ExitCode::from(code))
 }
 
-/// Keeps one core busy over a frame buffer for `duration`.
+/// Keeps one core busy over a frame buffer for `duration`, or until the studio that
+/// started it is gone (a killed or crashed studio leaves no encoder burning a core).
 fn encode(duration: Duration) {
     let mut frame = vec![1u8; FRAME_BUFFER];
     let started = Instant::now();
+    let parent = parent_id();
     let mut sum = 0u64;
-    while started.elapsed() < duration {
+    while started.elapsed() < duration && !orphaned(parent, parent_id()) {
         for (i, byte) in frame.iter_mut().enumerate().step_by(4096) {
             *byte = byte.wrapping_mul(31).wrapping_add(i as u8);
             sum = sum.wrapping_add(u64::from(*byte));
         }
     }
     std::hint::black_box(sum);
+}
+
+/// The parent process id (Unix); `None` where a process is not reparented when its
+/// parent ends (Windows).
+fn parent_id() -> Option<u32> {
+    #[cfg(unix)]
+    return Some(std::os::unix::process::parent_id());
+    #[cfg(not(unix))]
+    return None;
+}
+
+/// Whether the process that started us has ended: on Unix an orphan is adopted by
+/// another process (init or a subreaper), so its parent id changes.
+fn orphaned(at_start: Option<u32>, now: Option<u32>) -> bool {
+    matches!((at_start, now), (Some(before), Some(now)) if before != now)
 }
 
 /// When the studio starts encoders: one round every `every`, `rounds` times (forever
@@ -101,6 +118,13 @@ pub(crate) fn launch_round(telemetry: &TelemetryManager, schedule: &EncoderSched
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_encoder_is_orphaned_when_its_parent_id_changes() {
+        assert!(!orphaned(Some(4242), Some(4242)));
+        assert!(orphaned(Some(4242), Some(1)), "adopted by init");
+        assert!(!orphaned(None, None), "Windows: no reparenting to watch");
+    }
 
     #[test]
     fn the_encoder_mode_is_only_taken_when_asked_for_and_checks_its_arguments() {

@@ -351,7 +351,7 @@ fn a_worker_panic_is_an_error_record_and_a_count_and_the_studio_goes_on() {
         runner()
             .env("PROMETHEUS_PORT", port.to_string())
             .env("TELEMETRY_DATA_DIR", data.path())
-            .args(["--duration", "60", "--encode-every", "600"])
+            .args(["--duration", "60", "--encode-rounds", "0"])
             .args(["--panic-in-worker-after", "1"]),
         "dashboard: ",
     );
@@ -385,7 +385,7 @@ fn an_abort_is_reported_by_the_next_launch_to_a_real_otlp_receiver_exactly_once(
         let mut cmd = runner();
         cmd.env("PROMETHEUS_PORT", free_port().to_string())
             .env("TELEMETRY_DATA_DIR", data.path())
-            .args(["--encode-every", "600"])
+            .args(["--encode-rounds", "0"])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
