@@ -37,6 +37,7 @@ mod commands;
 mod error;
 mod events;
 mod identity;
+mod invoke;
 mod models;
 
 #[cfg(doctest)]
@@ -44,7 +45,18 @@ mod doctests;
 
 pub use error::{Error, Result};
 pub use events::MAX_EVENT_SUBSCRIPTIONS;
+pub use invoke::InvokeTrace;
 pub use models::{SpanRef, SpanStart};
+/// A Tauri command whose work joins the webview's trace (see [`InvokeTrace`]).
+///
+/// Written in place of `#[tauri::command]`, with the same arguments:
+/// ```
+/// #[tauri_plugin_opentelemetry::command]
+/// async fn export_project(path: String) -> Result<usize, String> {
+///     Ok(path.len()) // #[instrument] and trace_async spans here join the trace
+/// }
+/// ```
+pub use tauri_plugin_opentelemetry_macros::command;
 
 /// The remote parent a webview call carries in its `traceparent` invoke header (set by
 /// the guest-js `withSpan` helper), to make backend work part of the UI action's trace.

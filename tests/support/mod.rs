@@ -38,7 +38,16 @@ pub(crate) fn plugin_manifest() -> Manifest {
 /// be another's "previous session".
 pub(crate) fn app_with(
     permissions: &[&str],
+    config: TelemetryConfig,
+) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    app_built(permissions, config, |app| app)
+}
+
+/// [`app_with`], with the app's builder changed by `customize` (its own commands).
+pub(crate) fn app_built(
+    permissions: &[&str],
     mut config: TelemetryConfig,
+    customize: impl FnOnce(tauri::Builder<MockRuntime>) -> tauri::Builder<MockRuntime>,
 ) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let storage = tempfile::tempdir().unwrap();
     config
@@ -60,8 +69,7 @@ pub(crate) fn app_with(
     )
     .unwrap();
     *context.runtime_authority_mut() = tauri::runtime_authority!(acl, resolved);
-    let app = mock_builder()
-        .plugin(Builder::new().config(config).build())
+    let app = customize(mock_builder().plugin(Builder::new().config(config).build()))
         .build(context)
         .unwrap();
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())
@@ -85,6 +93,21 @@ pub(crate) fn call(
     args: serde_json::Value,
     headers: &[(&str, &str)],
 ) -> Result<serde_json::Value, String> {
+    call_any(
+        window,
+        &format!("plugin:{PLUGIN_ID}|{command}"),
+        args,
+        headers,
+    )
+}
+
+/// [`call`] for any command: the app's own (`export`) or a plugin's (`plugin:x|y`).
+pub(crate) fn call_any(
+    window: &Window,
+    command: &str,
+    args: serde_json::Value,
+    headers: &[(&str, &str)],
+) -> Result<serde_json::Value, String> {
     let mut map = tauri::http::HeaderMap::new();
     for (k, v) in headers {
         map.insert(
@@ -95,7 +118,7 @@ pub(crate) fn call(
     get_ipc_response(
         window,
         InvokeRequest {
-            cmd: format!("plugin:{PLUGIN_ID}|{command}"),
+            cmd: command.to_owned(),
             callback: CallbackFn(0),
             error: CallbackFn(1),
             url: "tauri://localhost".parse().unwrap(),

@@ -313,6 +313,7 @@ impl TelemetryManager {
             sources: Sources {
                 metrics: metrics.clone(),
                 traces: tracing.store().clone(),
+                tracer: tracing.tracer().clone(),
                 logs: logs.store().clone(),
                 config: Arc::new(config),
                 store,

@@ -9,6 +9,7 @@ mod sources;
 mod stream;
 mod types;
 mod webview;
+mod webview_invokes;
 mod webview_logs;
 mod webview_timings;
 
@@ -32,6 +33,9 @@ pub use types::{
 pub(crate) use webview::WebviewBudget;
 pub(crate) use webview::MAX_WEBVIEW_COUNTER;
 pub use webview::MAX_WEBVIEW_SERIES;
+pub use webview_invokes::{
+    InvokeReport, InvokeTiming, MAX_COMMAND, MAX_INVOKES, MAX_INVOKE_ERROR, MAX_INVOKE_MS,
+};
 pub(crate) use webview_logs::WebviewLogs;
 pub use webview_logs::{
     SourceLocation, WebviewException, WebviewLogEntry, BURST, MAX_LOG_ATTRIBUTES, MAX_LOG_MESSAGE,
@@ -603,6 +607,35 @@ pub fn webview_log(t: &Sources, window: &str, entry: &WebviewLogEntry) -> Result
 /// ```
 pub fn record_ui_timings(t: &Sources, window: &str, timings: &UiTimings) -> Result<bool, ApiError> {
     webview_timings::record(&t.metrics, &t.webview_logs, window, timings)
+}
+
+/// Records the invokes window `window` measured (see [`InvokeReport`]): each one's client
+/// span, with the ids its `traceparent` named, and `tauri_ipc_duration_ms{command,outcome}`;
+/// within the window's budget. Returns `false` when the budget was spent: nothing was
+/// recorded, the invokes were counted in `tauri_ipc_spans_dropped_total{reason="rate"}`.
+///
+/// # Errors
+/// [`ApiError::BadArgument`] naming the field: too many invokes, a command name that is
+/// not one, a `traceparent` that is not one, a time or duration out of range.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::api::{self, InvokeReport, InvokeTiming};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let telemetry = telemetry_engine::TelemetryManager::new(Default::default()).await.unwrap();
+/// let invoke = InvokeTiming {
+///     command: "export_project".into(),
+///     traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+///     start_ms: 1.7e12,
+///     duration_ms: 12.5,
+///     ..Default::default()
+/// };
+/// let report = InvokeReport { invokes: vec![invoke], dropped: 0 };
+/// assert!(api::record_invokes(telemetry.sources(), "main", &report).unwrap());
+/// # }
+/// ```
+pub fn record_invokes(t: &Sources, window: &str, report: &InvokeReport) -> Result<bool, ApiError> {
+    webview_invokes::record(&t.metrics, &t.tracer, &t.webview_logs, window, report)
 }
 
 /// The longest silence the webview may set: 24 hours. (The app can set any with

@@ -15,7 +15,7 @@ use crate::logs::{CrashReport, LogStore};
 use crate::metrics::Metrics;
 use crate::privacy::Privacy;
 use crate::store::SeriesStore;
-use crate::tracing::TraceStore;
+use crate::tracing::{TraceStore, Tracer};
 
 /// The engine's readable parts: configuration, metrics, series, traces, logs, health,
 /// alerts, export status, live events and the user's consent. Cheap to clone.
@@ -35,6 +35,8 @@ pub struct Sources {
     pub(crate) metrics: Metrics,
     pub(crate) store: Arc<SeriesStore>,
     pub(crate) traces: TraceStore,
+    /// For the spans the webview measured (its invokes).
+    pub(crate) tracer: Tracer,
     pub(crate) logs: LogStore,
     pub(crate) health: Arc<HealthCheckManager>,
     pub(crate) alerts: Arc<AlertManager>,

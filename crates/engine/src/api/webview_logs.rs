@@ -144,7 +144,7 @@ impl WebviewLogs {
     }
 
     /// Takes one record from `window`'s budget; `false` when it is spent.
-    fn admit(&self, window: &str) -> bool {
+    pub(crate) fn admit(&self, window: &str) -> bool {
         let now = Instant::now();
         let mut windows = self.windows.lock();
         if !windows.contains_key(window) && windows.len() >= MAX_WINDOWS {

@@ -97,6 +97,14 @@ const KNOWN: &[(&str, &str)] = &[
         "Page load phases of a webview from the start of navigation, by window and phase",
     ),
     (
+        "tauri_ipc_duration_ms",
+        "Tauri invokes as the webview measured them, call to answer, by command and outcome (ok, error)",
+    ),
+    (
+        "tauri_ipc_spans_dropped_total",
+        "Invoke spans from the webview dropped (its buffer full, or past the window's budget), by window and reason",
+    ),
+    (
         "process_panics_total",
         "Rust panics in the app's process, by thread (with logs.capture_panics)",
     ),

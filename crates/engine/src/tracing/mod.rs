@@ -17,6 +17,8 @@
 
 mod console;
 mod file;
+mod ids;
+mod ipc;
 mod otlp;
 mod sampling;
 mod span;
@@ -31,6 +33,8 @@ use opentelemetry_sdk::trace::{
 };
 use opentelemetry_sdk::Resource;
 
+pub(crate) use ipc::ClientInvoke;
+pub use ipc::InvokeSpan;
 pub use span::{remote_context, AttributeValue, SpanBuilder, SpanHandle, Tracer};
 pub use store::{
     SpanRecord, TraceQuery, TraceRecord, TraceStore, TraceStoreLimits, TraceStoreProcessor,
@@ -71,6 +75,7 @@ impl TracingPipeline {
         let mut builder = SdkTracerProvider::builder()
             .with_resource(resource)
             .with_sampler(sampler)
+            .with_id_generator(ids::PresetIds::default())
             .with_span_limits(limits)
             .with_span_processor(store.processor());
         if active && (t.debug_mode || t.log_spans) {
@@ -82,7 +87,8 @@ impl TracingPipeline {
             builder = with_exporters(builder, t, cx);
         }
         let provider = builder.build();
-        let tracer = Tracer::new(provider.tracer("tauri-plugin-opentelemetry"));
+        let export_rate = if active { t.sample_rate } else { 0.0 };
+        let tracer = Tracer::new(provider.tracer("tauri-plugin-opentelemetry"), export_rate);
         Self {
             provider,
             tracer,

@@ -68,7 +68,7 @@ impl ShouldSample for TwoRates {
 
 /// Whether `rate` admits `trace_id`: the low 63 bits of its last 8 bytes below
 /// `rate × 2^63`, as `TraceIdRatioBased` decides.
-fn admits(rate: f64, trace_id: TraceId) -> bool {
+pub(super) fn admits(rate: f64, trace_id: TraceId) -> bool {
     if rate >= 1.0 {
         return true;
     }

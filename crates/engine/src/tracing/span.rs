@@ -78,11 +78,13 @@ impl AttributeValue for bool {
 #[derive(Clone)]
 pub struct Tracer {
     inner: SdkTracer,
+    /// `tracing.sample_rate`: what the webview's traces are exported at.
+    pub(super) export_rate: f64,
 }
 
 impl Tracer {
-    pub(crate) fn new(inner: SdkTracer) -> Self {
-        Self { inner }
+    pub(crate) fn new(inner: SdkTracer, export_rate: f64) -> Self {
+        Self { inner, export_rate }
     }
 
     pub(crate) fn sdk(&self) -> &SdkTracer {
@@ -97,6 +99,7 @@ impl Tracer {
             opentelemetry_sdk::trace::SdkTracerProvider::builder()
                 .build()
                 .tracer("detached"),
+            1.0,
         )
     }
 
