@@ -18,6 +18,7 @@ const COMMANDS: &[&str] = &[
     "get_config",
     "get_consent",
     "get_previous_crash",
+    "get_resource",
     "subscribe_series",
     "ack_series",
     "unsubscribe_series",
@@ -34,6 +35,7 @@ const COMMANDS: &[&str] = &[
     "write_diagnostics",
     "log",
     "record_ui_timings",
+    "record_invokes",
 ];
 
 fn main() {

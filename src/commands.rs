@@ -8,9 +8,9 @@ use tauri::ipc::Channel;
 use tauri::{command, AppHandle, Manager as _, Runtime, State, Webview};
 use telemetry_engine::alerts::{ActiveAlert, AlertEvent};
 use telemetry_engine::api::{
-    self, ApiError, CatalogueEntry, Handoff, LiveEvent, LogFilter, MetricRecord, MetricsSnapshot,
-    QuantileValue, SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter, UiTimings,
-    WebviewLogEntry,
+    self, ApiError, CatalogueEntry, Handoff, InvokeReport, LiveEvent, LogFilter, MetricRecord,
+    MetricsSnapshot, QuantileValue, SeriesQuery, SeriesSelector, SeriesUpdate, TraceFilter,
+    UiTimings, WebviewLogEntry,
 };
 use telemetry_engine::config::{Consent, Panel};
 use telemetry_engine::export::ExportStatus;
@@ -157,6 +157,15 @@ pub(crate) async fn get_consent<R: Runtime>(app: AppHandle<R>) -> Consent {
 #[command]
 pub(crate) async fn get_previous_crash<R: Runtime>(app: AppHandle<R>) -> Option<CrashReport> {
     app.telemetry().previous_crash()
+}
+
+/// The OpenTelemetry resource every signal carries, as text: service name and version,
+/// `session.id` (this launch), `service.instance.id`, OS and host.
+#[command]
+pub(crate) async fn get_resource<R: Runtime>(
+    app: AppHandle<R>,
+) -> std::collections::BTreeMap<String, String> {
+    api::resource(app.telemetry().sources())
 }
 
 /// Records the user's choice (permission `allow-set-consent`, also in `allow-write`): only
@@ -344,6 +353,23 @@ pub(crate) async fn record_ui_timings<R: Runtime>(
         app.telemetry().sources(),
         webview.label(),
         &timings,
+    )?)
+}
+
+/// The invokes this window measured, as its init script reports them: their client spans
+/// and `tauri_ipc_duration_ms` (permission `allow-record-invokes`, in `allow-capture` and
+/// `allow-write`). `false` when the window's budget was spent: nothing was recorded, the
+/// drop counted.
+#[command]
+pub(crate) async fn record_invokes<R: Runtime>(
+    app: AppHandle<R>,
+    webview: Webview<R>,
+    report: InvokeReport,
+) -> Result<bool> {
+    Ok(api::record_invokes(
+        app.telemetry().sources(),
+        webview.label(),
+        &report,
     )?)
 }
 

@@ -58,23 +58,6 @@ pub use models::{SpanRef, SpanStart};
 /// ```
 pub use tauri_plugin_opentelemetry_macros::command;
 
-/// The remote parent a webview call carries in its `traceparent` invoke header (set by
-/// the guest-js `withSpan` helper), to make backend work part of the UI action's trace.
-///
-/// # Examples
-/// ```
-/// #[tauri::command]
-/// async fn export_video(request: tauri::ipc::Request<'_>) -> Result<(), String> {
-///     let _parent = tauri_plugin_opentelemetry::remote_parent(&request).map(|cx| cx.attach());
-///     // spans started here (trace_async, #[instrument]) join the webview's trace
-///     Ok(())
-/// }
-/// ```
-pub fn remote_parent(request: &tauri::ipc::Request<'_>) -> Option<engine::Context> {
-    let header = request.headers().get("traceparent")?.to_str().ok()?;
-    engine::tracing::remote_context(header)
-}
-
 /// Per-app state of the plugin surface: live streams and spans opened by the webview.
 pub(crate) struct PluginState {
     pub(crate) streams: engine::api::Streams,
@@ -122,6 +105,17 @@ pub struct Builder {
     before_send: Option<BeforeSend>,
     /// What the init script captures in each webview (none: no script).
     capture: Option<Vec<ConsoleMethod>>,
+    /// Which invokes the init script traces (none: none).
+    invokes: Option<InvokeFilter>,
+}
+
+/// The commands whose invokes are traced: patterns are command names (`export_project`,
+/// `plugin:fs|read_file`) or prefixes ending in `*` (`plugin:fs|*`).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+struct InvokeFilter {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allow: Option<Vec<String>>,
+    deny: Vec<String>,
 }
 
 impl Default for Builder {
@@ -134,6 +128,7 @@ impl Default for Builder {
             strict: None,
             before_send: None,
             capture: Some(vec![ConsoleMethod::Warn, ConsoleMethod::Error]),
+            invokes: Some(InvokeFilter::default()),
         }
     }
 }
@@ -205,6 +200,43 @@ impl Builder {
             (true, Some(methods)) => Some(methods),
             (true, None) => Some(vec![ConsoleMethod::Warn, ConsoleMethod::Error]),
         };
+        self
+    }
+
+    /// Traces every invoke of every webview (on by default, with the webview capture): the
+    /// init script gives each call a client span named after the command, sends its
+    /// `traceparent` with the call, and reports it (`tauri_ipc_duration_ms{command,outcome}`
+    /// too). A command written with [`command`] (`#[tauri_plugin_opentelemetry::command]`)
+    /// then runs in a server span of the same trace. The plugin's own commands are never
+    /// traced. The window needs `opentelemetry:allow-capture` (or `allow-write`).
+    ///
+    /// # Examples
+    /// ```
+    /// let plugin = tauri_plugin_opentelemetry::Builder::new().trace_invokes(false);
+    /// # let _ = plugin;
+    /// ```
+    pub fn trace_invokes(mut self, on: bool) -> Self {
+        self.invokes = on.then(|| self.invokes.take().unwrap_or_default());
+        self
+    }
+
+    /// Which commands [`Builder::trace_invokes`] traces: only those `allow` names (`None`:
+    /// all), except those `deny` names. A pattern is a command name (`export_project`,
+    /// `plugin:fs|read_file`) or a prefix ending in `*` (`plugin:fs|*`).
+    ///
+    /// # Examples
+    /// ```
+    /// // Every command but the file system plugin's and the timeline's scrubbing.
+    /// let plugin = tauri_plugin_opentelemetry::Builder::new()
+    ///     .invoke_filter(None, &["plugin:fs|*", "scrub_timeline"]);
+    /// # let _ = plugin;
+    /// ```
+    pub fn invoke_filter(mut self, allow: Option<&[&str]>, deny: &[&str]) -> Self {
+        let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
+        self.invokes = Some(InvokeFilter {
+            allow: allow.map(owned),
+            deny: owned(deny),
+        });
         self
     }
 
@@ -291,6 +323,7 @@ impl Builder {
             strict,
             before_send,
             capture,
+            invokes,
         } = self;
         let strict = strict.unwrap_or(cfg!(debug_assertions));
         let mut plugin = PluginBuilder::<R, Option<serde_json::Value>>::new(PLUGIN_ID);
@@ -298,6 +331,9 @@ impl Builder {
             let options = serde_json::json!({
                 "errors": true,
                 "console": methods.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+                "invokes": invokes.map_or(serde_json::Value::Bool(false), |filter| {
+                    serde_json::to_value(filter).unwrap_or_default()
+                }),
             });
             plugin = plugin.js_init_script(format!(
                 "window.__OTEL_CAPTURE_OPTIONS__ = {options};\n{CAPTURE_SCRIPT}"
@@ -321,6 +357,7 @@ impl Builder {
                 commands::get_config,
                 commands::get_consent,
                 commands::get_previous_crash,
+                commands::get_resource,
                 commands::subscribe_series,
                 commands::ack_series,
                 commands::unsubscribe_series,
@@ -336,6 +373,7 @@ impl Builder {
                 commands::write_diagnostics,
                 commands::log,
                 commands::record_ui_timings,
+                commands::record_invokes,
             ])
             .setup(move |app, api| {
                 let setup = Setup {

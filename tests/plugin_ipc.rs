@@ -503,7 +503,8 @@ fn a_backend_command_joins_the_webview_trace_through_the_traceparent_header() {
     .unwrap();
     let traceparent = root["traceparent"].as_str().unwrap().to_owned();
     // The header reaches commands as the remote parent: the plugin's own `get_health`
-    // ignores it, an app command uses `remote_parent`; here the engine side is checked.
+    // ignores it, an app command's `InvokeTrace` takes it (tests/invoke_trace.rs); here
+    // the engine side is checked.
     let cx = tauri_plugin_opentelemetry::engine::tracing::remote_context(&traceparent).unwrap();
     let tracer = app.telemetry().tracer().clone();
     let _guard = cx.attach();

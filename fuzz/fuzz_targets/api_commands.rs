@@ -124,6 +124,11 @@ fuzz_target!(|data: &[u8]| {
                 check(api::record_ui_timings(t.sources(), "fuzz", &timings));
             }
         }
+        "record_invokes" => {
+            if let Some(report) = decode::<api::InvokeReport>(&args, "report") {
+                check(api::record_invokes(t.sources(), "fuzz", &report));
+            }
+        }
         "log" => {
             if let Some(entry) = decode::<api::WebviewLogEntry>(&args, "entry") {
                 check(api::webview_log(t.sources(), "fuzz", &entry));

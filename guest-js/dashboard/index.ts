@@ -148,7 +148,7 @@ function mount(element: HTMLElement, options: DashboardOptions, mode: Mode): Das
     options.client,
     options.canWrite ?? false,
     errors,
-    (tab, traceId) => show(tab, traceId),
+    (tab, target) => show(tab, target),
     bundle !== undefined ? () => bundle.writtenAtMs : Date.now
   )
 
@@ -213,7 +213,7 @@ function mount(element: HTMLElement, options: DashboardOptions, mode: Mode): Das
     )
   )
   let current: Scope | undefined
-  const show = (tab: Tab, traceId?: string) => {
+  const show = (tab: Tab, target?: string) => {
     current?.close()
     current = scope.child()
     for (const button of tabs) {
@@ -227,7 +227,7 @@ function mount(element: HTMLElement, options: DashboardOptions, mode: Mode): Das
       h(
         'div',
         { class: `view view-${tab}`, 'data-testid': `view-${tab}` },
-        VIEWS[tab].view(ctx, current, traceId)
+        VIEWS[tab].view(ctx, current, target)
       )
     )
   }

@@ -5,11 +5,13 @@
  * says) become log records, with no frontend code. It talks to Tauri's IPC directly (the
  * page may not use the npm client at all) and stops after the first refusal when the
  * window lacks `opentelemetry:allow-capture`. It also measures the page's responsiveness
- * (frame intervals while visible, long tasks, page load) and reports it every 5 s. Built by `npm run build:init` into
+ * (frame intervals while visible, long tasks, page load) and reports it every 5 s, and
+ * traces every invoke (a client span whose `traceparent` goes with the call). Built by `npm run build:init` into
  * `src/capture-init.js`, which the plugin embeds.
  * @module
  */
 import { type CaptureOptions, LogSender, installCapture, measureUi } from '../src/capture'
+import { type InvokeTracingOptions, traceInvokes } from '../src/invokes'
 
 interface Internals {
   invoke(command: string, args?: Record<string, unknown>): Promise<unknown>
@@ -17,7 +19,7 @@ interface Internals {
 
 const page = window as typeof window & {
   __TAURI_INTERNALS__?: Internals
-  __OTEL_CAPTURE_OPTIONS__?: CaptureOptions & { ui?: boolean }
+  __OTEL_CAPTURE_OPTIONS__?: CaptureOptions & { ui?: boolean; invokes?: InvokeTracingOptions | false }
   __OTEL_CAPTURE__?: unknown
 }
 
@@ -30,5 +32,11 @@ if (internals !== undefined && page.__OTEL_CAPTURE__ === undefined) {
   page.__OTEL_CAPTURE__ = installCapture(sender, options)
   if (options.ui ?? true) {
     measureUi((timings) => internals.invoke('plugin:opentelemetry|record_ui_timings', { timings }))
+  }
+  if (options.invokes !== false) {
+    traceInvokes(
+      (report) => internals.invoke('plugin:opentelemetry|record_invokes', { report }),
+      options.invokes ?? {}
+    )
   }
 }

@@ -137,6 +137,7 @@ function getLogs(bundle: DiagnosticsBundle, filter: LogFilter = {}): LogRecord[]
         Object.values(r.fields).some((v) => v.toLowerCase().includes(text))
     )
     .filter((r) => filter.traceId === undefined || r.traceId === filter.traceId)
+    .filter((r) => filter.sessionId === undefined || r.sessionId === filter.sessionId)
     .slice(0, filter.limit ?? 200)
 }
 
@@ -187,7 +188,8 @@ export function bundleTransport(bundle: DiagnosticsBundle): Transport {
     get_alert_history: () => bundle.alertHistory,
     get_export_status: () => bundle.exportStatus,
     get_config: () => bundle.config,
-    get_previous_crash: () => bundle.previousCrash ?? null
+    get_previous_crash: () => bundle.previousCrash ?? null,
+    get_resource: () => bundle.resource
   }
   return {
     async call<T>(command: string, args?: Record<string, unknown>): Promise<T> {

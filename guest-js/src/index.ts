@@ -37,6 +37,7 @@ import type { SeriesData } from './bindings/SeriesData'
 import type { SeriesQuery } from './bindings/SeriesQuery'
 import type { SeriesSelector } from './bindings/SeriesSelector'
 import type { SeriesUpdate } from './bindings/SeriesUpdate'
+import type { InvokeReport } from './bindings/InvokeReport'
 import type { SpanRef } from './bindings/SpanRef'
 import type { SpanStart } from './bindings/SpanStart'
 import type { StatusChange } from './bindings/StatusChange'
@@ -54,6 +55,10 @@ export type { Consent } from './bindings/Consent'
 export type { CrashReport } from './bindings/CrashReport'
 export type { SourceLocation } from './bindings/SourceLocation'
 export type { UiTimings } from './bindings/UiTimings'
+export type { InvokeReport } from './bindings/InvokeReport'
+export type { InvokeTiming } from './bindings/InvokeTiming'
+export type { InvokeTracingOptions } from './invokes'
+export { NEVER_TRACED, ipcCommand, isTraced, traceInvokes } from './invokes'
 export type { WebviewException } from './bindings/WebviewException'
 export type { WebviewLogEntry } from './bindings/WebviewLogEntry'
 export type { Capture, CaptureOptions, ConsoleMethod, LogLevel } from './capture'
@@ -200,6 +205,15 @@ export class TelemetryClient {
   }
 
   /**
+   * The OpenTelemetry resource every signal carries, as text: `service.name`,
+   * `service.version`, `session.id` (this launch: a log record's `sessionId` says which
+   * launch it belongs to), `service.instance.id`, OS and host.
+   */
+  getResource(): Promise<Record<string, string>> {
+    return this.transport.call('get_resource')
+  }
+
+  /**
    * Records the user's choice, kept for the next launches (needs
    * `opentelemetry:allow-set-consent`, also in `opentelemetry:allow-write`).
    */
@@ -271,6 +285,16 @@ export class TelemetryClient {
    */
   recordUiTimings(timings: UiTimings): Promise<boolean> {
     return this.transport.call('record_ui_timings', { timings })
+  }
+
+  /**
+   * Records the invokes this window measured: their client spans and
+   * `tauri_ipc_duration_ms` (needs `opentelemetry:allow-record-invokes`, in `allow-capture`
+   * and `allow-write`; the plugin's init script sends them by itself). Resolves to `false`
+   * when the window's budget was spent.
+   */
+  recordInvokes(report: InvokeReport): Promise<boolean> {
+    return this.transport.call('record_invokes', { report })
   }
 
   /** The `traceparent` of the innermost UI span of {@link withSpan} still running. */

@@ -40,7 +40,8 @@ function bundle(): DiagnosticsBundle {
     message,
     fields: {},
     traceId: null,
-    spanId: null
+    spanId: null,
+    sessionId: 's1'
   })
   return {
     format: DIAGNOSTICS_FORMAT,

@@ -403,7 +403,8 @@ describe('the log tail', () => {
     message,
     fields: {},
     traceId: null,
-    spanId: null
+    spanId: null,
+    sessionId: 's1'
   })
 
   it('accepts each record once across overlapping polls, oldest first', () => {

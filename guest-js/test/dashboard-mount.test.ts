@@ -160,7 +160,8 @@ function fakeEngine(
     },
     list_traces: () => [TRACE],
     get_trace: () => TRACE,
-    get_logs: () => [
+    get_logs: (args) =>
+      [
       {
         timestampMs: NOW,
         level: 'ERROR',
@@ -168,9 +169,24 @@ function fakeEngine(
         message: 'encode failed',
         fields: {},
         traceId: TRACE.traceId,
-        spanId: null
+        spanId: null,
+        sessionId: 'this-session'
+      },
+      {
+        timestampMs: NOW - 60_000,
+        level: 'ERROR',
+        target: 'telemetry::panics',
+        message: 'the previous session crashed: index out of bounds',
+        fields: {},
+        traceId: null,
+        spanId: null,
+        sessionId: 'previous-session'
       }
-    ]
+    ].filter((r) => {
+        const session = (args.filter as { sessionId?: string } | null)?.sessionId
+        return session === undefined || r.sessionId === session
+      }),
+    get_resource: () => ({ 'service.name': 'studio', 'session.id': 'this-session' })
   }
   const transport: Transport = {
     async call<T>(command: string, args?: Record<string, unknown>) {
@@ -280,6 +296,12 @@ describe('the mounted dashboard', () => {
     expect(crash.textContent).toContain('thread encoder-3')
     expect(crash.textContent).toContain('src/encoders.rs:88:9')
     expect(crash.querySelector('pre')!.textContent).toBe('0: studio::encoders::encode')
+    $(host, 'crash-logs')!.click()
+    await vi.waitFor(() => expect($(host, 'view-logs')).not.toBeNull())
+    expect(($(host, 'log-session') as HTMLSelectElement).value).toBe('5f0c')
+    await vi.waitFor(() =>
+      expect(engine.calls.some((c) => c.command === 'get_logs' && (c.args.filter as { sessionId?: string }).sessionId === '5f0c')).toBe(true)
+    )
   })
 
   it('loads chart history, then appends only newer stream points', async () => {
@@ -484,11 +506,34 @@ describe('the mounted dashboard', () => {
     const engine = fakeEngine()
     dashboard = mountDashboard(host, { client: engine.client })
     $(host, 'tab-logs')!.click()
-    await vi.waitFor(() => expect($$(host, 'log-row')).toHaveLength(1))
+    await vi.waitFor(() => expect($$(host, 'log-row')).toHaveLength(2))
     await vi.advanceTimersByTimeAsync(3000)
     expect(engine.calls.filter((c) => c.command === 'get_logs').length).toBeGreaterThan(2)
-    expect($$(host, 'log-row')).toHaveLength(1)
+    expect($$(host, 'log-row')).toHaveLength(2)
     expect($(host, 'log-row')!.dataset.level).toBe('ERROR')
+  })
+
+  it("filters logs by session, names this one, and tags another session's records", async () => {
+    const engine = fakeEngine()
+    dashboard = mountDashboard(host, { client: engine.client })
+    $(host, 'tab-logs')!.click()
+    await vi.waitFor(() => expect($$(host, 'log-row')).toHaveLength(2))
+    const select = $(host, 'log-session') as HTMLSelectElement
+    const options = [...select.options].map((o) => [o.value, o.textContent])
+    expect(options).toEqual([
+      ['', 'All sessions'],
+      ['this-session', 'This session (this-ses)'],
+      ['previous-session', 'Session previous']
+    ])
+    const tags = $$(host, 'log-session-tag')
+    expect(tags).toHaveLength(1)
+    expect(tags[0].closest('[data-testid="log-row"]')!.textContent).toContain('the previous session crashed')
+    select.value = 'this-session'
+    select.dispatchEvent(new Event('change'))
+    await vi.waitFor(() => expect($$(host, 'log-row')).toHaveLength(1))
+    const last = engine.calls.filter((c) => c.command === 'get_logs').pop()!
+    expect(last.args.filter).toMatchObject({ sessionId: 'this-session' })
+    expect($(host, 'log-row')!.textContent).toContain('encode failed')
   })
 
   it('offers writes only with canWrite', async () => {

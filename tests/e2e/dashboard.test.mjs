@@ -164,6 +164,19 @@ test('logs tail live and filter by level', async () => {
   await shot('logs')
 })
 
+test("logs filter by session: this launch's session.id is offered and its records kept", async () => {
+  const { 'session.id': session } = await api('get_resource')
+  assert.match(session, /^[0-9a-f-]{36}$/)
+  await open('logs')
+  await page.waitForSelector(`[data-testid="log-session"] option[value="${session}"]`, { state: 'attached' })
+  await page.selectOption('[data-testid="log-session"]', session)
+  await page.waitForSelector('[data-testid="log-row"]', { timeout: 30_000 })
+  const backend = await api('get_logs', { filter: { sessionId: session, limit: 5 } })
+  assert.ok(backend.length > 0 && backend.every((r) => r.sessionId === session))
+  const other = await api('get_logs', { filter: { sessionId: 'another-launch' } })
+  assert.deepEqual(other, [])
+})
+
 test('each environment value the studio could not use is a warning that names it', async () => {
   const logs = await api('get_logs', { filter: { minLevel: 'warn', text: 'environment variable', limit: 50 } })
   const named = logs.filter((r) => r.target === 'telemetry::config').map((r) => r.message)

@@ -237,3 +237,38 @@ test('the app serves the same dashboard over HTTP while its window is open', asy
   assert.equal(page.status, 200)
   assert.match(await page.text(), /assets\/dashboard\.js/)
 })
+
+test("a click on a studio command is one trace: the webview's client span, the command's span and its tracing work", async () => {
+  await run('document.querySelector(\'[data-testid="export-project"]\').click()')
+  const state = await waitFor('the export to finish', () =>
+    attribute('[data-testid="project-status"]', 'data-state').then((s) => (s === 'exported' || s === 'failed' ? s : null))
+  )
+  assert.equal(state, 'exported', await attribute('[data-testid="project-status"]', 'data-state'))
+  // The init script reports what it measured every 2 s; the trace is complete once the
+  // client span (its root) has arrived.
+  const api = async (command, args) => {
+    const response = await fetch(`http://127.0.0.1:${metricsPort}/api/${command}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(args)
+    })
+    assert.equal(response.status, 200, command)
+    return response.json()
+  }
+  const trace = await waitFor('the trace with its client span', async () => {
+    const traces = await api('list_traces', { filter: { name: 'export_project' } })
+    return traces.find((t) => t.spans.some((s) => s.attributes['tauri.outcome'] === 'ok')) ?? null
+  }, { timeoutMs: 30_000 })
+  const client = trace.spans.find((s) => s.attributes['tauri.outcome'] === 'ok')
+  assert.equal(client.parentSpanId, null, 'the client span is the root')
+  assert.equal(client.attributes['rpc.system'], 'tauri')
+  assert.equal(client.attributes['rpc.service'], 'app')
+  assert.equal(client.attributes['tauri.window'], 'main')
+  const server = trace.spans.find((s) => s.name === 'export_project' && s.parentSpanId === client.spanId)
+  assert.ok(server, `the command's span is the client span's child: ${JSON.stringify(trace.spans)}`)
+  const encodes = trace.spans.filter((s) => s.name === 'encode_segment' && s.parentSpanId === server.spanId)
+  assert.equal(encodes.length, 4, 'each #[instrument] segment is a child of the command span')
+  assert.ok(trace.spans.some((s) => s.name === 'read_project' && s.parentSpanId === server.spanId))
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+  assert.match(text, /tauri_ipc_duration_ms_count\{command="export_project",outcome="ok"\} [1-9]/)
+})

@@ -169,8 +169,24 @@ async fn a_panic_that_aborts_leaves_a_report_the_next_launch_sends_and_shows() {
         record.message,
         "the previous session crashed: codec state corrupted at frame 1234"
     );
-    assert_eq!(record.fields["session.id"], crash.session_id);
+    assert_eq!(record.session_id, crash.session_id);
     assert_eq!(record.fields["crash.previous_session"], "true");
+    // The panel's session filter: the report is the previous session's, not this one's.
+    let this = telemetry_engine::api::resource(telemetry.sources())["session.id"].clone();
+    assert_ne!(this, crash.session_id);
+    let of = |session: &str| {
+        let filter = telemetry_engine::api::LogFilter {
+            session_id: Some(session.to_owned()),
+            ..Default::default()
+        };
+        telemetry_engine::api::logs(telemetry.sources(), filter).unwrap()
+    };
+    let previous = of(&crash.session_id);
+    assert_eq!(previous.len(), 1, "{previous:?}");
+    assert!(previous[0].message.contains("codec state corrupted"));
+    assert!(of(&this)
+        .iter()
+        .all(|r| r.session_id == this && !r.message.contains("codec")));
     assert!(record.fields["exception.stacktrace"].contains("panics_child"));
     telemetry.shutdown().await;
 }
@@ -195,7 +211,7 @@ async fn a_killed_session_is_reported_as_an_unclean_exit() {
         crash.message
     );
     let record = error_record(&telemetry, "without a clean exit");
-    assert_eq!(record.fields["session.id"], crash.session_id);
+    assert_eq!(record.session_id, crash.session_id);
     telemetry.shutdown().await;
     // Reported once: the launch after that one had a clean exit.
     let telemetry = common::start(config(dir.path())).await;

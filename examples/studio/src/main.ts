@@ -2,6 +2,7 @@
 // `opentelemetry:allow-write`, so the panel offers "run now", silence and acknowledge.
 // The main window can also pop the panel out into a window of its own; each window
 // subscribes to its own series streams, and the plugin ends them when the window closes.
+import { invoke } from '@tauri-apps/api/core'
 import { WebviewWindow, getCurrentWebviewWindow } from '@tauri-apps/api/webviewWindow'
 import { TelemetryClient, tauriTransport } from 'tauri-plugin-opentelemetry-api'
 import { mountDashboard } from 'tauri-plugin-opentelemetry-api/dashboard'
@@ -17,6 +18,31 @@ if (root !== null) {
     title: 'Timeline Studio'
   })
 }
+
+// The studio's own commands. The plugin's init script traces each invoke (a client span,
+// its traceparent sent with the call) and the commands' backend work joins that trace:
+// no telemetry code here or in the commands beyond their attribute.
+const status = document.querySelector<HTMLOutputElement>('[data-testid="project-status"]')
+const PROJECT = 'trailer.studio'
+async function project(action: 'open' | 'export'): Promise<void> {
+  if (status === null) return
+  status.dataset.state = 'busy'
+  try {
+    if (action === 'open') {
+      const clips = await invoke<number>('open_project', { path: PROJECT })
+      status.textContent = `${PROJECT}: ${clips} clips`
+    } else {
+      const bytes = await invoke<number>('export_project', { path: PROJECT, segments: 4 })
+      status.textContent = `exported ${(bytes / 1_048_576).toFixed(0)} MiB`
+    }
+    status.dataset.state = action === 'open' ? 'opened' : 'exported'
+  } catch (error) {
+    status.textContent = String(error)
+    status.dataset.state = 'failed'
+  }
+}
+document.querySelector('[data-testid="open-project"]')?.addEventListener('click', () => void project('open'))
+document.querySelector('[data-testid="export-project"]')?.addEventListener('click', () => void project('export'))
 
 // An uncaught error, on purpose: the plugin's init script sends it, with its stack, as
 // an ERROR log record (the panel's Logs view shows it) and counts webview_errors_total.

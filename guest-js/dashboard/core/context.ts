@@ -38,8 +38,8 @@ export class Context {
     readonly canWrite: boolean,
     /** Where failures show. */
     readonly errors: ErrorStrip,
-    /** Switches to a tab, with a trace to open on the traces tab. */
-    readonly navigate: (tab: Tab, traceId?: string) => void,
+    /** Switches to a tab, with what to show there: a trace id on the traces tab, a session id on the logs tab. */
+    readonly navigate: (tab: Tab, target?: string) => void,
     /** The time the views show as "now" (Unix ms): the clock, or a bundle's writing time. */
     readonly now: () => number = Date.now
   ) {}

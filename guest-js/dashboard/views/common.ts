@@ -12,7 +12,7 @@ import type { Scope } from '../core/scope.js'
  * Builds a view; everything it starts is added to `scope`, which closes when the view is
  * left. `traceId` is the trace to open (traces view only).
  */
-export type View = (ctx: Context, scope: Scope, traceId?: string) => HTMLElement
+export type View = (ctx: Context, scope: Scope, target?: string) => HTMLElement
 
 /** A colour family for a status. */
 export type Tone = 'ok' | 'warn' | 'bad' | 'muted'
@@ -80,7 +80,11 @@ export function debounced(scope: Scope, ms: number, run: () => void): () => void
 }
 
 /** One log record as a row (`data-testid="log-row"`); `openTrace` makes its trace id a link. */
-export function logRow(record: LogRecord, openTrace?: (traceId: string) => void): HTMLElement {
+export function logRow(
+  record: LogRecord,
+  openTrace?: (traceId: string) => void,
+  currentSession?: string
+): HTMLElement {
   // A stack (a webview error's, a panic's backtrace) is shown on its own, folded.
   const stack = record.fields['exception.stacktrace']
   const fields = Object.entries(record.fields)
@@ -103,6 +107,14 @@ export function logRow(record: LogRecord, openTrace?: (traceId: string) => void)
     h('span', { class: 'log-level' }, record.level),
     h('span', { class: 'log-target muted' }, record.target),
     h('span', { class: 'log-message' }, record.message),
+    currentSession !== undefined &&
+      record.sessionId !== undefined &&
+      record.sessionId !== currentSession &&
+      h(
+        'span',
+        { class: 'log-session muted', 'data-testid': 'log-session-tag', title: `session ${record.sessionId}` },
+        `session ${record.sessionId.slice(0, 8)}`
+      ),
     fields !== '' && h('span', { class: 'log-fields muted' }, fields),
     stack !== undefined &&
       h(

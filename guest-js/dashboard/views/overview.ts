@@ -43,7 +43,7 @@ const CHILDREN = [
 ]
 
 /** What the previous session left: its panic, or an exit that was not clean. */
-function crashReport(report: CrashReport): HTMLElement {
+function crashReport(report: CrashReport, showLogs: (sessionId: string) => void): HTMLElement {
   const panic = report.kind === 'panic'
   const facts = [
     formatTime(report.timeMs),
@@ -61,6 +61,11 @@ function crashReport(report: CrashReport): HTMLElement {
     ),
     h('p', { 'data-testid': 'crash-message' }, report.message),
     h('p', { class: 'muted' }, facts.join(' · ')),
+    h(
+      'button',
+      { class: 'link', 'data-testid': 'crash-logs', onclick: () => showLogs(report.sessionId) },
+      "Show that session's logs"
+    ),
     report.backtrace !== null &&
       h('details', {}, h('summary', {}, 'Backtrace'), h('pre', {}, report.backtrace))
   )
@@ -80,7 +85,7 @@ const WINDOWS = [
 export const overviewView: View = (ctx, scope) => {
   const crash = h('div', { class: 'crash-slot' })
   void ctx.call('get_previous_crash', () => ctx.client.getPreviousCrash()).then((report) => {
-    if (!scope.closed && report) fill(crash, crashReport(report))
+    if (!scope.closed && report) fill(crash, crashReport(report, (id) => ctx.navigate('logs', id)))
   })
   const health = h('div', {
     class: 'health-summary',

@@ -17,6 +17,10 @@ text?: string,
  */
 traceId?: string, 
 /**
+ * Only records of this session (a record's `sessionId`).
+ */
+sessionId?: string, 
+/**
  * At most this many, newest first. Default 200.
  */
 limit?: number, };

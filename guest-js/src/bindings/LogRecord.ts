@@ -31,4 +31,9 @@ traceId: string | null,
 /**
  * Span id of the current span, if one is recording.
  */
-spanId: string | null, };
+spanId: string | null, 
+/**
+ * The `session.id` of the launch it belongs to: this one's, or the one the record
+ * names (a previous session's crash report).
+ */
+sessionId: string, };

@@ -75,6 +75,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     read("get_config"),
     read("get_consent"),
     read("get_previous_crash"),
+    read("get_resource"),
     stream("subscribe_series"),
     stream("ack_series"),
     stream("unsubscribe_series"),
@@ -90,4 +91,5 @@ pub const COMMANDS: &[CommandSpec] = &[
     write("write_diagnostics"),
     write("log"),
     write("record_ui_timings"),
+    write("record_invokes"),
 ];

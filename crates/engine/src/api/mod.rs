@@ -226,6 +226,7 @@ pub async fn read(
         "get_config" => json(t.config.redacted()),
         "get_consent" => json(consent(t)),
         "get_previous_crash" => json(t.previous_crash.lock().clone()),
+        "get_resource" => json(resource(t)),
         other => Err(ApiError::UnknownCommand(other.to_owned())),
     }
 }
@@ -481,6 +482,21 @@ pub(crate) fn trace_summary(trace: &TraceRecord) -> TraceSummary {
     }
 }
 
+/// The OpenTelemetry resource every signal carries, as text: service name and version,
+/// `session.id` (this launch), `service.instance.id`, OS and host.
+///
+/// # Examples
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let telemetry = telemetry_engine::TelemetryManager::new(Default::default()).await.unwrap();
+/// let resource = telemetry_engine::api::resource(telemetry.sources());
+/// assert!(resource.contains_key("session.id"));
+/// # }
+/// ```
+pub fn resource(t: &Sources) -> BTreeMap<String, String> {
+    (*t.resource).clone()
+}
+
 /// Recent log records matching `filter`, newest first (at most 200 unless `limit` says).
 ///
 /// # Errors
@@ -499,6 +515,7 @@ pub fn logs(t: &Sources, filter: LogFilter) -> Result<Vec<LogRecord>, ApiError> 
         min_level,
         text: filter.text,
         trace_id: filter.trace_id,
+        session_id: filter.session_id,
         limit: Some(filter.limit.unwrap_or(200) as usize),
     }))
 }

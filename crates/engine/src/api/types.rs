@@ -106,6 +106,8 @@ pub struct LogFilter {
     pub text: Option<String>,
     /// Only records of this trace.
     pub trace_id: Option<String>,
+    /// Only records of this session (a record's `sessionId`).
+    pub session_id: Option<String>,
     /// At most this many, newest first. Default 200.
     pub limit: Option<u32>,
 }

@@ -23,6 +23,8 @@ pub(crate) struct EcsFileExporter {
     path: String,
     file: Mutex<RotatingFile>,
     service: Map<String, Value>,
+    /// This launch's `session.id` (from the resource).
+    session: String,
 }
 
 impl EcsFileExporter {
@@ -31,6 +33,7 @@ impl EcsFileExporter {
             path: config.path.clone(),
             file: Mutex::new(RotatingFile::new(config)),
             service: Map::new(),
+            session: String::new(),
         }
     }
 
@@ -59,13 +62,16 @@ pub(crate) fn ecs_document(record: &LogRecord, service: &Map<String, Value>) -> 
     if let Some(id) = &record.span_id {
         doc.insert("span".into(), json!({ "id": id }));
     }
-    if !record.fields.is_empty() {
-        // ECS `labels` are flat keyword values; dots in keys are not allowed there.
-        let labels: Map<String, Value> = record
-            .fields
-            .iter()
-            .map(|(k, v)| (k.replace('.', "_"), json!(v)))
-            .collect();
+    // ECS `labels` are flat keyword values; dots in keys are not allowed there.
+    let mut labels: Map<String, Value> = record
+        .fields
+        .iter()
+        .map(|(k, v)| (k.replace('.', "_"), json!(v)))
+        .collect();
+    if !record.session_id.is_empty() {
+        labels.insert("session_id".into(), json!(record.session_id));
+    }
+    if !labels.is_empty() {
         doc.insert("labels".into(), Value::Object(labels));
     }
     Value::Object(doc)
@@ -75,7 +81,7 @@ impl LogExporter for EcsFileExporter {
     async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
         let mut file = self.file.lock();
         for (record, _scope) in batch.iter() {
-            let doc = ecs_document(&LogRecord::from_sdk(record), &self.service);
+            let doc = ecs_document(&LogRecord::from_sdk(record, &self.session), &self.service);
             self.write(file.write_line(&doc.to_string()))?;
         }
         self.write(file.flush())
@@ -93,6 +99,7 @@ impl LogExporter for EcsFileExporter {
             }
         }
         self.service = service;
+        self.session = super::store::session_of(resource);
     }
 }
 
@@ -110,6 +117,7 @@ mod tests {
             fields: [("codec".to_string(), "h264".to_string())].into(),
             trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
             span_id: Some("00f067aa0ba902b7".into()),
+            session_id: "5f0c".into(),
         };
         let mut service = Map::new();
         service.insert("name".into(), json!("studio"));
@@ -123,5 +131,6 @@ mod tests {
         assert_eq!(doc["trace"]["id"], "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(doc["span"]["id"], "00f067aa0ba902b7");
         assert_eq!(doc["labels"]["codec"], "h264");
+        assert_eq!(doc["labels"]["session_id"], "5f0c");
     }
 }

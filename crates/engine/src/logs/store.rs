@@ -34,6 +34,9 @@ pub struct LogRecord {
     pub trace_id: Option<String>,
     /// Span id of the current span, if one is recording.
     pub span_id: Option<String>,
+    /// The `session.id` of the launch it belongs to: this one's, or the one the record
+    /// names (a previous session's crash report).
+    pub session_id: String,
 }
 
 /// What to look for in [`LogStore::query`].
@@ -45,6 +48,8 @@ pub struct LogQuery {
     pub text: Option<String>,
     /// Only records of this trace.
     pub trace_id: Option<String>,
+    /// Only records of this session (`session.id`).
+    pub session_id: Option<String>,
     /// At most this many, newest first.
     pub limit: Option<usize>,
 }
@@ -99,6 +104,12 @@ impl LogStore {
                     .as_ref()
                     .is_none_or(|id| r.trace_id.as_ref() == Some(id))
             })
+            .filter(|r| {
+                query
+                    .session_id
+                    .as_ref()
+                    .is_none_or(|id| &r.session_id == id)
+            })
             .take(query.limit.unwrap_or(usize::MAX))
             .cloned()
             .collect()
@@ -109,12 +120,25 @@ impl LogStore {
 #[derive(Debug)]
 pub(crate) struct StoreProcessor {
     store: LogStore,
+    /// This launch's `session.id` (from the resource).
+    session: String,
 }
 
 impl StoreProcessor {
     pub(crate) fn new(store: LogStore) -> Self {
-        Self { store }
+        Self {
+            store,
+            session: String::new(),
+        }
     }
+}
+
+/// The `session.id` of `resource` (empty without one).
+pub(crate) fn session_of(resource: &opentelemetry_sdk::Resource) -> String {
+    resource
+        .get(&opentelemetry::Key::from_static_str("session.id"))
+        .map(|v| v.as_str().into_owned())
+        .unwrap_or_default()
 }
 
 impl std::fmt::Debug for LogStore {
@@ -127,7 +151,11 @@ impl std::fmt::Debug for LogStore {
 
 impl LogProcessor for StoreProcessor {
     fn emit(&self, data: &mut SdkLogRecord, _scope: &InstrumentationScope) {
-        self.store.push(LogRecord::from_sdk(data));
+        self.store.push(LogRecord::from_sdk(data, &self.session));
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.session = session_of(resource);
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -141,8 +169,9 @@ impl LogProcessor for StoreProcessor {
 
 impl LogRecord {
     /// The record the `tracing` bridge produced, in our flat form. Records that came from
-    /// the `log` crate get their real target back from the `log.target` field.
-    pub(crate) fn from_sdk(data: &SdkLogRecord) -> Self {
+    /// the `log` crate get their real target back from the `log.target` field; a record
+    /// without a `session.id` attribute is of `session`, this launch's.
+    pub(crate) fn from_sdk(data: &SdkLogRecord, session: &str) -> Self {
         let mut fields = BTreeMap::new();
         let mut log_target = None;
         for (key, value) in data.attributes_iter() {
@@ -173,9 +202,12 @@ impl LogRecord {
             level: data.severity_text().unwrap_or("INFO").to_owned(),
             target,
             message: data.body().map(any_to_string).unwrap_or_default(),
-            fields,
             trace_id,
             span_id,
+            session_id: fields
+                .remove("session.id")
+                .unwrap_or_else(|| session.to_owned()),
+            fields,
         }
     }
 }
@@ -196,6 +228,7 @@ mod tests {
 
     fn record(level: &str, message: &str, trace: Option<&str>) -> LogRecord {
         LogRecord {
+            session_id: if message == "disk full" { "s0" } else { "s1" }.into(),
             timestamp_ms: 0,
             level: level.into(),
             target: "studio".into(),
@@ -238,5 +271,11 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(of_trace.len(), 2);
+        let of_session = store.query(&LogQuery {
+            session_id: Some("s0".into()),
+            ..Default::default()
+        });
+        let messages: Vec<&str> = of_session.iter().map(|r| r.message.as_str()).collect();
+        assert_eq!(messages, ["disk full"]);
     }
 }

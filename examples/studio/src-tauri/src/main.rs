@@ -15,6 +15,8 @@
 //! every `--series-every`), and `--retention` shortens the in-app store's history, for the
 //! load and soak scripts. `--panic-in-worker-after` and `--abort-after` (`faults.rs`)
 //! demonstrate a worker panic and a crash.
+//! Its window calls the studio's own commands (`project.rs`: open a project, export it),
+//! each traced from the click to the backend work with no telemetry code.
 //! On Windows and macOS it opens its window; on Linux when `DISPLAY` or `WAYLAND_DISPLAY`
 //! names a display (`display.rs`). Otherwise, or with `--headless`, it runs the
 //! same workload without a window and serves the same dashboard over HTTP. Either way it
@@ -33,6 +35,7 @@ mod display;
 mod encoders;
 mod faults;
 mod load;
+mod project;
 mod workload;
 
 use std::process::ExitCode;
@@ -153,6 +156,10 @@ fn windowed(args: Args, config: TelemetryConfig) -> ExitCode {
         .build();
     let app = tauri::Builder::default()
         .plugin(plugin)
+        .invoke_handler(tauri::generate_handler![
+            project::open_project,
+            project::export_project
+        ])
         .setup(move |app| {
             let telemetry: Arc<TelemetryManager> = app.telemetry().clone();
             let handle = app.handle().clone();
