@@ -57,6 +57,19 @@ pub use models::{SpanRef, SpanStart};
 /// }
 /// ```
 pub use tauri_plugin_opentelemetry_macros::command;
+/// Native crashes (a segfault in a codec, an access violation in a driver) as minidumps:
+/// call it first in `main`. In the crash monitor (the app's executable, started again by
+/// the plugin) it serves until the app exits or crashes, then ends the process; in the app
+/// it returns at once. The next launch reports the crash (kind `native_crash`, with the
+/// minidump's path) like a panic. Without the call, a native crash is only "the session
+/// ended without a clean exit"; without the `minidumps` feature it does nothing.
+///
+/// # Examples
+/// ```no_run
+/// // The first line of `main`, before the Tauri app is built:
+/// tauri_plugin_opentelemetry::crash_monitor();
+/// ```
+pub use telemetry_engine::logs::crash_monitor;
 
 /// Per-app state of the plugin surface: live streams and spans opened by the webview.
 pub(crate) struct PluginState {

@@ -285,7 +285,8 @@ describe('the mounted dashboard', () => {
       message: 'codec state corrupted at frame 1234',
       location: 'src/encoders.rs:88:9',
       thread: 'encoder-3',
-      backtrace: '0: studio::encoders::encode'
+      backtrace: '0: studio::encoders::encode',
+      minidump: '/data/minidumps/1764110538123-5f0c.dmp'
     })
     dashboard = mountDashboard(host, { client: engine.client })
     await vi.waitFor(() => expect($(host, 'previous-crash')).not.toBeNull())
@@ -295,6 +296,7 @@ describe('the mounted dashboard', () => {
     expect($(host, 'crash-message')!.textContent).toBe('codec state corrupted at frame 1234')
     expect(crash.textContent).toContain('thread encoder-3')
     expect(crash.textContent).toContain('src/encoders.rs:88:9')
+    expect(crash.textContent).toContain('minidump /data/minidumps/1764110538123-5f0c.dmp')
     expect(crash.querySelector('pre')!.textContent).toBe('0: studio::encoders::encode')
     $(host, 'crash-logs')!.click()
     await vi.waitFor(() => expect($(host, 'view-logs')).not.toBeNull())

@@ -388,6 +388,17 @@ impl TelemetryManager {
         if let Some(capture) = &self.panics {
             *self.sources.previous_crash.lock() = capture.take_previous();
             panics::install(capture.clone());
+            #[cfg(feature = "minidumps")]
+            if let (Some(storage), Some(session)) = (
+                self.sources.config.storage.dir.as_deref(),
+                self.sources.resource.get("session.id"),
+            ) {
+                crate::logs::native::start(
+                    std::path::Path::new(storage),
+                    session,
+                    self.sources.status.clone(),
+                );
+            }
         }
         for warning in &self.sources.config.warnings {
             ::tracing::warn!(

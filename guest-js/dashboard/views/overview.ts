@@ -49,7 +49,8 @@ function crashReport(report: CrashReport, showLogs: (sessionId: string) => void)
     formatTime(report.timeMs),
     report.thread !== null && `thread ${report.thread}`,
     report.location,
-    `session ${report.sessionId}`
+    `session ${report.sessionId}`,
+    report.minidump !== null && `minidump ${report.minidump}`
   ].filter((fact): fact is string => typeof fact === 'string' && fact !== '')
   return h(
     'section',
@@ -57,7 +58,9 @@ function crashReport(report: CrashReport, showLogs: (sessionId: string) => void)
     h(
       'strong',
       {},
-      panic ? 'The previous session crashed' : 'The previous session did not exit cleanly'
+      panic || report.kind === 'native_crash'
+        ? 'The previous session crashed'
+        : 'The previous session did not exit cleanly'
     ),
     h('p', { 'data-testid': 'crash-message' }, report.message),
     h('p', { class: 'muted' }, facts.join(' · ')),

@@ -5,8 +5,9 @@
  */
 export type CrashReport = { 
 /**
- * `panic`, or `unclean_exit` when the session ended without shutting down and left
- * no panic (a native crash, a kill, power loss).
+ * `panic`; `native_crash` for a signal or exception the crash monitor caught (see
+ * `crash_monitor`); or `unclean_exit` when the session ended without shutting down and
+ * left no other report (a native crash without the monitor, a kill, power loss).
  */
 kind: string, 
 /**
@@ -32,4 +33,8 @@ thread: string | null,
 /**
  * The backtrace, when `RUST_BACKTRACE` enabled one.
  */
-backtrace: string | null, };
+backtrace: string | null, 
+/**
+ * The minidump the crash monitor wrote (its path), for a native crash.
+ */
+minidump: string | null, };

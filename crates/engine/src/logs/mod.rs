@@ -12,6 +12,8 @@
 //! to the configured exporters; `logs.level` filters both spans and events.
 
 mod ecs;
+#[cfg(feature = "minidumps")]
+pub(crate) mod native;
 pub(crate) mod panics;
 mod store;
 
@@ -26,7 +28,19 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
+#[cfg(feature = "minidumps")]
+pub use native::{crash_monitor, MAX_DUMPS, MONITOR_ENV};
 pub use panics::CrashReport;
+
+/// Without the `minidumps` feature there is no crash monitor: this does nothing, and a
+/// native crash is reported as "the session ended without a clean exit".
+///
+/// # Examples
+/// ```
+/// telemetry_engine::logs::crash_monitor();
+/// ```
+#[cfg(not(feature = "minidumps"))]
+pub fn crash_monitor() {}
 pub use store::{LogQuery, LogRecord, LogStore};
 
 use crate::config::{shown_endpoint, BatchExportConfig, LogsExporter, TelemetryConfig};

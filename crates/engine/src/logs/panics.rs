@@ -46,8 +46,9 @@ const MAX_BACKTRACE: usize = 64 << 10;
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct CrashReport {
-    /// `panic`, or `unclean_exit` when the session ended without shutting down and left
-    /// no panic (a native crash, a kill, power loss).
+    /// `panic`; `native_crash` for a signal or exception the crash monitor caught (see
+    /// `crash_monitor`); or `unclean_exit` when the session ended without shutting down and
+    /// left no other report (a native crash without the monitor, a kill, power loss).
     pub kind: String,
     /// The `session.id` of the session it happened in.
     pub session_id: String,
@@ -62,6 +63,9 @@ pub struct CrashReport {
     pub thread: Option<String>,
     /// The backtrace, when `RUST_BACKTRACE` enabled one.
     pub backtrace: Option<String>,
+    /// The minidump the crash monitor wrote (its path), for a native crash.
+    #[serde(default)]
+    pub minidump: Option<String>,
 }
 
 /// What the hook records into; one per running manager.
@@ -110,6 +114,7 @@ impl PanicCapture {
                 reports.push(marker);
             }
         }
+        merge_aborts(&mut reports);
         reports.sort_by_key(|r| r.time_ms);
         for report in &reports {
             self.emit(report, true);
@@ -126,6 +131,7 @@ impl PanicCapture {
                 location: None,
                 thread: None,
                 backtrace: None,
+                minidump: None,
             };
             write_atomically(
                 &dir.join(MARKER),
@@ -161,6 +167,7 @@ impl PanicCapture {
                     .map_or_else(|| format!("{:?}", thread.id()), str::to_owned),
             ),
             backtrace: backtrace(),
+            minidump: None,
         };
         if let Some(dir) = &self.dir {
             let file = dir.join(format!(
@@ -217,6 +224,10 @@ fn emit_with(logger: &SdkLogger, report: &CrashReport, previous: bool) {
     record.set_target("telemetry::panics");
     let body = match (previous, report.kind.as_str()) {
         (true, "panic") => format!("the previous session crashed: {}", report.message),
+        (true, "native_crash") => format!(
+            "the previous session crashed: {}",
+            report.message.trim_start_matches("the process crashed: ")
+        ),
         (true, _) => format!(
             "the previous session {}",
             report.message.trim_start_matches("the session ")
@@ -250,6 +261,9 @@ fn emit_with(logger: &SdkLogger, report: &CrashReport, previous: bool) {
     }
     if let Some(backtrace) = &report.backtrace {
         attributes.push(("exception.stacktrace", AnyValue::from(backtrace.clone())));
+    }
+    if let Some(minidump) = &report.minidump {
+        attributes.push(("crash.minidump.path", AnyValue::from(minidump.clone())));
     }
     if previous {
         attributes.push(("session.id", AnyValue::from(report.session_id.clone())));
@@ -316,7 +330,7 @@ fn backtrace() -> Option<String> {
 }
 
 /// Writes `bytes` to `path` through a synced temporary file and a rename.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
@@ -333,10 +347,9 @@ fn read_reports(dir: &Path) -> Vec<CrashReport> {
     let mut reports = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
-        let is_report = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("panic-") && n.ends_with(".json"));
+        let is_report = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            (n.starts_with("panic-") || n.starts_with("native-")) && n.ends_with(".json")
+        });
         if !is_report {
             continue;
         }
@@ -348,6 +361,27 @@ fn read_reports(dir: &Path) -> Vec<CrashReport> {
         }
     }
     reports
+}
+
+/// One crash, one report: a native crash of a session that also panicked is the abort that
+/// followed the panic (`panic = "abort"`, a panic while panicking), so its minidump goes
+/// to that session's last panic report and it is not reported again.
+fn merge_aborts(reports: &mut Vec<CrashReport>) {
+    let natives: Vec<CrashReport> = reports
+        .iter()
+        .filter(|r| r.kind == "native_crash")
+        .cloned()
+        .collect();
+    for native in natives {
+        let panic = reports
+            .iter_mut()
+            .filter(|r| r.kind == "panic" && r.session_id == native.session_id)
+            .max_by_key(|r| r.time_ms);
+        if let Some(panic) = panic {
+            panic.minidump = native.minidump.clone();
+            reports.retain(|r| !(r.kind == "native_crash" && r.session_id == native.session_id));
+        }
+    }
 }
 
 /// The marker a session left if it did not shut down cleanly.
@@ -398,6 +432,45 @@ mod tests {
             "a panic with a payload that is not text"
         );
         assert_eq!(short(&"x".repeat(100)).len(), 64);
+    }
+
+    #[test]
+    fn the_abort_after_a_panic_is_one_report_with_the_minidump() {
+        let report = |kind: &str, session: &str, time_ms| CrashReport {
+            kind: kind.into(),
+            session_id: session.into(),
+            time_ms,
+            message: kind.into(),
+            location: None,
+            thread: None,
+            backtrace: None,
+            minidump: (kind == "native_crash").then(|| format!("{session}.dmp")),
+        };
+        let mut reports = vec![
+            report("panic", "a", 1),
+            report("panic", "a", 2),
+            report("native_crash", "a", 3),
+            report("native_crash", "b", 4),
+        ];
+        merge_aborts(&mut reports);
+        let kinds: Vec<(&str, &str, Option<&str>)> = reports
+            .iter()
+            .map(|r| {
+                (
+                    r.kind.as_str(),
+                    r.session_id.as_str(),
+                    r.minidump.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("panic", "a", None),
+                ("panic", "a", Some("a.dmp")),
+                ("native_crash", "b", Some("b.dmp"))
+            ]
+        );
     }
 
     #[test]

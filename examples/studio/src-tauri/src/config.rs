@@ -14,7 +14,8 @@ use crate::workload::Incidents;
 const USAGE: &str = "usage: studio [--headless] [--duration SECONDS] [--incident-every SECONDS] \
                      [--series N] [--series-every SECONDS] [--retention SECONDS] \
                      [--encode-every SECONDS] [--encode-rounds N] \
-                     [--panic-in-worker-after SECONDS] [--abort-after SECONDS]";
+                     [--panic-in-worker-after SECONDS] [--abort-after SECONDS] \
+                     [--segfault-after SECONDS]";
 
 /// The command line.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +39,8 @@ pub(crate) struct Args {
     pub(crate) panic_in_worker_after: Option<Duration>,
     /// Panics and aborts the process after this long (a crash).
     pub(crate) abort_after: Option<Duration>,
+    /// Dies of SIGSEGV after this long (a native crash; Unix).
+    pub(crate) segfault_after: Option<Duration>,
 }
 
 /// A positive number of seconds.
@@ -69,6 +72,7 @@ impl Args {
             },
             panic_in_worker_after: None,
             abort_after: None,
+            segfault_after: None,
         };
         let mut it = std::env::args().skip(1);
         while let Some(arg) = it.next() {
@@ -101,6 +105,9 @@ impl Args {
                         Some(seconds("--panic-in-worker-after", it.next())?);
                 }
                 "--abort-after" => args.abort_after = Some(seconds("--abort-after", it.next())?),
+                "--segfault-after" => {
+                    args.segfault_after = Some(seconds("--segfault-after", it.next())?);
+                }
                 other => return Err(format!("unknown argument {other:?}; {USAGE}")),
             }
         }

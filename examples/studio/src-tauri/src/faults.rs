@@ -2,7 +2,10 @@
 //! `--panic-in-worker-after SECONDS` panics on a render worker thread (the studio goes on;
 //! the panic is an ERROR record with `exception.*` and `process_panics_total` counts it),
 //! `--abort-after SECONDS` panics and then aborts the process, as a release build with
-//! `panic = "abort"` does (the next launch reports the crash).
+//! `panic = "abort"` does (the next launch reports the crash), `--segfault-after SECONDS`
+//! dies of SIGSEGV as a crashing codec would (the crash monitor writes a minidump; the
+//! next launch reports it). The studio has no unsafe code, so the signal comes from
+//! `kill`; the crash handler sees it as any SIGSEGV.
 
 use std::time::Duration;
 
@@ -23,6 +26,18 @@ pub(crate) fn schedule(args: &Args) {
                 panic!("encoder state corrupted, aborting (--abort-after)")
             });
             std::process::abort()
+        });
+    }
+    if let Some(after) = args.segfault_after {
+        spawn("codec", after, || {
+            let pid = std::process::id().to_string();
+            match std::process::Command::new("kill")
+                .args(["-SEGV", &pid])
+                .status()
+            {
+                Ok(_) => std::thread::park(),
+                Err(e) => eprintln!("studio: cannot send SIGSEGV: {e}"),
+            }
         });
     }
 }

@@ -5,7 +5,7 @@
 //! studio [--headless] [--duration SECONDS] [--incident-every SECONDS]
 //!        [--series N] [--series-every SECONDS] [--retention SECONDS]
 //!        [--encode-every SECONDS] [--encode-rounds N]
-//!        [--panic-in-worker-after SECONDS] [--abort-after SECONDS]
+//!        [--panic-in-worker-after SECONDS] [--abort-after SECONDS] [--segfault-after SECONDS]
 //! studio --encode-child SECONDS EXIT_CODE
 //! ```
 //! Every `--encode-every` seconds (default 10) the workload starts encoder child processes
@@ -48,6 +48,8 @@ use config::Args;
 use workload::{RenderQueue, RenderQueueCheck, Studio};
 
 fn main() -> ExitCode {
+    // First: in the crash monitor process this serves and exits (native crashes).
+    tauri_plugin_opentelemetry::crash_monitor();
     if let Some(code) = encoders::encoder_mode(&std::env::args().collect::<Vec<_>>()) {
         return code;
     }

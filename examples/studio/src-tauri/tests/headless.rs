@@ -425,4 +425,113 @@ fn an_abort_is_reported_by_the_next_launch_to_a_real_otlp_receiver_exactly_once(
         "the crash report arrives exactly once"
     );
     assert!(count(b"the previous session crashed: encoder state corrupted, aborting") == 1);
+    // The abort was caught by the crash monitor too: one report, the panic's, with the
+    // minidump of the abort.
+    assert_eq!(count(b"crash.minidump.path"), 1);
+}
+
+/// The files under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_native_crash_leaves_a_minidump_and_the_next_launch_reports_it_once() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let port = free_port();
+    let data = tempfile::tempdir().unwrap();
+    let launch = |extra: &[&str]| {
+        let mut cmd = runner();
+        cmd.env("PROMETHEUS_PORT", port.to_string())
+            .env("TELEMETRY_DATA_DIR", data.path())
+            .args(["--encode-rounds", "0"])
+            .args(extra)
+            .stderr(Stdio::null());
+        cmd
+    };
+    let (mut studio, _) = start(&mut launch(&["--duration", "60"]), "dashboard: ");
+    // The crash monitor is attached (a process of its own) once its status is Healthy.
+    let addr = format!("127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = request(&addr, "POST", "/api/get_export_status", "");
+        if status.contains(r#""crashes:native":{"state":"Healthy""#) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no crash monitor: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // A segfault, as a codec's: the process dies of it.
+    let pid = studio.0.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-SEGV", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let died = studio.0.wait().unwrap();
+    assert_eq!(
+        died.signal(),
+        Some(11),
+        "the studio died of SIGSEGV: {died:?}"
+    );
+    let dumps: Vec<_> = files_under(data.path())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "dmp"))
+        .collect();
+    assert_eq!(
+        dumps.len(),
+        1,
+        "one minidump: {:?}",
+        files_under(data.path())
+    );
+    let dump = std::fs::read(&dumps[0]).unwrap();
+    assert_eq!(&dump[..4], b"MDMP", "a minidump");
+    assert!(dump.len() > 4096);
+
+    // The next two launches send their logs to a real receiver: the report arrives once.
+    let (otlp, requests) = spawn_receiver();
+    let endpoint = format!("http://127.0.0.1:{otlp}");
+    for _ in 0..2 {
+        let status = launch(&["--duration", "2"])
+            .stdout(Stdio::null())
+            .env("OTEL_LOGS_EXPORTER", "otlp")
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+    let bodies: Vec<Vec<u8>> = requests
+        .try_iter()
+        .filter(|(line, _, _)| line.starts_with("POST /v1/logs "))
+        .map(|(_, _, body)| body)
+        .collect();
+    let count = |needle: &[u8]| -> usize {
+        bodies
+            .iter()
+            .map(|b| b.windows(needle.len()).filter(|w| *w == needle).count())
+            .sum()
+    };
+    assert_eq!(count(b"crash.previous_session"), 1, "reported exactly once");
+    assert_eq!(
+        count(b"the previous session crashed: SIGSEGV (signal 11)"),
+        1
+    );
+    assert_eq!(
+        count(dumps[0].display().to_string().as_bytes()),
+        1,
+        "with its minidump"
+    );
 }
