@@ -10,6 +10,7 @@ export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   resolve: {
     alias: [
+      { find: /^tauri-plugin-opentelemetry-api\/dashboard\/style\.css$/, replacement: repo('guest-js/dashboard/index.css') },
       { find: /^tauri-plugin-opentelemetry-api\/dashboard$/, replacement: repo('guest-js/dashboard/index.ts') },
       { find: /^tauri-plugin-opentelemetry-api$/, replacement: repo('guest-js/src/index.ts') }
     ]

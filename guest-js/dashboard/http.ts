@@ -3,6 +3,7 @@
  * page's origin, read-only, with the bearer token given once as `?token=`.
  * @module
  */
+import './index.css'
 import './page.css'
 
 import { TelemetryClient, httpTransport } from '../src/index.js'

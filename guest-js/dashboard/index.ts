@@ -2,13 +2,12 @@
  * The live telemetry dashboard: overview, metrics, traces, logs, health and alerts of a
  * `tauri-plugin-opentelemetry` backend, over any {@link TelemetryClient} (Tauri IPC inside
  * the app, or the engine's HTTP API in a browser). Plain DOM and uPlot; mount it into any
- * element, from a full page down to a ~360 px side panel.
+ * element, from a full page down to a ~360 px side panel. Its stylesheet is a file of its
+ * own: `import 'tauri-plugin-opentelemetry-api/dashboard/style.css'`.
  * @module
  */
 // First: uPlot (imported below, through the views) reads navigator.language on load.
 import './core/locale.js'
-import 'uplot/dist/uPlot.min.css'
-import './style.css'
 
 import {
   type DiagnosticsBundle,

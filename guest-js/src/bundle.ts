@@ -5,12 +5,12 @@
  * when it was written.
  * @module
  */
-import type { DiagnosticsBundle } from './bindings/DiagnosticsBundle'
-import type { LogFilter } from './bindings/LogFilter'
-import type { LogRecord } from './bindings/LogRecord'
-import type { SeriesQuery } from './bindings/SeriesQuery'
-import type { TraceFilter } from './bindings/TraceFilter'
-import type { TraceRecord } from './bindings/TraceRecord'
+import type { DiagnosticsBundle } from './bindings/DiagnosticsBundle.js'
+import type { LogFilter } from './bindings/LogFilter.js'
+import type { LogRecord } from './bindings/LogRecord.js'
+import type { SeriesQuery } from './bindings/SeriesQuery.js'
+import type { TraceFilter } from './bindings/TraceFilter.js'
+import type { TraceRecord } from './bindings/TraceRecord.js'
 import type { Transport } from './transport.js'
 
 /** What the `format` field of every bundle says. */

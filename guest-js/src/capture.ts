@@ -10,8 +10,8 @@
  * stops sending after the first refusal.
  * @module
  */
-import type { UiTimings } from './bindings/UiTimings'
-import type { WebviewLogEntry } from './bindings/WebviewLogEntry'
+import type { UiTimings } from './bindings/UiTimings.js'
+import type { WebviewLogEntry } from './bindings/WebviewLogEntry.js'
 
 /** A log record's level. */
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error'

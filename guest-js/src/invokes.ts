@@ -13,8 +13,8 @@
  * are not traced.
  * @module
  */
-import type { InvokeReport } from './bindings/InvokeReport'
-import type { InvokeTiming } from './bindings/InvokeTiming'
+import type { InvokeReport } from './bindings/InvokeReport.js'
+import type { InvokeTiming } from './bindings/InvokeTiming.js'
 
 /** Which invokes are traced. A pattern is a command name, or a prefix ending in `*`. */
 export interface InvokeTracingOptions {

@@ -5,9 +5,9 @@
  */
 import { Channel, invoke } from '@tauri-apps/api/core'
 
-import type { LiveEvent } from './bindings/LiveEvent'
-import type { SeriesSelector } from './bindings/SeriesSelector'
-import type { SeriesUpdate } from './bindings/SeriesUpdate'
+import type { LiveEvent } from './bindings/LiveEvent.js'
+import type { SeriesSelector } from './bindings/SeriesSelector.js'
+import type { SeriesUpdate } from './bindings/SeriesUpdate.js'
 
 /** The live change events: alert state changes, health status changes, completed traces. */
 export type TelemetryEvent = 'alert' | 'notification' | 'health' | 'trace'

@@ -6,6 +6,7 @@ import { invoke } from '@tauri-apps/api/core'
 import { WebviewWindow, getCurrentWebviewWindow } from '@tauri-apps/api/webviewWindow'
 import { TelemetryClient, tauriTransport } from 'tauri-plugin-opentelemetry-api'
 import { mountDashboard } from 'tauri-plugin-opentelemetry-api/dashboard'
+import 'tauri-plugin-opentelemetry-api/dashboard/style.css'
 
 /** The label of the pop-out window (the capability grants `panel-*` the panel's permissions). */
 const POP_OUT = 'panel-popout'

@@ -21,6 +21,7 @@ import '../page.css'
 
 import type { LatestValue } from '../../src/index.js'
 import { h } from '../core/dom.js'
+import '../index.css'
 import { mountDashboard } from '../index.js'
 import { FakeEngine, updateFor } from './engine.js'
 import { Peer } from './peer.js'
