@@ -71,6 +71,17 @@ pub use tauri_plugin_opentelemetry_macros::command;
 /// ```
 pub use telemetry_engine::logs::crash_monitor;
 
+/// The plugin, as [`Builder::build`] and [`init`] return it: name it in a function that
+/// builds the plugin without depending on `serde_json` yourself.
+///
+/// # Examples
+/// ```
+/// fn telemetry<R: tauri::Runtime>() -> tauri_plugin_opentelemetry::TelemetryPlugin<R> {
+///     tauri_plugin_opentelemetry::Builder::new().build()
+/// }
+/// ```
+pub type TelemetryPlugin<R> = TauriPlugin<R, Option<serde_json::Value>>;
+
 /// Per-app state of the plugin surface: live streams and spans opened by the webview.
 pub(crate) struct PluginState {
     pub(crate) streams: engine::api::Streams,
@@ -327,7 +338,7 @@ impl Builder {
     }
 
     /// Builds the plugin.
-    pub fn build<R: Runtime>(self) -> TauriPlugin<R, Option<serde_json::Value>> {
+    pub fn build<R: Runtime>(self) -> TelemetryPlugin<R> {
         let Builder {
             config: explicit,
             checks,
@@ -504,6 +515,6 @@ impl Setup {
 
 /// The plugin with its configuration from `tauri.conf.json` (`plugins.opentelemetry`) or,
 /// when that is absent, from the environment.
-pub fn init<R: Runtime>() -> TauriPlugin<R, Option<serde_json::Value>> {
+pub fn init<R: Runtime>() -> TelemetryPlugin<R> {
     Builder::new().build()
 }

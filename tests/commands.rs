@@ -89,3 +89,28 @@ fn the_fuzz_target_drives_every_write_and_stream_command() {
         assert!(driven, "the fuzz target has no arm for {}", command.name);
     }
 }
+
+#[test]
+fn the_ipc_reference_documents_every_command_in_its_permission_set() {
+    let doc = read("docs/commands.md");
+    let section = |heading: &str| {
+        let from = doc
+            .find(heading)
+            .unwrap_or_else(|| panic!("{heading} in docs/commands.md"));
+        let rest = &doc[from + heading.len()..];
+        rest[..rest.find("\n## ").unwrap_or(rest.len())].to_owned()
+    };
+    let (reads, writes) = (section("## Read"), section("## Write"));
+    for command in COMMANDS {
+        let row = format!("| `{}` |", command.name);
+        let (home, other) = match command.access {
+            Access::Read => (&reads, &writes),
+            _ => (&writes, &reads),
+        };
+        assert!(
+            home.contains(&row) && !other.contains(&row),
+            "docs/commands.md does not document {} in its section",
+            command.name
+        );
+    }
+}

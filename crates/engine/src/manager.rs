@@ -539,14 +539,22 @@ impl TelemetryManager {
             }
         }
         let mut servers = Vec::new();
+        let mut lines = Vec::new();
         for plan in plans {
             let metrics = plan.metrics.clone();
             let name = metrics
                 .as_ref()
                 .map_or_else(|| format!("server:{}", plan.port), |m| m.1.clone());
             let served = self.served(&plan.host);
+            let api = served.api.is_some();
             match RunningServer::start(plan, served).await {
                 Ok(server) => {
+                    lines.push(served_line(
+                        server.addr(),
+                        metrics.as_ref().map(|m| m.0.as_str()),
+                        api,
+                        server.serves_dashboard(),
+                    ));
                     if let Some((path, name)) = metrics {
                         self.sources.status.pending(
                             &name,
@@ -563,6 +571,14 @@ impl TelemetryManager {
                     self.sources.status.failure(&name, e.to_string());
                 }
             }
+        }
+        if lines.is_empty() {
+            ::tracing::info!(
+                target: "telemetry",
+                "telemetry: nothing is served over HTTP (no Prometheus exporter and no `server` section in the config); the in-app panel reads over IPC"
+            );
+        } else {
+            ::tracing::info!(target: "telemetry", "telemetry: {}", lines.join("; "));
         }
         servers
     }
@@ -988,5 +1004,34 @@ async fn run_cycle(cycle: Arc<Mutex<Cycle>>, supervisor: Supervisor) {
         if e.is_panic() {
             supervisor.panicked("collection", None, e.into_panic().as_ref());
         }
+    }
+}
+
+/// What one server serves, as the startup line says it: its address, then the routes.
+fn served_line(addr: SocketAddr, metrics: Option<&str>, api: bool, dashboard: bool) -> String {
+    let mut routes: Vec<String> = metrics.map(str::to_owned).into_iter().collect();
+    routes.push("/health".into());
+    if api {
+        routes.push("/api".into());
+    }
+    if dashboard {
+        routes.push("the dashboard at /".into());
+    }
+    format!("http://{addr} serves {}", routes.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_startup_line_says_what_each_server_serves() {
+        let addr = "127.0.0.1:9090".parse().unwrap();
+        assert_eq!(
+            super::served_line(addr, Some("/metrics"), true, true),
+            "http://127.0.0.1:9090 serves /metrics, /health, /api, the dashboard at /"
+        );
+        assert_eq!(
+            super::served_line(addr, None, false, false),
+            "http://127.0.0.1:9090 serves /health"
+        );
     }
 }

@@ -8,6 +8,11 @@
 //! Either way the tick is skipped and counted in `dropped` (the next update carries the
 //! newest values, so nothing queues up), and after [`STALL_LIMIT`] without progress the
 //! stream ends. It also ends when its owner goes away or on `unsubscribe`.
+//!
+//! Never silently: a receiver that has acknowledged nothing once [`MAX_IN_FLIGHT`] updates
+//! are out gets a WARN record naming the stream and what to call (`ack_series`), and a
+//! stream that ends stalled is another, and counts in
+//! `telemetry_streams_stalled_total{transport}`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -18,7 +23,7 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use super::{latest, ApiError, SeriesSelector, SeriesUpdate};
-use crate::metrics::{BoundGauge, Metrics};
+use crate::metrics::{BoundCounter, BoundGauge, Metrics};
 use crate::store::SeriesStore;
 use opentelemetry::KeyValue;
 
@@ -57,6 +62,8 @@ struct Subscription {
 struct Registry {
     subs: HashMap<u32, Subscription>,
     open: Option<BoundGauge>,
+    /// Streams that ended stalled.
+    stalled: Option<BoundCounter>,
 }
 
 impl Registry {
@@ -97,11 +104,16 @@ impl Streams {
         if let Some(open) = &open {
             open.set_checked(0.0);
         }
+        let stalled = metrics
+            .counter("telemetry_streams_stalled_total")
+            .and_then(|c| c.bind(&[KeyValue::new("transport", transport)]))
+            .ok();
         Self {
             next: AtomicU32::new(0),
             registry: Arc::new(Mutex::new(Registry {
                 subs: HashMap::new(),
                 open,
+                stalled,
             })),
         }
     }
@@ -138,6 +150,7 @@ impl Streams {
         let subs = self.registry.clone();
         let stream = Stream {
             id,
+            owner: owner.to_owned(),
             selectors,
             store,
             acked: acknowledged.then(|| acked.clone()),
@@ -208,6 +221,7 @@ impl Streams {
 
 struct Stream {
     id: u32,
+    owner: String,
     selectors: Vec<SeriesSelector>,
     store: Arc<SeriesStore>,
     /// The receiver's acknowledged sequence number, when acknowledgements are required.
@@ -227,6 +241,7 @@ impl Stream {
         let mut dropped = 0;
         let mut last_progress = Instant::now();
         let mut last_acked = 0;
+        let mut warned = false;
         loop {
             ticker.tick().await;
             let waiting = match &self.acked {
@@ -236,7 +251,22 @@ impl Stream {
                         last_acked = acked_now;
                         last_progress = Instant::now();
                     }
-                    seq - acked_now >= MAX_IN_FLIGHT
+                    let waiting = seq - acked_now >= MAX_IN_FLIGHT;
+                    if waiting && acked_now == 0 && !warned {
+                        warned = true;
+                        ::tracing::warn!(
+                            target: "telemetry::streams",
+                            stream = self.id,
+                            owner = %self.owner,
+                            "series stream {} of {}: {MAX_IN_FLIGHT} updates sent and none acknowledged; \
+                             updates are held back until the receiver calls ack_series with each update's seq, \
+                             and the stream ends after {} s without one",
+                            self.id,
+                            self.owner,
+                            STALL_LIMIT.as_secs()
+                        );
+                    }
+                    waiting
                 }
                 None => false,
             };
@@ -264,6 +294,18 @@ impl Stream {
                 Handoff::Busy => {
                     dropped += 1;
                     if last_progress.elapsed() >= STALL_LIMIT {
+                        ::tracing::warn!(
+                            target: "telemetry::streams",
+                            stream = self.id,
+                            owner = %self.owner,
+                            "series stream {} of {} ended: no progress for {} s ({dropped} updates skipped)",
+                            self.id,
+                            self.owner,
+                            STALL_LIMIT.as_secs()
+                        );
+                        if let Some(stalled) = &registry.lock().stalled {
+                            stalled.add(1);
+                        }
                         break;
                     }
                 }
@@ -450,8 +492,42 @@ mod tests {
         assert_eq!(streams.count(), 0);
     }
 
+    /// The WARN messages of `target` that `tracing` emits on this thread while it lives.
+    struct Warnings(Arc<Mutex<Vec<String>>>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            struct Message(String);
+            impl tracing::field::Visit for Message {
+                fn record_debug(
+                    &mut self,
+                    field: &tracing::field::Field,
+                    value: &dyn std::fmt::Debug,
+                ) {
+                    if field.name() == "message" {
+                        self.0 = format!("{value:?}");
+                    }
+                }
+            }
+            if *event.metadata().level() == tracing::Level::WARN {
+                let mut message = Message(String::new());
+                event.record(&mut message);
+                self.0.lock().push(message.0);
+            }
+        }
+    }
+
     #[tokio::test(start_paused = true)]
-    async fn a_receiver_that_never_acknowledges_gets_at_most_max_in_flight_then_the_stream_ends() {
+    async fn a_receiver_that_never_acknowledges_is_warned_about_and_its_stream_ends_counted() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let warnings = Arc::new(Mutex::new(Vec::new()));
+        let _guard = tracing::subscriber::set_default(
+            tracing_subscriber::registry().with(Warnings(warnings.clone())),
+        );
         let streams = Streams::default();
         let received = Arc::new(AtomicU64::new(0));
         let count = received.clone();
@@ -462,8 +538,19 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(10)).await;
         assert_eq!(received.load(Ordering::Relaxed), MAX_IN_FLIGHT);
         assert_eq!(streams.count(), 1, "still waiting");
+        {
+            let said = warnings.lock();
+            assert_eq!(said.len(), 1, "warned once: {said:?}");
+            assert!(
+                said[0].contains("none acknowledged") && said[0].contains("ack_series"),
+                "{said:?}"
+            );
+        }
         tokio::time::sleep(STALL_LIMIT).await;
         assert_eq!(streams.count(), 0, "ended after the stall limit");
+        let said = warnings.lock();
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(said[1].contains("ended: no progress for 30 s"), "{said:?}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -97,6 +97,10 @@ const KNOWN: &[(&str, &str)] = &[
         "Page load phases of a webview from the start of navigation, by window and phase",
     ),
     (
+        "telemetry_streams_stalled_total",
+        "Series streams that ended because their receiver made no progress (acknowledged nothing) for 30 s, by transport",
+    ),
+    (
         "tauri_ipc_duration_ms",
         "Tauri invokes as the webview measured them, call to answer, by command and outcome (ok, error)",
     ),
