@@ -349,7 +349,7 @@ describe('the mounted dashboard', () => {
     )
   })
 
-  it('draws each chart once a frame, however many updates arrived', async () => {
+  it('draws a chart once a frame however many updates arrived, and only the charts whose lines moved', async () => {
     const engine = fakeEngine()
     dashboard = mountDashboard(host, { client: engine.client })
     const cpu = host.querySelector<HTMLElement>(
@@ -371,11 +371,16 @@ describe('the mounted dashboard', () => {
     }
     expect(plots.data.length).toBe(before) // updates only mark the charts
     vi.advanceTimersToNextFrame()
-    expect(plots.data.length).toBe(before + charts) // one draw per chart for five updates
+    // One draw for five updates, of the one chart whose series moved; the others have
+    // nothing newer to show.
+    expect(charts).toBeGreaterThan(1)
+    expect(plots.data.length).toBe(before + 1)
     expect(cpu.dataset.points).toBe('7')
     expect(cpu.dataset.lastTs).toBe(String(NOW + 500))
     vi.advanceTimersToNextFrame()
-    expect(plots.data.length).toBe(before + charts) // nothing new, nothing drawn
+    vi.advanceTimersByTime(2000)
+    vi.advanceTimersToNextFrame()
+    expect(plots.data.length).toBe(before + 1) // nothing new, nothing drawn
 
     $(host, 'tab-traces')!.click() // the view is left: its charts draw nothing more
     stream.onUpdate({
@@ -386,7 +391,90 @@ describe('the mounted dashboard', () => {
       series: [{ name: 'system_cpu_usage_percent', labels: {}, value: 6 }]
     })
     vi.advanceTimersToNextFrame()
-    expect(plots.data.length).toBe(before + charts)
+    expect(plots.data.length).toBe(before + 1)
+  })
+
+  it('draws a chart only while it is on screen, and what it missed when it comes back', async () => {
+    // What IntersectionObserver reports, driven by the test (jsdom has none).
+    const observers: Array<{ target: Element; report: (on: boolean) => void }> = []
+    class FakeObserver {
+      constructor(private readonly callback: (entries: Array<{ isIntersecting: boolean }>) => void) {}
+      observe(target: Element) {
+        observers.push({ target, report: (on) => this.callback([{ isIntersecting: on }]) })
+      }
+      disconnect() {}
+    }
+    vi.stubGlobal('IntersectionObserver', FakeObserver)
+    try {
+      const engine = fakeEngine()
+      dashboard = mountDashboard(host, { client: engine.client })
+      const cpu = host.querySelector<HTMLElement>(
+        '[data-testid="chart"][data-metric="system_cpu_usage_percent"]'
+      )!
+      const seen = (on: boolean) => observers.find((o) => o.target === cpu)!.report(on)
+      await vi.waitFor(() => expect(engine.streams.size).toBe(1))
+      vi.advanceTimersToNextFrame()
+      expect(cpu.dataset.points).toBe('0') // loaded, but not seen yet: nothing drawn
+      seen(true)
+      vi.advanceTimersToNextFrame()
+      expect(cpu.dataset.points).toBe('2')
+      const shown = cpu.dataset.lastTs
+      seen(false)
+      const [stream] = engine.streams
+      stream.onUpdate({
+        id: 1,
+        seq: 1,
+        timestampMs: NOW + 60_000,
+        dropped: 0,
+        series: [{ name: 'system_cpu_usage_percent', labels: {}, value: 9 }]
+      })
+      vi.advanceTimersToNextFrame()
+      vi.advanceTimersByTime(2000)
+      vi.advanceTimersToNextFrame()
+      expect(cpu.dataset.lastTs).toBe(shown) // off screen: not drawn
+      seen(true)
+      vi.advanceTimersToNextFrame()
+      expect(cpu.dataset.lastTs).toBe(String(NOW + 60_000))
+      expect(cpu.dataset.points).toBe('3')
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
+
+  it('waits for a pixel column of movement, or at most a second, and draws at once when told', async () => {
+    const engine = fakeEngine()
+    dashboard = mountDashboard(host, { client: engine.client })
+    const cpu = host.querySelector<HTMLElement>(
+      '[data-testid="chart"][data-metric="system_cpu_usage_percent"]'
+    )!
+    await vi.waitFor(() => expect(engine.streams.size).toBe(1))
+    await vi.waitFor(() => expect(cpu.dataset.points).toBe('2'))
+    const [stream] = engine.streams
+    const tick = (seq: number, at: number) =>
+      stream.onUpdate({
+        id: 1,
+        seq,
+        timestampMs: at,
+        dropped: 0,
+        series: [{ name: 'system_cpu_usage_percent', labels: {}, value: seq }]
+      })
+    // A column spans (history span) / (plot px); a point 1 ms later moves the line by
+    // far less than a column.
+    const last = Number(cpu.dataset.lastTs)
+    const before = plots.data.length
+    tick(1, last + 1)
+    vi.advanceTimersToNextFrame()
+    expect(plots.data.length).toBe(before) // waits
+    expect(cpu.dataset.lastTs).toBe(String(last))
+    vi.advanceTimersByTime(1000) // MAX_LAG_MS
+    vi.advanceTimersToNextFrame()
+    expect(plots.data.length).toBe(before + 1)
+    expect(cpu.dataset.lastTs).toBe(String(last + 1))
+    // A theme change draws every chart at once.
+    const drawn = plots.data.length
+    $(host, 'theme-toggle')!.click()
+    vi.advanceTimersToNextFrame()
+    expect(plots.data.length).toBeGreaterThan(drawn + 1)
   })
 
   it('hands uPlot at most four points per pixel column, with spikes and the newest', async () => {

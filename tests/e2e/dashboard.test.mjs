@@ -79,25 +79,55 @@ test('the page loads with no console errors', async () => {
   assert.deepEqual(problems, [])
 })
 
-test('every overview chart draws and its data moves over time', async () => {
+test('overview charts on screen draw and move; those below the fold draw once scrolled to', async () => {
   const charts = '[data-testid="view-overview"] [data-testid="chart"]'
   const count = await page.locator(charts).count()
   assert.ok(count >= 4, `only ${count} overview charts`)
-  // Every chart has points…
+  const state = () =>
+    page.$$eval(charts, (all) =>
+      all.map((c) => {
+        const r = c.getBoundingClientRect()
+        return { metric: c.dataset.metric, points: Number(c.dataset.points), lastTs: Number(c.dataset.lastTs), shown: r.bottom > 0 && r.top < innerHeight }
+      })
+    )
+  // The charts on screen have points.
   await page.waitForFunction(
-    (selector) => [...document.querySelectorAll(selector)].every((c) => Number(c.dataset.points) > 0),
+    (selector) =>
+      [...document.querySelectorAll(selector)].every((c) => {
+        const r = c.getBoundingClientRect()
+        return !(r.bottom > 0 && r.top < innerHeight) || Number(c.dataset.points) > 0
+      }),
     charts,
     { timeout: 60_000 }
   )
-  const first = await page.$$eval(charts, (all) => all.map((c) => [c.dataset.metric, Number(c.dataset.lastTs)]))
-  // …and each one's newest point moves forward.
+  const first = await state()
+  assert.ok(first.some((c) => !c.shown), 'some overview charts are below the fold at 1366×900')
+  // The newest point of each chart on screen moves forward. (That nothing below the fold is
+  // drawn is checked where the layout holds still: guest-js/test/dashboard-mount.test.ts
+  // and the Chromium benchmark; here the alerts above the charts come and go.)
   await page.waitForFunction(
     ([selector, before]) =>
-      [...document.querySelectorAll(selector)].every((c, i) => Number(c.dataset.lastTs) > before[i][1]),
+      [...document.querySelectorAll(selector)].every((c, i) => {
+        const r = c.getBoundingClientRect()
+        return !(r.bottom > 0 && r.top < innerHeight) || Number(c.dataset.lastTs) > before[i].lastTs
+      }),
     [charts, first],
     { timeout: 30_000 }
   )
-  const names = first.map(([metric]) => metric)
+  const later = await state()
+  // Scrolled into view, each chart below the fold draws what it has.
+  const newest = Math.max(...later.map((c) => c.lastTs))
+  for (const [i, chart] of later.entries()) {
+    if (chart.shown) continue
+    await page.locator(charts).nth(i).scrollIntoViewIfNeeded()
+    await page.waitForFunction(
+      ([selector, at, since]) => Number(document.querySelectorAll(selector)[at].dataset.lastTs) >= since,
+      [charts, i, newest],
+      { timeout: 30_000 }
+    )
+  }
+  await page.locator(charts).first().scrollIntoViewIfNeeded()
+  const names = first.map((c) => c.metric)
   for (const metric of ['system_cpu_usage_percent', 'system_memory_usage_bytes']) {
     assert.ok(names.includes(metric), `${metric} not charted: ${names.join(', ')}`)
   }

@@ -11,7 +11,23 @@ import {
   TelemetryClient,
   type Transport
 } from '../../src/index.js'
-import { SERIES, type Source, selects } from './source.js'
+import type { Panel } from '../../src/index.js'
+import { CHARTS, SERIES, type Source, selects } from './source.js'
+
+/**
+ * The panels the engine would list for {@link CHARTS} (`get_panels`): a quantile chart
+ * for each histogram's `_pNN` gauges, a rate chart for each counter, the hit ratio of the
+ * cache's hits and misses, a value chart for each gauge; in the Metrics view's order.
+ */
+export function panels(): Panel[] {
+  return CHARTS.map((chart) => {
+    const quantiles = chart.series.every((s) => /_p\d+$/.test(s.name))
+    const base = { section: chart.section, title: chart.metric, metric: chart.metric, labels: {} }
+    if (chart.draws === 'ratio') return { ...base, kind: 'ratio', complement: chart.series[1].name }
+    if (chart.draws === 'rates') return { ...base, kind: 'rate' }
+    return { ...base, kind: quantiles ? 'quantiles' : 'value' }
+  })
+}
 
 /** One open series stream. */
 export interface Stream {
@@ -52,6 +68,7 @@ export class FakeEngine {
       get_export_status: () => ({}),
       get_previous_crash: () => null,
       get_metric_catalogue: () => catalogue(),
+      get_panels: () => panels(),
       query_series: (args) => this.source.query(args.query as SeriesSelector)
     }
     const transport: Transport = {

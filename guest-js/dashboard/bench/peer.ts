@@ -64,6 +64,8 @@ class PeerChart {
   readonly host: HTMLElement
   readonly element: HTMLElement
   plot: uPlot | undefined
+  /** Whether it is redrawn at each update (it is on screen). */
+  shown = true
   /** Newest timestamp taken. */
   last = -Infinity
   /** The raw values at `last`, and the update being taken. */
@@ -190,6 +192,11 @@ export class Peer {
     }
   }
 
+  /** Redraws only the charts `shown` says (by position): those on screen. */
+  drawOnly(shown: readonly boolean[]): void {
+    this.charts.forEach((chart, i) => (chart.shown = shown[i] ?? true))
+  }
+
   /** Takes the update's values and redraws the charts that got a point. */
   onUpdate(update: SeriesUpdate): void {
     const ts = update.timestampMs
@@ -202,7 +209,7 @@ export class Peer {
     }
     for (const chart of touched) {
       chart.take(ts)
-      chart.plot?.setData(chart.window.data())
+      if (chart.shown) chart.plot?.setData(chart.window.data())
     }
   }
 

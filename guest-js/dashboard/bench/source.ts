@@ -79,12 +79,8 @@ const ENDPOINTS = ['/render', '/upload', '/status', '/thumbnail', '/export']
 const TASKS = ['decode', 'encode', 'mux', 'thumbnail', 'upload']
 const QUEUES = ['ingest', 'render', 'encode', 'publish', 'retry']
 
-const chart = (section: string, metric: string, series: SeriesDef[]): ChartShape => {
-  const draws: Draws = metric.endsWith('_ratio')
-    ? 'ratio'
-    : series[0].kind === 'counter'
-      ? 'rates'
-      : 'values'
+const chart = (section: string, metric: string, series: SeriesDef[], ratio = false): ChartShape => {
+  const draws: Draws = ratio ? 'ratio' : series[0].kind === 'counter' ? 'rates' : 'values'
   return { metric, section, series, draws, lines: draws === 'ratio' ? 1 : series.length }
 }
 
@@ -130,10 +126,12 @@ export const CHARTS: readonly ChartShape[] = [
     'api_errors_total',
     each('endpoint', ENDPOINTS, (l) => counter('api_errors_total', 0.8, l))
   ),
-  chart('Cache', 'cache_hit_ratio', [
-    counter('cache_hits_total', 90),
-    counter('cache_misses_total', 10)
-  ]),
+  chart(
+    'Cache',
+    'cache_hits_total',
+    [counter('cache_hits_total', 90), counter('cache_misses_total', 10)],
+    true
+  ),
   chart('Cache', 'cache_size_bytes', [gauge('cache_size_bytes', 512 * 1024 * 1024)]),
   chart('Cache', 'cache_evictions_total', [counter('cache_evictions_total', 3)]),
   chart(

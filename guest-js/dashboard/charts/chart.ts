@@ -25,6 +25,13 @@ const MIN_WIDTH = 240
  */
 const LINE_WIDTH = 1
 
+/**
+ * The longest a chart on screen shows less than it has (ms). A new point that moves the
+ * line by less than one pixel column (10 updates a second on a 5-minute chart 360 px wide
+ * move it by a tenth of a column) is drawn with the next one that does, or after this.
+ */
+export const MAX_LAG_MS = 1000
+
 /** Time tick steps (ms): 1 s … 1 week, with the 2 min and 2 h steps narrow charts need. */
 const TIME_STEPS = [
   1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800,
@@ -59,6 +66,11 @@ export interface ChartShared {
  * container's width changes, or uPlot settles on another plot width, it asks its owner
  * to draw it again ({@link ChartShared.request}).
  *
+ * It draws only what can be seen: off screen (an `IntersectionObserver` says so) a draw
+ * only notes that the chart is out of date, and it asks to be drawn when it scrolls into
+ * view; on screen, new points that would not move the line by a pixel column wait for
+ * one that does, or for {@link MAX_LAG_MS} ({@link Chart.invalidate} draws at once).
+ *
  * @example
  * ```ts
  * const panel = gaugePanel('queue_size', 'Queue', 'count')
@@ -85,6 +97,21 @@ export class Chart {
   private readonly resize: ResizeObserver | undefined
   /** The container's width (CSS px) as last observed; 0 while hidden or not laid out. */
   private width = 0
+  private readonly visibility: IntersectionObserver | undefined
+  /**
+   * Whether any of the chart is in the viewport: as its `IntersectionObserver` last said
+   * (nothing is drawn before it first does), always where there is none (jsdom).
+   */
+  private onScreen = typeof IntersectionObserver !== 'function'
+  /** Whether the chart has data it has not drawn. */
+  private stale = true
+  /** The newest timestamp drawn, and when (performance.now()). */
+  private drawnNewest = -Infinity
+  private drawnAt = -Infinity
+  /** The time one pixel column spans at the last draw (ms). */
+  private msPerPixel = 0
+  /** The draw that shows what waited, when one is due. */
+  private later: ReturnType<typeof setTimeout> | undefined
 
   constructor(
     private readonly spec: Pick<PanelSpec, 'metric' | 'title' | 'unit'>,
@@ -121,6 +148,20 @@ export class Chart {
       })
       this.resize.observe(this.host)
     }
+    if (typeof IntersectionObserver === 'function') {
+      this.visibility = new IntersectionObserver((entries) => {
+        const onScreen = entries[entries.length - 1].isIntersecting
+        if (onScreen === this.onScreen) return
+        this.onScreen = onScreen
+        if (onScreen && this.stale) shared.request(this)
+      })
+      this.visibility.observe(this.element)
+    }
+  }
+
+  /** Makes the next draw draw, whatever it would show (a new theme, another range). */
+  invalidate(): void {
+    this.drawnNewest = -Infinity
   }
 
   /**
@@ -132,20 +173,43 @@ export class Chart {
    */
   draw(): void {
     if (this.resize !== undefined && this.width === 0) return
+    if (!this.onScreen) {
+      this.stale = true
+      return
+    }
     const lines = this.source()
     const width = Math.max(this.width, MIN_WIDTH)
+    const newest = lines.reduce((max, line) => Math.max(max, line.ring.lastTs), -Infinity)
+    const wait = this.wait(lines, width, newest)
+    if (wait === Infinity) return
+    if (wait > 0) {
+      this.stale = true
+      this.later ??= setTimeout(() => {
+        this.later = undefined
+        this.invalidate()
+        this.shared.request(this)
+      }, wait)
+      return
+    }
+    this.stale = false
+    if (this.later !== undefined) clearTimeout(this.later)
+    this.later = undefined
     if (this.plot !== undefined && this.plot.width !== width) {
       this.plot.setSize({ width, height: HEIGHT })
     }
     const table = this.shared.aligner.align(lines)
     this.pixels = this.plot?.bbox.width ?? Math.round(width * devicePixelRatio)
+    this.drawnNewest = newest
+    this.drawnAt = performance.now()
+    this.msPerPixel =
+      table.length > 1 ? (table.xs[table.length - 1] - table.xs[0]) / Math.max(1, this.pixels) : 0
     const { data, points } = plotData(decimate(table, this.pixels + 1, this.decimated))
 
     attribute(this.element, 'data-points', String(points))
     const newestTs = table.length > 0 ? String(table.xs[table.length - 1]) : ''
     attribute(this.element, 'data-last-ts', newestTs)
-    const newest = lines.length === 1 ? lines[0].ring.lastValue : undefined
-    const latest = newest === undefined ? '' : formatValue(this.spec.unit, newest)
+    const value = lines.length === 1 ? lines[0].ring.lastValue : undefined
+    const latest = value === undefined ? '' : formatValue(this.spec.unit, value)
     if (this.latest.textContent !== latest) this.latest.textContent = latest
     if (this.empty.hidden !== points > 0) this.empty.hidden = points > 0
 
@@ -161,8 +225,31 @@ export class Chart {
       lines.length > 0 ? new uPlot(this.options(lines, width), data, this.host) : undefined
   }
 
+  /**
+   * How long to wait before drawing (ms), 0 to draw now: now when there is no plot yet,
+   * the lines or the size changed, or the newest point moved a pixel column since the
+   * last draw; never (`Infinity`) when there is nothing newer than what was drawn; else
+   * what is left of {@link MAX_LAG_MS}.
+   */
+  private wait(lines: readonly Line[], width: number, newest: number): number {
+    const { plot } = this
+    if (
+      plot === undefined ||
+      plot.width !== width ||
+      plot.bbox.width !== this.pixels ||
+      !sameLabels(lines, this.lines)
+    ) {
+      return 0
+    }
+    if (newest <= this.drawnNewest) return Infinity
+    if (newest - this.drawnNewest >= this.msPerPixel) return 0
+    return Math.max(0, MAX_LAG_MS - (performance.now() - this.drawnAt))
+  }
+
   /** Removes uPlot and stops following the size. */
   destroy(): void {
+    if (this.later !== undefined) clearTimeout(this.later)
+    this.visibility?.disconnect()
     this.resize?.disconnect()
     this.plot?.destroy()
     this.plot = undefined

@@ -61,7 +61,12 @@ export function liveCharts(ctx: Context, scope: Scope, sections: readonly Sectio
   const charts = new Map(
     panels.map((panel) => [panel, new Chart(panel, panel.lines(buffers), shared)])
   )
-  const markAll = () => charts.forEach((chart) => queue.mark(chart))
+  /** Marks every chart; `now` makes each draw even if nothing moved a pixel. */
+  const markAll = (now: boolean) =>
+    charts.forEach((chart) => {
+      if (now) chart.invalidate()
+      queue.mark(chart)
+    })
   scope.add(() => {
     queue.cancel()
     charts.forEach((chart) => chart.destroy())
@@ -86,19 +91,19 @@ export function liveCharts(ctx: Context, scope: Scope, sections: readonly Sectio
     buffers.clear()
     for (const answer of answers) if (answer !== undefined) buffers.load(answer)
     loading = false
-    markAll()
+    markAll(true)
   }
 
   const onUpdate = (update: SeriesUpdate) => {
     if (ctx.paused || loading || scope.closed) return
-    if (buffers.append(update.timestampMs, update.series)) markAll()
+    if (buffers.append(update.timestampMs, update.series)) markAll(false)
   }
 
   ctx.watch(scope, (setting) => {
     if (setting === 'range' || (setting === 'paused' && !ctx.paused)) void sync()
     if (setting === 'theme') {
       shared.colours.invalidate()
-      markAll()
+      markAll(true)
     }
   })
   void sync().then(async () => {
