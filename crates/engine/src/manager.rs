@@ -460,9 +460,7 @@ impl TelemetryManager {
             self.sources.health.clone(),
         );
         let (traces, stop) = (self.tracing.store().clone(), stopped.clone());
-        let mut tasks = vec![tokio::spawn(async move {
-            bus.run(&alerts, &health, &traces, stop).await;
-        })];
+        let mut tasks = vec![tokio::spawn(bus.feed(&alerts, &health, &traces, stop))];
         if self.sources.config.enabled && self.sources.config.health.enabled {
             let health = self.sources.health.clone();
             tasks.push(tokio::spawn(self.supervisor.clone().every(

@@ -2,6 +2,8 @@
 //! changes and completed traces, as [`LiveEvent`]s. The plugin (over IPC channels)
 //! and the HTTP server (`/api/events`) both subscribe here, one receiver per client.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
@@ -9,6 +11,15 @@ use super::{ApiError, TraceSummary};
 use crate::alerts::{AlertEvent, AlertManager, Notification};
 use crate::health::{HealthCheckManager, StatusChange};
 use crate::tracing::TraceStore;
+
+/// The sources' receivers: alert state changes, notifications, health changes, and the
+/// ids of completed traces.
+type Receivers = (
+    broadcast::Receiver<AlertEvent>,
+    broadcast::Receiver<Notification>,
+    broadcast::Receiver<StatusChange>,
+    broadcast::Receiver<String>,
+);
 
 /// A change the live views show.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -76,17 +87,32 @@ impl EventBus {
         self.tx.subscribe()
     }
 
-    /// Feeds the bus from the alerts, health and traces until `stopped` changes or they
-    /// close. One task for every subscriber: each of them reads the bus only.
-    pub(crate) async fn run(
-        &self,
+    /// What feeds the bus from the alerts, health and traces until `stopped` changes or
+    /// they close: one task for every subscriber, each of them reads the bus only. The
+    /// sources are subscribed to here, before the task runs, so that nothing that happens
+    /// after this call is missed however late the task starts.
+    pub(crate) fn feed(
+        self: &Arc<Self>,
         alerts: &AlertManager,
         health: &HealthCheckManager,
         traces: &TraceStore,
+        stopped: watch::Receiver<bool>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let (changes, notes) = (alerts.subscribe_events(), alerts.subscribe());
+        let (checks, done) = (health.subscribe(), traces.subscribe());
+        let (bus, traces) = (self.clone(), traces.clone());
+        async move {
+            bus.run((changes, notes, checks, done), &traces, stopped)
+                .await
+        }
+    }
+
+    async fn run(
+        &self,
+        (mut changes, mut notes, mut checks, mut done): Receivers,
+        traces: &TraceStore,
         mut stopped: watch::Receiver<bool>,
     ) {
-        let (mut changes, mut notes) = (alerts.subscribe_events(), alerts.subscribe());
-        let (mut checks, mut done) = (health.subscribe(), traces.subscribe());
         loop {
             let event = tokio::select! {
                 Some(e) = next(&mut changes) => LiveEvent::Alert(e),

@@ -1,6 +1,13 @@
-//! Per-thread lookup of instruments by name, for the by-name API.
+//! Lookup of instruments by name, for the by-name API.
 //!
-//! A thread keeps two levels in front of an instance's shared instrument map:
+//! In front of everything, each instance has a small table of its own, shared by all
+//! threads and filled once per slot ([`Shared`]): a name passed as the same string (a
+//! literal, usually) that a thread has found twice is put there, and from then on every
+//! thread finds it with one atomic load, one comparison of the address and one of the
+//! bytes, with no thread-local access. A slot another name took first leaves a name to
+//! the levels below.
+//!
+//! Below it, a thread keeps two levels in front of an instance's shared instrument map:
 //! - a small direct-mapped table keyed by the address and length of the name given, so
 //!   a name passed as the same string (a literal, usually) is found without hashing it,
 //!   after one comparison of its bytes. An entry found there a second time also gets the
@@ -12,8 +19,8 @@
 //! Instruments are never removed, so a copy never goes stale; memory per thread is fixed
 //! by [`RECENT`] and [`INSTANCES`].
 
-use std::cell::{OnceCell, RefCell};
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::sync::{Arc, OnceLock};
 
 use opentelemetry::KeyValue;
 use parking_lot::RwLock;
@@ -28,16 +35,19 @@ const RECENT: usize = 64;
 /// How many `Metrics` instances one thread keeps map copies for.
 const INSTANCES: usize = 4;
 
+/// Slots of an instance's shared table (a power of two).
+const SHARED: usize = 256;
+
 thread_local! {
     static CACHE: RefCell<Cache> = const { RefCell::new(Cache::new()) };
 }
 
-/// A thread's copy of an instrument, with its handle for the empty attribute set once
-/// the entry is reused.
+/// A copy of an instrument, with its handle for the empty attribute set once the entry
+/// is reused.
 pub(super) enum Local {
-    Counter(Counter, OnceCell<BoundCounter>),
-    Gauge(Gauge, OnceCell<BoundGauge>),
-    Histogram(Histogram, OnceCell<BoundHistogram>),
+    Counter(Counter, OnceLock<BoundCounter>),
+    Gauge(Gauge, OnceLock<BoundGauge>),
+    Histogram(Histogram, OnceLock<BoundHistogram>),
     /// Read through its callback: nothing records into it.
     Observed,
 }
@@ -45,11 +55,22 @@ pub(super) enum Local {
 impl Local {
     fn new(instrument: &Instrument) -> Self {
         match instrument {
-            Instrument::Counter(c) => Self::Counter(c.clone(), OnceCell::new()),
-            Instrument::Gauge(g) => Self::Gauge(g.clone(), OnceCell::new()),
-            Instrument::Histogram(h) => Self::Histogram(h.clone(), OnceCell::new()),
+            Instrument::Counter(c) => Self::Counter(c.clone(), OnceLock::new()),
+            Instrument::Gauge(g) => Self::Gauge(g.clone(), OnceLock::new()),
+            Instrument::Histogram(h) => Self::Histogram(h.clone(), OnceLock::new()),
             Instrument::Observed => Self::Observed,
         }
+    }
+
+    /// Another copy of the same instrument (its own handle, made when first needed);
+    /// `None` for an observed gauge, which nothing records into.
+    fn copy(&self) -> Option<Self> {
+        Some(match self {
+            Self::Counter(c, _) => Self::Counter(c.clone(), OnceLock::new()),
+            Self::Gauge(g, _) => Self::Gauge(g.clone(), OnceLock::new()),
+            Self::Histogram(h, _) => Self::Histogram(h.clone(), OnceLock::new()),
+            Self::Observed => return None,
+        })
     }
 
     /// Adds to the counter (attributes already checked); `false` if this is no counter.
@@ -137,10 +158,28 @@ impl Cache {
     }
 }
 
-/// The table slot of a name at `addr` with `len` bytes (Fibonacci hashing).
-fn slot(addr: usize, len: usize) -> usize {
+/// The slot of a name at `addr` with `len` bytes in a table of `size` slots, a power of
+/// two (Fibonacci hashing).
+#[inline]
+fn slot_in(size: usize, addr: usize, len: usize) -> usize {
     let mixed = (addr as u64 ^ (len as u64).rotate_left(48)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (mixed >> (64 - RECENT.trailing_zeros())) as usize
+    (mixed >> (64 - size.trailing_zeros())) as usize
+}
+
+/// The slot of a name in a thread's table.
+fn slot(addr: usize, len: usize) -> usize {
+    slot_in(RECENT, addr, len)
+}
+
+/// An instance's table shared by its threads: each slot is set once, by the first name
+/// promoted to it, and never changes (instruments are never removed), so reading one is
+/// one atomic load. Memory is fixed: [`SHARED`] slots.
+pub(super) struct Shared(Box<[OnceLock<Recent>]>);
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self((0..SHARED).map(|_| OnceLock::new()).collect())
+    }
 }
 
 /// Whether `a` and `b` hold the same bytes, compared inline eight at a time: names are
@@ -174,20 +213,45 @@ pub(super) fn with<R>(
     id: u64,
     name: &str,
     shared: &RwLock<FxHashMap<Arc<str>, Instrument>>,
+    table: &Shared,
     f: impl FnOnce(&Local, bool) -> R,
 ) -> Option<R> {
+    let addr = name.as_ptr() as usize;
+    let common = &table.0[slot_in(SHARED, addr, name.len())];
+    if let Some(hit) = common.get() {
+        if hit.addr == addr && same(&hit.name, name) {
+            return Some(f(&hit.local, true));
+        }
+    }
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
-        let addr = name.as_ptr() as usize;
         let slot = slot(addr, name.len());
         if let Some(hit) = &cache.recent[slot] {
             if hit.id == id && hit.addr == addr && same(&hit.name, name) {
+                if common.get().is_none() {
+                    promote(common, hit);
+                }
                 return Some(f(&hit.local, true));
             }
         }
         let entry = fill(&mut cache, slot, id, name, shared)?;
         Some(f(&entry.local, false))
     })
+}
+
+/// Puts a name this thread found twice at the same address in its instance's shared
+/// slot (free a moment ago; if another thread took it since, that one stays).
+#[cold]
+#[inline(never)]
+fn promote(common: &OnceLock<Recent>, hit: &Recent) {
+    if let Some(local) = hit.local.copy() {
+        let _ = common.set(Recent {
+            id: hit.id,
+            addr: hit.addr,
+            name: hit.name.clone(),
+            local,
+        });
+    }
 }
 
 /// Puts instrument `name` of instance `id` in table slot `slot`, from this thread's map
@@ -253,19 +317,30 @@ mod tests {
         let metrics = Metrics::detached();
         metrics.counter("clicks_total").unwrap();
         let (id, shared) = (metrics.inner.id, &metrics.inner.instruments);
+        let table = &metrics.inner.by_address;
         let name = "clicks_total";
         // First use fills the entry; the same string again is a reused hit.
-        assert_eq!(with(id, name, shared, |_, reused| reused), Some(false));
         assert_eq!(
-            with(id, name, shared, |local, reused| local.add(1, &[], reused)),
+            with(id, name, shared, table, |_, reused| reused),
+            Some(false)
+        );
+        assert_eq!(
+            with(id, name, shared, table, |local, reused| local.add(
+                1,
+                &[],
+                reused
+            )),
             Some(true)
         );
         // A name built at run time has another address: found by content.
         let built = ["clicks", "_total"].concat();
-        assert_eq!(with(id, &built, shared, |_, reused| reused), Some(false));
+        assert_eq!(
+            with(id, &built, shared, table, |_, reused| reused),
+            Some(false)
+        );
         // The kind is checked: a counter is no gauge.
         assert_eq!(
-            with(id, name, shared, |local, reused| local.set(
+            with(id, name, shared, table, |local, reused| local.set(
                 1.0,
                 &[],
                 reused
@@ -275,8 +350,48 @@ mod tests {
         // Another instance without that instrument does not see this one's entry.
         let other = Metrics::detached();
         let other_map = &other.inner.instruments;
-        assert_eq!(with(other.inner.id, name, other_map, |_, r| r), None);
-        assert_eq!(with(id, "no_such_metric", shared, |_, r| r), None);
+        assert_eq!(
+            with(
+                other.inner.id,
+                name,
+                other_map,
+                &other.inner.by_address,
+                |_, r| r
+            ),
+            None
+        );
+        assert_eq!(with(id, "no_such_metric", shared, table, |_, r| r), None);
+    }
+
+    #[test]
+    fn a_name_one_thread_found_twice_is_found_by_every_thread_without_its_cache() {
+        let metrics = Metrics::detached();
+        metrics.counter("renders_total").unwrap();
+        let (id, shared, table) = (
+            metrics.inner.id,
+            &metrics.inner.instruments,
+            &metrics.inner.by_address,
+        );
+        let name: &'static str = "renders_total";
+        assert_eq!(
+            with(id, name, shared, table, |_, reused| reused),
+            Some(false)
+        );
+        assert_eq!(
+            with(id, name, shared, table, |_, reused| reused),
+            Some(true)
+        );
+        // Another thread, whose own cache has never seen it: found in the shared table
+        // (a first find through its cache would say "not reused").
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert_eq!(
+                    with(id, name, shared, table, |l, r| l.add(1, &[], r) && r),
+                    Some(true)
+                );
+                CACHE.with(|cache| assert!(cache.borrow().recent.iter().all(Option::is_none)));
+            });
+        });
     }
 
     #[test]
@@ -288,9 +403,13 @@ mod tests {
         for round in 0..3 {
             for m in &all {
                 let built = format!("queue_{}", "size");
-                let found = with(m.inner.id, &built, &m.inner.instruments, |local, reused| {
-                    local.set(f64::from(round), &[], reused)
-                });
+                let found = with(
+                    m.inner.id,
+                    &built,
+                    &m.inner.instruments,
+                    &m.inner.by_address,
+                    |local, reused| local.set(f64::from(round), &[], reused),
+                );
                 assert_eq!(found, Some(true));
             }
         }

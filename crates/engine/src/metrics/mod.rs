@@ -114,6 +114,8 @@ struct Inner {
     id: u64,
     meter: Meter,
     instruments: RwLock<FxHashMap<Arc<str>, Instrument>>,
+    /// The by-name lookup every thread shares (see `metrics/local.rs`).
+    by_address: local::Shared,
     /// What the app said about its metrics, by [`described_key`].
     descriptions: RwLock<HashMap<String, Described>>,
     sketches: RwLock<Vec<(Arc<str>, Arc<Sketch>)>>,
@@ -133,6 +135,7 @@ impl Metrics {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 meter,
                 instruments: RwLock::new(FxHashMap::default()),
+                by_address: local::Shared::default(),
                 descriptions: RwLock::new(
                     config
                         .catalogue
@@ -317,9 +320,13 @@ impl Metrics {
     /// As [`Metrics::counter`] and [`Counter::add`].
     pub fn add(&self, name: &str, value: u64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
         instruments::check_attributes(name, attributes, self.inner.max_attributes)?;
-        let done = local::with(self.inner.id, name, &self.inner.instruments, |l, reused| {
-            l.add(value, attributes, reused)
-        });
+        let done = local::with(
+            self.inner.id,
+            name,
+            &self.inner.instruments,
+            &self.inner.by_address,
+            |l, reused| l.add(value, attributes, reused),
+        );
         if done == Some(true) {
             return Ok(());
         }
@@ -333,9 +340,13 @@ impl Metrics {
     pub fn set(&self, name: &str, value: f64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
         instruments::check_finite(name, value)?;
         instruments::check_attributes(name, attributes, self.inner.max_attributes)?;
-        let done = local::with(self.inner.id, name, &self.inner.instruments, |l, reused| {
-            l.set(value, attributes, reused)
-        });
+        let done = local::with(
+            self.inner.id,
+            name,
+            &self.inner.instruments,
+            &self.inner.by_address,
+            |l, reused| l.set(value, attributes, reused),
+        );
         if done == Some(true) {
             return Ok(());
         }
@@ -354,9 +365,13 @@ impl Metrics {
     ) -> Result<(), MetricsError> {
         instruments::check_histogram_value(name, value)?;
         instruments::check_attributes(name, attributes, self.inner.max_attributes)?;
-        let done = local::with(self.inner.id, name, &self.inner.instruments, |l, reused| {
-            l.record(value, attributes, reused)
-        });
+        let done = local::with(
+            self.inner.id,
+            name,
+            &self.inner.instruments,
+            &self.inner.by_address,
+            |l, reused| l.record(value, attributes, reused),
+        );
         if done == Some(true) {
             return Ok(());
         }
