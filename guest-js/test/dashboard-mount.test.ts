@@ -349,7 +349,8 @@ describe('the mounted dashboard', () => {
     )
   })
 
-  it('draws a chart once a frame however many updates arrived, and only the charts whose lines moved', async () => {
+  /** The dashboard mounted over a fake engine, once its CPU chart and stream are live. */
+  async function liveCpu() {
     const engine = fakeEngine()
     dashboard = mountDashboard(host, { client: engine.client })
     const cpu = host.querySelector<HTMLElement>(
@@ -358,6 +359,11 @@ describe('the mounted dashboard', () => {
     await vi.waitFor(() => expect(engine.streams.size).toBe(1))
     await vi.waitFor(() => expect(cpu.dataset.points).toBe('2'))
     const [stream] = engine.streams
+    return { cpu, stream }
+  }
+
+  it('draws a chart once a frame however many updates arrived, and only the charts whose lines moved', async () => {
+    const { cpu, stream } = await liveCpu()
     const charts = $$(host, 'chart').length
     const before = plots.data.length
     for (let i = 1; i <= 5; i++) {
@@ -442,14 +448,7 @@ describe('the mounted dashboard', () => {
   })
 
   it('waits for a pixel column of movement, or at most a second, and draws at once when told', async () => {
-    const engine = fakeEngine()
-    dashboard = mountDashboard(host, { client: engine.client })
-    const cpu = host.querySelector<HTMLElement>(
-      '[data-testid="chart"][data-metric="system_cpu_usage_percent"]'
-    )!
-    await vi.waitFor(() => expect(engine.streams.size).toBe(1))
-    await vi.waitFor(() => expect(cpu.dataset.points).toBe('2'))
-    const [stream] = engine.streams
+    const { cpu, stream } = await liveCpu()
     const tick = (seq: number, at: number) =>
       stream.onUpdate({
         id: 1,

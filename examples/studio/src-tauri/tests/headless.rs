@@ -376,6 +376,33 @@ fn a_worker_panic_is_an_error_record_and_a_count_and_the_studio_goes_on() {
     });
 }
 
+/// Runs the studio `launch` gives twice, each sending its logs over OTLP to a real
+/// receiver and exiting cleanly; returns how often a byte string occurs in what arrived
+/// (protobuf keeps strings as they are).
+fn next_two_launches_logs(launch: impl Fn() -> std::process::Command) -> impl Fn(&[u8]) -> usize {
+    let (port, requests) = spawn_receiver();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    for _ in 0..2 {
+        let status = launch()
+            .env("OTEL_LOGS_EXPORTER", "otlp")
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+    let bodies: Vec<Vec<u8>> = requests
+        .try_iter()
+        .filter(|(line, _, _)| line.starts_with("POST /v1/logs "))
+        .map(|(_, _, body)| body)
+        .collect();
+    move |needle: &[u8]| -> usize {
+        bodies
+            .iter()
+            .map(|b| b.windows(needle.len()).filter(|w| *w == needle).count())
+            .sum()
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn an_abort_is_reported_by_the_next_launch_to_a_real_otlp_receiver_exactly_once() {
@@ -397,27 +424,7 @@ fn an_abort_is_reported_by_the_next_launch_to_a_real_otlp_receiver_exactly_once(
     assert_eq!(crashed.signal(), Some(6), "the studio aborted: {crashed:?}");
 
     // The next two launches send their logs to a real receiver and exit cleanly.
-    let (port, requests) = spawn_receiver();
-    let endpoint = format!("http://127.0.0.1:{port}");
-    for _ in 0..2 {
-        let status = launch(&["--duration", "2"])
-            .env("OTEL_LOGS_EXPORTER", "otlp")
-            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
-            .status()
-            .unwrap();
-        assert!(status.success(), "{status:?}");
-    }
-    let bodies: Vec<Vec<u8>> = requests
-        .try_iter()
-        .filter(|(line, _, _)| line.starts_with("POST /v1/logs "))
-        .map(|(_, _, body)| body)
-        .collect();
-    let count = |needle: &[u8]| -> usize {
-        bodies
-            .iter()
-            .map(|b| b.windows(needle.len()).filter(|w| *w == needle).count())
-            .sum()
-    };
+    let count = next_two_launches_logs(|| launch(&["--duration", "2"]));
     // Protobuf keeps strings as they are: one record carries the attribute once.
     assert_eq!(
         count(b"crash.previous_session"),
@@ -502,28 +509,11 @@ fn a_native_crash_leaves_a_minidump_and_the_next_launch_reports_it_once() {
     assert!(dump.len() > 4096);
 
     // The next two launches send their logs to a real receiver: the report arrives once.
-    let (otlp, requests) = spawn_receiver();
-    let endpoint = format!("http://127.0.0.1:{otlp}");
-    for _ in 0..2 {
-        let status = launch(&["--duration", "2"])
-            .stdout(Stdio::null())
-            .env("OTEL_LOGS_EXPORTER", "otlp")
-            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
-            .status()
-            .unwrap();
-        assert!(status.success(), "{status:?}");
-    }
-    let bodies: Vec<Vec<u8>> = requests
-        .try_iter()
-        .filter(|(line, _, _)| line.starts_with("POST /v1/logs "))
-        .map(|(_, _, body)| body)
-        .collect();
-    let count = |needle: &[u8]| -> usize {
-        bodies
-            .iter()
-            .map(|b| b.windows(needle.len()).filter(|w| *w == needle).count())
-            .sum()
-    };
+    let count = next_two_launches_logs(|| {
+        let mut cmd = launch(&["--duration", "2"]);
+        cmd.stdout(Stdio::null());
+        cmd
+    });
     assert_eq!(count(b"crash.previous_session"), 1, "reported exactly once");
     assert_eq!(
         count(b"the previous session crashed: SIGSEGV (signal 11)"),
