@@ -274,10 +274,16 @@ test('a bundle saved from the headless studio opens offline and shows its traces
   assert.match(await banner.innerText(), /Diagnostics bundle of timeline-studio .*last 15 min/)
   await open('overview')
   const charts = '[data-testid="view-overview"] [data-testid="chart"]'
+  // The charts on screen draw the bundle's series (those below the fold draw when
+  // scrolled to).
   await page.waitForFunction(
     (selector) => {
       const all = [...document.querySelectorAll(selector)]
-      return all.length >= 4 && all.every((c) => Number(c.dataset.points) > 0)
+      const shown = all.filter((c) => {
+        const r = c.getBoundingClientRect()
+        return r.bottom > 0 && r.top < innerHeight
+      })
+      return all.length >= 4 && shown.length >= 3 && shown.every((c) => Number(c.dataset.points) > 0)
     },
     charts,
     { timeout: 15_000 }
