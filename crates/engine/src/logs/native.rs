@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
-use super::panics::{write_atomically, CrashReport};
+use super::panics::{keep_newest, write_atomically, CrashReport};
 use crate::export::ExportStatusBoard;
 
 /// The variable that makes the app's executable the crash monitor (its value: the
@@ -218,20 +218,9 @@ impl minidumper::ServerHandler for Monitor {
 
 /// Keeps the newest [`MAX_DUMPS`] minidumps in `dir`.
 fn prune(dir: &Path) {
-    let mut dumps: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "dmp"))
-        .collect();
-    if dumps.len() > MAX_DUMPS {
-        // Names start with the time: sorted is oldest first.
-        dumps.sort();
-        for old in &dumps[..dumps.len() - MAX_DUMPS] {
-            let _ = std::fs::remove_file(old);
-        }
-    }
+    keep_newest(dir, MAX_DUMPS, |p| {
+        p.extension().is_some_and(|x| x == "dmp")
+    });
 }
 
 /// The crash as this platform names it (see [`signal_name`], [`windows_exception_name`],

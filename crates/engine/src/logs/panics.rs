@@ -399,21 +399,26 @@ fn clear(dir: &Path) {
 
 /// Keeps the newest [`MAX_REPORTS`] reports.
 fn prune(dir: &Path) {
+    keep_newest(dir, MAX_REPORTS, |p| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("panic-"))
+    });
+}
+
+/// Keeps the newest `keep` files of `dir` that `kept` selects (their names start with
+/// their time, so sorted is oldest first); the others stay.
+pub(super) fn keep_newest(dir: &Path, keep: usize, kept: impl Fn(&Path) -> bool) {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("panic-"))
-        })
+        .filter(|p| kept(p))
         .collect();
-    if files.len() > MAX_REPORTS {
-        // Names start with the time: sorted is oldest first.
+    if files.len() > keep {
         files.sort();
-        for old in &files[..files.len() - MAX_REPORTS] {
+        for old in &files[..files.len() - keep] {
             let _ = std::fs::remove_file(old);
         }
     }
