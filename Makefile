@@ -56,13 +56,13 @@ test: setup frontend
 ## package: what `cargo publish` would upload for both crates (the engine first, resolved
 ## locally), with their sizes; not verified by a build (the tests above built them)
 package:
-	@out=$$(cargo package --workspace --exclude studio --no-verify --allow-dirty 2>&1) || { echo "$$out"; exit 1; }; \
+	@out=$$(cargo package --workspace --exclude studio --exclude minimal --no-verify --allow-dirty 2>&1) || { echo "$$out"; exit 1; }; \
 		echo "$$out" | grep -E "Packag"
 
 ## e2e: the dashboard in headless Chromium and the studio app in a real window (Xvfb,
 ## tauri-driver, WebKitWebDriver); screenshots go to test-artifacts/
 e2e:
-	cargo build -p studio
+	cargo build -p studio -p minimal
 	node --test --test-concurrency=1 tests/e2e/
 
 ## fuzz: fuzz the config parser, the alert condition parser/evaluator and every command's

@@ -36,6 +36,7 @@ const COMMANDS: &[&str] = &[
     "log",
     "record_ui_timings",
     "record_invokes",
+    "open_panel",
 ];
 
 fn main() {

@@ -461,3 +461,19 @@ impl OpenSpans {
         self.0.lock().shift_remove(id)
     }
 }
+
+/// Opens the telemetry panel's window (served by the plugin, see `Builder::panel`), or
+/// focuses it when it is open.
+#[command]
+pub(crate) async fn open_panel<R: Runtime>(app: AppHandle<R>) -> Result<()> {
+    #[cfg(feature = "panel")]
+    {
+        use crate::TelemetryPanelExt as _;
+        app.telemetry_panel().open().map(drop)
+    }
+    #[cfg(not(feature = "panel"))]
+    {
+        let _ = app;
+        Err(crate::Error::NoPanel)
+    }
+}

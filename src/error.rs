@@ -21,6 +21,12 @@ pub enum Error {
     /// A health check given to the builder could not be added.
     #[error(transparent)]
     Health(#[from] telemetry_engine::health::HealthError),
+    /// The telemetry panel's window could not be opened, shown or closed.
+    #[error("the telemetry panel's window: {0}")]
+    Window(tauri::Error),
+    /// This build of the plugin has no panel (its Cargo feature `panel` is off).
+    #[error("this build of the plugin has no telemetry panel: enable its Cargo feature `panel`")]
+    NoPanel,
     /// Tauri could not name one of the app's directories.
     #[error("no app {what} directory: {source}")]
     AppDirectory {

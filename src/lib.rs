@@ -39,6 +39,8 @@ mod events;
 mod identity;
 mod invoke;
 mod models;
+#[cfg(feature = "panel")]
+mod panel;
 
 #[cfg(doctest)]
 mod doctests;
@@ -47,6 +49,8 @@ pub use error::{Error, Result};
 pub use events::MAX_EVENT_SUBSCRIPTIONS;
 pub use invoke::InvokeTrace;
 pub use models::{SpanRef, SpanStart};
+#[cfg(feature = "panel")]
+pub use panel::{PanelOptions, TelemetryPanel, TelemetryPanelExt, PANEL_LABEL, PANEL_SCHEME};
 /// A Tauri command whose work joins the webview's trace (see [`InvokeTrace`]).
 ///
 /// Written in place of `#[tauri::command]`, with the same arguments:
@@ -131,6 +135,9 @@ pub struct Builder {
     capture: Option<Vec<ConsoleMethod>>,
     /// Which invokes the init script traces (none: none).
     invokes: Option<InvokeFilter>,
+    /// How the panel's window looks and what it may do.
+    #[cfg(feature = "panel")]
+    panel: panel::PanelOptions,
 }
 
 /// The commands whose invokes are traced: patterns are command names (`export_project`,
@@ -153,6 +160,8 @@ impl Default for Builder {
             before_send: None,
             capture: Some(vec![ConsoleMethod::Warn, ConsoleMethod::Error]),
             invokes: Some(InvokeFilter::default()),
+            #[cfg(feature = "panel")]
+            panel: panel::PanelOptions::default(),
         }
     }
 }
@@ -264,6 +273,29 @@ impl Builder {
         self
     }
 
+    /// How the telemetry panel's window looks and what it may do: the window
+    /// `app.telemetry_panel().open()` (or the `open_panel` command) opens, with the dashboard
+    /// served by the plugin and no frontend code in the app. Default: titled "Telemetry",
+    /// read-only.
+    ///
+    /// # Examples
+    /// ```
+    /// use tauri::Manager as _;
+    /// use tauri_plugin_opentelemetry::{Builder, PanelOptions, TelemetryPanelExt};
+    /// fn register<R: tauri::Runtime>(app: tauri::Builder<R>) -> tauri::Builder<R> {
+    ///     app.plugin(Builder::new().panel(PanelOptions::new().writable(true)).build())
+    ///         .setup(|app| {
+    ///             app.telemetry_panel().open()?;
+    ///             Ok(())
+    ///         })
+    /// }
+    /// ```
+    #[cfg(feature = "panel")]
+    pub fn panel(mut self, options: panel::PanelOptions) -> Self {
+        self.panel = options;
+        self
+    }
+
     /// Uses `config` instead of `tauri.conf.json` and the environment.
     pub fn config(mut self, config: TelemetryConfig) -> Self {
         self.config = Some(config);
@@ -348,6 +380,8 @@ impl Builder {
             before_send,
             capture,
             invokes,
+            #[cfg(feature = "panel")]
+            panel,
         } = self;
         let strict = strict.unwrap_or(cfg!(debug_assertions));
         let mut plugin = PluginBuilder::<R, Option<serde_json::Value>>::new(PLUGIN_ID);
@@ -362,6 +396,12 @@ impl Builder {
             plugin = plugin.js_init_script(format!(
                 "window.__OTEL_CAPTURE_OPTIONS__ = {options};\n{CAPTURE_SCRIPT}"
             ));
+        }
+        #[cfg(feature = "panel")]
+        {
+            plugin = plugin.register_uri_scheme_protocol(panel::PANEL_SCHEME, |_, request| {
+                panel::respond(request.uri().path())
+            });
         }
         plugin
             .invoke_handler(tauri::generate_handler![
@@ -398,6 +438,7 @@ impl Builder {
                 commands::log,
                 commands::record_ui_timings,
                 commands::record_invokes,
+                commands::open_panel,
             ])
             .setup(move |app, api| {
                 let setup = Setup {
@@ -430,6 +471,8 @@ impl Builder {
                     spans: OpenSpans::default(),
                 });
                 app.manage(Telemetry(manager));
+                #[cfg(feature = "panel")]
+                panel::setup(app, panel);
                 Ok(())
             })
             .on_event(|app, event| match event {

@@ -297,6 +297,14 @@ export class TelemetryClient {
     return this.transport.call('record_invokes', { report })
   }
 
+  /**
+   * Opens the telemetry panel's window, served by the plugin (see `Builder::panel`), or
+   * focuses it when it is open (needs `opentelemetry:allow-open-panel`, in `allow-write`).
+   */
+  openPanel(): Promise<void> {
+    return this.transport.call('open_panel')
+  }
+
   /** The `traceparent` of the innermost UI span of {@link withSpan} still running. */
   currentTraceparent(): string | undefined {
     return this.openSpans[this.openSpans.length - 1]

@@ -14,8 +14,9 @@ export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const artifacts = join(repo, 'test-artifacts')
 mkdirSync(artifacts, { recursive: true })
 
-/** The studio binary built by `cargo build -p studio`. */
+/** The example apps' binaries, built by `cargo build -p studio -p minimal`. */
 export const studioBinary = join(repo, 'target', 'debug', 'studio')
+export const minimalBinary = join(repo, 'target', 'debug', 'minimal')
 
 /** A TCP port nobody listens on right now. */
 export function freePort() {

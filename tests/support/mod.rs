@@ -46,7 +46,17 @@ pub(crate) fn app_with(
 /// [`app_with`], with the app's builder changed by `customize` (its own commands).
 pub(crate) fn app_built(
     permissions: &[&str],
+    config: TelemetryConfig,
+    customize: impl FnOnce(tauri::Builder<MockRuntime>) -> tauri::Builder<MockRuntime>,
+) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    app_from(permissions, config, |plugin| plugin, customize)
+}
+
+/// [`app_built`], with the plugin's builder changed by `plugin` too (its panel options).
+pub(crate) fn app_from(
+    permissions: &[&str],
     mut config: TelemetryConfig,
+    plugin: impl FnOnce(Builder) -> Builder,
     customize: impl FnOnce(tauri::Builder<MockRuntime>) -> tauri::Builder<MockRuntime>,
 ) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let storage = tempfile::tempdir().unwrap();
@@ -69,7 +79,7 @@ pub(crate) fn app_built(
     )
     .unwrap();
     *context.runtime_authority_mut() = tauri::runtime_authority!(acl, resolved);
-    let app = customize(mock_builder().plugin(Builder::new().config(config).build()))
+    let app = customize(mock_builder().plugin(plugin(Builder::new().config(config)).build()))
         .build(context)
         .unwrap();
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())
@@ -108,6 +118,17 @@ pub(crate) fn call_any(
     args: serde_json::Value,
     headers: &[(&str, &str)],
 ) -> Result<serde_json::Value, String> {
+    call_from("tauri://localhost", window, command, args, headers)
+}
+
+/// [`call_any`] from a page at `url` (a local page of the app's, or a custom scheme's).
+pub(crate) fn call_from(
+    url: &str,
+    window: &Window,
+    command: &str,
+    args: serde_json::Value,
+    headers: &[(&str, &str)],
+) -> Result<serde_json::Value, String> {
     let mut map = tauri::http::HeaderMap::new();
     for (k, v) in headers {
         map.insert(
@@ -121,7 +142,7 @@ pub(crate) fn call_any(
             cmd: command.to_owned(),
             callback: CallbackFn(0),
             error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
+            url: url.parse().unwrap(),
             body: InvokeBody::Json(args),
             headers: map,
             invoke_key: INVOKE_KEY.to_string(),

@@ -92,4 +92,5 @@ pub const COMMANDS: &[CommandSpec] = &[
     write("log"),
     write("record_ui_timings"),
     write("record_invokes"),
+    write("open_panel"),
 ];

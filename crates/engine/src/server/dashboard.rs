@@ -13,6 +13,36 @@ use axum::routing::get;
 use axum::Router;
 use subtle::ConstantTimeEq;
 
+/// One file of the built dashboard: its page, script or stylesheet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DashboardFile {
+    /// The `Content-Type` to serve it with.
+    pub content_type: &'static str,
+    /// Its text.
+    pub body: &'static str,
+}
+
+/// The built dashboard's file at `path` (`/` or `/index.html`, `/assets/dashboard.js`,
+/// `/assets/dashboard.css`), or `None`. The HTTP server serves these; the Tauri plugin
+/// serves the same files to its panel window, whose page then talks over IPC.
+///
+/// # Examples
+/// ```
+/// use telemetry_engine::server::dashboard_file;
+/// let page = dashboard_file("/").expect("the page is embedded");
+/// assert_eq!(page.content_type, "text/html; charset=utf-8");
+/// assert!(dashboard_file("/secrets").is_none());
+/// ```
+pub fn dashboard_file(path: &str) -> Option<DashboardFile> {
+    let (content_type, body) = match path {
+        "/" | "/index.html" => ("text/html; charset=utf-8", INDEX_HTML),
+        "/assets/dashboard.js" => ("text/javascript; charset=utf-8", SCRIPT),
+        "/assets/dashboard.css" => ("text/css; charset=utf-8", STYLE),
+        _ => return None,
+    };
+    Some(DashboardFile { content_type, body })
+}
+
 /// The built page and its two assets.
 const INDEX_HTML: &str = include_str!("../../assets/dashboard/index.html");
 const SCRIPT: &str = include_str!("../../assets/dashboard/assets/dashboard.js");
@@ -30,11 +60,11 @@ pub(super) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/", get(|| async { page() }))
         .route(
             "/assets/dashboard.js",
-            get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
+            get(|| async { asset("/assets/dashboard.js") }),
         )
         .route(
             "/assets/dashboard.css",
-            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
+            get(|| async { asset("/assets/dashboard.css") }),
         )
 }
 
@@ -52,14 +82,17 @@ fn page() -> Response {
         .into_response()
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+fn asset(path: &str) -> Response {
+    let Some(file) = dashboard_file(path) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     (
         [
-            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_TYPE, file.content_type),
             (header::CACHE_CONTROL, "no-cache"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
-        body,
+        file.body,
     )
         .into_response()
 }

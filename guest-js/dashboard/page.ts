@@ -1,17 +1,26 @@
 /**
- * The entry of the dashboard page the engine serves over HTTP: reads the engine at this
- * page's origin, read-only, with the bearer token given once as `?token=`.
+ * The entry of the dashboard page the engine embeds. Served over HTTP by the engine, it
+ * reads the engine at this page's origin, read-only, with the bearer token given once as
+ * `?token=`. Served by the Tauri plugin to its panel window (`?transport=ipc`), it talks
+ * over Tauri IPC, with the write commands offered when the plugin says so (`&write=1`;
+ * the window's capability decides what is allowed either way).
  * @module
  */
 import './index.css'
 import './page.css'
 
-import { TelemetryClient, httpTransport } from '../src/index.js'
+import { TelemetryClient, httpTransport, tauriTransport } from '../src/index.js'
 import { mountDashboard } from './index.js'
 import { takeToken } from './token.js'
 
 const root = document.getElementById('root')
-if (root !== null) {
+const params = new URLSearchParams(location.search)
+if (root !== null && params.get('transport') === 'ipc') {
+  // The plugin's panel window; the default "Save bundle" (with write) is writeDiagnostics.
+  const title = params.get('title') ?? 'Telemetry'
+  document.title = title
+  mountDashboard(root, { client: new TelemetryClient(tauriTransport()), canWrite: params.get('write') === '1', title })
+} else if (root !== null) {
   const token = takeToken()
   const client = new TelemetryClient(httpTransport(location.origin, fetch, { token }))
   mountDashboard(root, { client, canWrite: false, title: 'Telemetry', saveBundle: () => download(token) })
