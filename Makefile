@@ -8,7 +8,7 @@ APT_PACKAGES := build-essential pkg-config curl libwebkit2gtk-4.1-dev \
 TAURI_DRIVER_VERSION := 2.1.0
 CARGO_DENY_VERSION := 0.20.2
 
-.PHONY: setup frontend demo test e2e package bench bench-dashboard fuzz load soak check-bindings check-dashboard
+.PHONY: setup frontend demo test check-features size e2e package bench bench-dashboard fuzz load soak check-bindings check-dashboard
 
 ## setup: install the Debian packages and npm packages the build and the tests use (idempotent)
 setup:
@@ -43,6 +43,7 @@ test: setup frontend
 	# The fuzz targets are a workspace of their own: checked here so they keep compiling.
 	CARGO_TARGET_DIR=$(CURDIR)/target cargo check --manifest-path fuzz/Cargo.toml
 	cargo deny check bans licenses sources
+	$(MAKE) check-features
 	cargo test --workspace --all-targets
 	cargo test --workspace --doc
 	$(MAKE) check-bindings
@@ -52,6 +53,22 @@ test: setup frontend
 	$(MAKE) package
 	$(MAKE) e2e
 	@echo "make test: all checks passed"
+
+## check-features: both crates build with no features and with each feature alone, and
+## the engine's unit tests pass with none (`make test` runs every test with all of them)
+ENGINE_FEATURES := minidumps email otlp-grpc
+PLUGIN_FEATURES := $(ENGINE_FEATURES) panel
+check-features:
+	cargo check -p telemetry-engine --no-default-features
+	for f in $(ENGINE_FEATURES); do cargo check -p telemetry-engine --no-default-features --features $$f; done
+	cargo check -p tauri-plugin-opentelemetry --no-default-features
+	for f in $(PLUGIN_FEATURES); do cargo check -p tauri-plugin-opentelemetry --no-default-features --features $$f; done
+	cargo test -p telemetry-engine --no-default-features --lib
+
+## size: crates and stripped release binary size the plugin adds to a bare Tauri app, for
+## the minimal, default and full feature sets (a Markdown table; about 20 min the first time)
+size: setup
+	scripts/size.sh
 
 ## package: what `cargo publish` would upload for both crates (the engine first, resolved
 ## locally), with their sizes; not verified by a build (the tests above built them)

@@ -2,9 +2,9 @@
 //!
 //! The plugin serves the dashboard the engine embeds ([`dashboard_file`]) on its own URI
 //! scheme, [`PANEL_SCHEME`], opens it in the window [`PANEL_LABEL`], and grants that
-//! window alone (at setup, through a runtime capability) the read commands, and the write
-//! commands too when the app asks for them ([`PanelOptions::writable`]). The page talks
-//! over IPC like any window of the app.
+//! window alone (when it first opens, through a runtime capability) the read commands,
+//! and the write commands too when the app asks for them ([`PanelOptions::writable`]).
+//! The page talks over IPC like any window of the app.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -114,10 +114,11 @@ impl PanelOptions {
     }
 }
 
-/// The panel of one app: its options, and a lock so two opens make one window.
+/// The panel of one app: its options, and a lock so two opens make one window (holding
+/// whether its window's capability was added).
 pub(crate) struct PanelState {
     options: PanelOptions,
-    opening: Mutex<()>,
+    opening: Mutex<bool>,
 }
 
 /// Opens and closes the telemetry panel's window from Rust.
@@ -151,7 +152,11 @@ impl<R: Runtime> TelemetryPanel<R> {
     /// # Ok(()) }
     /// ```
     pub fn open(&self) -> Result<WebviewWindow<R>> {
-        let _one_at_a_time = self.state.opening.lock();
+        let mut granted = self.state.opening.lock();
+        if !*granted {
+            grant(&self.app, &self.state.options);
+            *granted = true;
+        }
         if let Some(window) = self.window() {
             window.unminimize().map_err(Error::Window)?;
             window.show().map_err(Error::Window)?;
@@ -215,10 +220,18 @@ impl<R: Runtime, T: Manager<R>> TelemetryPanelExt<R> for T {
     }
 }
 
-/// At the plugin's setup: keeps the options and grants the panel's window its commands. A
-/// capability Tauri refuses is a warning (the panel then shows the refusals), never a
-/// failed start.
+/// At the plugin's setup: keeps the options.
 pub(crate) fn setup<R: Runtime>(app: &AppHandle<R>, options: PanelOptions) {
+    app.manage(Arc::new(PanelState {
+        options,
+        opening: Mutex::new(false),
+    }));
+}
+
+/// Grants the panel's window its commands, when it first opens (an app that never opens
+/// it has no such capability). A capability Tauri refuses is a warning (the panel then
+/// shows the refusals), never a failed open.
+fn grant<R: Runtime>(app: &AppHandle<R>, options: &PanelOptions) {
     let mut capability = CapabilityBuilder::new(CAPABILITY)
         .window(PANEL_LABEL)
         .permission(format!("{PLUGIN_ID}:default"));
@@ -232,10 +245,6 @@ pub(crate) fn setup<R: Runtime>(app: &AppHandle<R>, options: PanelOptions) {
             "the telemetry panel's window cannot be granted its commands"
         );
     }
-    app.manage(Arc::new(PanelState {
-        options,
-        opening: Mutex::new(()),
-    }));
 }
 
 /// The address of the panel's page on `os` (`std::env::consts::OS`): Tauri serves a

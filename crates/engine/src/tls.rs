@@ -186,6 +186,7 @@ pub(crate) async fn handshake_error(url: &str, tls: Option<&TlsConfig>) -> Optio
         .flatten()
 }
 
+#[cfg(feature = "otlp-grpc")]
 /// The gRPC (tonic) TLS settings for a destination: the OS's roots and Mozilla's, the
 /// configured CA and client certificate.
 ///
@@ -246,7 +247,7 @@ mod tests {
         );
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate").unwrap();
-        let err = grpc_config(Some(&TlsConfig {
+        let err = client_config(Some(&TlsConfig {
             ca_cert: Some(empty.display().to_string()),
             ..TlsConfig::default()
         }))

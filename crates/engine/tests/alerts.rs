@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use telemetry_engine::alerts::{
     AlertAction, AlertEvent, AlertManager, AlertRule, AlertSeverity, AlertState,
 };
-use telemetry_engine::config::{AlertsConfig, EmailConfig, MetricsConfig, SmtpSecurity};
+use telemetry_engine::config::{AlertsConfig, MetricsConfig};
 use telemetry_engine::export::ExportStatus;
 use telemetry_engine::metrics::{
     MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind,
@@ -245,8 +245,10 @@ async fn failed_deliveries_are_retried_and_visible_without_the_secret_url() {
     assert_eq!(alerts.history()[0].deliveries, *deliveries);
 }
 
+#[cfg(feature = "email")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_reaches_a_real_smtp_server_over_starttls() {
+    use telemetry_engine::config::{EmailConfig, SmtpSecurity};
     let pki = common::tls::pki();
     let dir = pki.dir.path();
     let maildir = dir.join("mail");

@@ -252,6 +252,7 @@ async fn a_full_delivery_queue_refuses_and_records_each_notification() {
 
 /// Class: deadlines ignored. SMTP did not honour `delivery_timeout`: an SMTP server that
 /// accepts and never greets held the delivery for as long as the OS kept the socket.
+#[cfg(feature = "email")]
 #[tokio::test]
 async fn an_smtp_server_that_never_answers_times_out_after_delivery_timeout() {
     use telemetry_engine::alerts::AlertManager;

@@ -212,11 +212,8 @@ fn action_problems(
                 problems.push((at.to_owned(), DeliveryError::NoEmailSettings.to_string()));
             }
             for r in recipients {
-                if r.parse::<lettre::message::Mailbox>().is_err() {
-                    problems.push((
-                        format!("{at}.Email.recipients"),
-                        format!("{r:?} is not an email address"),
-                    ));
+                if let Some(why) = crate::config::mailbox_problem(r) {
+                    problems.push((format!("{at}.Email.recipients"), why));
                 }
             }
             templates.push((format!("{at}.Email.subject"), subject.clone()));

@@ -5,9 +5,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
+#[cfg(feature = "email")]
 use lettre::message::header::ContentType;
+#[cfg(feature = "email")]
 use lettre::transport::smtp::authentication::Credentials;
+#[cfg(feature = "email")]
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+#[cfg(feature = "email")]
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
 use serde_json::json;
@@ -20,7 +24,9 @@ use std::collections::HashMap;
 
 use parking_lot::Mutex;
 
-use crate::config::{AlertsConfig, Consent, EmailConfig, SmtpSecurity, TlsConfig};
+use crate::config::{AlertsConfig, Consent, TlsConfig};
+#[cfg(feature = "email")]
+use crate::config::{EmailConfig, SmtpSecurity};
 use crate::privacy::ConsentGate;
 
 /// One alert instance's change, as the actions receive it.
@@ -77,6 +83,9 @@ pub enum DeliveryError {
     /// An email action without `alerts.email` settings.
     #[error("email action needs alerts.email (smtp_host, from)")]
     NoEmailSettings,
+    /// An email action in a build without the Cargo feature `email`.
+    #[error("{}", crate::config::NO_EMAIL_FEATURE)]
+    NoEmailFeature,
     /// Not sent: the user has not consented to telemetry leaving the machine.
     #[error("not sent: consent is {}", .0.as_str())]
     NoConsent(Consent),
@@ -88,7 +97,9 @@ impl DeliveryError {
         match self {
             Self::Http { retryable, .. } => *retryable,
             Self::Timeout { .. } => true,
-            Self::Email(_) | Self::NoEmailSettings | Self::NoConsent(_) => false,
+            Self::Email(_) | Self::NoEmailSettings | Self::NoEmailFeature | Self::NoConsent(_) => {
+                false
+            }
         }
     }
 }
@@ -99,6 +110,7 @@ pub(crate) struct Notifier {
     client: reqwest::Client,
     /// The clients of those with TLS settings, made on first use.
     clients: Mutex<HashMap<TlsConfig, reqwest::Client>>,
+    #[cfg(feature = "email")]
     email: Option<EmailConfig>,
     pagerduty_url: String,
     retries: u32,
@@ -120,6 +132,7 @@ impl Notifier {
         let (in_app, _) = broadcast::channel(256);
         Self {
             client,
+            #[cfg(feature = "email")]
             email: config.email.clone(),
             pagerduty_url: config.pagerduty_url.trim_end_matches('/').to_owned(),
             retries: config.retries.min(AlertsConfig::MAX_RETRIES),
@@ -235,7 +248,15 @@ impl Notifier {
             AlertAction::Email {
                 recipients,
                 subject,
-            } => self.email(recipients, subject, n).await,
+            } => {
+                #[cfg(feature = "email")]
+                return self.email(recipients, subject, n).await;
+                #[cfg(not(feature = "email"))]
+                {
+                    let _ = (recipients, subject);
+                    Err(DeliveryError::NoEmailFeature)
+                }
+            }
             AlertAction::InApp {} | AlertAction::Log {} => {
                 self.deliver_local(action, n);
                 Ok(())
@@ -337,6 +358,7 @@ impl Notifier {
         }
     }
 
+    #[cfg(feature = "email")]
     async fn email(
         &self,
         recipients: &[String],
@@ -454,6 +476,7 @@ fn pagerduty_body(
     })
 }
 
+#[cfg(feature = "email")]
 fn email_body(n: &Notification) -> String {
     let mut body = format!(
         "Alert {} is {}\nValue: {}\nSince: {}\n",

@@ -536,8 +536,11 @@ mod tests {
         let _guard = tracing::subscriber::set_default(
             tracing_subscriber::registry().with(Warnings(warnings.clone())),
         );
-        // A callsite another test's thread saw first, without a subscriber, may have
-        // cached "never": ask every callsite again now that this one is set.
+        // With a single dispatcher, tracing-core asks only the registering thread's: a
+        // callsite another test's thread reaches first would be cached "never" for every
+        // thread. A second (silent) dispatcher alive makes it ask all of them, this one
+        // included; then every callsite is asked again.
+        let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
         tracing::callsite::rebuild_interest_cache();
         let streams = Streams::default();
         let received = Arc::new(AtomicU64::new(0));

@@ -786,12 +786,24 @@ mod tests {
             "logs untouched"
         );
 
-        let (grpc, _) = applied(&[
+        let (grpc, warnings) = applied(&[
             ("OTEL_TRACES_EXPORTER", "otlp"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ]);
+        #[cfg(feature = "otlp-grpc")]
         assert!(matches!(&grpc.tracing.exporters[0],
             TracingExporter::Otlp(o) if o.endpoint == "http://localhost:4317" && o.protocol == OtlpProtocol::Grpc));
+        // Without gRPC the exporter is left out with a warning that names the feature.
+        #[cfg(not(feature = "otlp-grpc"))]
+        assert!(
+            grpc.tracing.exporters.is_empty()
+                && warnings
+                    .iter()
+                    .any(|w| w.to_string().contains("`otlp-grpc`")),
+            "{warnings:?}"
+        );
+        #[cfg(feature = "otlp-grpc")]
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub use paths::{resolve_path, PathStyle};
 pub use privacy::{Consent, PrivacyConfig, SpoolConfig, StorageConfig};
 pub use profiles::Profile;
 pub use rules::{AlertAction, AlertRule, AlertSeverity};
-pub(crate) use validate::is_valid_check_name;
+#[cfg(not(feature = "otlp-grpc"))]
+pub(crate) use validate::NO_GRPC_FEATURE;
+pub(crate) use validate::{is_valid_check_name, mailbox_problem, NO_EMAIL_FEATURE};
 
 /// The whole telemetry configuration (spec section 1).
 ///

@@ -82,6 +82,12 @@ fn defaults_are_valid_and_round_trip() {
     assert_eq!(TelemetryConfig::from_json("{}").unwrap(), cfg);
 }
 
+/// What `"from": "nobody"` is told: a build without email alerts says that first.
+#[cfg(feature = "email")]
+const NOT_AN_ADDRESS: &str = "alerts.email.from: \"nobody\" is not an email address";
+#[cfg(not(feature = "email"))]
+const NOT_AN_ADDRESS: &str = "alerts.email.from: email alerts need the Cargo feature `email`";
+
 /// (config JSON, expected first error line)
 const BAD: &[(&str, &str)] = &[
     (r#"{"metrics":{"exporters":[{"Prometheus":{"port":0}}]}}"#,
@@ -150,7 +156,7 @@ const BAD: &[(&str, &str)] = &[
     (r#"{"alerts":{"rules":[{"name":"r","condition":"x > 1","severity":"Loud"}]}}"#,
         "alerts.rules[0].severity: unknown variant `Loud`, expected one of `Info`, `Warning`, `Critical`"),
     (r#"{"alerts":{"email":{"smtp_host":"h","from":"nobody"}}}"#,
-        "alerts.email.from: \"nobody\" is not an email address"),
+        NOT_AN_ADDRESS),
     (r#"{"alerts":{"rules":[{"name":"r","condition":"x > 1","severity":"Info"},{"name":"r","condition":"y > 1","severity":"Info"}]}}"#,
         "alerts.rules[1].name: \"r\" is used by another rule"),
     (r#"{"health":{"checks":[{"DiskSpace":{"path":"/"}},{"DiskSpace":{"path":"/tmp"}}]}}"#,

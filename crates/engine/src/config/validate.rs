@@ -218,6 +218,10 @@ impl Issues {
     }
 
     fn otlp(&mut self, at: &str, otlp: &OtlpExporterConfig) {
+        #[cfg(not(feature = "otlp-grpc"))]
+        if otlp.protocol == super::OtlpProtocol::Grpc {
+            self.add(format!("{at}.protocol"), NO_GRPC_FEATURE);
+        }
         if let Err(why) = check_url(&otlp.endpoint) {
             self.add(format!("{at}.endpoint"), why);
         }
@@ -437,11 +441,8 @@ impl TelemetryConfig {
             if email.smtp_host.trim().is_empty() {
                 issues.add("alerts.email.smtp_host", "must not be empty");
             }
-            if email.from.parse::<lettre::message::Mailbox>().is_err() {
-                issues.add(
-                    "alerts.email.from",
-                    format!("{:?} is not an email address", email.from),
-                );
+            if let Some(why) = mailbox_problem(&email.from) {
+                issues.add("alerts.email.from", why);
             }
         }
         let mut names = HashSet::new();
@@ -812,3 +813,29 @@ fn check_url(url: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// What a configuration with email alerts is told in a build without them.
+pub(crate) const NO_EMAIL_FEATURE: &str =
+    "email alerts need the Cargo feature `email` (of tauri-plugin-opentelemetry or telemetry-engine)";
+
+/// Why `address` is not an email address (`"Ops <ops@example.com>"` is one), if it is
+/// not; a build without the `email` feature says that instead.
+pub(crate) fn mailbox_problem(address: &str) -> Option<String> {
+    #[cfg(feature = "email")]
+    {
+        address
+            .parse::<lettre::message::Mailbox>()
+            .is_err()
+            .then(|| format!("{address:?} is not an email address"))
+    }
+    #[cfg(not(feature = "email"))]
+    {
+        let _ = address;
+        Some(NO_EMAIL_FEATURE.to_owned())
+    }
+}
+
+/// What a configuration that sends OTLP over gRPC is told in a build without it.
+#[cfg(not(feature = "otlp-grpc"))]
+pub(crate) const NO_GRPC_FEATURE: &str =
+    "OTLP over gRPC needs the Cargo feature `otlp-grpc` (of tauri-plugin-opentelemetry or telemetry-engine); `HttpProtobuf` needs none";

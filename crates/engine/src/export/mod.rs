@@ -4,6 +4,8 @@
 mod console;
 mod file;
 pub(crate) mod otlp;
+#[cfg(feature = "otlp-grpc")]
+mod otlp_grpc;
 mod otlp_metrics;
 pub(crate) mod otlp_send;
 pub(crate) mod outbox;

@@ -272,22 +272,6 @@ pub(crate) fn credentials_as_header(config: &OtlpExporterConfig) -> OtlpExporter
     config
 }
 
-pub(crate) fn grpc_metadata(
-    config: &OtlpExporterConfig,
-) -> Result<tonic::metadata::MetadataMap, String> {
-    let mut metadata = tonic::metadata::MetadataMap::new();
-    for (k, v) in &config.headers {
-        let key = tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
-            .map_err(|_| format!("header name {k:?} is not valid gRPC metadata"))?;
-        // The value is a secret: name the header, never its value.
-        let value = v
-            .parse()
-            .map_err(|_| format!("the value of header {k:?} is not valid gRPC metadata"))?;
-        metadata.insert(key, value);
-    }
-    Ok(metadata)
-}
-
 /// The configured headers of `config` as HTTP headers.
 pub(crate) fn http_headers(config: &OtlpExporterConfig) -> Result<http::HeaderMap, String> {
     let mut headers = http::HeaderMap::new();

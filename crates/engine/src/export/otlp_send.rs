@@ -12,11 +12,8 @@
 use std::io::Write as _;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
 
@@ -77,6 +74,7 @@ impl OtlpRequest {
     ///
     /// # Errors
     /// The bytes are not such a request, or `signal` is not an OTLP signal.
+    #[cfg(any(feature = "otlp-grpc", test))]
     pub(crate) fn decode(signal: Signal, bytes: &[u8]) -> Result<Self, String> {
         let decoded = match signal {
             Signal::Traces => ExportTraceServiceRequest::decode(bytes).map(Self::Traces),
@@ -102,7 +100,7 @@ pub(crate) struct SendError {
 }
 
 impl SendError {
-    fn transport(message: String) -> Self {
+    pub(crate) fn transport(message: String) -> Self {
         Self {
             retryable: true,
             retry_after: None,
@@ -123,21 +121,6 @@ pub(crate) fn http_retryable(status: u16) -> bool {
     matches!(status, 429 | 502 | 503 | 504)
 }
 
-/// Whether a gRPC status code is worth sending again later (the OTLP/gRPC list).
-fn grpc_retryable(code: tonic::Code) -> bool {
-    use tonic::Code;
-    matches!(
-        code,
-        Code::Cancelled
-            | Code::DeadlineExceeded
-            | Code::ResourceExhausted
-            | Code::Aborted
-            | Code::OutOfRange
-            | Code::Unavailable
-            | Code::DataLoss
-    )
-}
-
 /// `Retry-After` in seconds (the HTTP-date form is taken as no advice).
 pub(crate) fn retry_after(value: Option<&http::HeaderValue>) -> Option<Duration> {
     let seconds: u64 = value?.to_str().ok()?.trim().parse().ok()?;
@@ -154,11 +137,8 @@ pub(crate) enum OtlpSender {
         headers: http::HeaderMap,
         gzip: bool,
     },
-    Grpc {
-        channel: tonic::transport::Channel,
-        metadata: tonic::metadata::MetadataMap,
-        gzip: bool,
-    },
+    #[cfg(feature = "otlp-grpc")]
+    Grpc(super::otlp_grpc::GrpcSender),
 }
 
 impl OtlpSender {
@@ -179,25 +159,12 @@ impl OtlpSender {
                 headers: super::otlp::http_headers(config)?,
                 gzip,
             }),
-            OtlpProtocol::Grpc => {
-                let mut endpoint = tonic::transport::Endpoint::from_shared(config.endpoint.clone())
-                    .map_err(|e| format!("endpoint: {e}"))?
-                    .timeout(timeout)
-                    .connect_timeout(timeout);
-                if config.endpoint.starts_with("https://") {
-                    endpoint = endpoint
-                        .tls_config(
-                            crate::tls::grpc_config(config.tls.as_ref())
-                                .map_err(|e| e.to_string())?,
-                        )
-                        .map_err(|e| crate::tls::error_chain(&e))?;
-                }
-                Ok(Self::Grpc {
-                    channel: endpoint.connect_lazy(),
-                    metadata: super::otlp::grpc_metadata(config)?,
-                    gzip,
-                })
-            }
+            #[cfg(feature = "otlp-grpc")]
+            OtlpProtocol::Grpc => Ok(Self::Grpc(super::otlp_grpc::GrpcSender::new(
+                config, timeout, gzip,
+            )?)),
+            #[cfg(not(feature = "otlp-grpc"))]
+            OtlpProtocol::Grpc => Err(crate::config::NO_GRPC_FEATURE.to_owned()),
         }
     }
 
@@ -205,11 +172,13 @@ impl OtlpSender {
     pub(crate) async fn send(&self, request: &OtlpRequest) -> Result<(), SendError> {
         match self {
             Self::Http { .. } => self.post(request.encode()).await,
-            Self::Grpc { .. } => self.call(request.clone()).await,
+            #[cfg(feature = "otlp-grpc")]
+            Self::Grpc(grpc) => grpc.call(request.clone()).await,
         }
     }
 
     /// Sends a request of `signal` already encoded (from the spool).
+    #[cfg_attr(not(feature = "otlp-grpc"), allow(unused_variables))]
     pub(crate) async fn send_encoded(
         &self,
         signal: Signal,
@@ -217,19 +186,21 @@ impl OtlpSender {
     ) -> Result<(), SendError> {
         match self {
             Self::Http { .. } => self.post(bytes).await,
-            Self::Grpc { .. } => {
+            #[cfg(feature = "otlp-grpc")]
+            Self::Grpc(grpc) => {
                 let request = OtlpRequest::decode(signal, &bytes).map_err(|e| SendError {
                     retryable: false,
                     answered: false,
                     retry_after: None,
                     message: format!("a spooled {} batch does not decode: {e}", signal.as_str()),
                 })?;
-                self.call(request).await
+                grpc.call(request).await
             }
         }
     }
 
     async fn post(&self, body: Vec<u8>) -> Result<(), SendError> {
+        #[cfg_attr(not(feature = "otlp-grpc"), allow(irrefutable_let_patterns))]
         let Self::Http {
             client,
             tls,
@@ -284,63 +255,6 @@ impl OtlpSender {
             ),
         })
     }
-
-    async fn call(&self, request: OtlpRequest) -> Result<(), SendError> {
-        let Self::Grpc {
-            channel,
-            metadata,
-            gzip,
-        } = self
-        else {
-            return Err(SendError::transport("not a gRPC sender".into()));
-        };
-        let gzip = gzip.then_some(tonic::codec::CompressionEncoding::Gzip);
-        let result = match request {
-            OtlpRequest::Traces(r) => {
-                let mut client = TraceServiceClient::new(channel.clone());
-                if let Some(g) = gzip {
-                    client = client.send_compressed(g);
-                }
-                client.export(with_metadata(r, metadata)).await.map(drop)
-            }
-            OtlpRequest::Logs(r) => {
-                let mut client = LogsServiceClient::new(channel.clone());
-                if let Some(g) = gzip {
-                    client = client.send_compressed(g);
-                }
-                client.export(with_metadata(r, metadata)).await.map(drop)
-            }
-            OtlpRequest::Metrics(r) => {
-                let mut client = MetricsServiceClient::new(channel.clone());
-                if let Some(g) = gzip {
-                    client = client.send_compressed(g);
-                }
-                client.export(with_metadata(r, metadata)).await.map(drop)
-            }
-        };
-        result.map_err(|status| {
-            let mut message = format!("{:?}: {}", status.code(), status.message());
-            // A status with a source came from the transport (connect, TLS), not the server.
-            let source = std::error::Error::source(&status);
-            if let Some(source) = source {
-                message.push_str(": ");
-                message.push_str(&crate::tls::error_chain(source));
-            }
-            SendError {
-                retryable: grpc_retryable(status.code()),
-                retry_after: None,
-                answered: source.is_none(),
-                message,
-            }
-        })
-    }
-}
-
-/// A gRPC request carrying exactly `metadata`.
-fn with_metadata<T>(message: T, metadata: &tonic::metadata::MetadataMap) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    *request.metadata_mut() = metadata.clone();
-    request
 }
 
 #[cfg(test)]
@@ -355,9 +269,6 @@ mod tests {
         for status in [400, 401, 403, 404, 413, 500] {
             assert!(!http_retryable(status), "{status}");
         }
-        assert!(grpc_retryable(tonic::Code::Unavailable));
-        assert!(!grpc_retryable(tonic::Code::InvalidArgument));
-        assert!(!grpc_retryable(tonic::Code::Unauthenticated));
         let header = |v: &str| http::HeaderValue::from_str(v).ok();
         assert_eq!(
             retry_after(header("30").as_ref()),
