@@ -56,8 +56,8 @@ test: setup frontend
 
 ## check-features: both crates build with no features and with each feature alone, and
 ## the engine's unit tests pass with none (`make test` runs every test with all of them)
-ENGINE_FEATURES := minidumps email otlp-grpc
-PLUGIN_FEATURES := $(ENGINE_FEATURES) panel
+ENGINE_FEATURES := minidumps server email otlp-grpc bindings
+PLUGIN_FEATURES := minidumps server email otlp-grpc panel
 check-features:
 	cargo check -p telemetry-engine --no-default-features
 	for f in $(ENGINE_FEATURES); do cargo check -p telemetry-engine --no-default-features --features $$f; done

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
 /// A span started from the webview (`start_span`).
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export, optional_fields)]
+#[cfg_attr(test, ts(export, optional_fields))]
 pub struct SpanStart {
     /// Span name (`ui.export_clicked`).
     pub name: String,
@@ -23,9 +23,10 @@ pub struct SpanStart {
 
 /// A span the webview holds: pass `traceparent` as an invoke header so backend work
 /// joins its trace.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(test, ts(export))]
 pub struct SpanRef {
     /// 16 hex digits; the id to end it with.
     pub span_id: String,

@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use tauri::http::{header, Response, StatusCode};
 use tauri::ipc::CapabilityBuilder;
 use tauri::{AppHandle, Manager, Runtime, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
-use telemetry_engine::server::dashboard_file;
+use telemetry_engine::dashboard::dashboard_file;
 
 use crate::{Error, Result, PLUGIN_ID};
 

@@ -24,6 +24,7 @@ pub mod api;
 mod clock;
 pub mod collectors;
 pub mod config;
+pub mod dashboard;
 pub mod export;
 pub mod health;
 pub mod logs;
@@ -32,6 +33,7 @@ pub mod metrics;
 pub mod platform;
 pub mod privacy;
 pub mod resource;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod store;
 mod supervise;

@@ -17,9 +17,9 @@ use tracing_subscriber::Layer;
 use crate::alerts::{AlertError, AlertManager};
 use crate::api::Sources;
 use crate::collectors::{ChildProcesses, CollectorError, SystemCollector};
-use crate::config::{
-    ConfigError, Consent, HealthCheckConfig, HttpApi, MetricsExporter, TelemetryConfig,
-};
+use crate::config::{ConfigError, Consent, HealthCheckConfig, TelemetryConfig};
+#[cfg(feature = "server")]
+use crate::config::{HttpApi, MetricsExporter};
 use crate::export::otlp::ExportContext;
 use crate::export::prometheus::MetricsPipeline;
 use crate::export::spool::Spool;
@@ -31,6 +31,7 @@ use crate::logs::panics::{self, PanicCapture};
 use crate::logs::{CrashReport, LogStore, LogsPipeline};
 use crate::metrics::{BoundCounter, Gauge, Metrics, MetricsError};
 use crate::privacy::{BeforeSend, Privacy, PrivacyError};
+#[cfg(feature = "server")]
 use crate::server::{RunningServer, Served, ServerConfig, SHUTDOWN_GRACE};
 use crate::store::SeriesStore;
 use crate::supervise::Supervisor;
@@ -108,6 +109,7 @@ pub struct TelemetryManager {
     logs: LogsPipeline,
     pipeline: MetricsPipeline,
     /// The series streams of every HTTP server (one count, one cap).
+    #[cfg(feature = "server")]
     http_streams: Arc<crate::api::Streams>,
     /// Catches and counts the panics of the periodic tasks.
     supervisor: Supervisor,
@@ -125,6 +127,7 @@ enum RunState {
     Running {
         stop: watch::Sender<bool>,
         tasks: Vec<JoinHandle<()>>,
+        #[cfg(feature = "server")]
         servers: Vec<RunningServer>,
     },
     Stopped,
@@ -309,6 +312,7 @@ impl TelemetryManager {
             },
         )?;
         Ok(Arc::new(Self {
+            #[cfg(feature = "server")]
             http_streams: Arc::new(crate::api::Streams::counted_in(metrics, "http")),
             sources: Sources {
                 metrics: metrics.clone(),
@@ -435,14 +439,18 @@ impl TelemetryManager {
             }
         }
         let tasks = self.start_loops(&stopped, metrics_on);
+        #[cfg(feature = "server")]
         let servers = if self.sources.config.enabled {
             self.start_servers(metrics_on).await
         } else {
             Vec::new()
         };
+        #[cfg(not(feature = "server"))]
+        self.refuse_servers(metrics_on);
         *state = RunState::Running {
             stop,
             tasks,
+            #[cfg(feature = "server")]
             servers,
         };
         Ok(())
@@ -501,9 +509,41 @@ impl TelemetryManager {
         tasks
     }
 
+    /// In a build without the HTTP server: each Prometheus exporter and the `server`
+    /// section is Failed in the export status with a warning that names the feature; the
+    /// rest of telemetry runs.
+    #[cfg(not(feature = "server"))]
+    fn refuse_servers(&self, metrics_on: bool) {
+        const NO_SERVER: &str = "not served: serving over HTTP (Prometheus's /metrics, /health, the query API, the dashboard) needs the Cargo feature `server` (of tauri-plugin-opentelemetry or telemetry-engine)";
+        let config = &self.sources.config;
+        let names = config
+            .metrics
+            .exporters
+            .iter()
+            .filter(|e| {
+                metrics_on && matches!(e, crate::config::MetricsExporter::Prometheus { .. })
+            })
+            .map(crate::config::MetricsExporter::name)
+            .chain(config.server.iter().map(|s| format!("server:{}", s.port)));
+        let mut refused = false;
+        for name in names {
+            ::tracing::warn!(target: "telemetry", server = %name, "{NO_SERVER}");
+            self.sources.status.register(&name);
+            self.sources.status.failure(&name, NO_SERVER);
+            refused = true;
+        }
+        if !refused {
+            ::tracing::info!(
+                target: "telemetry",
+                "telemetry: nothing is served over HTTP (this build has no Cargo feature `server`); the in-app panel reads over IPC"
+            );
+        }
+    }
+
     /// The HTTP servers: one per Prometheus exporter (with metrics on), and the `server`
     /// section's unless an exporter listens on its port already (then that one serves
     /// everything). A server that cannot start is Failed in the export status; the rest run.
+    #[cfg(feature = "server")]
     async fn start_servers(self: &Arc<Self>, metrics_on: bool) -> Vec<RunningServer> {
         let mut plans = Vec::new();
         for exporter in self
@@ -581,6 +621,7 @@ impl TelemetryManager {
         servers
     }
 
+    #[cfg(feature = "server")]
     fn server_config(
         &self,
         host: &str,
@@ -600,6 +641,7 @@ impl TelemetryManager {
     }
 
     /// What a server bound to `host` serves: the query API only where `http_api` allows.
+    #[cfg(feature = "server")]
     fn served(self: &Arc<Self>, host: &str) -> Served {
         let loopback = host
             .parse::<std::net::IpAddr>()
@@ -840,8 +882,10 @@ impl TelemetryManager {
 
     /// Addresses the HTTP servers listen on (the real port when 0 was asked): the
     /// Prometheus exporters' first, then the `server` section's.
+    /// None in a build without the Cargo feature `server`.
     pub async fn prometheus_addrs(&self) -> Vec<SocketAddr> {
         match &*self.state.lock().await {
+            #[cfg(feature = "server")]
             RunState::Running { servers, .. } => servers.iter().map(RunningServer::addr).collect(),
             _ => Vec::new(),
         }
@@ -849,8 +893,10 @@ impl TelemetryManager {
 
     /// The URLs of the live dashboard: `http://<addr>/` of every server that serves it
     /// (`dashboard` on, and the query API served there; see `http_api`).
+    /// None in a build without the Cargo feature `server`.
     pub async fn dashboard_urls(&self) -> Vec<String> {
         match &*self.state.lock().await {
+            #[cfg(feature = "server")]
             RunState::Running { servers, .. } => servers
                 .iter()
                 .filter(|s| s.serves_dashboard())
@@ -929,6 +975,7 @@ impl TelemetryManager {
         if let RunState::Running {
             stop,
             tasks,
+            #[cfg(feature = "server")]
             servers,
         } = previous
         {
@@ -939,14 +986,19 @@ impl TelemetryManager {
                 ::tracing::warn!("a periodic task was still busy at shutdown; stopped");
                 aborts.iter().for_each(tokio::task::AbortHandle::abort);
             }
-            let servers = servers
-                .into_iter()
-                .map(|s| s.stop(left().min(SHUTDOWN_GRACE)));
+            #[cfg(feature = "server")]
+            let servers = futures_util::future::join_all(
+                servers
+                    .into_iter()
+                    .map(|s| s.stop(left().min(SHUTDOWN_GRACE))),
+            );
+            #[cfg(not(feature = "server"))]
+            let servers = std::future::ready(());
             tokio::join!(
                 self.sources
                     .alerts
                     .stop_deliveries(left().min(DELIVERY_GRACE)),
-                futures_util::future::join_all(servers),
+                servers,
                 self.last_collection(left() / 2),
             );
             // A clean exit: no crash report for the next launch.
@@ -1006,6 +1058,7 @@ async fn run_cycle(cycle: Arc<Mutex<Cycle>>, supervisor: Supervisor) {
 }
 
 /// What one server serves, as the startup line says it: its address, then the routes.
+#[cfg(feature = "server")]
 fn served_line(addr: SocketAddr, metrics: Option<&str>, api: bool, dashboard: bool) -> String {
     let mut routes: Vec<String> = metrics.map(str::to_owned).into_iter().collect();
     routes.push("/health".into());
@@ -1018,7 +1071,7 @@ fn served_line(addr: SocketAddr, metrics: Option<&str>, api: bool, dashboard: bo
     format!("http://{addr} serves {}", routes.join(", "))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "server"))]
 mod tests {
     #[test]
     fn the_startup_line_says_what_each_server_serves() {
@@ -1031,5 +1084,38 @@ mod tests {
             super::served_line(addr, None, false, false),
             "http://127.0.0.1:9090 serves /health"
         );
+    }
+}
+
+#[cfg(all(test, not(feature = "server")))]
+mod without_server {
+    use crate::config::{MetricsExporter, ServerSettings, TelemetryConfig};
+    use crate::export::ExportStatus;
+
+    #[tokio::test]
+    async fn a_build_without_the_server_runs_and_says_what_is_not_served() {
+        let mut config = TelemetryConfig::default();
+        config.metrics.exporters = vec![MetricsExporter::Prometheus {
+            port: 9464,
+            path: "/metrics".into(),
+            enable_compression: false,
+            host: "127.0.0.1".into(),
+        }];
+        config.server = Some(ServerSettings {
+            host: "127.0.0.1".into(),
+            port: 9465,
+            enable_compression: false,
+        });
+        let telemetry = super::TelemetryManager::new(config).await.unwrap();
+        telemetry.initialize().await.unwrap();
+        let status = telemetry.get_export_status().await;
+        for name in ["metrics:prometheus:9464", "server:9465"] {
+            assert!(
+                matches!(&status[name], ExportStatus::Failed(why) if why.contains("Cargo feature `server`")),
+                "{name}: {status:?}"
+            );
+        }
+        assert!(telemetry.prometheus_addrs().await.is_empty());
+        telemetry.shutdown().await;
     }
 }

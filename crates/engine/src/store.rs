@@ -33,16 +33,17 @@ use crate::config::MetricsConfig;
 use crate::metrics::{name, SeriesValue, Snapshot};
 
 /// A stored series and its points, as returned by [`SeriesStore::query`].
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct SeriesData {
     /// Series name (`api_requests_total`, `frame_processing_duration_ms_count`).
     pub name: String,
     /// Labels.
     pub labels: BTreeMap<String, String>,
     /// `(unix ms, value)`, oldest first.
-    #[ts(type = "Array<[number, number]>")]
+    #[cfg_attr(feature = "bindings", ts(type = "Array<[number, number]>"))]
     pub points: Vec<(i64, f64)>,
 }
 
@@ -50,18 +51,19 @@ pub struct SeriesData {
 /// series streams hand it to the webview (without its timestamp: each answer carries
 /// the newest one). Name and labels are shared with the store (a reference count, not
 /// a copy), so a stream tick copies no strings.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct LatestValue {
     /// Series name as exported (`api_requests_total`).
-    #[ts(type = "string")]
+    #[cfg_attr(feature = "bindings", ts(type = "string"))]
     pub name: Arc<str>,
     /// Labels.
     pub labels: Arc<BTreeMap<String, String>>,
     /// Unix ms of the point.
     #[serde(skip)]
-    #[ts(skip)]
+    #[cfg_attr(feature = "bindings", ts(skip))]
     pub timestamp_ms: i64,
     /// Value.
     pub value: f64,

@@ -11,6 +11,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("config", 0),
     ("clock", 0),
     ("platform", 0),
+    ("dashboard", 0),
     ("metrics", 1),
     ("resource", 1),
     ("privacy", 1),

@@ -41,8 +41,9 @@ use notify::Notifier;
 use rule::{check_template, json_strings, render};
 
 /// The state of one alert instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ts_rs::TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub enum AlertState {
     /// The condition holds, for less than `for`.
     Pending,
@@ -83,9 +84,10 @@ pub enum AlertError {
 }
 
 /// The delivery of one notification through one action.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct Delivery {
     /// The action kind (`webhook`, `email`, …).
     pub action: &'static str,
@@ -96,9 +98,10 @@ pub struct Delivery {
 }
 
 /// One entry of the alert history: a state change and what was delivered for it.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct AlertEvent {
     /// The notification (rule, state, labels, value, times).
     pub notification: Notification,
@@ -111,14 +114,15 @@ pub struct AlertEvent {
     /// The actions were due but the rule is silenced.
     pub silenced: bool,
     /// When it happened (Unix ms).
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub at_ms: i64,
 }
 
 /// An alert that is pending or firing now.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct ActiveAlert {
     /// Rule name.
     pub rule: String,
@@ -131,7 +135,7 @@ pub struct ActiveAlert {
     /// Last value.
     pub value: f64,
     /// When the condition started holding (Unix ms).
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub active_since_ms: i64,
 }
 

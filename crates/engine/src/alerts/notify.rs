@@ -30,9 +30,10 @@ use crate::config::{EmailConfig, SmtpSecurity};
 use crate::privacy::ConsentGate;
 
 /// One alert instance's change, as the actions receive it.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct Notification {
     /// The rule's name.
     pub rule: String,
@@ -45,10 +46,10 @@ pub struct Notification {
     /// The condition's value when it last held.
     pub value: f64,
     /// When the alert started firing (Unix ms).
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub starts_at_ms: i64,
     /// When it resolved (Unix ms).
-    #[ts(type = "number | null")]
+    #[cfg_attr(feature = "bindings", ts(type = "number | null"))]
     pub ends_at_ms: Option<i64>,
     /// Stable id of the instance (rule + labels), the PagerDuty `dedup_key`.
     pub fingerprint: String,

@@ -30,24 +30,25 @@ pub const DIAGNOSTICS_VERSION: u32 = 1;
 pub const MAX_DIAGNOSTICS_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A diagnostics bundle, as JSON (camelCase) inside the gzip file.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct DiagnosticsBundle {
     /// Always [`DIAGNOSTICS_FORMAT`].
     pub format: String,
     /// The layout's version ([`DIAGNOSTICS_VERSION`]).
     pub version: u32,
     /// When it was written (Unix ms): the "now" of the data in it.
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub written_at_ms: i64,
     /// How far back it reaches (ms before `writtenAtMs`).
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub window_ms: i64,
     /// The OpenTelemetry resource: service, version, install, session, OS.
     pub resource: BTreeMap<String, String>,
     /// The configuration in force, secrets redacted.
-    #[ts(type = "Record<string, unknown>")]
+    #[cfg_attr(feature = "bindings", ts(type = "Record<string, unknown>"))]
     pub config: serde_json::Value,
     /// Every metric recorded.
     pub catalogue: Vec<CatalogueEntry>,

@@ -22,9 +22,10 @@ type Receivers = (
 );
 
 /// A change the live views show.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(tag = "kind", content = "payload", rename_all = "lowercase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub enum LiveEvent {
     /// An alert changed state (pending, firing, resolved), with its deliveries.
     Alert(AlertEvent),

@@ -24,6 +24,7 @@ pub use diagnostics::{
 pub(crate) use events::EventBus;
 pub use events::{check_event_kinds, next, LiveEvent};
 pub use sources::Sources;
+#[cfg(feature = "server")]
 pub(crate) use stream::STALL_LIMIT;
 pub use stream::{Handoff, Streams};
 pub use types::{

@@ -5,24 +5,25 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::store::LatestValue;
-use ts_rs::TS;
 
 /// The newest value of every stored series, as the webview receives it.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct MetricsSnapshot {
     /// Unix time in milliseconds of the newest point.
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub timestamp_ms: i64,
     /// One entry per series.
     pub series: Vec<LatestValue>,
 }
 
 /// One metric of the catalogue.
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct CatalogueEntry {
     /// Name as stored and exported, the one to query: a counter's carries `_total`
     /// (`system_network_bytes_sent_total`); a histogram's is its base name
@@ -39,30 +40,32 @@ pub struct CatalogueEntry {
 }
 
 /// A series query (`query_series`).
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
-#[ts(export, optional_fields)]
+#[cfg_attr(feature = "bindings", ts(export, optional_fields))]
 pub struct SeriesQuery {
     /// Series name (`api_requests_total`, `frame_processing_duration_ms_count`).
     pub name: String,
     /// Labels that must be equal.
-    #[ts(optional)]
+    #[cfg_attr(feature = "bindings", ts(optional))]
     pub labels: Option<BTreeMap<String, String>>,
     /// From (Unix ms, inclusive). Default: the whole retention.
-    #[ts(optional, type = "number")]
+    #[cfg_attr(feature = "bindings", ts(optional, type = "number"))]
     pub from_ms: Option<i64>,
     /// To (Unix ms, inclusive). Default: now.
-    #[ts(optional, type = "number")]
+    #[cfg_attr(feature = "bindings", ts(optional, type = "number"))]
     pub to_ms: Option<i64>,
     /// Keep at most one point (the last) per step of this many ms.
-    #[ts(optional, type = "number")]
+    #[cfg_attr(feature = "bindings", ts(optional, type = "number"))]
     pub step_ms: Option<i64>,
 }
 
 /// One quantile of a histogram.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct QuantileValue {
     /// 0.5, 0.9, 0.95, 0.99.
     pub quantile: f64,
@@ -71,9 +74,10 @@ pub struct QuantileValue {
 }
 
 /// Trace filters (`list_traces`).
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
-#[ts(export, optional_fields)]
+#[cfg_attr(feature = "bindings", ts(export, optional_fields))]
 pub struct TraceFilter {
     /// Root name contains this.
     pub name: Option<String>,
@@ -86,19 +90,20 @@ pub struct TraceFilter {
     /// … with this value.
     pub attribute_value: Option<String>,
     /// Root started at or after (Unix ms).
-    #[ts(optional, type = "number")]
+    #[cfg_attr(feature = "bindings", ts(optional, type = "number"))]
     pub since_ms: Option<i64>,
     /// Root started at or before (Unix ms).
-    #[ts(optional, type = "number")]
+    #[cfg_attr(feature = "bindings", ts(optional, type = "number"))]
     pub until_ms: Option<i64>,
     /// At most this many, newest first. Default 100.
     pub limit: Option<u32>,
 }
 
 /// Log filters (`get_logs`).
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
-#[ts(export, optional_fields)]
+#[cfg_attr(feature = "bindings", ts(export, optional_fields))]
 pub struct LogFilter {
     /// At least this severe: `trace`, `debug`, `info`, `warn`, `error`.
     pub min_level: Option<String>,
@@ -113,9 +118,10 @@ pub struct LogFilter {
 }
 
 /// A metric value recorded from the webview (`record_metric`).
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export, optional_fields)]
+#[cfg_attr(feature = "bindings", ts(export, optional_fields))]
 pub struct MetricRecord {
     /// `counter` (adds), `gauge` (sets) or `histogram` (records).
     pub kind: String,
@@ -129,48 +135,51 @@ pub struct MetricRecord {
 }
 
 /// Which series a stream carries: a name and labels that must be equal.
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
-#[ts(export, optional_fields)]
+#[cfg_attr(feature = "bindings", ts(export, optional_fields))]
 pub struct SeriesSelector {
     /// Series name.
     pub name: String,
     /// Labels that must be equal.
-    #[ts(optional)]
+    #[cfg_attr(feature = "bindings", ts(optional))]
     pub labels: Option<BTreeMap<String, String>>,
 }
 
 /// One message of a series stream.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct SeriesUpdate {
     /// Stream id.
     pub id: u32,
     /// 1, 2, 3, … acknowledge it with `ack_series` to keep the stream flowing.
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub seq: u64,
     /// When it was taken (Unix ms).
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub timestamp_ms: i64,
     /// The selected series' newest values.
     pub series: Vec<LatestValue>,
     /// Ticks skipped so far because the receiver had too many unacknowledged updates.
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub dropped: u64,
 }
 
 /// A trace that just completed (the `trace` event).
-#[derive(Debug, Clone, Serialize, TS)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct TraceSummary {
     /// 32 hex digits.
     pub trace_id: String,
     /// Root span name.
     pub name: String,
     /// Root start (Unix ms).
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub start_ms: i64,
     /// Root duration (ms).
     pub duration_ms: f64,

@@ -34,9 +34,10 @@ pub(crate) const DURATION: &str = "tauri_ipc_duration_ms";
 pub(crate) const DROPPED: &str = "tauri_ipc_spans_dropped_total";
 
 /// One invoke the webview measured.
-#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct InvokeTiming {
     /// The command as invoked (`export_project`, `plugin:fs|read_file`).
     pub command: String,
@@ -44,7 +45,7 @@ pub struct InvokeTiming {
     pub traceparent: String,
     /// The `traceparent` of the UI span the call was made in, if any.
     #[serde(default)]
-    #[ts(optional)]
+    #[cfg_attr(feature = "bindings", ts(optional))]
     pub parent: Option<String>,
     /// When the call started, in ms since the Unix epoch.
     pub start_ms: f64,
@@ -52,15 +53,16 @@ pub struct InvokeTiming {
     pub duration_ms: f64,
     /// The command's error, when it failed.
     #[serde(default)]
-    #[ts(optional)]
+    #[cfg_attr(feature = "bindings", ts(optional))]
     pub error: Option<String>,
 }
 
 /// What a window's init script reports: the invokes it measured since its last report,
 /// and how many it could not keep.
-#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct InvokeReport {
     /// The invokes, oldest first.
     pub invokes: Vec<InvokeTiming>,

@@ -43,9 +43,10 @@ pub const MAX_WINDOWS: usize = 64;
 pub(crate) const RESERVED: [&str; 2] = ["webview_errors_total", "webview_logs_dropped_total"];
 
 /// One log record from the webview.
-#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct WebviewLogEntry {
     /// `trace`, `debug`, `info`, `warn` or `error`.
     pub level: String,
@@ -53,53 +54,55 @@ pub struct WebviewLogEntry {
     pub message: String,
     /// Extra attributes (strings).
     #[serde(default)]
-    #[ts(optional)]
+    #[cfg_attr(feature = "bindings", ts(optional))]
     pub attributes: Option<BTreeMap<String, String>>,
     /// For an error: what was thrown.
     #[serde(default)]
-    #[ts(optional)]
+    #[cfg_attr(feature = "bindings", ts(optional))]
     pub exception: Option<WebviewException>,
     /// Where it was logged or thrown.
     #[serde(default)]
-    #[ts(optional)]
+    #[cfg_attr(feature = "bindings", ts(optional))]
     pub source: Option<SourceLocation>,
     /// The `traceparent` of the UI span current when it happened.
     #[serde(default)]
-    #[ts(optional)]
+    #[cfg_attr(feature = "bindings", ts(optional))]
     pub traceparent: Option<String>,
 }
 
 /// What a page threw.
-#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct WebviewException {
     /// The error's name (`TypeError`), or `unhandledrejection` for a rejection without one.
     #[serde(rename = "type")]
-    #[ts(rename = "type")]
+    #[cfg_attr(feature = "bindings", ts(rename = "type"))]
     pub kind: String,
     /// Its message.
     pub message: String,
     /// Its stack, as the browser gives it.
     #[serde(default)]
-    #[ts(optional)]
+    #[cfg_attr(feature = "bindings", ts(optional))]
     pub stacktrace: Option<String>,
 }
 
 /// A place in a page's scripts.
-#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct SourceLocation {
     /// The script's URL.
     pub url: String,
     /// 1-based line.
     #[serde(default)]
-    #[ts(optional)]
+    #[cfg_attr(feature = "bindings", ts(optional))]
     pub line: Option<u32>,
     /// 1-based column.
     #[serde(default)]
-    #[ts(optional)]
+    #[cfg_attr(feature = "bindings", ts(optional))]
     pub column: Option<u32>,
 }
 

@@ -41,9 +41,10 @@ pub(crate) const RESERVED: [&str; 3] = [
 ];
 
 /// What a window measured since its last report.
-#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct UiTimings {
     /// Gaps between animation frames (ms), while the page was visible.
     #[serde(default)]
@@ -53,7 +54,7 @@ pub struct UiTimings {
     pub long_tasks_ms: Vec<f64>,
     /// Page load phases (ms from the start of navigation), once per page.
     #[serde(default)]
-    #[ts(optional)]
+    #[cfg_attr(feature = "bindings", ts(optional))]
     pub page_load_ms: Option<BTreeMap<String, f64>>,
 }
 

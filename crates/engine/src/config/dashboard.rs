@@ -45,9 +45,10 @@ pub struct MetricDescription {
 /// assert_eq!(cfg.panels[1].kind, PanelKind::Ratio);
 /// # Ok::<(), telemetry_engine::config::ConfigError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
-#[ts(export, optional_fields)]
+#[cfg_attr(feature = "bindings", ts(export, optional_fields))]
 pub struct Panel {
     /// The group of charts it belongs to. Default `"Metrics"`.
     #[serde(default = "default_section")]
@@ -83,9 +84,10 @@ impl Panel {
 }
 
 /// How a [`Panel`] draws its metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub enum PanelKind {
     /// A gauge's values, one line per label set.
     Value,

@@ -22,9 +22,10 @@ use serde::{Deserialize, Serialize};
 /// assert!(!cfg.consent.allows_sending());
 /// # Ok::<(), telemetry_engine::config::ConfigError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub enum Consent {
     /// Sending is allowed (the default: the app's developer configured where to send).
     #[default]

@@ -344,6 +344,7 @@ impl TelemetryConfig {
         let Some(server) = &self.server else {
             return;
         };
+
         if server.host.parse::<IpAddr>().is_err() {
             issues.add(
                 "server.host",

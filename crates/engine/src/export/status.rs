@@ -10,9 +10,10 @@ use crate::clock::unix_ms;
 use serde::Serialize;
 
 /// How an exporter is doing (spec section 2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(tag = "state", content = "reason")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 #[non_exhaustive]
 pub enum ExportStatus {
     /// Nothing exported yet (or not scraped yet): no news, good or bad (the reason).
@@ -26,25 +27,26 @@ pub enum ExportStatus {
 }
 
 /// An exporter's status with its counters.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct ExporterReport {
     /// Current status.
     pub status: ExportStatus,
     /// Successful exports (or scrapes served).
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub successes: u64,
     /// Failed exports.
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub failures: u64,
     /// When the last success happened, as Unix milliseconds.
-    #[ts(type = "number | null")]
+    #[cfg_attr(feature = "bindings", ts(type = "number | null"))]
     pub last_success_ms: Option<i64>,
     /// Information about the exporter that is not its state (the Jaeger endpoint mapped
     /// to OTLP).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[cfg_attr(feature = "bindings", ts(optional))]
     pub note: Option<String>,
 }
 
@@ -97,7 +99,9 @@ impl ExportStatusBoard {
         self.update(name, |_| {});
     }
 
-    /// Sets Pending with `reason` while nothing was exported (a server not scraped yet).
+    /// Sets Pending with `reason` while nothing was exported (a server not scraped yet, a
+    /// crash monitor not asked for).
+    #[cfg(any(feature = "server", feature = "minidumps"))]
     pub(crate) fn pending(&self, name: &str, reason: impl Into<String>) {
         let reason = reason.into();
         self.update(name, |r| {

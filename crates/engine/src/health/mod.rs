@@ -41,8 +41,9 @@ pub const READINESS: &str = "readiness";
 pub const TELEMETRY: &str = "telemetry";
 
 /// How healthy a component is, from best to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ts_rs::TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub enum HealthStatus {
     /// Not checked yet.
     Unknown,
@@ -75,18 +76,19 @@ impl HealthStatus {
 
 /// The outcome of one check (the spec's struct). Over IPC and JSON the timestamp is Unix
 /// milliseconds and the duration is milliseconds.
-#[derive(Debug, Clone, PartialEq, ts_rs::TS)]
-#[ts(export, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
+#[cfg_attr(feature = "bindings", ts(export, rename_all = "camelCase"))]
 pub struct HealthCheckResult {
     /// The verdict.
     pub status: HealthStatus,
     /// What was found, for people.
     pub message: String,
     /// When the check finished (Unix ms over IPC).
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub timestamp: SystemTime,
     /// How long the check took (milliseconds over IPC).
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub check_duration: Duration,
     /// Details. `observedValue` and `observedUnit` appear as such in `/health`.
     pub metadata: HashMap<String, String>,
@@ -195,9 +197,10 @@ pub enum HealthError {
 }
 
 /// One status change of one check, kept in the history.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct StatusChange {
     /// The check.
     pub check: String,
@@ -208,14 +211,15 @@ pub struct StatusChange {
     /// The message of the new result.
     pub message: String,
     /// Unix milliseconds.
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub timestamp_ms: i64,
 }
 
 /// The result of a run over several checks.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct HealthReport {
     /// The worst status of all (Healthy when there are no checks).
     pub status: HealthStatus,

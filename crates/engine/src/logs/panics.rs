@@ -42,9 +42,10 @@ const MAX_REPORTS: usize = 32;
 const MAX_BACKTRACE: usize = 64 << 10;
 
 /// What ended (or troubled) a session: a Rust panic, or an exit that was not clean.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct CrashReport {
     /// `panic`; `native_crash` for a signal or exception the crash monitor caught (see
     /// `crash_monitor`); or `unclean_exit` when the session ended without shutting down and
@@ -53,7 +54,7 @@ pub struct CrashReport {
     /// The `session.id` of the session it happened in.
     pub session_id: String,
     /// When (Unix ms): the panic, or the session's start for an unclean exit.
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub time_ms: i64,
     /// The panic message, or what is known of the exit.
     pub message: String,

@@ -15,12 +15,13 @@ use tracing::Level;
 use crate::clock::unix_ms;
 
 /// One log record.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct LogRecord {
     /// Unix milliseconds.
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub timestamp_ms: i64,
     /// `TRACE`, `DEBUG`, `INFO`, `WARN` or `ERROR`.
     pub level: String,

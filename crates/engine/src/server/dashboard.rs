@@ -1,9 +1,8 @@
 //! The live dashboard over HTTP and the server's bearer token.
 //!
-//! The dashboard's page, script and stylesheet are built from `guest-js/dashboard` by
-//! `npm run build:dashboard` into `crates/engine/assets/dashboard` and compiled into the
-//! binary, so a headless machine serves the same panel the Tauri app shows. The page holds
-//! no data: it stays public, and reads everything through `/api/*`, which the token guards.
+//! The dashboard's files ([`crate::dashboard`]) are served as they are, so a headless
+//! machine serves the same panel the Tauri app shows. The page holds no data: it stays
+//! public, and reads everything through `/api/*`, which the token guards.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -12,41 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use subtle::ConstantTimeEq;
-
-/// One file of the built dashboard: its page, script or stylesheet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DashboardFile {
-    /// The `Content-Type` to serve it with.
-    pub content_type: &'static str,
-    /// Its text.
-    pub body: &'static str,
-}
-
-/// The built dashboard's file at `path` (`/` or `/index.html`, `/assets/dashboard.js`,
-/// `/assets/dashboard.css`), or `None`. The HTTP server serves these; the Tauri plugin
-/// serves the same files to its panel window, whose page then talks over IPC.
-///
-/// # Examples
-/// ```
-/// use telemetry_engine::server::dashboard_file;
-/// let page = dashboard_file("/").expect("the page is embedded");
-/// assert_eq!(page.content_type, "text/html; charset=utf-8");
-/// assert!(dashboard_file("/secrets").is_none());
-/// ```
-pub fn dashboard_file(path: &str) -> Option<DashboardFile> {
-    let (content_type, body) = match path {
-        "/" | "/index.html" => ("text/html; charset=utf-8", INDEX_HTML),
-        "/assets/dashboard.js" => ("text/javascript; charset=utf-8", SCRIPT),
-        "/assets/dashboard.css" => ("text/css; charset=utf-8", STYLE),
-        _ => return None,
-    };
-    Some(DashboardFile { content_type, body })
-}
-
-/// The built page and its two assets.
-const INDEX_HTML: &str = include_str!("../../assets/dashboard/index.html");
-const SCRIPT: &str = include_str!("../../assets/dashboard/assets/dashboard.js");
-const STYLE: &str = include_str!("../../assets/dashboard/assets/dashboard.css");
 
 /// Scripts and styles from the server only; data from the same origin only. uPlot sizes
 /// its elements through inline styles, hence `'unsafe-inline'` for styles (not scripts).
@@ -77,13 +41,13 @@ fn page() -> Response {
             (header::REFERRER_POLICY, "no-referrer"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
-        INDEX_HTML,
+        crate::dashboard::INDEX_HTML,
     )
         .into_response()
 }
 
 fn asset(path: &str) -> Response {
-    let Some(file) = dashboard_file(path) else {
+    let Some(file) = crate::dashboard::dashboard_file(path) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     (
@@ -150,12 +114,5 @@ mod tests {
         assert!(!token.admits(Some(&header("Basic 0123456789abcdef"))));
         assert!(!token.admits(Some(&header("0123456789abcdef"))));
         assert!(!token.admits(None));
-    }
-
-    #[test]
-    fn the_built_dashboard_is_embedded() {
-        assert!(INDEX_HTML.contains("/assets/dashboard.js"), "{INDEX_HTML}");
-        assert!(INDEX_HTML.contains("/assets/dashboard.css"), "{INDEX_HTML}");
-        assert!(SCRIPT.len() > 10_000, "the script looks empty");
     }
 }

@@ -26,7 +26,6 @@ mod guard;
 use api::ApiState;
 pub use api::MAX_EVENT_STREAMS;
 use dashboard::BearerToken;
-pub use dashboard::{dashboard_file, DashboardFile};
 
 use crate::api::Sources;
 use crate::export::prometheus::MetricsPipeline;

@@ -23,9 +23,10 @@ use serde::Serialize;
 use crate::clock::unix_ms;
 
 /// One finished span.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct SpanRecord {
     /// 16 hex digits.
     pub span_id: String,
@@ -43,7 +44,7 @@ pub struct SpanRecord {
     /// Attributes as strings.
     pub attributes: BTreeMap<String, String>,
     /// Events: `(Unix ms with a microsecond fraction, name)`.
-    #[ts(type = "Array<[number, string]>")]
+    #[cfg_attr(feature = "bindings", ts(type = "Array<[number, string]>"))]
     pub events: Vec<(f64, String)>,
     /// Attributes and events dropped by the span limits.
     pub dropped_attributes: u32,
@@ -52,16 +53,17 @@ pub struct SpanRecord {
 }
 
 /// A finished trace: its root and every kept span.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "bindings", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-#[ts(export)]
+#[cfg_attr(feature = "bindings", ts(export))]
 pub struct TraceRecord {
     /// 32 hex digits.
     pub trace_id: String,
     /// The root span's name.
     pub name: String,
     /// Root start, Unix milliseconds.
-    #[ts(type = "number")]
+    #[cfg_attr(feature = "bindings", ts(type = "number"))]
     pub start_ms: i64,
     /// Root duration in milliseconds.
     pub duration_ms: f64,
