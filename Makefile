@@ -8,7 +8,7 @@ APT_PACKAGES := build-essential pkg-config curl libwebkit2gtk-4.1-dev \
 TAURI_DRIVER_VERSION := 2.1.0
 CARGO_DENY_VERSION := 0.20.2
 
-.PHONY: setup frontend demo test check-features size e2e package bench bench-dashboard fuzz load soak check-bindings check-dashboard
+.PHONY: setup frontend demo test check-features size bench-overhead e2e package bench bench-dashboard fuzz load soak check-bindings check-dashboard
 
 ## setup: install the Debian packages and npm packages the build and the tests use (idempotent)
 setup:
@@ -69,6 +69,13 @@ check-features:
 ## the minimal, default and full feature sets (a Markdown table; about 20 min the first time)
 size: setup
 	scripts/size.sh
+
+## bench-overhead: what the plugin costs a running app against the same app without it
+## (time to the first page, main-thread setup, idle CPU over OVERHEAD_MINUTES (default 5),
+## RSS) at the default config, the production profile and with the panel open
+OVERHEAD_MINUTES ?= 5
+bench-overhead: setup
+	OVERHEAD_MINUTES=$(OVERHEAD_MINUTES) scripts/overhead.sh
 
 ## package: what `cargo publish` would upload for both crates (the engine first, resolved
 ## locally), with their sizes; not verified by a build (the tests above built them)

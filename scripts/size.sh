@@ -22,46 +22,17 @@ sets=(
   "full|tauri-plugin-opentelemetry = { path = \"$repo\", features = [\"email\", \"otlp-grpc\"] }"
 )
 
-make_app() {
-  local name=$1 plugin=$2 dir=$work/$1
-  mkdir -p "$dir/src" "$dir/app" "$dir/icons"
-  cp "$repo/examples/minimal/src-tauri/icons/icon.png" "$dir/icons/"
-  cp "$repo/Cargo.lock" "$dir/"
-  echo '<!doctype html><title>size</title><p>size</p>' > "$dir/app/index.html"
-  cat > "$dir/Cargo.toml" <<EOF
-[package]
-name = "size-$name"
-version = "0.1.0"
-edition = "2021"
-publish = false
+# shellcheck source=scripts/tauri-app.sh
+. "$repo/scripts/tauri-app.sh"
 
-[workspace]
-
-[dependencies]
-tauri = { version = "2", features = ["custom-protocol"] }
-serde_json = "1"
-$plugin
-
-[build-dependencies]
-tauri-build = { version = "2" }
-
-[profile.release]
-strip = true
-EOF
-  echo 'fn main() { tauri_build::build() }' > "$dir/build.rs"
-  cat > "$dir/tauri.conf.json" <<EOF
-{
-  "productName": "size-$name",
-  "version": "0.1.0",
-  "identifier": "dev.tauri-plugin-opentelemetry.size-$name",
-  "build": { "frontendDist": "app" },
-  "app": { "windows": [{ "title": "size" }] },
-  "bundle": { "active": false, "icon": ["icons/icon.png"] }
-}
-EOF
-  local register=""
+declare -A crates bytes
+for entry in "${sets[@]}"; do
+  name=${entry%%|*}
+  plugin=${entry#*|}
+  make_app "$work/$name" "size-$name" "$plugin"
+  register=""
   [ -n "$plugin" ] && register=".plugin(tauri_plugin_opentelemetry::init())"
-  cat > "$dir/src/main.rs" <<EOF
+  cat > "$work/$name/src/main.rs" <<EOF
 fn main() {
     tauri::Builder::default()
         $register
@@ -69,13 +40,6 @@ fn main() {
         .expect("the app runs");
 }
 EOF
-}
-
-declare -A crates bytes
-for entry in "${sets[@]}"; do
-  name=${entry%%|*}
-  plugin=${entry#*|}
-  make_app "$name" "$plugin"
   (cd "$work/$name" && cargo build --release --quiet)
   # Every package of the normal dependency graph once (build scripts' own deps included).
   crates[$name]=$(cd "$work/$name" && cargo tree -e normal,build --prefix none 2>/dev/null \
