@@ -3,13 +3,14 @@
 // the plugin and must show live charts, traces, logs, health and alerts over IPC, with
 // the read-only capability the plugin granted that window alone.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { artifacts, freePort, minimalBinary, start, stopAll, waitFor } from './support.mjs'
 
 let webdriver
+let driver
 let session
 let mainHandle
 let panelHandle
@@ -54,7 +55,7 @@ before(async () => {
   })
   const port = await freePort()
   const nativePort = await freePort()
-  await start('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
+  driver = await start('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
     env: { DISPLAY: `:${xvfb.match[1]}`, XDG_DATA_HOME: data },
     name: 'tauri-driver'
   })
@@ -69,6 +70,16 @@ before(async () => {
 
 after(async () => {
   if (session !== undefined) await wd('DELETE', `/session/${session}`).catch(() => {})
+  // For a failure's story: what the driver and WebKit printed (the last 200 lines), and
+  // what the app left in its data folder (a crash report, a minidump).
+  const left = readdirSync(data, { recursive: true }).map(String)
+  const reports = left
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => `--- ${f}\n${readFileSync(join(data, f), 'utf8').slice(0, 4000)}`)
+  writeFileSync(
+    join(artifacts, 'minimal-window.log'),
+    [...(driver?.output ?? []), '--- data folder:', ...left, ...reports].join('\n')
+  )
   await stopAll()
   rmSync(data, { recursive: true, force: true })
 })
