@@ -29,14 +29,28 @@ fn panel_app(
     )
 }
 
-fn from_panel(window: &Window, command: &str) -> Result<serde_json::Value, String> {
+/// Calls the plugin's `command` from a page at `url` in `window`.
+fn call_at(url: &str, window: &Window, command: &str) -> Result<serde_json::Value, String> {
     call_from(
-        PANEL_PAGE,
+        url,
         window,
         &format!("plugin:opentelemetry|{command}"),
         serde_json::json!({}),
         &[],
     )
+}
+
+fn from_panel(window: &Window, command: &str) -> Result<serde_json::Value, String> {
+    call_at(PANEL_PAGE, window, command)
+}
+
+/// Asserts that Tauri refuses `command` from a page at `url` in `window`.
+fn assert_refused(url: &str, window: &Window, command: &str) {
+    let denied = call_at(url, window, command).unwrap_err();
+    assert!(
+        denied.contains("not allowed"),
+        "{command} from {url}: {denied}"
+    );
 }
 
 #[test]
@@ -52,33 +66,16 @@ fn the_panel_window_reads_and_cannot_write_by_default_and_no_other_window_gains(
     ] {
         from_panel(&panel, read).unwrap_or_else(|e| panic!("{read}: {e}"));
     }
-    let denied = from_panel(&panel, "run_health_checks").unwrap_err();
-    assert!(denied.contains("not allowed"), "{denied}");
+    assert_refused(PANEL_PAGE, &panel, "run_health_checks");
     // The capability is the panel window's: the app's main window has none of it.
-    let denied = call_from(
-        "tauri://localhost",
-        &main,
-        "plugin:opentelemetry|get_snapshot",
-        serde_json::json!({}),
-        &[],
-    )
-    .unwrap_err();
-    assert!(denied.contains("not allowed"), "{denied}");
+    assert_refused("tauri://localhost", &main, "get_snapshot");
 }
 
 #[test]
 fn a_page_from_elsewhere_in_the_panel_window_gets_nothing() {
     let (app, _main) = panel_app(&[], PanelOptions::new());
     let panel = app.telemetry_panel().open().unwrap();
-    let denied = call_from(
-        "https://example.com/",
-        &panel,
-        "plugin:opentelemetry|get_snapshot",
-        serde_json::json!({}),
-        &[],
-    )
-    .unwrap_err();
-    assert!(denied.contains("not allowed"), "{denied}");
+    assert_refused("https://example.com/", &panel, "get_snapshot");
 }
 
 #[test]

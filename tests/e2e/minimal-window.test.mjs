@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { artifacts, freePort, minimalBinary, start, stopAll, waitFor } from './support.mjs'
+import { artifacts, freePort, minimalBinary, start, stopAll, waitFor, webDriver } from './support.mjs'
 
 let webdriver
 let driver
@@ -17,22 +17,11 @@ let panelHandle
 // The app's data (consent, spool, crash markers) in a folder of the test's own.
 const data = mkdtempSync(join(tmpdir(), 'minimal-e2e-'))
 
-/** One WebDriver command (classic protocol, JSON over HTTP). */
-async function wd(method, path, body) {
-  const response = await fetch(`${webdriver}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  const json = await response.json()
-  if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value ?? json)}`)
-  return json.value
-}
-
+/** The WebDriver client and its one-command function, once tauri-driver listens. */
+let driverClient
+let wd
 /** Runs `script` (a function body) in the current window and returns its value. */
-function run(script, ...args) {
-  return wd('POST', `/session/${session}/execute/sync`, { script, args })
-}
+const run = (script, ...args) => driverClient.run(session, script, ...args)
 
 const click = (selector) => run('document.querySelector(arguments[0]).click()', selector)
 
@@ -42,6 +31,15 @@ const rows = (selector) =>
     'return [...document.querySelectorAll(arguments[0])].map(e => ({ ...e.dataset, text: e.textContent }))',
     selector
   )
+
+/** Invokes the plugin's `command` from the current window: `allowed`, or the refusal. */
+const invokeHere = (command) =>
+  wd('POST', `/session/${session}/execute/async`, {
+    script: `const done = arguments[arguments.length - 1];
+      window.__TAURI_INTERNALS__.invoke('plugin:opentelemetry|' + arguments[0], {})
+        .then(() => done('allowed'), (e) => done(String(e)))`,
+    args: [command]
+  })
 
 async function screenshot(name) {
   const png = await wd('GET', `/session/${session}/screenshot`)
@@ -60,6 +58,8 @@ before(async () => {
     name: 'tauri-driver'
   })
   webdriver = `http://127.0.0.1:${port}`
+  driverClient = webDriver(webdriver)
+  wd = driverClient.wd
   await waitFor('tauri-driver to answer', async () => (await fetch(`${webdriver}/status`)).ok)
   const created = await wd('POST', '/session', {
     capabilities: { alwaysMatch: { 'tauri:options': { application: minimalBinary } } }
@@ -138,13 +138,7 @@ test('the panel window shows the health checks of the config, read-only', async 
   assert.ok(checks.includes('memory'))
   // Read-only: no "Run now", and the command itself is refused by the window's capability.
   assert.equal(await run('return document.querySelector(\'[data-testid="health-run"]\')'), null)
-  const refusal = await wd('POST', `/session/${session}/execute/async`, {
-    script: `const done = arguments[arguments.length - 1];
-      window.__TAURI_INTERNALS__.invoke('plugin:opentelemetry|run_health_checks', {})
-        .then(() => done('allowed'), (e) => done(String(e)))`,
-    args: []
-  })
-  assert.match(refusal, /not allowed/)
+  assert.match(await invokeHere('run_health_checks'), /not allowed/)
 })
 
 test("the panel window shows the config's alert firing on the app's failing jobs", async () => {
@@ -158,11 +152,5 @@ test("the panel window shows the config's alert firing on the app's failing jobs
 
 test("the main window's capability gives it none of the panel's commands", async () => {
   await wd('POST', `/session/${session}/window`, { handle: mainHandle })
-  const refusal = await wd('POST', `/session/${session}/execute/async`, {
-    script: `const done = arguments[arguments.length - 1];
-      window.__TAURI_INTERNALS__.invoke('plugin:opentelemetry|get_snapshot', {})
-        .then(() => done('allowed'), (e) => done(String(e)))`,
-    args: []
-  })
-  assert.match(refusal, /not allowed/)
+  assert.match(await invokeHere('get_snapshot'), /not allowed/)
 })

@@ -5,28 +5,17 @@ import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { artifacts, freePort, start, stopAll, studioBinary, waitFor } from './support.mjs'
+import { artifacts, freePort, start, stopAll, studioBinary, waitFor, webDriver } from './support.mjs'
 
 let webdriver
 let session
 let metricsPort
 
-/** One WebDriver command (classic protocol, JSON over HTTP). */
-async function wd(method, path, body) {
-  const response = await fetch(`${webdriver}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  const json = await response.json()
-  if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value ?? json)}`)
-  return json.value
-}
-
-/** Runs `script` (a function body) in the window and returns its value. */
-function run(script, ...args) {
-  return wd('POST', `/session/${session}/execute/sync`, { script, args })
-}
+/** The WebDriver client and its one-command function, once tauri-driver listens. */
+let driverClient
+let wd
+/** Runs `script` (a function body) in the current window and returns its value. */
+const run = (script, ...args) => driverClient.run(session, script, ...args)
 
 const attribute = (selector, name) =>
   run('const e = document.querySelector(arguments[0]); return e && e.getAttribute(arguments[1])', selector, name)
@@ -45,6 +34,8 @@ before(async () => {
     name: 'tauri-driver'
   })
   webdriver = `http://127.0.0.1:${port}`
+  driverClient = webDriver(webdriver)
+  wd = driverClient.wd
   await waitFor('tauri-driver to answer', async () => (await fetch(`${webdriver}/status`)).ok)
   const created = await wd('POST', '/session', {
     capabilities: {

@@ -126,3 +126,23 @@ export async function waitFor(what, probe, { timeoutMs = 30_000, everyMs = 200 }
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
 }
+
+/**
+ * A client of the WebDriver server at `base` (classic protocol, JSON over HTTP): `wd` sends
+ * one command and resolves to its value; `run(session, script, ...args)` runs `script` (a
+ * function body) in the session's current window.
+ */
+export function webDriver(base) {
+  const wd = async (method, path, body) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    })
+    const json = await response.json()
+    if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value ?? json)}`)
+    return json.value
+  }
+  const run = (session, script, ...args) => wd('POST', `/session/${session}/execute/sync`, { script, args })
+  return { wd, run }
+}
