@@ -7,9 +7,8 @@
 //! The page talks over IPC like any window of the app.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
-use parking_lot::Mutex;
 use tauri::http::{header, Response, StatusCode};
 use tauri::ipc::CapabilityBuilder;
 use tauri::{AppHandle, Manager, Runtime, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
@@ -114,11 +113,10 @@ impl PanelOptions {
     }
 }
 
-/// The panel of one app: its options, and a lock so two opens make one window (holding
-/// whether its window's capability was added).
+/// The panel of one app: its options, and whether its window's capability was added.
 pub(crate) struct PanelState {
     options: PanelOptions,
-    opening: Mutex<bool>,
+    granted: Once,
 }
 
 /// Opens and closes the telemetry panel's window from Rust.
@@ -152,11 +150,11 @@ impl<R: Runtime> TelemetryPanel<R> {
     /// # Ok(()) }
     /// ```
     pub fn open(&self) -> Result<WebviewWindow<R>> {
-        let mut granted = self.state.opening.lock();
-        if !*granted {
-            grant(&self.app, &self.state.options);
-            *granted = true;
-        }
+        self.state
+            .granted
+            .call_once(|| grant(&self.app, &self.state.options));
+        // No lock is held from here on: building a window off the main thread waits for
+        // the main thread, which may itself be in `open` (a menu handler) at that moment.
         if let Some(window) = self.window() {
             window.unminimize().map_err(Error::Window)?;
             window.show().map_err(Error::Window)?;
@@ -169,7 +167,8 @@ impl<R: Runtime> TelemetryPanel<R> {
             .title(&options.title)
             .inner_size(options.width, options.height)
             .build()
-            .map_err(Error::Window)
+            // Two opens at once: the other one made the window, and that is the panel.
+            .or_else(|e| self.window().ok_or(Error::Window(e)))
     }
 
     /// The panel's window, if it is open.
@@ -224,7 +223,7 @@ impl<R: Runtime, T: Manager<R>> TelemetryPanelExt<R> for T {
 pub(crate) fn setup<R: Runtime>(app: &AppHandle<R>, options: PanelOptions) {
     app.manage(Arc::new(PanelState {
         options,
-        opening: Mutex::new(false),
+        granted: Once::new(),
     }));
 }
 
