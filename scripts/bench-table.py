@@ -27,7 +27,7 @@ GROUPS = {
         "ours_by_name": (1.5, "sdk_record"),
     }),
     "gauge_set": ("sdk_bound", {"ours_bound": (1.1, "sdk_bound"), "ours_by_name": (1.5, "sdk_record")}),
-    "scrape_10k_series": ("sdk_prometheus_exporter", {}),
+    "scrape_10k_series": ("prometheus_crate", {"ours": (1.0, "prometheus_crate")}),
     "span_3_attrs_sampled": ("sdk_same_processor", {"ours_span_builder": (1.2, "sdk_same_processor")}),
     "span_3_attrs_not_sampled": ("sdk_same_processor", {"ours_span_builder": (1.2, "sdk_same_processor")}),
     "collector_cycle": ("sysinfo_refresh_all", {}),

@@ -1,6 +1,8 @@
 //! The recording hot path, the scrape and the collector, each beside its peers in the
-//! same run: raw opentelemetry_sdk (same reader: opentelemetry-prometheus), the `metrics`
-//! crate (metrics-exporter-prometheus recorder) and the `prometheus` crate.
+//! same run: raw opentelemetry_sdk (same reader: the SDK's manual reader; for the scrape,
+//! the SDK's opentelemetry-prometheus exporter set up without scope labels and unit
+//! suffixes), the `metrics` crate (metrics-exporter-prometheus recorder) and the
+//! `prometheus` crate (an `IntCounterVec`, gathered and text-encoded).
 //!
 //! Run with `make bench`; `scripts/bench-table.py` turns the results into the README
 //! table of ratios. Ratios, not absolute times, are what to compare: these machines are
@@ -40,7 +42,7 @@ fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
 fn counter_add(c: &mut Criterion) {
     let telemetry = ours(2000);
     let m = telemetry.metrics().clone();
-    let (provider, _registry) = raw_sdk();
+    let provider = raw_sdk();
     let meter = provider.meter("bench");
     let sdk = meter.u64_counter("sdk_counter").build();
     let recorder = metrics_recorder();
@@ -114,7 +116,7 @@ fn counter_add(c: &mut Criterion) {
 fn histogram_and_gauge(c: &mut Criterion) {
     let telemetry = ours(2000);
     let m = telemetry.metrics().clone();
-    let (provider, _registry) = raw_sdk();
+    let provider = raw_sdk();
     let meter = provider.meter("bench");
     let recorder = metrics_recorder();
 
@@ -196,8 +198,11 @@ fn scrape(c: &mut Criterion) {
     let registry = prometheus::Registry::new();
     let mut sdk_builder = opentelemetry_sdk::metrics::SdkMeterProvider::builder();
     let sdk_registry = prometheus::Registry::new();
+    // Set up as ours had been: no `otel_scope_*` label on every series, no unit suffix.
     let reader = opentelemetry_prometheus::exporter()
         .with_registry(sdk_registry.clone())
+        .scope_info_enabled(false)
+        .without_units()
         .build()
         .unwrap();
     sdk_builder =

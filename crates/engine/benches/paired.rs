@@ -126,7 +126,7 @@ fn pair(
 fn metrics_pairs(plan: Plan, out: &mut Vec<Paired>) {
     let telemetry = ours(2000);
     let m = telemetry.metrics().clone();
-    let (provider, _registry) = raw_sdk();
+    let provider = raw_sdk();
     let meter = provider.meter("bench");
     let a = attrs3();
 
@@ -220,6 +220,44 @@ fn span_pairs(plan: Plan, out: &mut Vec<Paired>) {
     }
 }
 
+/// `/metrics` of 10,000 counter series against the `prometheus` crate rendering the same
+/// series (an `IntCounterVec`: `gather` and the `TextEncoder`, into a new buffer each).
+fn scrape_pairs(plan: Plan, out: &mut Vec<Paired>) {
+    const SERIES: usize = 10_000;
+    let telemetry = ours(SERIES + 10);
+    let counter = telemetry.metrics().counter("api_requests_total").unwrap();
+    let registry = prometheus::Registry::new();
+    let peer = prometheus::IntCounterVec::new(
+        prometheus::Opts::new("api_requests_total", "help"),
+        &["id"],
+    )
+    .unwrap();
+    registry.register(Box::new(peer.clone())).unwrap();
+    for i in 0..SERIES {
+        counter
+            .add(1, &[opentelemetry::KeyValue::new("id", i as i64)])
+            .unwrap();
+        peer.with_label_values(&[&i.to_string()]).inc();
+    }
+    out.push(pair(
+        plan,
+        ("scrape_10k_series", "ours", "prometheus_crate"),
+        || {
+            black_box(telemetry.render_prometheus().unwrap().len());
+        },
+        || {
+            let mut text = Vec::new();
+            prometheus::Encoder::encode(
+                &prometheus::TextEncoder::new(),
+                &registry.gather(),
+                &mut text,
+            )
+            .unwrap();
+            black_box(text.len());
+        },
+    ));
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter is not supported: every pair runs (~15 s).
     let measuring = std::env::args().any(|a| a == "--bench");
@@ -227,6 +265,7 @@ fn main() {
     let mut out = Vec::new();
     metrics_pairs(plan, &mut out);
     span_pairs(plan, &mut out);
+    scrape_pairs(plan, &mut out);
     if !measuring {
         return;
     }

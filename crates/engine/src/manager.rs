@@ -44,9 +44,6 @@ pub enum TelemetryError {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// An exporter could not be set up.
-    #[error(transparent)]
-    Export(#[from] ExportError),
     /// A built-in instrument could not be created.
     #[error(transparent)]
     Metrics(#[from] MetricsError),
@@ -228,8 +225,9 @@ impl TelemetryManager {
     /// [`TelemetryManager::initialize`].
     ///
     /// # Errors
-    /// [`TelemetryError::Config`] with every validation problem, or
-    /// [`TelemetryError::Export`] when the metric reader cannot be built.
+    /// [`TelemetryError::Config`] with every validation problem;
+    /// [`TelemetryError::Health`] or [`TelemetryError::Alert`] when a configured check or
+    /// rule cannot be added.
     pub async fn new(config: TelemetryConfig) -> Result<Arc<Self>, TelemetryError> {
         config.validate()?;
         crate::tls::install_default_provider();
@@ -240,7 +238,7 @@ impl TelemetryManager {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let privacy = Privacy::new(&config);
-        let pipeline = MetricsPipeline::new(&config.metrics, resource.clone(), active, &privacy)?;
+        let pipeline = MetricsPipeline::new(&config.metrics, resource.clone(), active, &privacy);
         let metrics = pipeline.metrics();
         let store = Arc::new(SeriesStore::new(&config.metrics));
         let status = ExportStatusBoard::default();
@@ -909,7 +907,7 @@ impl TelemetryManager {
     /// The Prometheus text exposition, as the endpoint serves it.
     ///
     /// # Errors
-    /// [`ExportError::Encode`] if the families cannot be encoded.
+    /// [`ExportError::Encode`] when the metrics cannot be collected (after shutdown).
     pub fn render_prometheus(&self) -> Result<String, ExportError> {
         self.pipeline.render()
     }

@@ -48,17 +48,11 @@ pub(crate) fn ours_recorded_only() -> Arc<TelemetryManager> {
     ours_with(2000, |c| c.tracing.sample_rate = 0.0)
 }
 
-/// The raw SDK meter provider with the reader we use (opentelemetry-prometheus).
-pub(crate) fn raw_sdk() -> (SdkMeterProvider, prometheus::Registry) {
-    let registry = prometheus::Registry::new();
-    let reader = opentelemetry_prometheus::exporter()
-        .with_registry(registry.clone())
+/// The raw SDK meter provider with the reader we use (the SDK's manual reader).
+pub(crate) fn raw_sdk() -> SdkMeterProvider {
+    SdkMeterProvider::builder()
+        .with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build())
         .build()
-        .unwrap();
-    (
-        SdkMeterProvider::builder().with_reader(reader).build(),
-        registry,
-    )
 }
 
 /// The raw SDK tracer provider with our sampler shape, and our in-app trace store as its
