@@ -3,7 +3,8 @@
 # measured in one run on this machine (make bench-overhead):
 #   - time from `main` to the first page's load (its script calls the app's `ready`
 #     command), and the main thread's time until the app's own `setup` hook runs (the
-#     plugins' setup is on it);
+#     plugins' setup is on it): the medians of OVERHEAD_LAUNCHES (default 15) launches of
+#     the bare app and of the plugin's, in turns;
 #   - CPU of the app's process tree (the app and WebKit's processes) over
 #     OVERHEAD_MINUTES (default 5) of idling, as % of one core;
 #   - resident memory of the app's process and of its tree at the end.
@@ -12,6 +13,7 @@
 # default config and the panel window open. Each runs alone, under its own Xvfb display.
 #
 #   OVERHEAD_MINUTES=5 scripts/overhead.sh      # prints a Markdown table
+#   OVERHEAD_MINUTES=0 scripts/overhead.sh      # the startup rows only
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -105,15 +107,23 @@ tree_rss() {
 
 hz=$(getconf CLK_TCK)
 declare -A ready setup cpu rss_app rss_tree
-run() {
-  local name=$1 binary=$2
-  shift 2
-  local home=$work/home-$name display log pid
-  mkdir -p "$home"
-  display=$((100 + RANDOM % 800))
+
+# Starts an Xvfb display of its own; prints its number.
+start_display() {
+  local display=$((100 + RANDOM % 800))
   Xvfb ":$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
+  echo "$display"
+}
+
+# launch NAME DISPLAY BINARY [VAR=VALUE...]: starts the app with a home of its own and
+# waits for its page's load; sets `pid` and `log`.
+launch() {
+  local name=$1 display=$2 binary=$3
+  shift 3
+  local home=$work/home-$name
+  mkdir -p "$home"
   log=$work/$name.log
   env DISPLAY=":$display" HOME="$home" XDG_DATA_HOME="$home/data" XDG_CONFIG_HOME="$home/config" \
     XDG_CACHE_HOME="$home/cache" "$@" "$CARGO_TARGET_DIR/release/$binary" >"$log" 2>&1 &
@@ -121,25 +131,62 @@ run() {
   pids+=("$pid")
   for _ in $(seq 1200); do grep -q '^ready ' "$log" && break; sleep 0.05; done
   grep -q '^ready ' "$log" || { echo "$name: no page load within 60 s:" >&2; cat "$log" >&2; exit 1; }
-  ready[$name]=$(awk '/^ready / { print $2; exit }' "$log")
-  setup[$name]=$(awk '/^setup / { print $2; exit }' "$log")
-  # Settle (the first collections, the panel's first draws), then measure.
+}
+
+stop() {
+  kill "$1"
+  wait "$1" 2>/dev/null || true
+}
+
+# The median of the numbers on stdin.
+median() {
+  sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+# Startup: OVERHEAD_LAUNCHES (default 15) launches of each app, taken in turns on one
+# display, so that a slow spell of the machine falls on both; the medians.
+startup() {
+  local display n=${OVERHEAD_LAUNCHES:-15} i name
+  display=$(start_display)
+  : >"$work/setup-bare" && : >"$work/setup-plugin" && : >"$work/ready-bare" && : >"$work/ready-plugin"
+  for i in $(seq "$n"); do
+    for name in bare plugin; do
+      launch "startup-$name" "$display" "overhead-$name"
+      awk '/^setup / { print $2; exit }' "$log" >>"$work/setup-$name"
+      awk '/^ready / { print $2; exit }' "$log" >>"$work/ready-$name"
+      stop "$pid"
+    done
+  done
+  setup[bare]=$(median <"$work/setup-bare")
+  ready[bare]=$(median <"$work/ready-bare")
+  setup[default]=$(median <"$work/setup-plugin")
+  ready[default]=$(median <"$work/ready-plugin")
+}
+
+# Idle: each configuration alone under its own display, OVERHEAD_MINUTES after 15 s
+# to settle (the first collections, the panel's first draws).
+run() {
+  local name=$1 binary=$2 display before after
+  shift 2
+  display=$(start_display)
+  launch "$name" "$display" "$binary" "$@"
   sleep 15
-  local before after
   before=$(ticks "$pid")
   sleep $((minutes * 60))
   after=$(ticks "$pid")
   cpu[$name]=$(awk -v t=$((after - before)) -v hz="$hz" -v s=$((minutes * 60)) 'BEGIN { printf "%.2f", 100 * t / hz / s }')
   rss_app[$name]=$(rss "$pid")
   rss_tree[$name]=$(tree_rss "$pid")
-  kill "$pid"
-  wait "$pid" 2>/dev/null || true
+  stop "$pid"
 }
 
-run bare overhead-bare
-run default overhead-plugin
-run production overhead-plugin TELEMETRY_CONFIG="$repo/crates/engine/src/config/profiles/production.json"
-run panel overhead-plugin OVERHEAD_PANEL=1
+startup
+if [ "$minutes" -gt 0 ]; then
+  run bare overhead-bare
+  run default overhead-plugin
+  run production overhead-plugin TELEMETRY_CONFIG="$repo/crates/engine/src/config/profiles/production.json"
+  run panel overhead-plugin OVERHEAD_PANEL=1
+fi
 
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f ms", us / 1000 }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
@@ -155,8 +202,14 @@ row() {
   done
   echo "$line |"
 }
-row "Main thread until the app's setup" ms setup
-row "First page loaded" ms ready
+startup_row() {
+  local label=$1 unit=$2
+  local -n values=$3
+  echo "| $label (median of ${OVERHEAD_LAUNCHES:-15} launches each, default config) | $($unit "${values[bare]}") | $($unit $((values[default] - values[bare]))) added | | |"
+}
+startup_row "Main thread until the app's setup" ms setup
+startup_row "First page loaded" ms ready
+[ "$minutes" -gt 0 ] || exit 0
 echo "| CPU of the process tree, % of one core | ${cpu[bare]}% | ${cpu[default]}% | ${cpu[production]}% | ${cpu[panel]}% |"
 row "RSS of the app process" mib rss_app
 row "RSS of the process tree" mib rss_tree

@@ -457,14 +457,19 @@ impl Builder {
                             error = %e,
                             "telemetry is off: its setup failed"
                         );
-                        tauri::async_runtime::block_on(async {
-                            let manager = TelemetryManager::disabled(e.to_string()).await?;
-                            manager.initialize().await?;
-                            Ok::<_, Error>(manager)
-                        })?
+                        tauri::async_runtime::block_on(TelemetryManager::disabled(e.to_string()))?
                     }
                     Err(e) => return Err(e.into()),
                 };
+                // The panic capture is in place on return; the slow part of the start
+                // (the first system reading, the loops, the listening sockets) runs on
+                // the async runtime, so the app's windows never wait for it.
+                let starting = manager.initialize();
+                tauri::async_runtime::spawn(async move {
+                    if let Err(e) = starting.await {
+                        ::tracing::warn!(target: "telemetry::config", error = %e, "telemetry did not start");
+                    }
+                });
                 app.manage(PluginState {
                     streams: engine::api::Streams::counted_in(manager.metrics(), "ipc"),
                     events: events::EventSubscriptions::default(),
@@ -526,9 +531,8 @@ impl Setup {
         })
     }
 
-    /// Builds and starts the engine with the app's identity filled in: the subscriber
-    /// first (so the engine's own warnings reach it), then the checks and rules, then the
-    /// loops and servers.
+    /// Builds the engine with the app's identity filled in: the subscriber first (so the
+    /// engine's own warnings reach it), then the checks and rules. The caller starts it.
     fn start<R: Runtime>(self, app: &tauri::AppHandle<R>) -> Result<Arc<TelemetryManager>> {
         let mut config = Self::config(self.explicit, self.json)?;
         identity::fill_in(&mut config, app);
@@ -550,7 +554,6 @@ impl Setup {
             for rule in self.rules {
                 manager.alerts().add_rule(rule).await?;
             }
-            manager.initialize().await?;
             Ok(manager)
         })
     }

@@ -16,7 +16,7 @@ use tracing_subscriber::Layer;
 
 use crate::alerts::{AlertError, AlertManager};
 use crate::api::Sources;
-use crate::collectors::{ChildProcesses, CollectorError, SystemCollector};
+use crate::collectors::{ChildProcesses, SystemCollector};
 use crate::config::{ConfigError, Consent, HealthCheckConfig, TelemetryConfig};
 #[cfg(feature = "server")]
 use crate::config::{HttpApi, MetricsExporter};
@@ -47,9 +47,6 @@ pub enum TelemetryError {
     /// A built-in instrument could not be created.
     #[error(transparent)]
     Metrics(#[from] MetricsError),
-    /// The system collector could not start.
-    #[error(transparent)]
-    Collector(#[from] CollectorError),
     /// A configured alert rule could not be added.
     #[error(transparent)]
     Alert(#[from] AlertError),
@@ -116,11 +113,21 @@ pub struct TelemetryManager {
     spool: Option<Spool>,
     /// Records panics while running (with `logs.capture_panics`).
     panics: Option<Arc<PanicCapture>>,
-    state: tokio::sync::Mutex<RunState>,
+    /// Shared with the future of [`TelemetryManager::initialize`], which holds it from
+    /// the call to the end of the start.
+    state: Arc<tokio::sync::Mutex<RunState>>,
 }
 
 enum RunState {
     Created,
+    /// `initialize` has claimed the start and done its quick part: the event bus is
+    /// subscribed to its sources (nothing they send from now on is lost), its task not
+    /// yet spawned.
+    Starting {
+        stop: watch::Sender<bool>,
+        stopped: watch::Receiver<bool>,
+        bus: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    },
     Running {
         stop: watch::Sender<bool>,
         tasks: Vec<JoinHandle<()>>,
@@ -340,7 +347,7 @@ impl TelemetryManager {
             spool,
             panics,
             cycle: Arc::new(Mutex::new(cycle)),
-            state: tokio::sync::Mutex::new(RunState::Created),
+            state: Arc::new(tokio::sync::Mutex::new(RunState::Created)),
         }))
     }
 
@@ -372,20 +379,94 @@ impl TelemetryManager {
     }
 
     /// Starts the collectors, the collection loop and the HTTP server, and makes this the
-    /// process-wide instance. An exporter that cannot start (a port in use) is reported
-    /// as Failed in [`TelemetryManager::get_export_status`]; the rest runs. Calling it
+    /// process-wide instance. An exporter that cannot start (a port in use) or a system
+    /// collector the platform does not support is reported as Failed in
+    /// [`TelemetryManager::get_export_status`] with a warning; the rest runs. Calling it
     /// again while running does nothing.
     ///
+    /// The start is claimed when this is called, not when the future is first polled:
+    /// the panic capture and the process-wide instance are in place on return, and what
+    /// waits for the start ([`TelemetryManager::prometheus_addrs`],
+    /// [`TelemetryManager::dashboard_urls`], [`TelemetryManager::started`],
+    /// [`TelemetryManager::shutdown`]) waits for this one. So the future can be spawned
+    /// and the caller go on at once: the plugin starts the engine off the main thread
+    /// this way, and the app's window never waits for it.
+    ///
     /// # Errors
-    /// [`TelemetryError::ShutDown`] after [`TelemetryManager::shutdown`];
-    /// [`TelemetryError::Collector`] when the system collector cannot start.
-    pub async fn initialize(self: &Arc<Self>) -> Result<(), TelemetryError> {
-        let mut state = self.state.lock().await;
-        match *state {
-            RunState::Running { .. } => return Ok(()),
-            RunState::Stopped => return Err(TelemetryError::ShutDown),
-            RunState::Created => {}
+    /// [`TelemetryError::ShutDown`] after [`TelemetryManager::shutdown`].
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::{config::TelemetryConfig, TelemetryManager};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut config = TelemetryConfig::default();
+    /// config.metrics.system_collectors = false;
+    /// let telemetry = TelemetryManager::new(config).await?;
+    /// let starting = tokio::spawn(telemetry.initialize());
+    /// // Panics are captured from here on; the loops and servers start in the background.
+    /// telemetry.started().await;
+    /// starting.await??;
+    /// telemetry.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn initialize(
+        self: &Arc<Self>,
+    ) -> impl std::future::Future<Output = Result<(), TelemetryError>> + Send + 'static {
+        let manager = self.clone();
+        let claimed = manager
+            .state
+            .clone()
+            .try_lock_owned()
+            .ok()
+            .map(|mut state| {
+                manager.prepare(&mut state);
+                state
+            });
+        async move {
+            let mut state = match claimed {
+                Some(state) => state,
+                None => {
+                    let mut state = manager.state.clone().lock_owned().await;
+                    manager.prepare(&mut state);
+                    state
+                }
+            };
+            match std::mem::replace(&mut *state, RunState::Stopped) {
+                RunState::Starting { stop, stopped, bus } => {
+                    *state = manager.run(stop, stopped, bus).await;
+                    Ok(())
+                }
+                running @ RunState::Running { .. } => {
+                    *state = running;
+                    Ok(())
+                }
+                RunState::Stopped | RunState::Created => Err(TelemetryError::ShutDown),
+            }
         }
+    }
+
+    /// Returns once the start [`TelemetryManager::initialize`] claimed has finished (at
+    /// once when none is under way).
+    pub async fn started(&self) {
+        drop(self.state.lock().await);
+    }
+
+    /// The part of the start that is quick and must not wait: the process-wide instance,
+    /// the panic and crash capture, the configuration's warnings, the global tracer
+    /// provider, the event bus's subscriptions. Moves `Created` to `Starting`; does
+    /// nothing in any other state.
+    fn prepare(self: &Arc<Self>, state: &mut RunState) {
+        if !matches!(state, RunState::Created) {
+            return;
+        }
+        let (stop, stopped) = watch::channel(false);
+        let bus = Box::pin(self.sources.events.feed(
+            &self.sources.alerts,
+            &self.sources.health,
+            self.tracing.store(),
+            stopped.clone(),
+        ));
+        *state = RunState::Starting { stop, stopped, bus };
         *INSTANCE.write() = Some(self.clone());
         if let Some(capture) = &self.panics {
             *self.sources.previous_crash.lock() = capture.take_previous();
@@ -417,7 +498,16 @@ impl TelemetryManager {
                 opentelemetry::global::set_text_map_propagator(p);
             }
         }
-        let (stop, stopped) = watch::channel(false);
+    }
+
+    /// The part of the start that may take a while: the system collector's first
+    /// reading, the periodic loops, the servers' listening sockets.
+    async fn run(
+        self: &Arc<Self>,
+        stop: watch::Sender<bool>,
+        stopped: watch::Receiver<bool>,
+        bus: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    ) -> RunState {
         let metrics_on = self.sources.config.enabled && self.sources.config.metrics.enabled;
         if metrics_on {
             let mut cycle = self.cycle.lock();
@@ -432,11 +522,17 @@ impl TelemetryManager {
                         _ => None,
                     })
                     .collect();
-                let collector = SystemCollector::new(self.metrics())?.with_disk_paths(paths);
-                cycle.collector = Some(collector);
+                match SystemCollector::new(self.metrics()) {
+                    Ok(collector) => cycle.collector = Some(collector.with_disk_paths(paths)),
+                    Err(e) => {
+                        ::tracing::warn!(target: "telemetry::collectors", error = %e, "the system collector is off");
+                        self.sources.status.failure("collectors", e.to_string());
+                    }
+                }
             }
         }
-        let tasks = self.start_loops(&stopped, metrics_on);
+        let mut tasks = vec![tokio::spawn(bus)];
+        tasks.extend(self.start_loops(&stopped, metrics_on));
         #[cfg(feature = "server")]
         let servers = if self.sources.config.enabled {
             self.start_servers(metrics_on).await
@@ -445,13 +541,12 @@ impl TelemetryManager {
         };
         #[cfg(not(feature = "server"))]
         self.refuse_servers(metrics_on);
-        *state = RunState::Running {
+        RunState::Running {
             stop,
             tasks,
             #[cfg(feature = "server")]
             servers,
-        };
-        Ok(())
+        }
     }
 
     /// The periodic loops: health, and with metrics on, alerts and collection.
@@ -460,13 +555,7 @@ impl TelemetryManager {
         stopped: &watch::Receiver<bool>,
         metrics_on: bool,
     ) -> Vec<JoinHandle<()>> {
-        let (bus, alerts, health) = (
-            self.sources.events.clone(),
-            self.sources.alerts.clone(),
-            self.sources.health.clone(),
-        );
-        let (traces, stop) = (self.tracing.store().clone(), stopped.clone());
-        let mut tasks = vec![tokio::spawn(bus.feed(&alerts, &health, &traces, stop))];
+        let mut tasks = Vec::new();
         if self.sources.config.enabled && self.sources.config.health.enabled {
             let health = self.sources.health.clone();
             tasks.push(tokio::spawn(self.supervisor.clone().every(
@@ -970,6 +1059,10 @@ impl TelemetryManager {
         let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
         let mut state = self.state.lock().await;
         let previous = std::mem::replace(&mut *state, RunState::Stopped);
+        let started = matches!(
+            previous,
+            RunState::Starting { .. } | RunState::Running { .. }
+        );
         if let RunState::Running {
             stop,
             tasks,
@@ -999,11 +1092,6 @@ impl TelemetryManager {
                 servers,
                 self.last_collection(left() / 2),
             );
-            // A clean exit: no crash report for the next launch.
-            if let Some(capture) = &self.panics {
-                panics::uninstall(capture);
-                capture.clean_exit();
-            }
             // What the last flush cannot send in the first three quarters of the time
             // left waits on disk for the next launch; the rest is for writing it.
             if let Some(spool) = &self.spool {
@@ -1016,6 +1104,11 @@ impl TelemetryManager {
             if let Some(spool) = &self.spool {
                 spool.release();
             }
+        }
+        // A clean exit: no crash report for the next launch.
+        if let (true, Some(capture)) = (started, &self.panics) {
+            panics::uninstall(capture);
+            capture.clean_exit();
         }
         let mut instance = INSTANCE.write();
         if instance

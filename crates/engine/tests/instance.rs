@@ -29,4 +29,37 @@ async fn get_instance_follows_initialize_and_shutdown() {
         telemetry.initialize().await,
         Err(TelemetryError::ShutDown)
     ));
+    initialize_claims_the_start_when_called_and_the_work_runs_when_polled().await;
+}
+
+/// `initialize` claims the start when called: the instance and the panic capture are in
+/// place before its future runs, and what waits for the start waits for that future
+/// (the plugin spawns it so the app's main thread never waits). Run after the test
+/// above, in the same test: both change the process-wide instance.
+async fn initialize_claims_the_start_when_called_and_the_work_runs_when_polled() {
+    let mut config = TelemetryConfig::default();
+    config.metrics.system_collectors = false;
+    config.server = Some(telemetry_engine::config::ServerSettings {
+        host: "127.0.0.1".into(),
+        port: 0,
+        enable_compression: false,
+    });
+    let telemetry = TelemetryManager::new(config).await.unwrap();
+    let starting = telemetry.initialize();
+    let instance = TelemetryManager::get_instance().expect("installed by the call");
+    assert!(std::sync::Arc::ptr_eq(&instance, &telemetry));
+    let addrs = telemetry.prometheus_addrs();
+    tokio::pin!(addrs);
+    assert!(
+        futures_util::FutureExt::now_or_never(addrs.as_mut()).is_none(),
+        "the addresses wait for the claimed start"
+    );
+    tokio::spawn(starting).await.unwrap().unwrap();
+    assert_eq!(
+        addrs.await.len(),
+        1,
+        "the server listens once the start ran"
+    );
+    telemetry.started().await;
+    telemetry.shutdown().await;
 }
