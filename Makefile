@@ -35,15 +35,21 @@ demo: setup frontend
 	cargo run -p studio -- $(ARGS)
 
 ## test: formatting, lints, every Rust test (real Prometheus, promtool, OTLP receivers, SMTP),
-## the TypeScript type check, the guest-js tests (vitest) and its ESM + CJS build
+## the TypeScript type check, the guest-js tests (vitest) and its ESM + CJS build.
+## Disk: the lints and feature checks build metadata the tests cannot use, so they go to a
+## target directory of their own (target/check), removed once they pass; incremental
+## compilation is off (a one-off build gains nothing from it and it doubled the target).
+test: export CARGO_INCREMENTAL = 0
 test: setup frontend
+	@df -h . | awk 'NR == 2 { print "disk at the start: " $$4 " free of " $$2 }'
 	$(MAKE) check-dashboard
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	CARGO_TARGET_DIR=$(CHECK_TARGET) cargo clippy --workspace --all-targets -- -D warnings
 	# The fuzz targets are a workspace of their own: checked here so they keep compiling.
-	CARGO_TARGET_DIR=$(CURDIR)/target cargo check --manifest-path fuzz/Cargo.toml
+	CARGO_TARGET_DIR=$(CHECK_TARGET) cargo check --manifest-path fuzz/Cargo.toml
 	cargo deny check bans licenses sources
-	$(MAKE) check-features
+	$(MAKE) check-features CHECK_TARGET=$(CHECK_TARGET)
+	rm -rf $(CHECK_TARGET)
 	cargo test --workspace --all-targets
 	cargo test --workspace --doc
 	$(MAKE) check-bindings
@@ -52,18 +58,22 @@ test: setup frontend
 	npm run --silent build
 	$(MAKE) package
 	$(MAKE) e2e
+	@df -h . | awk 'NR == 2 { print "disk at the end: " $$4 " free of " $$2 }'; du -sh target
 	@echo "make test: all checks passed"
 
 ## check-features: both crates build with no features and with each feature alone, and
-## the engine's unit tests pass with none (`make test` runs every test with all of them)
+## the engine's unit tests pass with none (`make test` runs every test with all of them);
+## the checks go to CHECK_TARGET (default: target/check), the unit tests to target
 ENGINE_FEATURES := minidumps server email otlp-grpc bindings
 PLUGIN_FEATURES := minidumps server email otlp-grpc panel
+CHECK_TARGET ?= $(CURDIR)/target/check
+check-features: export CARGO_TARGET_DIR = $(CHECK_TARGET)
 check-features:
 	cargo check -p telemetry-engine --no-default-features
 	for f in $(ENGINE_FEATURES); do cargo check -p telemetry-engine --no-default-features --features $$f; done
 	cargo check -p tauri-plugin-opentelemetry --no-default-features
 	for f in $(PLUGIN_FEATURES); do cargo check -p tauri-plugin-opentelemetry --no-default-features --features $$f; done
-	cargo test -p telemetry-engine --no-default-features --lib
+	env -u CARGO_TARGET_DIR cargo test -p telemetry-engine --no-default-features --lib
 
 ## size: crates and stripped release binary size the plugin adds to a bare Tauri app, for
 ## the minimal, default and full feature sets (a Markdown table; about 20 min the first time)
@@ -78,10 +88,13 @@ bench-overhead: setup
 	OVERHEAD_MINUTES=$(OVERHEAD_MINUTES) scripts/overhead.sh
 
 ## package: what `cargo publish` would upload for both crates (the engine first, resolved
-## locally), with their sizes; not verified by a build (the tests above built them)
+## locally), each built from its packed sources as crates.io would build it (the profile
+## of the test build, so the dependencies already built are reused), with their sizes
 package:
-	@out=$$(cargo package --workspace --exclude studio --exclude minimal --no-verify --allow-dirty 2>&1) || { echo "$$out"; exit 1; }; \
-		echo "$$out" | grep -E "Packag"
+	@out=$$(cargo package --workspace --exclude studio --exclude minimal --allow-dirty \
+		--config 'profile.dev.debug="line-tables-only"' \
+		--config 'profile.dev.package."*".debug=false' 2>&1) || { echo "$$out"; exit 1; }; \
+		echo "$$out" | grep -E "Packag|Verif"
 
 ## e2e: the dashboard in headless Chromium and the studio app in a real window (Xvfb,
 ## tauri-driver, WebKitWebDriver); screenshots go to test-artifacts/
