@@ -10,15 +10,15 @@ use tokio::sync::{broadcast, watch};
 use super::{ApiError, TraceSummary};
 use crate::alerts::{AlertEvent, AlertManager, Notification};
 use crate::health::{HealthCheckManager, StatusChange};
-use crate::tracing::TraceStore;
+use crate::tracing::{TraceFeed, TraceStore};
 
 /// The sources' receivers: alert state changes, notifications, health changes, and the
-/// ids of completed traces.
+/// completed traces.
 type Receivers = (
     broadcast::Receiver<AlertEvent>,
     broadcast::Receiver<Notification>,
     broadcast::Receiver<StatusChange>,
-    broadcast::Receiver<String>,
+    TraceFeed,
 );
 
 /// A change the live views show.
@@ -100,18 +100,14 @@ impl EventBus {
         stopped: watch::Receiver<bool>,
     ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let (changes, notes) = (alerts.subscribe_events(), alerts.subscribe());
-        let (checks, done) = (health.subscribe(), traces.subscribe());
-        let (bus, traces) = (self.clone(), traces.clone());
-        async move {
-            bus.run((changes, notes, checks, done), &traces, stopped)
-                .await
-        }
+        let (checks, done) = (health.subscribe(), traces.feed());
+        let bus = self.clone();
+        async move { bus.run((changes, notes, checks, done), stopped).await }
     }
 
     async fn run(
         &self,
         (mut changes, mut notes, mut checks, mut done): Receivers,
-        traces: &TraceStore,
         mut stopped: watch::Receiver<bool>,
     ) {
         loop {
@@ -119,16 +115,22 @@ impl EventBus {
                 Some(e) = next(&mut changes) => LiveEvent::Alert(e),
                 Some(n) = next(&mut notes) => LiveEvent::Notification(n),
                 Some(c) = next(&mut checks) => LiveEvent::Health(c),
-                Some(id) = next(&mut done) => match traces.get(&id) {
-                    Some(trace) => LiveEvent::Trace(super::trace_summary(&trace)),
-                    None => continue,
-                },
+                traces = done.next() => {
+                    for trace in &traces {
+                        self.send(LiveEvent::Trace(super::trace_summary(trace)));
+                    }
+                    continue;
+                }
                 _ = stopped.changed() => break,
                 else => break,
             };
-            // No subscriber is not a failure: nobody is watching.
-            let _ = self.tx.send(event);
+            self.send(event);
         }
+    }
+
+    fn send(&self, event: LiveEvent) {
+        // No subscriber is not a failure: nobody is watching.
+        let _ = self.tx.send(event);
     }
 }
 

@@ -37,7 +37,8 @@ pub(crate) use ipc::ClientInvoke;
 pub use ipc::InvokeSpan;
 pub use span::{remote_context, AttributeValue, SpanBuilder, SpanHandle, Tracer};
 pub use store::{
-    SpanRecord, TraceQuery, TraceRecord, TraceStore, TraceStoreLimits, TraceStoreProcessor,
+    SpanRecord, TraceFeed, TraceQuery, TraceRecord, TraceStore, TraceStoreLimits,
+    TraceStoreProcessor,
 };
 
 use crate::config::{

@@ -10,6 +10,7 @@
 //! convert the stored spans after letting go of the store's lock.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use parking_lot::Mutex;
 use serde::Serialize;
+use tokio::sync::Notify;
 
 use crate::clock::unix_ms;
 
@@ -158,25 +160,37 @@ struct Pending {
 }
 
 /// A complete trace as the SDK produced it; converted to [`TraceRecord`] only when read,
-/// so ending a span (on the app's thread) costs a move, not a conversion.
+/// so ending a span (on the app's thread) costs a move, not a conversion. The root is
+/// held inline: a trace of one span (the common case) is stored without an allocation.
 #[derive(Clone)]
 struct Stored {
-    /// Root first, then the rest in start order.
-    spans: Vec<SpanData>,
+    root: SpanData,
+    /// The other spans in start order.
+    rest: Vec<SpanData>,
     dropped: u32,
     bytes: usize,
+    /// Its place in completion order (see [`Inner::completed`]).
+    seq: u64,
 }
 
 impl Stored {
-    fn root(&self) -> &SpanData {
-        &self.spans[0]
+    fn spans(&self) -> impl Iterator<Item = &SpanData> {
+        std::iter::once(&self.root).chain(&self.rest)
+    }
+
+    fn trace_id(&self) -> TraceId {
+        self.root.span_context.trace_id()
     }
 
     /// The two parts of one trace as one: the root is the span with no parent (else the
     /// earliest whose parent is in neither part), the rest follow in start order, at most
-    /// `max_spans` (the latest-starting ones beyond are counted as dropped).
+    /// `max_spans` in all (the latest-starting ones beyond are counted as dropped).
     fn merge(self, other: Stored, max_spans: usize) -> Stored {
-        let mut spans: Vec<SpanData> = self.spans.into_iter().chain(other.spans).collect();
+        let mut spans: Vec<SpanData> = std::iter::once(self.root)
+            .chain(self.rest)
+            .chain(std::iter::once(other.root))
+            .chain(other.rest)
+            .collect();
         let mut dropped = self.dropped.saturating_add(other.dropped);
         spans.sort_by_key(|s| s.start_time);
         let ids: HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
@@ -186,30 +200,31 @@ impl Stored {
             .or_else(|| spans.iter().position(|s| !ids.contains(&s.parent_span_id)))
             .unwrap_or(0);
         let root = spans.remove(root);
-        spans.insert(0, root);
-        if spans.len() > max_spans {
-            let over = spans.len() - max_spans;
-            spans.truncate(max_spans);
+        let keep = max_spans.saturating_sub(1);
+        if spans.len() > keep {
+            let over = spans.len() - keep;
+            spans.truncate(keep);
             dropped = dropped.saturating_add(u32::try_from(over).unwrap_or(u32::MAX));
         }
-        let bytes = spans.iter().map(span_bytes).sum();
+        let bytes = span_bytes(&root) + spans.iter().map(span_bytes).sum::<usize>();
         Stored {
-            spans,
+            root,
+            rest: spans,
             dropped,
             bytes,
+            seq: other.seq,
         }
     }
 
     fn error(&self) -> bool {
-        self.spans
-            .iter()
+        self.spans()
             .any(|s| matches!(s.status, Status::Error { .. }))
     }
 
     fn to_record(&self) -> TraceRecord {
-        let spans: Vec<SpanRecord> = self.spans.iter().map(to_record).collect();
+        let spans: Vec<SpanRecord> = self.spans().map(to_record).collect();
         TraceRecord {
-            trace_id: self.root().span_context.trace_id().to_string(),
+            trace_id: self.trace_id().to_string(),
             name: spans[0].name.clone(),
             start_ms: spans[0].start_ms.floor() as i64,
             duration_ms: spans[0].duration_ms,
@@ -221,8 +236,10 @@ impl Stored {
 }
 
 struct Inner {
-    /// Shared with readers, who convert them after letting go of the lock.
-    done: VecDeque<Arc<Stored>>,
+    /// Readers copy what they need and convert it after letting go of the lock.
+    done: VecDeque<Stored>,
+    /// Traces completed so far: the `seq` of the newest.
+    completed: u64,
     /// Bytes of `done` and of `pending` (see [`span_bytes`]).
     done_bytes: usize,
     pending_bytes: usize,
@@ -282,48 +299,71 @@ impl Inner {
         };
         children.spans.sort_by_key(|s| s.start_time);
         let remote = root.parent_span_is_remote;
-        let mut stored = Stored {
-            spans: std::iter::once(root).chain(children.spans).collect(),
-            dropped: children.dropped,
-            bytes: bytes + children.bytes,
-        };
+        self.completed += 1;
         // Another part of this trace completed before: one trace, one entry.
         let earlier_part = !self.remote_parts.is_empty() && self.remote_parts.contains(&trace_id);
-        if remote || earlier_part {
-            if let Some(at) = self
-                .done
-                .iter()
-                .position(|t| t.root().span_context.trace_id() == trace_id)
-            {
-                if let Some(earlier) = self.done.remove(at) {
-                    self.done_bytes -= earlier.bytes;
-                    let earlier = Arc::try_unwrap(earlier).unwrap_or_else(|a| (*a).clone());
-                    stored = earlier.merge(stored, limits.max_spans_per_trace);
-                }
+        let stored = Stored {
+            root,
+            rest: children.spans,
+            dropped: children.dropped,
+            bytes: bytes + children.bytes,
+            seq: self.completed,
+        };
+        let stored = if remote || earlier_part {
+            self.join_parts(stored, earlier_part, limits)
+        } else {
+            stored
+        };
+        self.done_bytes += stored.bytes;
+        self.done.push_back(stored);
+        self.evict(limits);
+    }
+
+    /// A part of a trace that crossed from the webview (`remote`), or the other part of
+    /// one: merged with the part held before, which leaves `done`.
+    fn join_parts(
+        &mut self,
+        mut stored: Stored,
+        earlier_part: bool,
+        limits: &TraceStoreLimits,
+    ) -> Stored {
+        let trace_id = stored.trace_id();
+        if let Some(at) = self.done.iter().position(|t| t.trace_id() == trace_id) {
+            if let Some(earlier) = self.done.remove(at) {
+                self.done_bytes -= earlier.bytes;
+                stored = earlier.merge(stored, limits.max_spans_per_trace);
             }
         }
-        if stored.root().parent_span_is_remote {
+        if stored.root.parent_span_is_remote {
             self.remote_parts.insert(trace_id);
         } else if earlier_part {
             self.remote_parts.remove(&trace_id);
         }
-        self.done_bytes += stored.bytes;
-        self.done.push_back(Arc::new(stored));
-        self.evict(limits);
+        stored
     }
 
     /// The newest trace always stays; older ones go while there are too many or they
     /// hold too many bytes.
+    /// They are dropped where they lie, not moved out first.
     fn evict(&mut self, limits: &TraceStoreLimits) {
-        while self.done.len() > 1
-            && (self.done.len() > limits.max_traces
-                || self.done_bytes + self.pending_bytes > limits.max_bytes)
-        {
-            if let Some(evicted) = self.done.pop_front() {
-                self.done_bytes -= evicted.bytes;
-                self.remote_parts
-                    .remove(&evicted.root().span_context.trace_id());
+        let mut over = 0;
+        let mut bytes = self.done_bytes;
+        for t in &self.done {
+            if self.done.len() - over <= 1
+                || (self.done.len() - over <= limits.max_traces
+                    && bytes + self.pending_bytes <= limits.max_bytes)
+            {
+                break;
             }
+            bytes -= t.bytes;
+            if !self.remote_parts.is_empty() {
+                self.remote_parts.remove(&t.trace_id());
+            }
+            over += 1;
+        }
+        if over > 0 {
+            self.done_bytes = bytes;
+            self.done.drain(..over);
         }
     }
 }
@@ -334,7 +374,17 @@ impl Inner {
 pub struct TraceStore {
     inner: Arc<Mutex<Inner>>,
     limits: TraceStoreLimits,
-    completed: tokio::sync::broadcast::Sender<String>,
+    wake: Arc<Wake>,
+}
+
+/// Wakes the readers of [`TraceFeed`]s. A reader sets `waiting` before it looks for new
+/// traces; the first trace completed after that clears it and wakes every waiting reader.
+/// While nobody waits, or a wake-up is already on its way, completing a trace costs one
+/// relaxed load.
+#[derive(Default)]
+struct Wake {
+    waiting: AtomicBool,
+    notify: Notify,
 }
 
 impl TraceStore {
@@ -343,6 +393,7 @@ impl TraceStore {
         Self {
             inner: Arc::new(Mutex::new(Inner {
                 done: VecDeque::new(),
+                completed: 0,
                 done_bytes: 0,
                 pending_bytes: 0,
                 pending: HashMap::new(),
@@ -350,13 +401,16 @@ impl TraceStore {
                 remote_parts: HashSet::new(),
             })),
             limits,
-            completed: tokio::sync::broadcast::channel(256).0,
+            wake: Arc::default(),
         }
     }
 
-    /// The ids of traces as they complete (a lagging receiver skips the oldest).
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
-        self.completed.subscribe()
+    /// The traces that complete from now on, in completion order.
+    pub fn feed(&self) -> TraceFeed {
+        TraceFeed {
+            seen: self.inner.lock().completed,
+            store: self.clone(),
+        }
     }
 
     /// The span processor that feeds this store.
@@ -367,7 +421,6 @@ impl TraceStore {
     }
 
     fn add(&self, span: SpanData) {
-        let trace_id = span.span_context.trace_id();
         let is_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
         let bytes = span_bytes(&span);
         let mut inner = self.inner.lock();
@@ -378,14 +431,29 @@ impl TraceStore {
             return;
         }
         drop(inner);
-        if self.completed.receiver_count() > 0 {
-            let _ = self.completed.send(trace_id.to_string());
+        let wake = &self.wake;
+        if wake.waiting.load(Ordering::Relaxed) && wake.waiting.swap(false, Ordering::AcqRel) {
+            wake.notify.notify_waiters();
         }
+    }
+
+    /// Copies of the traces completed after `seen` (oldest first), and the newest's place.
+    fn completed_after(&self, seen: u64) -> (Vec<Stored>, u64) {
+        let inner = self.inner.lock();
+        let mut new: Vec<Stored> = inner
+            .done
+            .iter()
+            .rev()
+            .take_while(|t| t.seq > seen)
+            .cloned()
+            .collect();
+        new.reverse();
+        (new, inner.completed)
     }
 
     /// Traces matching `query`, newest first.
     pub fn query(&self, query: &TraceQuery) -> Vec<TraceRecord> {
-        let matching: Vec<Arc<Stored>> = self
+        let matching: Vec<Stored> = self
             .inner
             .lock()
             .done
@@ -395,23 +463,23 @@ impl TraceStore {
                 query
                     .name
                     .as_ref()
-                    .is_none_or(|n| t.root().name.contains(n.as_str()))
+                    .is_none_or(|n| t.root.name.contains(n.as_str()))
             })
-            .filter(|t| query.min_duration.is_none_or(|d| duration(t.root()) >= d))
+            .filter(|t| query.min_duration.is_none_or(|d| duration(&t.root) >= d))
             .filter(|t| query.error.is_none_or(|e| t.error() == e))
             .filter(|t| {
                 query
                     .since_ms
-                    .is_none_or(|s| unix_ms(t.root().start_time) >= s)
+                    .is_none_or(|s| unix_ms(t.root.start_time) >= s)
             })
             .filter(|t| {
                 query
                     .until_ms
-                    .is_none_or(|u| unix_ms(t.root().start_time) <= u)
+                    .is_none_or(|u| unix_ms(t.root.start_time) <= u)
             })
             .filter(|t| {
                 query.attribute.as_ref().is_none_or(|(k, v)| {
-                    t.spans.iter().any(|s| {
+                    t.spans().any(|s| {
                         s.attributes
                             .iter()
                             .any(|kv| kv.key.as_str() == k && kv.value.as_str() == v.as_str())
@@ -421,7 +489,7 @@ impl TraceStore {
             .take(query.limit.unwrap_or(usize::MAX))
             .cloned()
             .collect();
-        matching.iter().map(|t| t.to_record()).collect()
+        matching.iter().map(Stored::to_record).collect()
     }
 
     /// One trace by its id (32 hex digits).
@@ -432,7 +500,7 @@ impl TraceStore {
             .lock()
             .done
             .iter()
-            .find(|t| t.root().span_context.trace_id() == id)
+            .find(|t| t.trace_id() == id)
             .cloned();
         found.map(|t| t.to_record())
     }
@@ -518,6 +586,34 @@ impl SpanProcessor for TraceStoreProcessor {
     }
 }
 
+/// The traces a [`TraceStore`] completes, as they complete: for a live view. Made by
+/// [`TraceStore::feed`].
+pub struct TraceFeed {
+    store: TraceStore,
+    /// The place of the newest trace handed out.
+    seen: u64,
+}
+
+impl TraceFeed {
+    /// The traces completed since the last call (oldest first), waiting until there is
+    /// one. A trace completed again (a part of it from the webview arriving later) comes
+    /// again, whole. A reader that falls behind gets the ones the store still holds.
+    pub async fn next(&mut self) -> Vec<TraceRecord> {
+        loop {
+            let notified = self.store.wake.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            self.store.wake.waiting.store(true, Ordering::SeqCst);
+            let (new, newest) = self.store.completed_after(self.seen);
+            self.seen = newest;
+            if !new.is_empty() {
+                return new.iter().map(Stored::to_record).collect();
+            }
+            notified.await;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,6 +626,49 @@ mod tests {
             .with_span_processor(store.processor())
             .build();
         (store, provider)
+    }
+
+    #[tokio::test]
+    async fn a_feed_hands_out_each_completed_trace_once_in_order_and_wakes_its_reader() {
+        let (store, provider) = store_with(TraceStoreLimits::default());
+        let tracer = provider.tracer("t");
+        tracer.in_span("before", |_| {});
+        let mut feed = store.feed();
+        for name in ["a", "b", "c"] {
+            tracer.in_span(name, |_| {});
+        }
+        let names = |traces: Vec<TraceRecord>| -> Vec<String> {
+            traces.into_iter().map(|t| t.name).collect()
+        };
+        assert_eq!(names(feed.next().await), ["a", "b", "c"], "not `before`");
+        // A reader waiting with nothing new is woken by the next trace, from any thread.
+        let reader = tokio::spawn(async move { feed.next().await });
+        tokio::task::yield_now().await;
+        let ender = std::thread::spawn(move || {
+            provider.tracer("t").in_span("d", |_| {});
+            provider
+        });
+        let woken = tokio::time::timeout(Duration::from_secs(10), reader).await;
+        assert_eq!(names(woken.expect("woken").unwrap()), ["d"]);
+        drop(ender.join().unwrap());
+    }
+
+    #[test]
+    fn a_single_span_trace_is_stored_without_an_allocation_of_its_own() {
+        let (store, provider) = store_with(TraceStoreLimits {
+            max_traces: 2,
+            ..TraceStoreLimits::default()
+        });
+        let tracer = provider.tracer("t");
+        for _ in 0..5 {
+            tracer.in_span("one", |_| {});
+        }
+        let inner = store.inner.lock();
+        assert_eq!(inner.done.len(), 2);
+        assert!(inner.done.iter().all(|t| t.rest.capacity() == 0));
+        assert_eq!(inner.completed, 5);
+        drop(inner);
+        drop(provider);
     }
 
     #[test]
