@@ -1,8 +1,11 @@
 //! The span API of the spec: `trace_async`, `trace`, `span_builder`, and span handles.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt::Display;
 use std::future::Future;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::propagation::TextMapPropagator as _;
@@ -10,6 +13,7 @@ use opentelemetry::trace::{Span as _, SpanContext, Status, TraceContextExt, Trac
 use opentelemetry::{Context, Key, KeyValue, Value};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracer;
+use parking_lot::ReentrantMutex;
 
 /// A value for [`SpanHandle::set_attribute`] and [`SpanBuilder::with_attribute`]:
 /// strings, integers, floats and booleans. As with `opentelemetry::KeyValue::new`, a
@@ -120,11 +124,9 @@ impl Tracer {
         Fut: Future<Output = Result<T, E>>,
         E: Display,
     {
-        let cx = self.start(name.into(), &Context::current());
-        let result = f(SpanHandle::live(cx.clone()))
-            .with_context(cx.clone())
-            .await;
-        finish(&cx, &result);
+        let span = self.start(name.into(), &Context::current());
+        let result = f(span.clone()).with_context(span.context()).await;
+        span.finish(&result);
         result
     }
 
@@ -148,12 +150,12 @@ impl Tracer {
         name: impl Into<Cow<'static, str>>,
         f: impl FnOnce(SpanHandle) -> Result<T, E>,
     ) -> Result<T, E> {
-        let cx = self.start(name.into(), &Context::current());
+        let span = self.start(name.into(), &Context::current());
         let result = {
-            let _guard = cx.clone().attach();
-            f(SpanHandle::live(cx.clone()))
+            let _guard = span.context().attach();
+            f(span.clone())
         };
-        finish(&cx, &result);
+        span.finish(&result);
         result
     }
 
@@ -185,18 +187,9 @@ impl Tracer {
         }
     }
 
-    fn start(&self, name: Cow<'static, str>, parent: &Context) -> Context {
-        let span = self.inner.start_with_context(name, parent);
-        parent.with_span(span)
+    fn start(&self, name: Cow<'static, str>, parent: &Context) -> SpanHandle {
+        SpanHandle::new(self.inner.start_with_context(name, parent))
     }
-}
-
-fn finish<T, E: Display>(cx: &Context, result: &Result<T, E>) {
-    let span = cx.span();
-    if let Err(e) = result {
-        span.set_status(Status::error(e.to_string()));
-    }
-    span.end();
 }
 
 /// A span under construction; see [`Tracer::span_builder`].
@@ -230,16 +223,12 @@ impl SpanBuilder {
     pub fn start(self, tracer: &Tracer) -> SpanHandle {
         let builder = opentelemetry::trace::SpanBuilder::from_name(self.name)
             .with_attributes(self.attributes);
-        match self.parent {
-            Some(parent) => {
-                let span = builder.start_with_context(&tracer.inner, &parent);
-                SpanHandle::new(&parent, span)
+        SpanHandle::new(match self.parent {
+            Some(parent) => builder.start_with_context(&tracer.inner, &parent),
+            None => {
+                Context::map_current(|parent| builder.start_with_context(&tracer.inner, parent))
             }
-            None => Context::map_current(|parent| {
-                let span = builder.start_with_context(&tracer.inner, parent);
-                SpanHandle::new(parent, span)
-            }),
-        }
+        })
     }
 }
 
@@ -252,56 +241,132 @@ pub struct SpanHandle {
 
 #[derive(Clone)]
 enum Handle {
-    /// A recording span, in the context it was started in.
-    Live(Context),
-    /// A span the sampler dropped: nothing to record, only ids for children.
+    /// A recording span, shared by the handle's clones.
+    Recording(Arc<Recording>),
+    /// A span the sampler dropped: only its ids and flags remain.
     Dropped(SpanContext),
 }
 
+/// The SDK's span behind a lock, with its context beside it (readable without the lock).
+/// It ends with [`SpanHandle::end`] or when the last handle is dropped (the SDK span's
+/// own drop). A span goes into a [`Context`] only when one is asked for
+/// ([`SpanHandle::context`]), so a span started and ended by hand costs one allocation.
+///
+/// The span processors run while the span ends, under the lock. The lock is re-entrant so
+/// that one of them looking at this span through the current context does not deadlock:
+/// it finds the span busy, and a span that is ending no longer records.
+struct Recording {
+    span_context: SpanContext,
+    span: ReentrantMutex<RefCell<opentelemetry_sdk::trace::Span>>,
+}
+
+impl Recording {
+    /// Runs `f` on the span, unless this thread is already inside it (ending it).
+    fn edit(&self, f: impl FnOnce(&mut opentelemetry_sdk::trace::Span)) {
+        if let Ok(mut span) = self.span.lock().try_borrow_mut() {
+            f(&mut span);
+        }
+    }
+
+    /// Whether the span still records (not ended, not ending).
+    fn is_recording(&self) -> bool {
+        (self.span.lock().try_borrow()).is_ok_and(|span| span.is_recording())
+    }
+}
+
+/// A [`Recording`] as an OpenTelemetry span, to carry it in a [`Context`].
+struct Shared(Arc<Recording>);
+
+impl opentelemetry::trace::Span for Shared {
+    fn add_event_with_timestamp<T>(
+        &mut self,
+        name: T,
+        timestamp: SystemTime,
+        attributes: Vec<KeyValue>,
+    ) where
+        T: Into<Cow<'static, str>>,
+    {
+        self.0
+            .edit(|span| span.add_event_with_timestamp(name, timestamp, attributes));
+    }
+
+    fn span_context(&self) -> &SpanContext {
+        &self.0.span_context
+    }
+
+    fn is_recording(&self) -> bool {
+        self.0.is_recording()
+    }
+
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        self.0.edit(|span| span.set_attribute(attribute));
+    }
+
+    fn set_status(&mut self, status: Status) {
+        self.0.edit(|span| span.set_status(status));
+    }
+
+    fn update_name<T>(&mut self, new_name: T)
+    where
+        T: Into<Cow<'static, str>>,
+    {
+        self.0.edit(|span| span.update_name(new_name));
+    }
+
+    fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
+        self.0.edit(|span| span.add_link(span_context, attributes));
+    }
+
+    fn end_with_timestamp(&mut self, timestamp: SystemTime) {
+        self.0.edit(|span| span.end_with_timestamp(timestamp));
+    }
+}
+
 impl SpanHandle {
-    fn live(cx: Context) -> Self {
+    fn new(span: opentelemetry_sdk::trace::Span) -> Self {
+        let span_context = span.span_context().clone();
         Self {
-            inner: Handle::Live(cx),
+            inner: if span.is_recording() {
+                Handle::Recording(Arc::new(Recording {
+                    span_context,
+                    span: ReentrantMutex::new(RefCell::new(span)),
+                }))
+            } else {
+                Handle::Dropped(span_context)
+            },
         }
     }
 
-    fn new(parent: &Context, span: opentelemetry_sdk::trace::Span) -> Self {
-        if span.is_recording() {
-            Self::live(parent.with_span(span))
-        } else {
-            Self {
-                inner: Handle::Dropped(span.span_context().clone()),
-            }
+    /// Runs `f` on the span while it records.
+    fn edit(&self, f: impl FnOnce(&mut opentelemetry_sdk::trace::Span)) {
+        if let Handle::Recording(recording) = &self.inner {
+            recording.edit(f);
         }
     }
 
-    /// The span, if it records.
-    fn recording(&self) -> Option<opentelemetry::trace::SpanRef<'_>> {
+    /// Ends the span, marked failed with the error's message on `Err`.
+    fn finish<T, E: Display>(&self, result: &Result<T, E>) {
+        if let Err(e) = result {
+            self.edit(|span| span.set_status(Status::error(e.to_string())));
+        }
+        self.end();
+    }
+
+    fn span_context(&self) -> &SpanContext {
         match &self.inner {
-            Handle::Live(cx) => Some(cx.span()),
-            Handle::Dropped(_) => None,
-        }
-    }
-
-    fn span_context(&self) -> SpanContext {
-        match &self.inner {
-            Handle::Live(cx) => cx.span().span_context().clone(),
-            Handle::Dropped(sc) => sc.clone(),
+            Handle::Recording(recording) => &recording.span_context,
+            Handle::Dropped(sc) => sc,
         }
     }
 
     /// Sets an attribute (kept up to `max_attributes_per_span`; more are counted as dropped).
     pub fn set_attribute(&self, key: impl Into<Key>, value: impl AttributeValue) {
-        if let Some(span) = self.recording() {
-            span.set_attribute(KeyValue::new(key, value.into_value()));
-        }
+        self.edit(|span| span.set_attribute(KeyValue::new(key, value.into_value())));
     }
 
     /// Adds an event now (kept up to `max_events_per_span`).
     pub fn add_event(&self, name: impl Into<Cow<'static, str>>) {
-        if let Some(span) = self.recording() {
-            span.add_event(name, Vec::new());
-        }
+        self.edit(|span| span.add_event(name, Vec::new()));
     }
 
     /// Adds an event with attributes.
@@ -310,23 +375,17 @@ impl SpanHandle {
         name: impl Into<Cow<'static, str>>,
         attributes: Vec<KeyValue>,
     ) {
-        if let Some(span) = self.recording() {
-            span.add_event(name, attributes);
-        }
+        self.edit(|span| span.add_event(name, attributes));
     }
 
     /// Marks the span failed with `message`.
     pub fn set_error(&self, message: impl Into<Cow<'static, str>>) {
-        if let Some(span) = self.recording() {
-            span.set_status(Status::error(message));
-        }
+        self.edit(|span| span.set_status(Status::error(message)));
     }
 
     /// Ends the span; later calls do nothing.
     pub fn end(&self) {
-        if let Some(span) = self.recording() {
-            span.end();
-        }
+        self.edit(|span| span.end());
     }
 
     /// The trace id as 32 hex digits.
@@ -344,10 +403,10 @@ impl SpanHandle {
         self.span_context().is_sampled()
     }
 
-    /// The OpenTelemetry context carrying this span, to pass into other OTel APIs or to
+    /// The current context with this span in it, to pass into other OTel APIs or to
     /// spawned tasks (`future.with_context(span.context())`, with the re-exported
-    /// [`FutureExt`](crate::FutureExt)). For a span the sampler dropped, the current
-    /// context with its span context, so children are dropped too.
+    /// [`FutureExt`](crate::FutureExt)). For a span the sampler dropped, its span
+    /// context stands in, so children are dropped too.
     ///
     /// # Examples
     /// ```
@@ -364,7 +423,7 @@ impl SpanHandle {
     /// ```
     pub fn context(&self) -> Context {
         match &self.inner {
-            Handle::Live(cx) => cx.clone(),
+            Handle::Recording(recording) => Context::current().with_span(Shared(recording.clone())),
             Handle::Dropped(sc) => Context::current().with_remote_span_context(sc.clone()),
         }
     }
@@ -399,4 +458,47 @@ pub fn remote_context(traceparent: &str) -> Option<Context> {
     )]);
     let cx = TraceContextPropagator::new().extract(&carrier);
     cx.span().span_context().is_valid().then_some(cx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanProcessor};
+
+    /// Looks at the current span when a span ends, as a processor that logs might.
+    #[derive(Debug)]
+    struct LooksAtTheCurrentSpan(std::sync::mpsc::Sender<bool>);
+
+    impl SpanProcessor for LooksAtTheCurrentSpan {
+        fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &Context) {}
+        fn on_end(&self, _span: SpanData) {
+            let recording = Context::map_current(|cx| cx.span().is_recording());
+            let _ = self.0.send(recording);
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_processor_looking_at_the_span_that_is_ending_does_not_deadlock() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(LooksAtTheCurrentSpan(tx))
+            .build();
+        let tracer = Tracer::new(provider.tracer("t"), 1.0);
+        let span = tracer.span_builder("current").start(&tracer);
+        let _current = span.context().attach();
+        span.set_attribute("frame", 1_i64);
+        // With a plain lock around the span, this would never return.
+        span.end();
+        assert_eq!(rx.try_recv(), Ok(false), "ended: no longer recording");
+        span.end();
+        assert!(rx.try_recv().is_err(), "a second end does nothing");
+    }
 }
