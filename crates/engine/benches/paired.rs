@@ -12,18 +12,78 @@
 //! `cargo test --all-targets` runs it) every pair runs one short round and nothing is
 //! written: a check that the benchmark works, not a measurement.
 #![allow(missing_docs, clippy::unwrap_used)]
+// The allocation counter below is a `GlobalAlloc`, which is unsafe to implement.
+#![allow(unsafe_code)]
 
 mod common;
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{attrs3, ours, ours_span, ours_traced, ours_with, raw_sdk, raw_traced, sdk_span};
+use common::{
+    attrs3, ours, ours_span, ours_traced, ours_with, raw_sdk, raw_traced, sdk_span, Processor,
+};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::Sampler;
 use serde_json::json;
 use telemetry_engine::config::TelemetryConfig;
+
+/// The system allocator, counting allocations and their bytes while [`COUNTING`] is set
+/// (outside the timed rounds: a relaxed load is all it adds to them).
+struct Counted;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static ALLOCATED: AtomicU64 = AtomicU64::new(0);
+
+fn count(size: usize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED.fetch_add(size as u64, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; counting touches only
+// atomics and never allocates.
+unsafe impl GlobalAlloc for Counted {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size);
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counted = Counted;
+
+/// Allocations and bytes allocated per call of `f`, over `n` calls after as many unmeasured.
+fn allocations(f: &mut impl FnMut(), n: u64) -> (f64, f64) {
+    time(f, n);
+    ALLOCATIONS.store(0, Ordering::Relaxed);
+    ALLOCATED.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    time(f, n);
+    COUNTING.store(false, Ordering::Relaxed);
+    let per_call = |total: &AtomicU64| total.load(Ordering::Relaxed) as f64 / n as f64;
+    (per_call(&ALLOCATIONS), per_call(&ALLOCATED))
+}
 
 /// How much to measure.
 #[derive(Clone, Copy)]
@@ -209,13 +269,25 @@ fn span_pairs(plan: Plan, out: &mut Vec<Paired>) {
     ] {
         let telemetry = ours_traced(rate);
         let tracer = telemetry.tracer().clone();
-        let provider = raw_traced(sampler, true);
+        let provider = raw_traced(sampler, Processor::Noop);
         let sdk = provider.tracer("bench");
+        let mut ours = || ours_span(&tracer);
+        let mut peer = || sdk_span(&sdk);
+        if plan.rounds > 1 {
+            // More than the store keeps, so that its evictions are counted too.
+            let n = 4096;
+            let (ours_count, ours_bytes) = allocations(&mut ours, n);
+            let (peer_count, peer_bytes) = allocations(&mut peer, n);
+            println!(
+                "{group}: allocations per span: ours {ours_count:.2} ({ours_bytes:.0} B), \
+                 sdk_noop_processor {peer_count:.2} ({peer_bytes:.0} B)"
+            );
+        }
         out.push(pair(
             plan,
-            (group, "ours_span_builder", "sdk_same_processor"),
-            || ours_span(&tracer),
-            || sdk_span(&sdk),
+            (group, "ours_span_builder", "sdk_noop_processor"),
+            ours,
+            peer,
         ));
     }
 }

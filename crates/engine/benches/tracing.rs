@@ -1,6 +1,6 @@
 //! Span start + end with three attributes, sampled and not, through our API beside raw
-//! opentelemetry_sdk (with the same span processor: the in-app trace store, and with
-//! none) and beside `tracing` spans on a `tracing-subscriber` registry, alone and bridged
+//! opentelemetry_sdk (with a processor that drops every span, the reference; with the
+//! same span processor as ours, the in-app trace store; and with none) and beside `tracing` spans on a `tracing-subscriber` registry, alone and bridged
 //! into our pipeline by `tracing_layer()`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -9,7 +9,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Duration;
 
-use common::{ours_recorded_only, ours_span, ours_traced, raw_traced, sdk_span};
+use common::{ours_recorded_only, ours_span, ours_traced, raw_traced, sdk_span, Processor};
 use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::Sampler;
@@ -22,9 +22,11 @@ fn spans(c: &mut Criterion) {
     ] {
         let telemetry = ours_traced(rate);
         let tracer = telemetry.tracer().clone();
-        let with_store = raw_traced(sampler.clone(), true);
+        let with_store = raw_traced(sampler.clone(), Processor::Store);
         let sdk_store = with_store.tracer("bench");
-        let bare = raw_traced(sampler, false);
+        let noop = raw_traced(sampler.clone(), Processor::Noop);
+        let sdk_noop = noop.tracer("bench");
+        let bare = raw_traced(sampler, Processor::None);
         let sdk_bare = bare.tracer("bench");
         let mut g = c.benchmark_group(group);
         g.warm_up_time(Duration::from_millis(500))
@@ -49,6 +51,7 @@ fn spans(c: &mut Criterion) {
                 b.iter(|| ours_span(&recording))
             });
         }
+        g.bench_function("sdk_noop_processor", |b| b.iter(|| sdk_span(&sdk_noop)));
         g.bench_function("sdk_same_processor", |b| b.iter(|| sdk_span(&sdk_store)));
         g.bench_function("sdk_no_processor", |b| b.iter(|| sdk_span(&sdk_bare)));
         let subscriber = tracing_subscriber::registry();

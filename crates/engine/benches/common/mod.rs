@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use opentelemetry::trace::{Span as _, Tracer as _};
 use opentelemetry::KeyValue;
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanProcessor};
 use telemetry_engine::config::TelemetryConfig;
 use telemetry_engine::tracing::{TraceStore, TraceStoreLimits, Tracer};
 use telemetry_engine::TelemetryManager;
@@ -55,16 +56,44 @@ pub(crate) fn raw_sdk() -> SdkMeterProvider {
         .build()
 }
 
-/// The raw SDK tracer provider with our sampler shape, and our in-app trace store as its
-/// processor when `with_store`.
-pub(crate) fn raw_traced(sampler: Sampler, with_store: bool) -> SdkTracerProvider {
-    let mut builder =
-        SdkTracerProvider::builder().with_sampler(Sampler::ParentBased(Box::new(sampler)));
-    if with_store {
-        builder =
-            builder.with_span_processor(TraceStore::new(TraceStoreLimits::default()).processor());
+/// What a raw SDK tracer provider in the span benches hands its finished spans to.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Processor {
+    /// No processor: the SDK skips building the span's data.
+    None,
+    /// A processor that drops every span: the SDK's whole work, nothing kept.
+    Noop,
+    /// Our in-app trace store.
+    Store,
+}
+
+/// Drops every finished span.
+#[derive(Debug)]
+struct NoopProcessor;
+
+impl SpanProcessor for NoopProcessor {
+    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
+    fn on_end(&self, _span: SpanData) {}
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
     }
-    builder.build()
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// The raw SDK tracer provider with our sampler shape and `processor`.
+pub(crate) fn raw_traced(sampler: Sampler, processor: Processor) -> SdkTracerProvider {
+    let builder =
+        SdkTracerProvider::builder().with_sampler(Sampler::ParentBased(Box::new(sampler)));
+    match processor {
+        Processor::None => builder,
+        Processor::Noop => builder.with_span_processor(NoopProcessor),
+        Processor::Store => {
+            builder.with_span_processor(TraceStore::new(TraceStoreLimits::default()).processor())
+        }
+    }
+    .build()
 }
 
 /// The three attributes of the labelled benches.
