@@ -384,13 +384,15 @@ impl TelemetryManager {
     /// [`TelemetryManager::get_export_status`] with a warning; the rest runs. Calling it
     /// again while running does nothing.
     ///
-    /// The start is claimed when this is called, not when the future is first polled:
-    /// the panic capture and the process-wide instance are in place on return, and what
-    /// waits for the start ([`TelemetryManager::prometheus_addrs`],
+    /// The start is claimed when this is called, not when the future is first polled
+    /// (unless another start or a shutdown is under way: then when it is first polled,
+    /// after that one): the panic capture and the process-wide instance are in place on
+    /// return, and what waits for the start ([`TelemetryManager::prometheus_addrs`],
     /// [`TelemetryManager::dashboard_urls`], [`TelemetryManager::started`],
     /// [`TelemetryManager::shutdown`]) waits for this one. So the future can be spawned
     /// and the caller go on at once: the plugin starts the engine off the main thread
-    /// this way, and the app's window never waits for it.
+    /// this way, and the app's window never waits for it. The slow part runs as a task
+    /// of its own: dropping the future does not leave a start half done.
     ///
     /// # Errors
     /// [`TelemetryError::ShutDown`] after [`TelemetryManager::shutdown`].
@@ -433,8 +435,14 @@ impl TelemetryManager {
             };
             match std::mem::replace(&mut *state, RunState::Stopped) {
                 RunState::Starting { stop, stopped, bus } => {
-                    *state = manager.run(stop, stopped, bus).await;
-                    Ok(())
+                    // The task holds the state's lock until what it started is recorded.
+                    let running = tokio::spawn(async move {
+                        *state = manager.run(stop, stopped, bus).await;
+                    });
+                    match running.await {
+                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                        _ => Ok(()),
+                    }
                 }
                 running @ RunState::Running { .. } => {
                     *state = running;

@@ -30,6 +30,7 @@ async fn get_instance_follows_initialize_and_shutdown() {
         Err(TelemetryError::ShutDown)
     ));
     initialize_claims_the_start_when_called_and_the_work_runs_when_polled().await;
+    a_start_whose_future_is_dropped_still_finishes_and_is_tracked().await;
 }
 
 /// `initialize` claims the start when called: the instance and the panic capture are in
@@ -37,14 +38,7 @@ async fn get_instance_follows_initialize_and_shutdown() {
 /// (the plugin spawns it so the app's main thread never waits). Run after the test
 /// above, in the same test: both change the process-wide instance.
 async fn initialize_claims_the_start_when_called_and_the_work_runs_when_polled() {
-    let mut config = TelemetryConfig::default();
-    config.metrics.system_collectors = false;
-    config.server = Some(telemetry_engine::config::ServerSettings {
-        host: "127.0.0.1".into(),
-        port: 0,
-        enable_compression: false,
-    });
-    let telemetry = TelemetryManager::new(config).await.unwrap();
+    let telemetry = TelemetryManager::new(with_server()).await.unwrap();
     let starting = telemetry.initialize();
     let instance = TelemetryManager::get_instance().expect("installed by the call");
     assert!(std::sync::Arc::ptr_eq(&instance, &telemetry));
@@ -62,4 +56,39 @@ async fn initialize_claims_the_start_when_called_and_the_work_runs_when_polled()
     );
     telemetry.started().await;
     telemetry.shutdown().await;
+}
+
+fn with_server() -> TelemetryConfig {
+    let mut config = TelemetryConfig::default();
+    config.metrics.system_collectors = false;
+    config.server = Some(telemetry_engine::config::ServerSettings {
+        host: "127.0.0.1".into(),
+        port: 0,
+        enable_compression: false,
+    });
+    config
+}
+
+/// A start whose future is polled once and dropped (an app that gives up waiting) still
+/// finishes, and what it started is tracked: the server listens and the shutdown stops it.
+async fn a_start_whose_future_is_dropped_still_finishes_and_is_tracked() {
+    let telemetry = TelemetryManager::new(with_server()).await.unwrap();
+    assert!(
+        futures_util::FutureExt::now_or_never(telemetry.initialize()).is_none(),
+        "the start is under way when its future is dropped"
+    );
+    telemetry.started().await;
+    let addrs = telemetry.prometheus_addrs().await;
+    assert_eq!(
+        addrs.len(),
+        1,
+        "the dropped start still brought the server up"
+    );
+    let url = format!("http://{}/health", addrs[0]);
+    assert!(reqwest::get(&url).await.is_ok(), "{url} answers");
+    telemetry.shutdown().await;
+    assert!(
+        reqwest::get(&url).await.is_err(),
+        "the shutdown stopped the server the dropped start began"
+    );
 }
