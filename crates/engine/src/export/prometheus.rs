@@ -101,6 +101,7 @@ impl MetricsPipeline {
             out: &mut out,
             privacy: &self.privacy,
             labels: String::new(),
+            bound: String::new(),
         };
         if let Some(reader) = &self.reader {
             let mut collected = self.collected.lock();
@@ -335,6 +336,8 @@ struct Exposition<'o> {
     privacy: &'o Privacy,
     /// The label text of the data point being written (`a="1",b="2"`), reused.
     labels: String,
+    /// The text of the histogram bucket bound being written, reused.
+    bound: String,
 }
 
 impl Exposition<'_> {
@@ -422,17 +425,16 @@ impl<'a> Visit<'a> for Samples<'_, '_, 'a> {
         self.labels(&mut point.attributes());
         let w = &mut *self.writer;
         let mut cumulative = 0u64;
-        let mut bound_text = String::new();
         for (bound, count) in point.bounds().zip(point.bucket_counts()) {
             cumulative += count;
-            bound_text.clear();
-            push_number(&mut bound_text, Num::Float(bound));
+            w.bound.clear();
+            push_number(&mut w.bound, Num::Float(bound));
             sample(
                 w.out,
                 self.name,
                 "_bucket",
                 &w.labels,
-                Some(&bound_text),
+                Some(&w.bound),
                 Num::UInt(cumulative),
             );
         }
