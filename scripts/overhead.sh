@@ -14,10 +14,12 @@
 #
 #   OVERHEAD_MINUTES=5 scripts/overhead.sh      # prints a Markdown table
 #   OVERHEAD_MINUTES=0 scripts/overhead.sh      # the startup rows only
+#   OVERHEAD_CONFIGS="default panel" ...        # only these of: default production panel
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 minutes=${OVERHEAD_MINUTES:-5}
+read -r -a configs <<<"${OVERHEAD_CONFIGS:-default production panel}"
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -82,6 +84,13 @@ tree() {
   local child
   for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do tree "$child"; done
 }
+# utime + stime of one process, in clock ticks.
+self_ticks() {
+  local rest
+  rest=$(sed 's/^.*) //' /proc/"$1"/stat)
+  set -- $rest
+  echo $((${12} + ${13}))
+}
 # utime + stime of a process tree, in clock ticks.
 ticks() {
   local total=0 pid rest
@@ -106,7 +115,7 @@ tree_rss() {
 }
 
 hz=$(getconf CLK_TCK)
-declare -A ready setup cpu rss_app rss_tree
+declare -A ready setup cpu cpu_app rss_app rss_tree
 
 # Starts an Xvfb display of its own; prints its number.
 start_display() {
@@ -165,16 +174,23 @@ startup() {
 
 # Idle: each configuration alone under its own display, OVERHEAD_MINUTES after 15 s
 # to settle (the first collections, the panel's first draws).
+# Clock ticks over the idle minutes as % of one core.
+percent() {
+  awk -v t="$1" -v hz="$hz" -v s=$((minutes * 60)) 'BEGIN { printf "%.2f", 100 * t / hz / s }'
+}
 run() {
-  local name=$1 binary=$2 display before after
+  local name=$1 binary=$2 display before after before_app after_app
   shift 2
   display=$(start_display)
   launch "$name" "$display" "$binary" "$@"
   sleep 15
   before=$(ticks "$pid")
+  before_app=$(self_ticks "$pid")
   sleep $((minutes * 60))
   after=$(ticks "$pid")
-  cpu[$name]=$(awk -v t=$((after - before)) -v hz="$hz" -v s=$((minutes * 60)) 'BEGIN { printf "%.2f", 100 * t / hz / s }')
+  after_app=$(self_ticks "$pid")
+  cpu[$name]=$(percent $((after - before)))
+  cpu_app[$name]=$(percent $((after_app - before_app)))
   rss_app[$name]=$(rss "$pid")
   rss_tree[$name]=$(tree_rss "$pid")
   stop "$pid"
@@ -183,33 +199,53 @@ run() {
 startup
 if [ "$minutes" -gt 0 ]; then
   run bare overhead-bare
-  run default overhead-plugin
-  run production overhead-plugin TELEMETRY_CONFIG="$repo/crates/engine/src/config/profiles/production.json"
-  run panel overhead-plugin OVERHEAD_PANEL=1
+  for name in "${configs[@]}"; do
+    case $name in
+      default) run default overhead-plugin ;;
+      production) run production overhead-plugin TELEMETRY_CONFIG="$repo/crates/engine/src/config/profiles/production.json" ;;
+      panel) run panel overhead-plugin OVERHEAD_PANEL=1 ;;
+      *) echo "OVERHEAD_CONFIGS: unknown configuration $name (default, production, panel)" >&2; exit 2 ;;
+    esac
+  done
 fi
 
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f ms", us / 1000 }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
-echo "| Measure (${minutes} min idle) | bare Tauri app | + plugin, default config | + plugin, production profile | + plugin, panel open |"
-echo "|---|---|---|---|---|"
+declare -A titles=([default]="+ plugin, default config" [production]="+ plugin, production profile" [panel]="+ plugin, panel open")
+header="| Measure (${minutes} min idle) | bare Tauri app"
+rule="|---|---"
+for name in "${configs[@]}"; do header+=" | ${titles[$name]}"; rule+="|---"; done
+echo "$header |"
+echo "$rule|"
 row() {
   local label=$1 unit=$2
   shift 2
   local -n values=$1
   local line="| $label | $($unit "${values[bare]}")"
-  for name in default production panel; do
+  for name in "${configs[@]}"; do
     line+=" | $($unit "${values[$name]}") ($($unit $((values[$name] - values[bare]))) added)"
   done
+  echo "$line |"
+}
+percent_row() {
+  local label=$1
+  local -n values=$2
+  local line="| $label | ${values[bare]}%"
+  for name in "${configs[@]}"; do line+=" | ${values[$name]}%"; done
   echo "$line |"
 }
 startup_row() {
   local label=$1 unit=$2
   local -n values=$3
-  echo "| $label (median of ${OVERHEAD_LAUNCHES:-15} launches each, default config) | $($unit "${values[bare]}") | $($unit $((values[default] - values[bare]))) added | | |"
+  local line
+  line="| $label (median of ${OVERHEAD_LAUNCHES:-15} launches each, default config) | $($unit "${values[bare]}") | $($unit $((values[default] - values[bare]))) added"
+  for _ in "${configs[@]:1}"; do line+=" | "; done
+  echo "$line |"
 }
 startup_row "Main thread until the app's setup" ms setup
 startup_row "First page loaded" ms ready
 [ "$minutes" -gt 0 ] || exit 0
-echo "| CPU of the process tree, % of one core | ${cpu[bare]}% | ${cpu[default]}% | ${cpu[production]}% | ${cpu[panel]}% |"
+percent_row "CPU of the process tree, % of one core" cpu
+percent_row "of which the app's own process" cpu_app
 row "RSS of the app process" mib rss_app
 row "RSS of the process tree" mib rss_tree
