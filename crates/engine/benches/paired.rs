@@ -23,7 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{
-    attrs3, ours, ours_span, ours_traced, ours_with, raw_sdk, raw_traced, sdk_span, Processor,
+    attrs3, ours, ours_span, ours_traced, ours_traced_running, ours_with, raw_sdk, raw_traced,
+    sdk_span, Processor,
 };
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::TracerProvider as _;
@@ -267,8 +268,12 @@ fn span_pairs(plan: Plan, out: &mut Vec<Paired>) {
         ("span_3_attrs_sampled", 1.0, Sampler::AlwaysOn),
         ("span_3_attrs_not_sampled", 0.0, Sampler::AlwaysOff),
     ] {
-        let telemetry = ours_traced(rate);
+        let (telemetry, runtime) = ours_traced_running(rate);
         let tracer = telemetry.tracer().clone();
+        // Not started: no event bus reads the trace store (started, it wakes at most every
+        // `FEED_INTERVAL` and, with nobody watching, passes over what completed).
+        let alone = ours_traced(rate);
+        let alone_tracer = alone.tracer().clone();
         let provider = raw_traced(sampler, Processor::Noop);
         let sdk = provider.tracer("bench");
         let mut ours = || ours_span(&tracer);
@@ -286,9 +291,20 @@ fn span_pairs(plan: Plan, out: &mut Vec<Paired>) {
         out.push(pair(
             plan,
             (group, "ours_span_builder", "sdk_noop_processor"),
-            ours,
+            &mut ours,
+            &mut peer,
+        ));
+        out.push(pair(
+            plan,
+            (
+                group,
+                "ours_span_builder_not_started",
+                "sdk_noop_processor",
+            ),
+            || ours_span(&alone_tracer),
             peer,
         ));
+        runtime.block_on(telemetry.shutdown());
     }
 }
 

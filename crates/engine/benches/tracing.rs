@@ -9,7 +9,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Duration;
 
-use common::{ours_recorded_only, ours_span, ours_traced, raw_traced, sdk_span, Processor};
+use common::{ours_recorded_only, ours_span, ours_traced_running, raw_traced, sdk_span, Processor};
 use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::Sampler;
@@ -20,7 +20,7 @@ fn spans(c: &mut Criterion) {
         ("span_3_attrs_sampled", 1.0, Sampler::AlwaysOn),
         ("span_3_attrs_not_sampled", 0.0, Sampler::AlwaysOff),
     ] {
-        let telemetry = ours_traced(rate);
+        let (telemetry, _runtime) = ours_traced_running(rate);
         let tracer = telemetry.tracer().clone();
         let with_store = raw_traced(sampler.clone(), Processor::Store);
         let sdk_store = with_store.tracer("bench");

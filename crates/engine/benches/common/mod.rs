@@ -43,6 +43,26 @@ pub(crate) fn ours_traced(sample_rate: f64) -> Arc<TelemetryManager> {
     })
 }
 
+/// As [`ours_traced`], started as in an app, on a runtime of one worker that must live as
+/// long as it: the engine's event bus takes the trace store's inbox in, off the thread that
+/// ends the spans.
+pub(crate) fn ours_traced_running(
+    sample_rate: f64,
+) -> (Arc<TelemetryManager>, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let telemetry = ours_with(2000, |c| {
+        c.tracing.sample_rate = sample_rate;
+        c.tracing.local_sample_rate = sample_rate;
+        c.metrics.exporters.clear();
+    });
+    runtime.block_on(telemetry.initialize()).unwrap();
+    (telemetry, runtime)
+}
+
 /// Ours exporting nothing and recording every trace for the panel (the default
 /// `local_sample_rate`): what a span costs that the panel keeps but no exporter sends.
 pub(crate) fn ours_recorded_only() -> Arc<TelemetryManager> {

@@ -115,9 +115,14 @@ impl EventBus {
                 Some(e) = next(&mut changes) => LiveEvent::Alert(e),
                 Some(n) = next(&mut notes) => LiveEvent::Notification(n),
                 Some(c) = next(&mut checks) => LiveEvent::Health(c),
-                traces = done.next() => {
-                    for trace in &traces {
-                        self.send(LiveEvent::Trace(super::trace_summary(trace)));
+                () = done.ready() => {
+                    // Nobody watching: no trace is copied or converted.
+                    if self.tx.receiver_count() == 0 {
+                        done.skip();
+                    } else {
+                        for trace in &done.take() {
+                            self.send(LiveEvent::Trace(super::trace_summary(trace)));
+                        }
                     }
                     continue;
                 }

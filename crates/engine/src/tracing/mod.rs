@@ -38,7 +38,7 @@ pub use ipc::InvokeSpan;
 pub use span::{remote_context, AttributeValue, SpanBuilder, SpanHandle, Tracer};
 pub use store::{
     SpanRecord, TraceFeed, TraceQuery, TraceRecord, TraceStore, TraceStoreLimits,
-    TraceStoreProcessor,
+    TraceStoreProcessor, FEED_INTERVAL,
 };
 
 use crate::config::{

@@ -410,6 +410,7 @@ impl TraceStore {
         TraceFeed {
             seen: self.inner.lock().completed,
             store: self.clone(),
+            last: None,
         }
     }
 
@@ -586,31 +587,75 @@ impl SpanProcessor for TraceStoreProcessor {
     }
 }
 
-/// The traces a [`TraceStore`] completes, as they complete: for a live view. Made by
-/// [`TraceStore::feed`].
+/// The shortest time between two batches of a [`TraceFeed`]: a reader woken for every
+/// trace would cost the threads that end spans a wake-up (a system call) each.
+pub const FEED_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The traces a [`TraceStore`] completes, as they complete, in batches at most every
+/// [`FEED_INTERVAL`]: for a live view. Made by [`TraceStore::feed`].
+///
+/// # Examples
+/// ```
+/// # use telemetry_engine::tracing::{TraceStore, TraceStoreLimits};
+/// use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let store = TraceStore::new(TraceStoreLimits::default());
+/// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+///     .with_span_processor(store.processor())
+///     .build();
+/// let mut feed = store.feed();
+/// provider.tracer("app").in_span("export_video", |_| {});
+/// let traces = feed.next().await;
+/// assert_eq!(traces[0].name, "export_video");
+/// # });
+/// ```
 pub struct TraceFeed {
     store: TraceStore,
-    /// The place of the newest trace handed out.
+    /// The place of the newest trace handed out or passed over.
     seen: u64,
+    /// When the last batch was handed out or passed over.
+    last: Option<tokio::time::Instant>,
 }
 
 impl TraceFeed {
-    /// The traces completed since the last call (oldest first), waiting until there is
-    /// one. A trace completed again (a part of it from the webview arriving later) comes
-    /// again, whole. A reader that falls behind gets the ones the store still holds.
-    pub async fn next(&mut self) -> Vec<TraceRecord> {
+    /// Waits until a trace has completed since the last batch, and [`FEED_INTERVAL`] has
+    /// passed since it. Takes nothing: dropping the future loses nothing.
+    pub async fn ready(&mut self) {
+        if let Some(last) = self.last {
+            tokio::time::sleep_until(last + FEED_INTERVAL).await;
+        }
         loop {
             let notified = self.store.wake.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             self.store.wake.waiting.store(true, Ordering::SeqCst);
-            let (new, newest) = self.store.completed_after(self.seen);
-            self.seen = newest;
-            if !new.is_empty() {
-                return new.iter().map(Stored::to_record).collect();
+            if self.store.inner.lock().completed > self.seen {
+                return;
             }
             notified.await;
         }
+    }
+
+    /// The traces completed since the last batch (oldest first). A trace completed again
+    /// (a part of it from the webview arriving later) comes again, whole. A reader that
+    /// falls behind gets the ones the store still holds.
+    pub fn take(&mut self) -> Vec<TraceRecord> {
+        let (new, newest) = self.store.completed_after(self.seen);
+        self.seen = newest;
+        self.last = Some(tokio::time::Instant::now());
+        new.iter().map(Stored::to_record).collect()
+    }
+
+    /// Passes over the traces completed since the last batch (nobody to show them to).
+    pub fn skip(&mut self) {
+        self.seen = self.store.inner.lock().completed;
+        self.last = Some(tokio::time::Instant::now());
+    }
+
+    /// [`TraceFeed::ready`], then [`TraceFeed::take`].
+    pub async fn next(&mut self) -> Vec<TraceRecord> {
+        self.ready().await;
+        self.take()
     }
 }
 
@@ -651,6 +696,27 @@ mod tests {
         let woken = tokio::time::timeout(Duration::from_secs(10), reader).await;
         assert_eq!(names(woken.expect("woken").unwrap()), ["d"]);
         drop(ender.join().unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_feed_hands_out_at_most_one_batch_per_interval_and_can_pass_over_traces() {
+        let (store, provider) = store_with(TraceStoreLimits::default());
+        let tracer = provider.tracer("t");
+        let mut feed = store.feed();
+        tracer.in_span("a", |_| {});
+        assert_eq!(feed.next().await.len(), 1);
+        let first = tokio::time::Instant::now();
+        tracer.in_span("b", |_| {});
+        tracer.in_span("c", |_| {});
+        assert_eq!(feed.next().await.len(), 2, "both in one batch");
+        assert!(first.elapsed() >= FEED_INTERVAL, "{:?}", first.elapsed());
+        tracer.in_span("d", |_| {});
+        feed.ready().await;
+        feed.skip();
+        tracer.in_span("e", |_| {});
+        let names: Vec<String> = feed.next().await.into_iter().map(|t| t.name).collect();
+        assert_eq!(names, ["e"], "d was passed over");
+        drop(provider);
     }
 
     #[test]
