@@ -15,7 +15,15 @@ import { type InvokeTracingOptions, traceInvokes } from '../src/invokes'
 
 interface Internals {
   invoke(command: string, args?: Record<string, unknown>): Promise<unknown>
+  metadata?: { currentWebview?: { label?: string } }
 }
+
+/**
+ * The label of the plugin's own panel window (`PANEL_LABEL` in `src/panel.rs`). Its frames
+ * are not the app's: it is not measured, so it neither reports into the app's
+ * `webview_frame_interval_ms` nor keeps an animation frame requested while it is open.
+ */
+const PANEL_LABEL = 'telemetry-panel'
 
 const page = window as typeof window & {
   __TAURI_INTERNALS__?: Internals
@@ -30,7 +38,8 @@ if (internals !== undefined && page.__OTEL_CAPTURE__ === undefined) {
   const options = page.__OTEL_CAPTURE_OPTIONS__ ?? {}
   const sender = new LogSender((entry) => internals.invoke('plugin:opentelemetry|log', { entry }))
   page.__OTEL_CAPTURE__ = installCapture(sender, options)
-  if (options.ui ?? true) {
+  const panel = internals.metadata?.currentWebview?.label === PANEL_LABEL
+  if ((options.ui ?? true) && !panel) {
     measureUi((timings) => internals.invoke('plugin:opentelemetry|record_ui_timings', { timings }))
   }
   if (options.invokes !== false) {

@@ -113,6 +113,23 @@ test('the panel window draws live charts that move', async () => {
   await screenshot('minimal-panel-overview.png')
 })
 
+test("the panel's own frames are not measured into the app's metrics; the main window's are", async () => {
+  assert.equal(await run('return window.__TAURI_INTERNALS__.metadata?.currentWebview?.label'), 'telemetry-panel')
+  const snapshot = () =>
+    wd('POST', `/session/${session}/execute/async`, {
+      script: `const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke('plugin:opentelemetry|get_snapshot', {})
+          .then((s) => done(JSON.stringify(s)), (e) => done('refused: ' + e))`,
+      args: []
+    })
+  // The main window reports every 5 s; by then the panel, open since the start, would have too.
+  const text = await waitFor("the main window's frame intervals", async () => {
+    const t = await snapshot()
+    return t.includes('webview_frame_interval_ms') && t.includes('"window":"main"') ? t : null
+  }, { timeoutMs: 30_000 })
+  assert.ok(!text.includes('"window":"telemetry-panel"'), 'no series of the panel window')
+})
+
 test("the panel window lists the app's traces, with the job's steps as children", async () => {
   await click('[data-testid="tab-traces"]')
   const trace = await waitFor('a job trace', async () =>
