@@ -296,11 +296,7 @@ fn span_pairs(plan: Plan, out: &mut Vec<Paired>) {
         ));
         out.push(pair(
             plan,
-            (
-                group,
-                "ours_span_builder_not_started",
-                "sdk_noop_processor",
-            ),
+            (group, "ours_span_builder_not_started", "sdk_noop_processor"),
             || ours_span(&alone_tracer),
             peer,
         ));
