@@ -100,7 +100,9 @@ package:
 ## tauri-driver, WebKitWebDriver); screenshots go to test-artifacts/
 e2e:
 	cargo build -p studio -p minimal
-	node --test --test-concurrency=1 tests/e2e/
+	# --test-force-exit: a handle left open (a child process a failed hook did not stop)
+	# cannot keep a finished test file, and so the run, waiting.
+	node --test --test-concurrency=1 --test-force-exit tests/e2e/
 
 ## fuzz: fuzz the config parser, the alert condition parser/evaluator and every command's
 ## argument decoding (the series query among them), FUZZ_SECONDS

@@ -69,8 +69,11 @@ before(async () => {
 })
 
 after(async () => {
-  await browser?.close()
-  await stopAll()
+  try {
+    await browser?.close()
+  } finally {
+    await stopAll()
+  }
 })
 
 test('the page loads with no console errors', async () => {

@@ -69,7 +69,13 @@ before(async () => {
 })
 
 after(async () => {
-  if (session !== undefined) await wd('DELETE', `/session/${session}`).catch(() => {})
+  try {
+    if (session !== undefined) await wd('DELETE', `/session/${session}`).catch(() => {})
+  } finally {
+    // Stopped before its data folder is read: a running WebKit adds and removes files
+    // there while it is listed.
+    await stopAll()
+  }
   // For a failure's story: what the driver and WebKit printed (the last 200 lines), and
   // what the app left in its data folder (a crash report, a minidump).
   const left = readdirSync(data, { recursive: true }).map(String)
@@ -80,7 +86,6 @@ after(async () => {
     join(artifacts, 'minimal-window.log'),
     [...(driver?.output ?? []), '--- data folder:', ...left, ...reports].join('\n')
   )
-  await stopAll()
   rmSync(data, { recursive: true, force: true })
 })
 

@@ -109,9 +109,12 @@ export const mount: typeof dashboard.mountDashboard = dashboard.mountDashboard
 })
 
 after(async () => {
-  await browser?.close()
-  server?.close()
-  await stopAll()
+  try {
+    await browser?.close()
+    server?.close()
+  } finally {
+    await stopAll()
+  }
   if (work !== undefined) rmSync(work, { recursive: true, force: true })
 })
 
