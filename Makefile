@@ -64,8 +64,8 @@ test: setup frontend
 ## check-features: both crates build with no features and with each feature alone, and
 ## the engine's unit tests pass with none (`make test` runs every test with all of them);
 ## the checks go to CHECK_TARGET (default: target/check), the unit tests to target
-ENGINE_FEATURES := minidumps server email otlp-grpc bindings
-PLUGIN_FEATURES := minidumps server email otlp-grpc panel
+ENGINE_FEATURES := alerts minidumps server email otlp-grpc bindings
+PLUGIN_FEATURES := alerts minidumps server email otlp-grpc panel
 CHECK_TARGET ?= $(CURDIR)/target/check
 check-features: export CARGO_TARGET_DIR = $(CHECK_TARGET)
 check-features:

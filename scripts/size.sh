@@ -51,7 +51,7 @@ mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 echo "| Set | Features | Crates added | Binary added (stripped release) | Binary |"
 echo "|---|---|---|---|---|"
 echo "| bare Tauri app | — | — (${crates[bare]} crates) | — | $(mib "${bytes[bare]}") |"
-for entry in "minimal|none (\`default-features = false\`)" "default|\`minidumps\`, \`server\`, \`panel\`" \
+for entry in "minimal|none (\`default-features = false\`)" "default|\`alerts\`, \`minidumps\`, \`server\`, \`panel\`" \
   "full|default + \`email\`, \`otlp-grpc\`"; do
   name=${entry%%|*}
   features=${entry#*|}

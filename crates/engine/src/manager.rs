@@ -578,7 +578,8 @@ impl TelemetryManager {
                 },
             )));
         }
-        if metrics_on && self.sources.config.alerts.enabled {
+        // Without the `alerts` feature no rule can exist: nothing to evaluate.
+        if metrics_on && self.sources.config.alerts.enabled && cfg!(feature = "alerts") {
             let (alerts, store) = (self.sources.alerts.clone(), self.sources.store.clone());
             tasks.push(tokio::spawn(self.supervisor.clone().every(
                 "alerts",

@@ -742,5 +742,5 @@ fn notification(
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "alerts"))]
 mod tests;
