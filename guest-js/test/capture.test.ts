@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 
 import {
   type Capture,
+  FRAME_SAMPLE_SHARE,
   LogSender,
   MAX_IN_FLIGHT,
   callSite,
@@ -122,7 +123,7 @@ describe('the webview capture', () => {
 })
 
 describe('the UI measurements', () => {
-  it('reports frame gaps while visible, nothing while hidden, and stops', async () => {
+  it('samples frame gaps in bursts while visible, nothing while hidden, and stops', async () => {
     vi.useFakeTimers()
     const visibility = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('visible')
     const raf = vi
@@ -132,6 +133,7 @@ describe('the UI measurements', () => {
       .spyOn(window, 'cancelAnimationFrame')
       .mockImplementation((id) => clearTimeout(id as unknown as ReturnType<typeof setTimeout>))
     const reports: UiTimings[] = []
+    // Reports every 1000 ms, so bursts of 100 ms: 5 frames 20 ms apart, 4 gaps.
     const stop = measureUi(async (t) => {
       reports.push(t)
     }, 1000)
@@ -139,17 +141,24 @@ describe('the UI measurements', () => {
       await vi.advanceTimersByTimeAsync(1000)
       expect(reports).toHaveLength(1)
       const frames = reports[0].frameIntervalsMs
-      expect(frames.length).toBeGreaterThan(40)
+      expect(frames.length).toBeGreaterThanOrEqual(3)
+      expect(frames.length).toBeLessThanOrEqual(6)
       expect(frames.every((gap) => gap >= 19 && gap <= 21)).toBe(true)
+      // Between bursts no frame is requested: over 10 periods, a burst's worth each.
+      const before = raf.mock.calls.length
+      await vi.advanceTimersByTimeAsync(10_000)
+      expect(reports).toHaveLength(11)
+      expect(raf.mock.calls.length - before).toBeLessThanOrEqual(10 * ((FRAME_SAMPLE_SHARE * 1000) / 20 + 1))
+      expect(reports.slice(1).every((r) => r.frameIntervalsMs.length >= 3)).toBe(true)
       // Hidden: no frame is requested, nothing is measured, no report is sent.
       visibility.mockReturnValue('hidden')
       document.dispatchEvent(new Event('visibilitychange'))
       const requested = raf.mock.calls.length
+      const sent = reports.length
       await vi.advanceTimersByTimeAsync(3000)
       expect(raf.mock.calls.length).toBe(requested)
-      // At most the frame that landed between the first report and the hiding.
-      const later = reports.slice(1).flatMap((r) => r.frameIntervalsMs)
-      expect(later.length).toBeLessThanOrEqual(1)
+      // At most the report of the burst that ran before the hiding.
+      expect(reports.length).toBeLessThanOrEqual(sent + 1)
     } finally {
       stop()
       raf.mockRestore()
