@@ -232,7 +232,11 @@ export class TelemetryClient {
     return this.transport.call('write_diagnostics', { minutes: minutes ?? null })
   }
 
-  /** Streams the selected series every `intervalMs` (50 to 60000) to `onUpdate`. */
+  /**
+   * Streams the selected series to `onUpdate`: their newest values, checked every
+   * `intervalMs` (50 to 60000) and sent when something was collected since the last update
+   * (so at most once per collection).
+   */
   async subscribeSeries(
     selectors: SeriesSelector[],
     intervalMs: number,

@@ -168,6 +168,8 @@ pub struct SeriesStore {
     max_series: usize,
     dropped: AtomicU64,
     evicted: AtomicU64,
+    /// Snapshots ingested so far: what changed since a reader's last look.
+    ingested: AtomicU64,
     /// Names never evicted (those alert rules read).
     protected: RwLock<Arc<BTreeSet<String>>>,
 }
@@ -266,6 +268,7 @@ impl SeriesStore {
             max_series: config.max_store_series,
             dropped: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
+            ingested: AtomicU64::new(0),
             protected: RwLock::default(),
         }
     }
@@ -323,6 +326,25 @@ impl SeriesStore {
             forget_before(&mut points.recent, recent_oldest);
             !points.thinned.is_empty()
         });
+        // Under the write lock: a reader that sees the new count sees the new points.
+        self.ingested.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many snapshots were ingested so far: a reader that saw the same number has
+    /// seen every point the store holds.
+    ///
+    /// # Examples
+    /// ```
+    /// use telemetry_engine::config::MetricsConfig;
+    /// use telemetry_engine::metrics::Snapshot;
+    /// use telemetry_engine::store::SeriesStore;
+    /// let store = SeriesStore::new(&MetricsConfig::default());
+    /// let seen = store.ingested();
+    /// store.ingest(&Snapshot { timestamp_ms: 1_000, metrics: vec![] });
+    /// assert_eq!(store.ingested(), seen + 1);
+    /// ```
+    pub fn ingested(&self) -> u64 {
+        self.ingested.load(Ordering::Acquire)
     }
 
     #[allow(clippy::too_many_arguments)] // one point and where it goes; called from one place

@@ -743,6 +743,17 @@ async fn a_subscriber_that_never_reads_skips_updates_and_the_others_go_on() {
     let query = "selectors=%5B%7B%22name%22%3A%22render_slot_state%22%7D%5D&intervalMs=50";
     let stalled = open_stream(&addr, query).await;
     let reader = open_stream(&addr, query).await;
+    // A stream sends only when the store has something new: collections twice a tick
+    // keep every tick busy until the shutdown.
+    let feeding = tokio::spawn({
+        let telemetry = telemetry.clone();
+        async move {
+            loop {
+                telemetry.collect_now().await;
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
+    });
 
     // The reader gets 60 updates in order (3 s of ticks) while the other never reads.
     let mut lines = BufReader::new(reader).lines();
@@ -776,6 +787,8 @@ async fn a_subscriber_that_never_reads_skips_updates_and_the_others_go_on() {
     assert_eq!(next_seq, seq + 1);
     assert!(next_dropped <= dropped + 1);
     // Neither client reads now: the shutdown still ends, within the server's grace.
+    feeding.abort();
+    let _ = feeding.await;
     let stopping = Instant::now();
     telemetry.shutdown().await;
     assert!(

@@ -1,6 +1,8 @@
 //! Series streams: each subscription is a task that reads the selected series every
 //! interval and hands an update to its sink (a Tauri `Channel`, a Server-Sent Events
-//! response).
+//! response). A tick with nothing new since the last update (no snapshot ingested by the
+//! store) sends nothing: at the default 10 s collection a 1 s stream sends one update in
+//! ten ticks.
 //!
 //! Flow control, so that a slow or vanished receiver costs nothing: a sink may say it is
 //! busy (a full buffer), and a stream may require acknowledgements (IPC, where sending
@@ -245,8 +247,15 @@ impl Stream {
         let mut last_progress = Instant::now();
         let mut last_acked = 0;
         let mut warned = false;
+        // The store's ingest count at the last update sent: a tick with nothing newer
+        // sends nothing.
+        let mut sent_at: Option<u64> = None;
         loop {
             ticker.tick().await;
+            let ingested = self.store.ingested();
+            if sent_at == Some(ingested) {
+                continue;
+            }
             let waiting = match &self.acked {
                 Some(acked) => {
                     let acked_now = acked.load(Ordering::Relaxed).min(seq);
@@ -285,6 +294,7 @@ impl Stream {
                     dropped,
                 });
                 if delivery == Handoff::Sent {
+                    sent_at = Some(ingested);
                     seq += 1;
                     if self.acked.is_none() || seq == 1 {
                         last_progress = Instant::now();
@@ -331,10 +341,9 @@ mod tests {
     use crate::metrics::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
     use std::sync::mpsc;
 
-    fn store_with(values: &[(&str, f64)]) -> Arc<SeriesStore> {
-        let store = SeriesStore::new(&MetricsConfig::default());
-        store.ingest(&Snapshot {
-            timestamp_ms: 1_000,
+    fn snapshot(timestamp_ms: i64, values: &[(&str, f64)]) -> Snapshot {
+        Snapshot {
+            timestamp_ms,
             metrics: values
                 .iter()
                 .map(|(name, value)| MetricSnapshot {
@@ -347,8 +356,29 @@ mod tests {
                     }],
                 })
                 .collect(),
-        });
+        }
+    }
+
+    fn store_with(values: &[(&str, f64)]) -> Arc<SeriesStore> {
+        let store = SeriesStore::new(&MetricsConfig::default());
+        store.ingest(&snapshot(1_000, values));
         Arc::new(store)
+    }
+
+    /// A store that ingests `values` again every 10 ms (of the test's clock) while the
+    /// test runs: every tick of a stream has something new.
+    fn live_store(values: &'static [(&'static str, f64)]) -> Arc<SeriesStore> {
+        let store = store_with(values);
+        let feeding = store.clone();
+        tokio::spawn(async move {
+            let mut ts = 1_000;
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                ts += 10;
+                feeding.ingest(&snapshot(ts, values));
+            }
+        });
+        store
     }
 
     fn sent(ok: bool) -> Handoff {
@@ -440,7 +470,8 @@ mod tests {
         );
     }
 
-    /// Subscribes `owner` to `queue_size` (3.0 in a fresh store) every `every_ms`.
+    /// Subscribes `owner` to `queue_size` (3.0, ingested again every 10 ms) every
+    /// `every_ms`.
     fn watch_queue_size(
         streams: &Streams,
         owner: &str,
@@ -453,7 +484,7 @@ mod tests {
                 owner,
                 select("queue_size"),
                 Duration::from_millis(every_ms),
-                store_with(&[("queue_size", 3.0)]),
+                live_store(&[("queue_size", 3.0)]),
                 acknowledged,
                 sink,
             )
@@ -471,7 +502,7 @@ mod tests {
     async fn updates_come_at_the_asked_rate_with_only_the_selected_series() {
         let streams = Streams::default();
         let (tx, rx) = mpsc::channel();
-        let store = store_with(&[("queue_size", 3.0), ("other", 1.0)]);
+        let store = live_store(&[("queue_size", 3.0), ("other", 1.0)]);
         let started = Instant::now();
         let id = streams
             .subscribe(
@@ -498,6 +529,42 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert!(rx.try_recv().is_err(), "unsubscribe stops the flow");
         assert_eq!(streams.count(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_tick_with_nothing_new_sends_nothing() {
+        let streams = Streams::default();
+        let (tx, rx) = mpsc::channel();
+        let store = store_with(&[("queue_size", 3.0)]);
+        let id = streams
+            .subscribe(
+                "main",
+                select("queue_size"),
+                Duration::from_millis(100),
+                store.clone(),
+                true,
+                move |u| sent(tx.send(u).is_ok()),
+            )
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1_050)).await;
+        let first: Vec<SeriesUpdate> = rx.try_iter().collect();
+        assert_eq!(
+            first.len(),
+            1,
+            "the first tick sends what there is, ten more nothing"
+        );
+        assert!(streams.ack("main", id, 1));
+        store.ingest(&snapshot(2_000, &[("queue_size", 4.0)]));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let next = rx.try_recv().unwrap();
+        assert_eq!(
+            (next.seq, next.dropped),
+            (2, 0),
+            "a skipped tick is not a drop"
+        );
+        assert_eq!(next.series[0].value, 4.0);
+        assert!(rx.try_recv().is_err());
+        assert_eq!(streams.count(), 1, "a quiet stream stays open");
     }
 
     /// The WARN messages of `target` that `tracing` emits on this thread while it lives.
