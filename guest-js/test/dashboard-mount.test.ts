@@ -10,6 +10,7 @@ import {
   type Transport
 } from '../src/index'
 import { mountDashboard, type Dashboard } from '../dashboard/index'
+import { REFRESH_MS as OVERVIEW_REFRESH_MS } from '../dashboard/views/overview'
 
 // uPlot draws on a canvas, which jsdom lacks: count the plots made and destroyed instead.
 const plots = vi.hoisted(() => ({ made: 0, destroyed: 0, data: [] as unknown[] }))
@@ -275,6 +276,28 @@ describe('the mounted dashboard', () => {
     expect(alerts.textContent).not.toContain('high_error_rate')
     expect($(host, 'view-overview')).not.toBeNull()
     expect($(host, 'previous-crash')).toBeNull()
+  })
+
+  it('refreshes health and alerts on their events and leaves unchanged cards as they are', async () => {
+    const engine = fakeEngine()
+    dashboard = mountDashboard(host, { client: engine.client })
+    const summary = $(host, 'health-summary')!
+    await vi.waitFor(() => expect(summary.getAttribute('data-status')).toBe('Warning'))
+    const chips = summary.querySelector('ul')
+    const exporterRow = $(host, 'exporter-row')
+    const reads = (command: string) => engine.calls.filter((c) => c.command === command).length
+    const health = reads('get_health')
+    const alerts = reads('get_active_alerts')
+    // The poll reads everything again; nothing changed, so no card is rebuilt.
+    await vi.advanceTimersByTimeAsync(OVERVIEW_REFRESH_MS)
+    expect([reads('get_health'), reads('get_active_alerts')]).toEqual([health + 1, alerts + 1])
+    expect(summary.querySelector('ul')).toBe(chips)
+    expect($(host, 'exporter-row')).toBe(exporterRow)
+    // An event refreshes its card at once, long before the next poll.
+    engine.emit('health', { check: 'disk_space', from: 'Warning', to: 'Healthy' })
+    await vi.waitFor(() => expect(reads('get_health')).toBe(health + 2))
+    engine.emit('alert', { rule: 'slow_video_processing', state: 'Resolved' })
+    await vi.waitFor(() => expect(reads('get_active_alerts')).toBe(alerts + 2))
   })
 
   it("shows the previous session's crash with its backtrace", async () => {
@@ -553,7 +576,7 @@ describe('the mounted dashboard', () => {
     expect(strip.textContent).toContain(
       'get_export_status: opentelemetry.get_export_status not allowed'
     )
-    await vi.advanceTimersByTimeAsync(5000)
+    await vi.advanceTimersByTimeAsync(OVERVIEW_REFRESH_MS)
     expect(strip.textContent).toContain('(×2)')
     expect($$(host, 'exporter-row')).toHaveLength(0)
   })

@@ -16,8 +16,13 @@ import { formatTime, formatValue } from '../core/format.js'
 import { gaugePanel, quantilePanel, ratePanel } from '../data/panels.js'
 import { type View, alertLabels, badge, card, emptyNote, poll, toneOf } from './common.js'
 
-/** How often the summaries refresh (ms). */
-const REFRESH_MS = 5000
+/**
+ * How often the summaries are read again (ms). Health and alert changes come as events and
+ * refresh their card at once; this reads the export status, which has none, and is the
+ * safety net of the other two. Each read is an IPC call a window pays for, and each
+ * changed card a repaint.
+ */
+export const REFRESH_MS = 15_000
 
 const SYSTEM = [
   gaugePanel('system_cpu_usage_percent', 'CPU', 'percent'),
@@ -98,9 +103,20 @@ export const overviewView: View = (ctx, scope) => {
   const alerts = h('ul', { class: 'rows', 'data-testid': 'overview-alerts' })
   const exporters = h('ul', { class: 'rows' })
 
+  /** The data each card shows now: a card whose data did not change is left as it is. */
+  const shown = new Map<Element, string>()
+  const changed = (card: Element, data: unknown) => {
+    const key = JSON.stringify(data)
+    if (shown.get(card) === key) return false
+    shown.set(card, key)
+    return true
+  }
+
   const showHealth = (report: HealthReport) => {
-    health.setAttribute('data-status', report.status)
     const checks = Object.entries(report.checks).sort(([a], [b]) => a.localeCompare(b))
+    const seen = checks.map(([name, r]) => [name, r.status, r.message])
+    if (!changed(health, [report.status, seen])) return
+    health.setAttribute('data-status', report.status)
     fill(
       health,
       h(
@@ -119,6 +135,7 @@ export const overviewView: View = (ctx, scope) => {
   }
   const showAlerts = (active: ActiveAlert[]) => {
     const firing = active.filter((a) => a.state === 'Firing')
+    if (!changed(alerts, firing)) return
     fill(
       alerts,
       ...firing.map((a) =>
@@ -140,6 +157,11 @@ export const overviewView: View = (ctx, scope) => {
   }
   const showExporters = (status: Record<string, ExportStatus>) => {
     const names = Object.keys(status).sort()
+    const seen = names.map((name) => {
+      const s = status[name]
+      return [name, s.state, 'reason' in s ? s.reason : null]
+    })
+    if (!changed(exporters, seen)) return
     fill(
       exporters,
       ...names.map((name) => {
@@ -170,18 +192,33 @@ export const overviewView: View = (ctx, scope) => {
     }
   }
 
+  const refreshHealth = async () => {
+    const report = await ctx.call('get_health', () => ctx.client.getHealth())
+    if (report !== undefined && !scope.closed) showHealth(report)
+  }
+  const refreshAlerts = async () => {
+    const active = await ctx.call('get_active_alerts', () => ctx.client.getActiveAlerts())
+    if (active !== undefined && !scope.closed) showAlerts(active)
+  }
   poll(ctx, scope, REFRESH_MS, async () => {
-    const [report, active, status] = await Promise.all([
-      ctx.call('get_health', () => ctx.client.getHealth()),
-      ctx.call('get_active_alerts', () => ctx.client.getActiveAlerts()),
+    const [status] = await Promise.all([
       ctx.call('get_export_status', () => ctx.client.getExportStatus()),
+      refreshHealth(),
+      refreshAlerts(),
       windowsShown ? undefined : showWindows()
     ])
-    if (scope.closed) return
-    if (report !== undefined) showHealth(report)
-    if (active !== undefined) showAlerts(active)
-    if (status !== undefined) showExporters(status)
+    if (status !== undefined && !scope.closed) showExporters(status)
   })
+  void ctx.start(scope, 'events:health', () =>
+    ctx.client.onHealthChange(() => {
+      if (!scope.closed && !ctx.paused) void refreshHealth()
+    })
+  )
+  void ctx.start(scope, 'events:alert', () =>
+    ctx.client.onAlert(() => {
+      if (!scope.closed && !ctx.paused) void refreshAlerts()
+    })
+  )
 
   return h(
     'div',
