@@ -13,7 +13,7 @@ use opentelemetry::trace::{Span as _, SpanContext, Status, TraceContextExt, Trac
 use opentelemetry::{Context, Key, KeyValue, Value};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracer;
-use parking_lot::ReentrantMutex;
+use parking_lot::{Mutex, ReentrantMutex};
 
 /// A value for [`SpanHandle::set_attribute`] and [`SpanBuilder::with_attribute`]:
 /// strings, integers, floats and booleans. As with `opentelemetry::KeyValue::new`, a
@@ -234,23 +234,24 @@ impl SpanBuilder {
 
 /// A live span. Clones refer to the same span; it ends at [`SpanHandle::end`] or when the
 /// last clone is dropped.
-#[derive(Clone)]
 pub struct SpanHandle {
-    inner: Handle,
+    /// Readable without a lock.
+    span_context: SpanContext,
+    /// `None` for a span the sampler dropped: only its ids and flags remain.
+    recording: Option<Mutex<Held>>,
 }
 
-#[derive(Clone)]
-enum Handle {
-    /// A recording span, shared by the handle's clones.
-    Recording(Arc<Recording>),
-    /// A span the sampler dropped: only its ids and flags remain.
-    Dropped(SpanContext),
+/// Where a recording span is: in the handle itself until the handle is cloned or the span
+/// goes into a [`Context`] ([`SpanHandle::context`]); then behind an `Arc` shared with
+/// them. So a span started and ended by hand costs no allocation of its own. One of the
+/// two is set.
+struct Held {
+    own: Option<opentelemetry_sdk::trace::Span>,
+    shared: Option<Arc<Recording>>,
 }
 
-/// The SDK's span behind a lock, with its context beside it (readable without the lock).
-/// It ends with [`SpanHandle::end`] or when the last handle is dropped (the SDK span's
-/// own drop). A span goes into a [`Context`] only when one is asked for
-/// ([`SpanHandle::context`]), so a span started and ended by hand costs one allocation.
+/// The SDK's span shared by handles and contexts. It ends with [`SpanHandle::end`] or when
+/// the last holder is dropped (the SDK span's own drop).
 ///
 /// The span processors run while the span ends, under the lock. The lock is re-entrant so
 /// that one of them looking at this span through the current context does not deadlock:
@@ -322,26 +323,63 @@ impl opentelemetry::trace::Span for Shared {
     }
 }
 
+impl Clone for SpanHandle {
+    fn clone(&self) -> Self {
+        Self {
+            span_context: self.span_context.clone(),
+            recording: self.shared().map(|recording| {
+                Mutex::new(Held {
+                    own: None,
+                    shared: Some(recording),
+                })
+            }),
+        }
+    }
+}
+
 impl SpanHandle {
     fn new(span: opentelemetry_sdk::trace::Span) -> Self {
-        let span_context = span.span_context().clone();
         Self {
-            inner: if span.is_recording() {
-                Handle::Recording(Arc::new(Recording {
-                    span_context,
-                    span: ReentrantMutex::new(RefCell::new(span)),
-                }))
-            } else {
-                Handle::Dropped(span_context)
-            },
+            span_context: span.span_context().clone(),
+            recording: span.is_recording().then(|| {
+                Mutex::new(Held {
+                    own: Some(span),
+                    shared: None,
+                })
+            }),
         }
     }
 
     /// Runs `f` on the span while it records.
     fn edit(&self, f: impl FnOnce(&mut opentelemetry_sdk::trace::Span)) {
-        if let Handle::Recording(recording) = &self.inner {
-            recording.edit(f);
+        let Some(held) = &self.recording else {
+            return;
+        };
+        let shared = {
+            let mut held = held.lock();
+            if let Some(span) = &mut held.own {
+                f(span);
+                return;
+            }
+            held.shared.clone()
+        };
+        // Shared: its own (re-entrant) lock, not under the handle's.
+        if let Some(shared) = shared {
+            shared.edit(f);
         }
+    }
+
+    /// The recording span behind an `Arc`, moved there if the handle held it alone;
+    /// `None` for a span the sampler dropped.
+    fn shared(&self) -> Option<Arc<Recording>> {
+        let mut held = self.recording.as_ref()?.lock();
+        if let Some(span) = held.own.take() {
+            held.shared = Some(Arc::new(Recording {
+                span_context: self.span_context.clone(),
+                span: ReentrantMutex::new(RefCell::new(span)),
+            }));
+        }
+        held.shared.clone()
     }
 
     /// Ends the span, marked failed with the error's message on `Err`.
@@ -350,13 +388,6 @@ impl SpanHandle {
             self.edit(|span| span.set_status(Status::error(e.to_string())));
         }
         self.end();
-    }
-
-    fn span_context(&self) -> &SpanContext {
-        match &self.inner {
-            Handle::Recording(recording) => &recording.span_context,
-            Handle::Dropped(sc) => sc,
-        }
     }
 
     /// Sets an attribute (kept up to `max_attributes_per_span`; more are counted as dropped).
@@ -390,17 +421,17 @@ impl SpanHandle {
 
     /// The trace id as 32 hex digits.
     pub fn trace_id(&self) -> String {
-        self.span_context().trace_id().to_string()
+        self.span_context.trace_id().to_string()
     }
 
     /// The span id as 16 hex digits.
     pub fn span_id(&self) -> String {
-        self.span_context().span_id().to_string()
+        self.span_context.span_id().to_string()
     }
 
     /// Whether the span was sampled (recorded and exported).
     pub fn is_sampled(&self) -> bool {
-        self.span_context().is_sampled()
+        self.span_context.is_sampled()
     }
 
     /// The current context with this span in it, to pass into other OTel APIs or to
@@ -422,9 +453,9 @@ impl SpanHandle {
     /// # Ok::<(), String>(()) }).unwrap();
     /// ```
     pub fn context(&self) -> Context {
-        match &self.inner {
-            Handle::Recording(recording) => Context::current().with_span(Shared(recording.clone())),
-            Handle::Dropped(sc) => Context::current().with_remote_span_context(sc.clone()),
+        match self.shared() {
+            Some(recording) => Context::current().with_span(Shared(recording)),
+            None => Context::current().with_remote_span_context(self.span_context.clone()),
         }
     }
 
@@ -483,6 +514,36 @@ mod tests {
         fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_handle_and_its_clones_edit_one_span_that_ends_with_the_last_of_them() {
+        use crate::tracing::{TraceQuery, TraceStore, TraceStoreLimits};
+        let store = TraceStore::new(TraceStoreLimits::default());
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(store.processor())
+            .build();
+        let tracer = Tracer::new(provider.tracer("t"), 1.0);
+        let span = tracer.span_builder("export").start(&tracer);
+        // Held by the handle alone, then shared with a clone and with a child's context.
+        span.set_attribute("before", 1_i64);
+        let clone = span.clone();
+        clone.set_attribute("after", 2_i64);
+        tracer
+            .span_builder("encode")
+            .with_parent(&span)
+            .start(&tracer)
+            .end();
+        drop(span);
+        assert!(store.is_empty(), "the clone still holds the span open");
+        clone.end();
+        let traces = store.query(&TraceQuery::default());
+        assert_eq!(traces.len(), 1);
+        let root = &traces[0].spans[0];
+        assert_eq!(root.name, "export");
+        assert_eq!(root.attributes.get("before").map(String::as_str), Some("1"));
+        assert_eq!(root.attributes.get("after").map(String::as_str), Some("2"));
+        assert_eq!(traces[0].spans[1].name, "encode");
     }
 
     #[test]
