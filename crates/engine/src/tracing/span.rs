@@ -338,15 +338,20 @@ impl Clone for SpanHandle {
 }
 
 impl SpanHandle {
+    #[inline]
     fn new(span: opentelemetry_sdk::trace::Span) -> Self {
+        let span_context = span.span_context().clone();
+        let recording = if span.is_recording() {
+            Some(Mutex::new(Held {
+                own: Some(span),
+                shared: None,
+            }))
+        } else {
+            None
+        };
         Self {
-            span_context: span.span_context().clone(),
-            recording: span.is_recording().then(|| {
-                Mutex::new(Held {
-                    own: Some(span),
-                    shared: None,
-                })
-            }),
+            span_context,
+            recording,
         }
     }
 

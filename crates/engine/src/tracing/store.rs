@@ -9,13 +9,14 @@
 //! quarter of it, so memory stays bounded whatever the app or the webview sends. Reads
 //! convert the stored spans after letting go of the store's lock.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{SpanId, Status, TraceId};
-use opentelemetry::Context;
+use opentelemetry::trace::{Event, SpanId, Status, TraceId};
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use parking_lot::Mutex;
@@ -124,49 +125,125 @@ impl Default for TraceStoreLimits {
 /// The fixed cost counted for each span (ids, times, status, the vectors themselves).
 const SPAN_OVERHEAD: usize = 256;
 
-/// The bytes a span is counted for.
-fn span_bytes(span: &SpanData) -> usize {
-    fn value_bytes(value: &opentelemetry::Value) -> usize {
-        match value {
-            opentelemetry::Value::String(s) => s.as_str().len(),
-            opentelemetry::Value::Array(opentelemetry::Array::String(items)) => {
-                items.iter().map(|s| s.as_str().len() + 16).sum()
-            }
-            _ => 16,
+/// A finished span as the store keeps it: what the panel reads, moved out of the SDK's
+/// `SpanData` (352 bytes, with an instrumentation scope, links and a trace state the panel
+/// does not use), so that keeping a span copies half as many bytes.
+#[derive(Clone)]
+struct Kept {
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent_span_id: SpanId,
+    parent_is_remote: bool,
+    name: Cow<'static, str>,
+    start_time: SystemTime,
+    end_time: SystemTime,
+    attributes: Vec<KeyValue>,
+    dropped_attributes: u32,
+    events: Vec<Event>,
+    dropped_events: u32,
+    /// The description of a failed span's status.
+    error: Option<Cow<'static, str>>,
+}
+
+impl From<SpanData> for Kept {
+    fn from(span: SpanData) -> Self {
+        Self {
+            trace_id: span.span_context.trace_id(),
+            span_id: span.span_context.span_id(),
+            parent_span_id: span.parent_span_id,
+            parent_is_remote: span.parent_span_is_remote,
+            name: span.name,
+            start_time: span.start_time,
+            end_time: span.end_time,
+            attributes: span.attributes,
+            dropped_attributes: span.dropped_attributes_count,
+            events: span.events.events,
+            dropped_events: span.events.dropped_count,
+            error: match span.status {
+                Status::Error { description } => Some(description),
+                Status::Unset | Status::Ok => None,
+            },
         }
     }
-    let attributes = |kvs: &[opentelemetry::KeyValue]| -> usize {
-        kvs.iter()
-            .map(|kv| kv.key.as_str().len() + value_bytes(&kv.value) + 32)
-            .sum()
-    };
-    let events: usize = span
-        .events
-        .iter()
-        .map(|e| e.name.len() + attributes(&e.attributes) + 64)
-        .sum();
-    let status = match &span.status {
-        Status::Error { description } => description.len(),
-        _ => 0,
-    };
-    SPAN_OVERHEAD + span.name.len() + attributes(&span.attributes) + events + status
+}
+
+impl Kept {
+    /// Whether this span completes its trace: the local root (no parent, or a remote one).
+    fn is_root(&self) -> bool {
+        self.parent_span_id == SpanId::INVALID || self.parent_is_remote
+    }
+
+    /// The bytes this span is counted for.
+    fn bytes(&self) -> usize {
+        fn value_bytes(value: &opentelemetry::Value) -> usize {
+            match value {
+                opentelemetry::Value::String(s) => s.as_str().len(),
+                opentelemetry::Value::Array(opentelemetry::Array::String(items)) => {
+                    items.iter().map(|s| s.as_str().len() + 16).sum()
+                }
+                _ => 16,
+            }
+        }
+        let attributes = |kvs: &[KeyValue]| -> usize {
+            kvs.iter()
+                .map(|kv| kv.key.as_str().len() + value_bytes(&kv.value) + 32)
+                .sum()
+        };
+        let events: usize = self
+            .events
+            .iter()
+            .map(|e| e.name.len() + attributes(&e.attributes) + 64)
+            .sum();
+        let error = self.error.as_ref().map_or(0, |e| e.len());
+        SPAN_OVERHEAD + self.name.len() + attributes(&self.attributes) + events + error
+    }
+
+    fn duration(&self) -> Duration {
+        self.end_time
+            .duration_since(self.start_time)
+            .unwrap_or_default()
+    }
+
+    fn to_record(&self) -> SpanRecord {
+        SpanRecord {
+            span_id: self.span_id.to_string(),
+            parent_span_id: (self.parent_span_id != SpanId::INVALID)
+                .then(|| self.parent_span_id.to_string()),
+            name: self.name.to_string(),
+            start_ms: unix_ms_fraction(self.start_time),
+            duration_ms: self.duration().as_secs_f64() * 1000.0,
+            error: self.error.as_ref().map(|e| e.to_string()),
+            attributes: self
+                .attributes
+                .iter()
+                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                .collect(),
+            events: self
+                .events
+                .iter()
+                .map(|e| (unix_ms_fraction(e.timestamp), e.name.to_string()))
+                .collect(),
+            dropped_attributes: self.dropped_attributes,
+            dropped_events: self.dropped_events,
+        }
+    }
 }
 
 #[derive(Default)]
 struct Pending {
-    spans: Vec<SpanData>,
+    spans: Vec<Kept>,
     dropped: u32,
     bytes: usize,
 }
 
-/// A complete trace as the SDK produced it; converted to [`TraceRecord`] only when read,
+/// A complete trace as kept; converted to [`TraceRecord`] only when read,
 /// so ending a span (on the app's thread) costs a move, not a conversion. The root is
 /// held inline: a trace of one span (the common case) is stored without an allocation.
 #[derive(Clone)]
 struct Stored {
-    root: SpanData,
+    root: Kept,
     /// The other spans in start order.
-    rest: Vec<SpanData>,
+    rest: Vec<Kept>,
     dropped: u32,
     bytes: usize,
     /// Its place in completion order (see [`Inner::completed`]).
@@ -174,26 +251,26 @@ struct Stored {
 }
 
 impl Stored {
-    fn spans(&self) -> impl Iterator<Item = &SpanData> {
+    fn spans(&self) -> impl Iterator<Item = &Kept> {
         std::iter::once(&self.root).chain(&self.rest)
     }
 
     fn trace_id(&self) -> TraceId {
-        self.root.span_context.trace_id()
+        self.root.trace_id
     }
 
     /// The two parts of one trace as one: the root is the span with no parent (else the
     /// earliest whose parent is in neither part), the rest follow in start order, at most
     /// `max_spans` in all (the latest-starting ones beyond are counted as dropped).
     fn merge(self, other: Stored, max_spans: usize) -> Stored {
-        let mut spans: Vec<SpanData> = std::iter::once(self.root)
+        let mut spans: Vec<Kept> = std::iter::once(self.root)
             .chain(self.rest)
             .chain(std::iter::once(other.root))
             .chain(other.rest)
             .collect();
         let mut dropped = self.dropped.saturating_add(other.dropped);
         spans.sort_by_key(|s| s.start_time);
-        let ids: HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
+        let ids: HashSet<SpanId> = spans.iter().map(|s| s.span_id).collect();
         let root = spans
             .iter()
             .position(|s| s.parent_span_id == SpanId::INVALID)
@@ -206,7 +283,7 @@ impl Stored {
             spans.truncate(keep);
             dropped = dropped.saturating_add(u32::try_from(over).unwrap_or(u32::MAX));
         }
-        let bytes = span_bytes(&root) + spans.iter().map(span_bytes).sum::<usize>();
+        let bytes = root.bytes() + spans.iter().map(Kept::bytes).sum::<usize>();
         Stored {
             root,
             rest: spans,
@@ -217,12 +294,11 @@ impl Stored {
     }
 
     fn error(&self) -> bool {
-        self.spans()
-            .any(|s| matches!(s.status, Status::Error { .. }))
+        self.spans().any(|s| s.error.is_some())
     }
 
     fn to_record(&self) -> TraceRecord {
-        let spans: Vec<SpanRecord> = self.spans().map(to_record).collect();
+        let spans: Vec<SpanRecord> = self.spans().map(Kept::to_record).collect();
         TraceRecord {
             trace_id: self.trace_id().to_string(),
             name: spans[0].name.clone(),
@@ -240,7 +316,7 @@ struct Inner {
     done: VecDeque<Stored>,
     /// Traces completed so far: the `seq` of the newest.
     completed: u64,
-    /// Bytes of `done` and of `pending` (see [`span_bytes`]).
+    /// Bytes of `done` and of `pending` (see [`Kept::bytes`]).
     done_bytes: usize,
     pending_bytes: usize,
     pending: HashMap<TraceId, Pending>,
@@ -255,8 +331,8 @@ struct Inner {
 impl Inner {
     /// Keeps a child span until its root ends (within the pending limits; the span is
     /// counted as dropped otherwise).
-    fn hold_child(&mut self, span: SpanData, bytes: usize, limits: &TraceStoreLimits) {
-        let trace_id = span.span_context.trace_id();
+    fn hold_child(&mut self, span: Kept, bytes: usize, limits: &TraceStoreLimits) {
+        let trace_id = span.trace_id;
         if !self.pending.contains_key(&trace_id) {
             if self.pending.len() >= limits.max_pending {
                 if let Some(oldest) = self.pending_order.pop_front() {
@@ -280,8 +356,8 @@ impl Inner {
 
     /// Stores the trace `root` completes, with the children held for it, merged with an
     /// earlier part of the same trace; then evicts the oldest traces over the limits.
-    fn complete(&mut self, root: SpanData, bytes: usize, limits: &TraceStoreLimits) {
-        let trace_id = root.span_context.trace_id();
+    fn complete(&mut self, root: Kept, bytes: usize, limits: &TraceStoreLimits) {
+        let trace_id = root.trace_id;
         // The root is always kept (the cap leaves room for it). Empty maps are not
         // looked up: a trace of one span (the common case) hashes nothing.
         let children = if self.pending.is_empty() {
@@ -298,7 +374,7 @@ impl Inner {
             None => Pending::default(),
         };
         children.spans.sort_by_key(|s| s.start_time);
-        let remote = root.parent_span_is_remote;
+        let remote = root.parent_is_remote;
         self.completed += 1;
         // Another part of this trace completed before: one trace, one entry.
         let earlier_part = !self.remote_parts.is_empty() && self.remote_parts.contains(&trace_id);
@@ -334,7 +410,7 @@ impl Inner {
                 stored = earlier.merge(stored, limits.max_spans_per_trace);
             }
         }
-        if stored.root.parent_span_is_remote {
+        if stored.root.parent_is_remote {
             self.remote_parts.insert(trace_id);
         } else if earlier_part {
             self.remote_parts.remove(&trace_id);
@@ -422,8 +498,9 @@ impl TraceStore {
     }
 
     fn add(&self, span: SpanData) {
-        let is_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
-        let bytes = span_bytes(&span);
+        let span = Kept::from(span);
+        let is_root = span.is_root();
+        let bytes = span.bytes();
         let mut inner = self.inner.lock();
         if is_root {
             inner.complete(span, bytes, &self.limits);
@@ -466,7 +543,7 @@ impl TraceStore {
                     .as_ref()
                     .is_none_or(|n| t.root.name.contains(n.as_str()))
             })
-            .filter(|t| query.min_duration.is_none_or(|d| duration(&t.root) >= d))
+            .filter(|t| query.min_duration.is_none_or(|d| t.root.duration() >= d))
             .filter(|t| query.error.is_none_or(|e| t.error() == e))
             .filter(|t| {
                 query
@@ -517,45 +594,11 @@ impl TraceStore {
     }
 }
 
-fn duration(span: &SpanData) -> Duration {
-    span.end_time
-        .duration_since(span.start_time)
-        .unwrap_or_default()
-}
-
 /// Unix milliseconds with the sub-millisecond part as a fraction.
 fn unix_ms_fraction(t: std::time::SystemTime) -> f64 {
     t.duration_since(std::time::SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs_f64() * 1000.0)
         .unwrap_or(0.0)
-}
-
-fn to_record(span: &SpanData) -> SpanRecord {
-    let duration = duration(span);
-    SpanRecord {
-        span_id: span.span_context.span_id().to_string(),
-        parent_span_id: (span.parent_span_id != SpanId::INVALID)
-            .then(|| span.parent_span_id.to_string()),
-        name: span.name.to_string(),
-        start_ms: unix_ms_fraction(span.start_time),
-        duration_ms: duration.as_secs_f64() * 1000.0,
-        error: match &span.status {
-            Status::Error { description } => Some(description.to_string()),
-            _ => None,
-        },
-        attributes: span
-            .attributes
-            .iter()
-            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
-            .collect(),
-        events: span
-            .events
-            .iter()
-            .map(|e| (unix_ms_fraction(e.timestamp), e.name.to_string()))
-            .collect(),
-        dropped_attributes: span.dropped_attributes_count,
-        dropped_events: span.events.dropped_count,
-    }
 }
 
 /// Feeds finished spans to a [`TraceStore`].
