@@ -142,6 +142,14 @@ fn histogram_and_gauge(c: &mut Criterion) {
     g.bench_function("ours_by_name", |b| {
         b.iter(|| m.record("frame_ms", black_box(16.7), &[]).unwrap())
     });
+    let plain_metrics = no_quantiles.metrics();
+    g.bench_function("ours_by_name_no_quantiles", |b| {
+        b.iter(|| {
+            plain_metrics
+                .record("frame_ms", black_box(16.7), &[])
+                .unwrap()
+        })
+    });
     let sdk = meter
         .f64_histogram("sdk_hist")
         .with_boundaries(
