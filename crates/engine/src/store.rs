@@ -70,11 +70,11 @@ pub struct LatestValue {
 }
 
 impl LatestValue {
-    fn of(key: &SeriesKey, points: &Points) -> Option<Self> {
+    fn of(name: &Arc<str>, labels: &Labels, points: &Points) -> Option<Self> {
         let (timestamp_ms, value) = *points.newest()?;
         Some(Self {
-            name: key.name.clone(),
-            labels: key.labels.clone(),
+            name: name.clone(),
+            labels: labels.clone(),
             timestamp_ms,
             value,
         })
@@ -84,7 +84,7 @@ impl LatestValue {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct SeriesKey {
     name: Arc<str>,
-    labels: Arc<BTreeMap<String, String>>,
+    labels: Labels,
 }
 
 /// How far back the newest points are kept at the collection interval when the retention
@@ -174,70 +174,81 @@ pub struct SeriesStore {
     protected: RwLock<Arc<BTreeSet<String>>>,
 }
 
-/// The series, and their keys by name: a stream's selector or a rule's selector looks up
-/// its name, not every series.
+/// The labels of one series.
+type Labels = Arc<BTreeMap<String, String>>;
+
+/// The series by name, then by labels: a stream's selector or a rule's selector looks up
+/// its name once and walks that name's series, hashing none of them.
 #[derive(Default)]
 struct Held {
-    points: HashMap<SeriesKey, Points>,
-    by_name: HashMap<Arc<str>, Vec<SeriesKey>>,
+    by_name: HashMap<Arc<str>, HashMap<Labels, Points>>,
+    /// Series held, over every name.
+    len: usize,
 }
 
 impl Held {
     fn len(&self) -> usize {
-        self.points.len()
+        self.len
     }
 
     fn get(&self, key: &SeriesKey) -> Option<&Points> {
-        self.points.get(key)
+        self.by_name.get(&key.name)?.get(&key.labels)
     }
 
     fn get_mut(&mut self, key: &SeriesKey) -> Option<&mut Points> {
-        self.points.get_mut(key)
+        self.by_name.get_mut(&key.name)?.get_mut(&key.labels)
     }
 
     fn insert(&mut self, key: SeriesKey, points: Points) {
-        self.by_name
-            .entry(key.name.clone())
-            .or_default()
-            .push(key.clone());
-        self.points.insert(key, points);
+        let series = self.by_name.entry(key.name).or_default();
+        if series.insert(key.labels, points).is_none() {
+            self.len += 1;
+        }
     }
 
     fn remove(&mut self, key: &SeriesKey) {
-        if self.points.remove(key).is_none() {
+        let Some(series) = self.by_name.get_mut(&key.name) else {
             return;
+        };
+        if series.remove(&key.labels).is_some() {
+            self.len -= 1;
         }
-        if let Some(keys) = self.by_name.get_mut(&key.name) {
-            keys.retain(|k| k != key);
-            if keys.is_empty() {
-                self.by_name.remove(&key.name);
-            }
+        if series.is_empty() {
+            self.by_name.remove(&key.name);
         }
     }
 
     /// Keeps the series for which `keep` is true (it may change their points).
     fn retain(&mut self, mut keep: impl FnMut(&mut Points) -> bool) {
-        let before = self.points.len();
-        self.points.retain(|_, points| keep(points));
-        if self.points.len() == before {
-            // Nothing expired (the usual collection): the index is still right.
-            return;
-        }
-        let points = &self.points;
-        self.by_name.retain(|_, keys| {
-            keys.retain(|k| points.contains_key(k));
-            !keys.is_empty()
+        let mut len = 0;
+        self.by_name.retain(|_, series| {
+            series.retain(|_, points| keep(points));
+            len += series.len();
+            !series.is_empty()
         });
+        self.len = len;
+    }
+
+    /// Every series: its name, labels and points.
+    fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Labels, &Points)> {
+        self.by_name.iter().flat_map(|(name, series)| {
+            series
+                .iter()
+                .map(move |(labels, points)| (name, labels, points))
+        })
     }
 
     /// The series called `name`.
-    fn named<'a>(&'a self, name: &str) -> impl Iterator<Item = (&'a SeriesKey, &'a Points)> {
-        self.by_name
-            .get(name)
-            .into_iter()
-            .flatten()
-            .filter_map(|key| Some((key, self.points.get(key)?)))
+    fn named<'a>(&'a self, name: &str) -> impl Iterator<Item = (&'a Labels, &'a Points)> {
+        self.by_name.get(name).into_iter().flatten()
     }
+}
+
+/// Whether `labels` include every `(key, value)` of `matchers`.
+fn matches(labels: &BTreeMap<String, String>, matchers: &[(&str, &str)]) -> bool {
+    matchers
+        .iter()
+        .all(|(key, value)| labels.get(*key).is_some_and(|v| v == value))
 }
 
 /// The series that may be evicted in one ingest, least recently changed first; built
@@ -423,10 +434,15 @@ impl SeriesStore {
         }
         let candidates = room.candidates.get_or_insert_with(|| {
             let mut all: Vec<(i64, SeriesKey)> = map
-                .points
                 .iter()
-                .filter(|(k, _)| !protected.contains(&*k.name))
-                .map(|(k, p)| (p.changed_ms, k.clone()))
+                .filter(|(name, _, _)| !protected.contains(&***name))
+                .map(|(name, labels, p)| {
+                    let key = SeriesKey {
+                        name: name.clone(),
+                        labels: labels.clone(),
+                    };
+                    (p.changed_ms, key)
+                })
                 .collect();
             all.sort_unstable_by_key(|(changed, _)| *changed);
             all.into()
@@ -465,14 +481,10 @@ impl SeriesStore {
         let map = self.series.read();
         let mut out: Vec<SeriesData> = map
             .named(name)
-            .filter(|(k, _)| {
-                matchers
-                    .iter()
-                    .all(|(mk, mv)| k.labels.get(*mk).is_some_and(|v| v == mv))
-            })
-            .map(|(k, points)| SeriesData {
-                name: k.name.to_string(),
-                labels: (*k.labels).clone(),
+            .filter(|(labels, _)| matches(labels, matchers))
+            .map(|(labels, points)| SeriesData {
+                name: name.to_owned(),
+                labels: (**labels).clone(),
                 points: points
                     .iter()
                     .filter(|(t, _)| since_ms.is_none_or(|s| *t >= s))
@@ -490,13 +502,13 @@ impl SeriesStore {
     /// call it every tick).
     pub fn latest_matching(&self, name: &str, matchers: &[(&str, &str)]) -> Vec<LatestValue> {
         let map = self.series.read();
-        map.named(name)
-            .filter(|(k, _)| {
-                matchers
-                    .iter()
-                    .all(|(mk, mv)| k.labels.get(*mk).is_some_and(|v| v == mv))
-            })
-            .filter_map(|(k, points)| LatestValue::of(k, points))
+        let Some((name, series)) = map.by_name.get_key_value(name) else {
+            return Vec::new();
+        };
+        series
+            .iter()
+            .filter(|(labels, _)| matches(labels, matchers))
+            .filter_map(|(labels, points)| LatestValue::of(name, labels, points))
             .collect()
     }
 
@@ -505,9 +517,8 @@ impl SeriesStore {
     pub fn latest_all(&self) -> Vec<LatestValue> {
         let map = self.series.read();
         let mut out: Vec<_> = map
-            .points
             .iter()
-            .filter_map(|(k, points)| LatestValue::of(k, points))
+            .filter_map(|(name, labels, points)| LatestValue::of(name, labels, points))
             .collect();
         out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         out
@@ -536,7 +547,7 @@ impl SeriesStore {
 
     /// Number of series held.
     pub fn series_count(&self) -> usize {
-        self.series.read().points.len()
+        self.series.read().len()
     }
 
     /// Points of new series refused because the store was full and no series could be
@@ -705,11 +716,13 @@ mod tests {
         store.ingest(&gauge(3_000, "new", &[("a", "1")], 1.0));
         assert!(store.query("old", &[], None).is_empty());
         assert_eq!(store.names(), ["kept", "new"]);
+        assert_eq!(store.series_count(), 2);
         // Past the 10 s retention every series expires, and the index with them.
         store.ingest(&gauge(20_000, "new", &[("a", "2")], 1.0));
         assert_eq!(store.names(), ["new"]);
         assert_eq!(store.latest_matching("new", &[]).len(), 1);
         assert!(store.latest_matching("kept", &[]).is_empty());
+        assert_eq!(store.series_count(), 1);
     }
 
     #[test]
