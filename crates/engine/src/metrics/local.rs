@@ -182,26 +182,38 @@ impl Default for Shared {
     }
 }
 
-/// Whether `a` and `b` hold the same bytes, compared inline eight at a time: names are
-/// short, and a call to `memcmp` would cost as much as the rest of the lookup.
+/// Whether `a` and `b` hold the same bytes, compared inline a word at a time: names are
+/// short, and a call to `memcmp` would cost as much as the rest of the lookup. The tail
+/// is compared as the last word, overlapping the one before (below eight bytes, as the
+/// first and the last four, two or one), so no byte is compared alone in a loop.
 #[inline]
 fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
+    let len = a.len();
+    if len != b.len() {
         return false;
     }
-    let (mut words_a, mut words_b) = (a.chunks_exact(8), b.chunks_exact(8));
-    // Exact chunks always convert; arrays of 8 bytes compare as one word.
-    let word = |w: &[u8]| <[u8; 8]>::try_from(w).ok();
-    words_a
-        .by_ref()
-        .zip(words_b.by_ref())
-        .all(|(x, y)| word(x) == word(y))
-        && words_a
-            .remainder()
-            .iter()
-            .zip(words_b.remainder())
-            .all(|(x, y)| x == y)
+    // The `N` bytes at `at` of `a` and of `b` (both in bounds by the callers' lengths).
+    fn eq<const N: usize>(a: &[u8], b: &[u8], at: usize) -> bool {
+        let word = |s: &[u8]| -> Option<[u8; N]> { s.get(at..at + N)?.try_into().ok() };
+        word(a) == word(b)
+    }
+    match len {
+        0 => true,
+        1 => a[0] == b[0],
+        2..=3 => eq::<2>(a, b, 0) && eq::<2>(a, b, len - 2),
+        4..=7 => eq::<4>(a, b, 0) && eq::<4>(a, b, len - 4),
+        _ => {
+            let mut at = 0;
+            while at + 8 < len {
+                if !eq::<8>(a, b, at) {
+                    return false;
+                }
+                at += 8;
+            }
+            eq::<8>(a, b, len - 8)
+        }
+    }
 }
 
 /// Runs `f` on this thread's copy of instrument `name` of instance `id` (taken from
