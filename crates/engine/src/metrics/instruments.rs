@@ -71,10 +71,24 @@ pub(super) fn check_finite(metric: &str, value: f64) -> Result<(), MetricsError>
     }
 }
 
+/// One integer comparison on the hot path: the bits of every finite value `>= +0.0` sort
+/// below those of `+inf`; NaN, the infinities, negative values and `-0.0` (sign bit set)
+/// do not, and are looked at out of line.
 #[inline]
 pub(super) fn check_histogram_value(metric: &str, value: f64) -> Result<(), MetricsError> {
-    // One comparison on the hot path: NaN and both infinities fail it or the next.
-    if value >= 0.0 && value.is_finite() {
+    if value.to_bits() < f64::INFINITY.to_bits() {
+        Ok(())
+    } else {
+        check_unusual_value(metric, value)
+    }
+}
+
+/// `-0.0` is zero, and recorded as such; anything else that is not a finite `+0.0` or
+/// more is an error.
+#[cold]
+#[inline(never)]
+fn check_unusual_value(metric: &str, value: f64) -> Result<(), MetricsError> {
+    if value == 0.0 {
         Ok(())
     } else {
         Err(bad_value(metric, value))
@@ -319,10 +333,10 @@ impl Histogram {
     /// Records without checks; the caller has checked value and attributes.
     #[inline]
     pub(super) fn record_checked(&self, value: f64, attributes: &[KeyValue]) {
-        self.inner.record(value, attributes);
         if let Some(sketch) = &self.sketch {
             sketch.record(value);
         }
+        self.inner.record(value, attributes);
     }
 
     /// A handle bound to one attribute set.
@@ -366,10 +380,10 @@ impl BoundHistogram {
     /// Records without checks; the caller has checked the value.
     #[inline]
     pub(super) fn record_checked(&self, value: f64) {
-        self.inner.record(value);
         if let Some(sketch) = &self.sketch {
             sketch.record(value);
         }
+        self.inner.record(value);
     }
 }
 

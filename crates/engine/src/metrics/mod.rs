@@ -590,6 +590,33 @@ mod tests {
     }
 
     #[test]
+    fn histograms_take_every_finite_value_from_zero_of_either_sign() {
+        let m = Metrics::detached();
+        let h = m.histogram("size_bytes").unwrap().bind(&[]).unwrap();
+        for ok in [0.0, -0.0, f64::MIN_POSITIVE / 2.0, 1e-300, 16.7, f64::MAX] {
+            assert!(m.record("size_bytes", ok, &[]).is_ok(), "{ok}");
+            assert!(h.record(ok).is_ok(), "{ok}");
+        }
+        for (bad, negative) in [
+            (-f64::MIN_POSITIVE / 2.0, true),
+            (-1e-300, true),
+            (f64::MIN, true),
+            (f64::NEG_INFINITY, false),
+            (f64::INFINITY, false),
+            (f64::NAN, false),
+            (-f64::NAN, false),
+        ] {
+            let err = m.record("size_bytes", bad, &[]).unwrap_err();
+            assert_eq!(
+                matches!(err, MetricsError::Negative { .. }),
+                negative,
+                "{bad}: {err}"
+            );
+            assert!(h.record(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn attribute_limits() {
         let m = Metrics::detached();
         let many: Vec<KeyValue> = (0..17)

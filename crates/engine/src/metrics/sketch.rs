@@ -128,22 +128,16 @@ impl Sketch {
     }
 }
 
-/// The bucket of `value`: exponent and top mantissa bits of the IEEE-754 double.
+/// The bucket of `value` (finite, `>= 0`: the callers have checked): for a positive
+/// value, its biased exponent and top mantissa bits read as one number, shifted so that
+/// `2^MIN_EXP` is bucket 1 and clamped to the table; zero (either sign) is bucket 0.
 #[inline]
 fn index_of(value: f64) -> usize {
-    if value <= 0.0 {
-        return 0;
-    }
-    let bits = value.to_bits();
-    let exp = ((bits >> 52) & 0x7ff) as i64 - 1023;
-    if exp < MIN_EXP {
-        return 1;
-    }
-    if exp >= MAX_EXP {
-        return LEN - 1;
-    }
-    let sub = ((bits >> (52 - SUB_BITS)) & (SUB_BUCKETS as u64 - 1)) as i64;
-    (1 + (exp - MIN_EXP) * SUB_BUCKETS + sub) as usize
+    let bits = value.to_bits() & !(1 << 63);
+    let top = (bits >> (52 - SUB_BITS)) as i64;
+    let index = top - ((MIN_EXP + 1023) << SUB_BITS) + 1;
+    let lowest = i64::from(bits != 0);
+    index.clamp(lowest, LEN as i64 - 1) as usize
 }
 
 #[cfg(test)]
@@ -189,6 +183,12 @@ mod tests {
 
     #[test]
     fn zero_and_out_of_range_values() {
+        assert_eq!(index_of(0.0), 0);
+        assert_eq!(index_of(-0.0), 0);
+        assert_eq!(index_of(f64::MIN_POSITIVE / 2.0), 1);
+        assert_eq!(index_of(2f64.powi(MIN_EXP as i32)), 1);
+        assert_eq!(index_of(2f64.powi(MAX_EXP as i32) * 0.999), LEN - 1);
+        assert_eq!(index_of(f64::MAX), LEN - 1);
         let sketch = Sketch::new();
         sketch.record(0.0);
         assert_eq!(sketch.quantiles(&[0.5]).unwrap(), vec![0.0]);
