@@ -221,8 +221,12 @@ impl SpanBuilder {
     /// Starts the span. A span the sampler drops costs no context: its handle keeps only
     /// the span context (ids and flags) that children need.
     pub fn start(self, tracer: &Tracer) -> SpanHandle {
-        let builder = opentelemetry::trace::SpanBuilder::from_name(self.name)
-            .with_attributes(self.attributes);
+        // The attributes are handed over as they are (`with_attributes` collects them
+        // into a new vector).
+        let builder = opentelemetry::trace::SpanBuilder {
+            attributes: Some(self.attributes),
+            ..opentelemetry::trace::SpanBuilder::from_name(self.name)
+        };
         SpanHandle::new(match self.parent {
             Some(parent) => builder.start_with_context(&tracer.inner, &parent),
             None => {
