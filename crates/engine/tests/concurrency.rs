@@ -37,6 +37,7 @@ async fn concurrent_increments_lose_none() {
                     bound.add(1);
                     metrics.add("jobs_total", 1, &lane).unwrap();
                     metrics.record("job_ms", 1.0, &[]).unwrap();
+                    metrics.add("runs_total", 1, &[]).unwrap();
                 }
             })
         })
@@ -61,6 +62,10 @@ async fn concurrent_increments_lose_none() {
     assert_eq!(named, (THREADS * PER_THREAD) as f64);
     assert_eq!(
         store.latest("job_ms_count")[0].1,
+        (THREADS * PER_THREAD) as f64
+    );
+    assert_eq!(
+        store.latest("runs_total")[0].1,
         (THREADS * PER_THREAD) as f64
     );
 

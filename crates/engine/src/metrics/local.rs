@@ -230,10 +230,8 @@ pub(super) fn with<R>(
 ) -> Option<R> {
     let addr = name.as_ptr() as usize;
     let common = &table.0[slot_in(SHARED, addr, name.len())];
-    if let Some(hit) = common.get() {
-        if hit.addr == addr && same(&hit.name, name) {
-            return Some(f(&hit.local, true));
-        }
+    if let Some(hit) = holding(common, addr, name) {
+        return Some(f(&hit.local, true));
     }
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
@@ -249,6 +247,22 @@ pub(super) fn with<R>(
         let entry = fill(&mut cache, slot, id, name, shared)?;
         Some(f(&entry.local, false))
     })
+}
+
+/// The entry of `slot` if it holds the string at `addr` with the bytes of `name`.
+#[inline]
+fn holding<'t>(slot: &'t OnceLock<Recent>, addr: usize, name: &str) -> Option<&'t Recent> {
+    slot.get()
+        .filter(|hit| hit.addr == addr && same(&hit.name, name))
+}
+
+/// What an instance's shared table holds for `name` (this very string: the same address
+/// and bytes): the first step of [`with`], which a caller can take inline on its own, with
+/// no thread-local access.
+#[inline]
+pub(super) fn shared_hit<'t>(table: &'t Shared, name: &str) -> Option<&'t Local> {
+    let addr = name.as_ptr() as usize;
+    holding(&table.0[slot_in(SHARED, addr, name.len())], addr, name).map(|hit| &hit.local)
 }
 
 /// Puts a name this thread found twice at the same address in its instance's shared
@@ -373,6 +387,30 @@ mod tests {
             None
         );
         assert_eq!(with(id, "no_such_metric", shared, table, |_, r| r), None);
+    }
+
+    #[test]
+    fn the_shared_fast_path_records_into_the_instrument_and_checks_the_kind() {
+        let metrics = Metrics::detached();
+        let name: &'static str = "frame_ms";
+        // Enough calls to promote the entry and make its handle for the empty set.
+        for _ in 0..10 {
+            metrics.record(name, 16.7, &[]).unwrap();
+        }
+        assert!(shared_hit(&metrics.inner.by_address, name).is_some());
+        for _ in 0..100 {
+            metrics.record(name, 1000.0, &[]).unwrap();
+        }
+        // What the fast path recorded reached the histogram's sketch.
+        let p50 = metrics.quantiles(name).unwrap()[0].1;
+        assert!((p50 - 1000.0).abs() / 1000.0 <= 0.01, "{p50}");
+        // The same string as another kind, or a bad value: refused, not recorded.
+        assert!(matches!(
+            metrics.add(name, 1, &[]),
+            Err(crate::metrics::MetricsError::KindConflict { .. })
+        ));
+        assert!(metrics.set(name, 1.0, &[]).is_err());
+        assert!(metrics.record(name, f64::NAN, &[]).is_err());
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub use sketch::RELATIVE_ERROR;
 pub use snapshot::{MetricSnapshot, SeriesSnapshot, SeriesValue, Snapshot, SnapshotKind};
 
 use crate::config::MetricsConfig;
+use local::Local;
 use sketch::Sketch;
 
 /// The kind of an instrument.
@@ -313,20 +314,35 @@ impl Metrics {
     }
 
     /// Adds `value` to counter `name` with `attributes` (sync form of the spec's calls).
-    /// The by-name path: each thread finds the instrument in its own table (see
-    /// `metrics/local.rs`), so a hit takes no lock and no atomic operation.
+    /// The by-name path: a name passed as the same string (a literal, usually) is found
+    /// in a table every thread shares, without a lock or an atomic read-modify-write;
+    /// others in this thread's own table (see `metrics/local.rs`).
     ///
     /// # Errors
     /// As [`Metrics::counter`] and [`Counter::add`].
+    #[inline]
     pub fn add(&self, name: &str, value: u64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
+        match self.unlabelled(name, attributes, |l| match l {
+            Local::Counter(_, unlabelled) => unlabelled.get(),
+            _ => None,
+        }) {
+            Some(bound) => {
+                bound.add(value);
+                Ok(())
+            }
+            None => self.add_by_lookup(name, value, attributes),
+        }
+    }
+
+    #[inline(never)]
+    fn add_by_lookup(
+        &self,
+        name: &str,
+        value: u64,
+        attributes: &[KeyValue],
+    ) -> Result<(), MetricsError> {
         instruments::check_attributes(name, attributes, self.inner.max_attributes)?;
-        let done = local::with(
-            self.inner.id,
-            name,
-            &self.inner.instruments,
-            &self.inner.by_address,
-            |l, reused| l.add(value, attributes, reused),
-        );
+        let done = self.lookup(name, |l, reused| l.add(value, attributes, reused));
         if done == Some(true) {
             return Ok(());
         }
@@ -337,16 +353,30 @@ impl Metrics {
     ///
     /// # Errors
     /// As [`Metrics::gauge`] and [`Gauge::set`].
+    #[inline]
     pub fn set(&self, name: &str, value: f64, attributes: &[KeyValue]) -> Result<(), MetricsError> {
         instruments::check_finite(name, value)?;
+        match self.unlabelled(name, attributes, |l| match l {
+            Local::Gauge(_, unlabelled) => unlabelled.get(),
+            _ => None,
+        }) {
+            Some(bound) => {
+                bound.set_checked(value);
+                Ok(())
+            }
+            None => self.set_by_lookup(name, value, attributes),
+        }
+    }
+
+    #[inline(never)]
+    fn set_by_lookup(
+        &self,
+        name: &str,
+        value: f64,
+        attributes: &[KeyValue],
+    ) -> Result<(), MetricsError> {
         instruments::check_attributes(name, attributes, self.inner.max_attributes)?;
-        let done = local::with(
-            self.inner.id,
-            name,
-            &self.inner.instruments,
-            &self.inner.by_address,
-            |l, reused| l.set(value, attributes, reused),
-        );
+        let done = self.lookup(name, |l, reused| l.set(value, attributes, reused));
         if done == Some(true) {
             return Ok(());
         }
@@ -357,6 +387,7 @@ impl Metrics {
     ///
     /// # Errors
     /// As [`Metrics::histogram`] and [`Histogram::record`].
+    #[inline]
     pub fn record(
         &self,
         name: &str,
@@ -364,18 +395,59 @@ impl Metrics {
         attributes: &[KeyValue],
     ) -> Result<(), MetricsError> {
         instruments::check_histogram_value(name, value)?;
+        match self.unlabelled(name, attributes, |l| match l {
+            Local::Histogram(_, unlabelled) => unlabelled.get(),
+            _ => None,
+        }) {
+            Some(bound) => {
+                bound.record_checked(value);
+                Ok(())
+            }
+            None => self.record_by_lookup(name, value, attributes),
+        }
+    }
+
+    #[inline(never)]
+    fn record_by_lookup(
+        &self,
+        name: &str,
+        value: f64,
+        attributes: &[KeyValue],
+    ) -> Result<(), MetricsError> {
         instruments::check_attributes(name, attributes, self.inner.max_attributes)?;
-        let done = local::with(
-            self.inner.id,
-            name,
-            &self.inner.instruments,
-            &self.inner.by_address,
-            |l, reused| l.record(value, attributes, reused),
-        );
+        let done = self.lookup(name, |l, reused| l.record(value, attributes, reused));
         if done == Some(true) {
             return Ok(());
         }
         self.histogram(name)?.record(value, attributes)
+    }
+
+    /// The fast path of the by-name calls: with no attributes, the handle for the empty
+    /// set of the instrument the shared table holds for this very string `name`, as
+    /// `pick` takes it from the entry (`None` until the entry has made it).
+    #[inline]
+    fn unlabelled<'a, B>(
+        &'a self,
+        name: &str,
+        attributes: &[KeyValue],
+        pick: impl FnOnce(&'a Local) -> Option<&'a B>,
+    ) -> Option<&'a B> {
+        if !attributes.is_empty() {
+            return None;
+        }
+        pick(local::shared_hit(&self.inner.by_address, name)?)
+    }
+
+    /// Runs `f` on this instance's instrument `name` through the lookup tables.
+    #[inline]
+    fn lookup<R>(&self, name: &str, f: impl FnOnce(&Local, bool) -> R) -> Option<R> {
+        local::with(
+            self.inner.id,
+            name,
+            &self.inner.instruments,
+            &self.inner.by_address,
+            f,
+        )
     }
 
     /// Spec API: adds `value` to counter `name`.
