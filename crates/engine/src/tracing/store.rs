@@ -354,10 +354,11 @@ impl Inner {
         }
     }
 
-    /// Stores the trace `root` completes, with the children held for it, merged with an
-    /// earlier part of the same trace; then evicts the oldest traces over the limits.
-    fn complete(&mut self, root: Kept, bytes: usize, limits: &TraceStoreLimits) {
-        let trace_id = root.trace_id;
+    /// Stores the trace its root span completes (`stored`, built before the lock with
+    /// the root alone), with the children held for it, merged with an earlier part of the
+    /// same trace; then evicts the oldest traces over the limits.
+    fn complete(&mut self, mut stored: Stored, limits: &TraceStoreLimits) {
+        let trace_id = stored.root.trace_id;
         // The root is always kept (the cap leaves room for it). Empty maps are not
         // looked up: a trace of one span (the common case) hashes nothing.
         let children = if self.pending.is_empty() {
@@ -365,26 +366,19 @@ impl Inner {
         } else {
             self.pending.remove(&trace_id)
         };
-        let mut children = match children {
-            Some(p) => {
-                self.pending_order.retain(|t| *t != trace_id);
-                self.pending_bytes -= p.bytes;
-                p
-            }
-            None => Pending::default(),
-        };
-        children.spans.sort_by_key(|s| s.start_time);
-        let remote = root.parent_is_remote;
+        if let Some(mut children) = children {
+            self.pending_order.retain(|t| *t != trace_id);
+            self.pending_bytes -= children.bytes;
+            children.spans.sort_by_key(|s| s.start_time);
+            stored.rest = children.spans;
+            stored.dropped = children.dropped;
+            stored.bytes += children.bytes;
+        }
+        let remote = stored.root.parent_is_remote;
         self.completed += 1;
+        stored.seq = self.completed;
         // Another part of this trace completed before: one trace, one entry.
         let earlier_part = !self.remote_parts.is_empty() && self.remote_parts.contains(&trace_id);
-        let stored = Stored {
-            root,
-            rest: children.spans,
-            dropped: children.dropped,
-            bytes: bytes + children.bytes,
-            seq: self.completed,
-        };
         let stored = if remote || earlier_part {
             self.join_parts(stored, earlier_part, limits)
         } else {
@@ -502,17 +496,24 @@ impl TraceStore {
     }
 
     fn add(&self, span: SpanData) {
-        let span = Kept::from(span);
-        let is_root = span.is_root();
-        let bytes = span.bytes();
-        let mut inner = self.inner.lock();
-        if is_root {
-            inner.complete(span, bytes, &self.limits);
-        } else {
-            inner.hold_child(span, bytes, &self.limits);
+        // Built in place: the root of a trace goes into the store in this very struct,
+        // moved once more, into the ring.
+        let mut stored = Stored {
+            root: Kept::from(span),
+            rest: Vec::new(),
+            dropped: 0,
+            bytes: 0,
+            seq: 0,
+        };
+        stored.bytes = stored.root.bytes();
+        if !stored.root.is_root() {
+            let bytes = stored.bytes;
+            self.inner
+                .lock()
+                .hold_child(stored.root, bytes, &self.limits);
             return;
         }
-        drop(inner);
+        self.inner.lock().complete(stored, &self.limits);
         let wake = &self.wake;
         if wake.waiting.load(Ordering::Relaxed) && wake.waiting.swap(false, Ordering::AcqRel) {
             wake.notify.notify_waiters();
