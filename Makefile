@@ -82,7 +82,9 @@ size: setup
 
 ## bench-overhead: what the plugin costs a running app against the same app without it
 ## (time to the first page, main-thread setup, idle CPU over OVERHEAD_MINUTES (default 5),
-## RSS) at the default config, the production profile and with the panel open
+## RSS) at the default config, the production profile and with the panel open; and what
+## the engine alone costs a tokio program (OVERHEAD_CONFIGS picks: default production
+## panel engine)
 OVERHEAD_MINUTES ?= 5
 bench-overhead: setup
 	OVERHEAD_MINUTES=$(OVERHEAD_MINUTES) scripts/overhead.sh

@@ -11,15 +11,29 @@
 # Configurations: the bare app; the plugin with its default config; with the production
 # profile (TELEMETRY_CONFIG=crates/engine/src/config/profiles/production.json); with the
 # default config and the panel window open. Each runs alone, under its own Xvfb display.
+# And `engine`: the engine alone, without Tauri or WebKit, against the same tokio program
+# without it (crates/engine/examples/idle.rs): the time until the engine has started, the
+# median of OVERHEAD_LAUNCHES launches; then the bare program and the engine at the
+# default config and at the production profile side by side, over the same minutes.
 #
-#   OVERHEAD_MINUTES=5 scripts/overhead.sh      # prints a Markdown table
+#   OVERHEAD_MINUTES=5 scripts/overhead.sh      # prints Markdown tables
 #   OVERHEAD_MINUTES=0 scripts/overhead.sh      # the startup rows only
-#   OVERHEAD_CONFIGS="default panel" ...        # only these of: default production panel
+#   OVERHEAD_CONFIGS="default panel" ...        # only these of: default production panel engine
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 minutes=${OVERHEAD_MINUTES:-5}
-read -r -a configs <<<"${OVERHEAD_CONFIGS:-default production panel}"
+read -r -a configs <<<"${OVERHEAD_CONFIGS:-default production panel engine}"
+# The app configurations asked for, and whether the engine alone is.
+apps=()
+engine=false
+for name in "${configs[@]}"; do
+  case $name in
+    default | production | panel) apps+=("$name") ;;
+    engine) engine=true ;;
+    *) echo "OVERHEAD_CONFIGS: unknown configuration $name (default, production, panel, engine)" >&2; exit 2 ;;
+  esac
+done
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -67,16 +81,21 @@ EOF
 }
 page='<!doctype html><title>app</title><p>app</p><script>addEventListener("load", () => window.__TAURI_INTERNALS__.invoke("ready"))</script>'
 
-make_app "$work/bare" overhead-bare ""
-write_main "$work/bare/src/main.rs" "" ""
-echo "$page" > "$work/bare/app/index.html"
-make_app "$work/plugin" overhead-plugin "tauri-plugin-opentelemetry = { path = \"$repo\" }"
-write_main "$work/plugin/src/main.rs" ".plugin(tauri_plugin_opentelemetry::init())" \
-  'if std::env::var_os("OVERHEAD_PANEL").is_some() { use tauri_plugin_opentelemetry::TelemetryPanelExt as _; _app.telemetry_panel().open()?; }'
-echo "$page" > "$work/plugin/app/index.html"
-for app in bare plugin; do
-  (cd "$work/$app" && cargo build --release --quiet)
-done
+if [ ${#apps[@]} -gt 0 ]; then
+  make_app "$work/bare" overhead-bare ""
+  write_main "$work/bare/src/main.rs" "" ""
+  echo "$page" > "$work/bare/app/index.html"
+  make_app "$work/plugin" overhead-plugin "tauri-plugin-opentelemetry = { path = \"$repo\" }"
+  write_main "$work/plugin/src/main.rs" ".plugin(tauri_plugin_opentelemetry::init())" \
+    'if std::env::var_os("OVERHEAD_PANEL").is_some() { use tauri_plugin_opentelemetry::TelemetryPanelExt as _; _app.telemetry_panel().open()?; }'
+  echo "$page" > "$work/plugin/app/index.html"
+  for app in bare plugin; do
+    (cd "$work/$app" && cargo build --release --quiet)
+  done
+fi
+if $engine; then
+  cargo build --release --quiet --manifest-path "$repo/Cargo.toml" -p telemetry-engine --example idle
+fi
 
 # The pids of a process and all its descendants.
 tree() {
@@ -126,20 +145,31 @@ start_display() {
   echo "$display"
 }
 
-# launch NAME DISPLAY BINARY [VAR=VALUE...]: starts the app with a home of its own and
-# waits for its page's load; sets `pid` and `log`.
+# launch NAME DISPLAY BINARY [VAR=VALUE...] [-- ARG...]: starts the program with a home
+# of its own and waits for its `ready` line (an app's: its page's load); sets `pid` and
+# `log`.
 launch() {
   local name=$1 display=$2 binary=$3
   shift 3
+  local vars=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do vars+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
   local home=$work/home-$name
   mkdir -p "$home"
   log=$work/$name.log
+  : >"$log"
   env DISPLAY=":$display" HOME="$home" XDG_DATA_HOME="$home/data" XDG_CONFIG_HOME="$home/config" \
-    XDG_CACHE_HOME="$home/cache" "$@" "$CARGO_TARGET_DIR/release/$binary" >"$log" 2>&1 &
+    XDG_CACHE_HOME="$home/cache" "${vars[@]}" "$CARGO_TARGET_DIR/release/$binary" "$@" >"$log" 2>&1 &
   pid=$!
   pids+=("$pid")
   for _ in $(seq 1200); do grep -q '^ready ' "$log" && break; sleep 0.05; done
-  grep -q '^ready ' "$log" || { echo "$name: no page load within 60 s:" >&2; cat "$log" >&2; exit 1; }
+  grep -q '^ready ' "$log" || { echo "$name: not ready within 60 s:" >&2; cat "$log" >&2; exit 1; }
+}
+
+# A TCP port free on the loopback now: each engine process's Prometheus exporter gets its
+# own (the default config and the production profile both ask for 9090).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 stop() {
@@ -196,56 +226,113 @@ run() {
   stop "$pid"
 }
 
-startup
-if [ "$minutes" -gt 0 ]; then
-  run bare overhead-bare
-  for name in "${configs[@]}"; do
-    case $name in
-      default) run default overhead-plugin ;;
-      production) run production overhead-plugin TELEMETRY_CONFIG="$repo/crates/engine/src/config/profiles/production.json" ;;
-      panel) run panel overhead-plugin OVERHEAD_PANEL=1 ;;
-      *) echo "OVERHEAD_CONFIGS: unknown configuration $name (default, production, panel)" >&2; exit 2 ;;
-    esac
-  done
+production=$repo/crates/engine/src/config/profiles/production.json
+if [ ${#apps[@]} -gt 0 ]; then
+  startup
+  if [ "$minutes" -gt 0 ]; then
+    run bare overhead-bare
+    for name in "${apps[@]}"; do
+      case $name in
+        default) run default overhead-plugin ;;
+        production) run production overhead-plugin TELEMETRY_CONFIG="$production" ;;
+        panel) run panel overhead-plugin OVERHEAD_PANEL=1 ;;
+      esac
+    done
+  fi
 fi
+
+# The engine alone: its start, the median of OVERHEAD_LAUNCHES launches (one process at
+# a time); then the bare program and the engine at both configurations side by side.
+declare -A engine_ready engine_cpu engine_rss
+engine_runs() {
+  local n=${OVERHEAD_LAUNCHES:-15} i name
+  : >"$work/engine-ready-bare" && : >"$work/engine-ready-default"
+  for i in $(seq "$n"); do
+    launch engine-startup none examples/idle -- bare
+    awk '/^ready / { print $2; exit }' "$log" >>"$work/engine-ready-bare"
+    stop "$pid"
+    launch engine-startup none examples/idle PROMETHEUS_PORT="$(free_port)" -- engine
+    awk '/^ready / { print $2; exit }' "$log" >>"$work/engine-ready-default"
+    stop "$pid"
+  done
+  engine_ready[bare]=$(median <"$work/engine-ready-bare")
+  engine_ready[default]=$(median <"$work/engine-ready-default")
+  [ "$minutes" -gt 0 ] || return 0
+  declare -A started before
+  launch engine-bare none examples/idle -- bare
+  started[bare]=$pid
+  launch engine-default none examples/idle PROMETHEUS_PORT="$(free_port)" -- engine
+  started[default]=$pid
+  launch engine-production none examples/idle PROMETHEUS_PORT="$(free_port)" \
+    TELEMETRY_CONFIG="$production" -- engine
+  started[production]=$pid
+  sleep 15
+  for name in bare default production; do before[$name]=$(self_ticks "${started[$name]}"); done
+  sleep $((minutes * 60))
+  for name in bare default production; do
+    engine_cpu[$name]=$(percent $(($(self_ticks "${started[$name]}") - before[$name])))
+    engine_rss[$name]=$(rss "${started[$name]}")
+    stop "${started[$name]}"
+  done
+}
+if $engine; then engine_runs; fi
 
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f ms", us / 1000 }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
-declare -A titles=([default]="+ plugin, default config" [production]="+ plugin, production profile" [panel]="+ plugin, panel open")
-header="| Measure (${minutes} min idle) | bare Tauri app"
-rule="|---|---"
-for name in "${configs[@]}"; do header+=" | ${titles[$name]}"; rule+="|---"; done
-echo "$header |"
-echo "$rule|"
-row() {
-  local label=$1 unit=$2
+percent_of() { printf '%s%%' "$1"; }
+
+# table TITLE PEER COLUMN... : the header of a table whose first column is the peer.
+table() {
+  local title=$1 line rule="|---|---"
+  line="| $title | $2"
   shift 2
-  local -n values=$1
+  for column in "$@"; do line+=" | $column"; rule+="|---"; done
+  printf '\n%s |\n%s|\n' "$line" "$rule"
+}
+# row LABEL UNIT VALUES NAME... : the peer's value, then each NAME's with what it adds.
+row() {
+  local label=$1 unit=$2 name
+  local -n values=$3
+  shift 3
   local line="| $label | $($unit "${values[bare]}")"
-  for name in "${configs[@]}"; do
+  for name in "$@"; do
     line+=" | $($unit "${values[$name]}") ($($unit $((values[$name] - values[bare]))) added)"
   done
   echo "$line |"
 }
+# percent_row LABEL VALUES NAME...
 percent_row() {
-  local label=$1
+  local label=$1 name
   local -n values=$2
+  shift 2
   local line="| $label | ${values[bare]}%"
-  for name in "${configs[@]}"; do line+=" | ${values[$name]}%"; done
+  for name in "$@"; do line+=" | ${values[$name]}%"; done
   echo "$line |"
 }
-startup_row() {
-  local label=$1 unit=$2
-  local -n values=$3
-  local line
-  line="| $label (median of ${OVERHEAD_LAUNCHES:-15} launches each, default config) | $($unit "${values[bare]}") | $($unit $((values[default] - values[bare]))) added"
-  for _ in "${configs[@]:1}"; do line+=" | "; done
-  echo "$line |"
-}
-startup_row "Main thread until the app's setup" ms setup
-startup_row "First page loaded" ms ready
-[ "$minutes" -gt 0 ] || exit 0
-percent_row "CPU of the process tree, % of one core" cpu
-percent_row "of which the app's own process" cpu_app
-row "RSS of the app process" mib rss_app
-row "RSS of the process tree" mib rss_tree
+
+declare -A titles=([default]="+ plugin, default config" [production]="+ plugin, production profile" [panel]="+ plugin, panel open")
+if [ ${#apps[@]} -gt 0 ]; then
+  columns=()
+  for name in "${apps[@]}"; do columns+=("${titles[$name]}"); done
+  table "Measure (${minutes} min idle)" "bare Tauri app" "${columns[@]}"
+  blanks=""
+  for _ in "${apps[@]:1}"; do blanks+=" | "; done
+  launches="median of ${OVERHEAD_LAUNCHES:-15} launches each, default config"
+  echo "| Main thread until the app's setup ($launches) | $(ms "${setup[bare]}") | $(ms $((setup[default] - setup[bare]))) added$blanks |"
+  echo "| First page loaded ($launches) | $(ms "${ready[bare]}") | $(ms $((ready[default] - ready[bare]))) added$blanks |"
+  if [ "$minutes" -gt 0 ]; then
+    percent_row "CPU of the process tree, % of one core" cpu "${apps[@]}"
+    percent_row "of which the app's own process" cpu_app "${apps[@]}"
+    row "RSS of the app process" mib rss_app "${apps[@]}"
+    row "RSS of the process tree" mib rss_tree "${apps[@]}"
+  fi
+fi
+if $engine; then
+  table "The engine alone (${minutes} min idle)" "bare tokio program" \
+    "+ engine, default config" "+ engine, production profile"
+  echo "| From \`main\` to ready (the runtime built; with the engine: \`new\`, then \`initialize\` until \`started\`), median of ${OVERHEAD_LAUNCHES:-15} launches each | $(ms "${engine_ready[bare]}") | $(ms $((engine_ready[default] - engine_ready[bare]))) added | |"
+  if [ "$minutes" -gt 0 ]; then
+    percent_row "CPU, % of one core" engine_cpu default production
+    row "RSS" mib engine_rss default production
+  fi
+fi
