@@ -168,11 +168,6 @@ impl From<SpanData> for Kept {
 }
 
 impl Kept {
-    /// Whether this span completes its trace: the local root (no parent, or a remote one).
-    fn is_root(&self) -> bool {
-        self.parent_span_id == SpanId::INVALID || self.parent_is_remote
-    }
-
     /// The bytes this span is counted for.
     fn bytes(&self) -> usize {
         fn value_bytes(value: &opentelemetry::Value) -> usize {
@@ -496,8 +491,15 @@ impl TraceStore {
     }
 
     fn add(&self, span: SpanData) {
-        // Built in place: the root of a trace goes into the store in this very struct,
-        // moved once more, into the ring.
+        // A span completes its trace when it is the local root: no parent, or a remote one.
+        if span.parent_span_id != SpanId::INVALID && !span.parent_span_is_remote {
+            let child = Kept::from(span);
+            let bytes = child.bytes();
+            self.inner.lock().hold_child(child, bytes, &self.limits);
+            return;
+        }
+        // Built in place: a root goes into the store in this very struct, moved once
+        // more, into the ring.
         let mut stored = Stored {
             root: Kept::from(span),
             rest: Vec::new(),
@@ -506,13 +508,6 @@ impl TraceStore {
             seq: 0,
         };
         stored.bytes = stored.root.bytes();
-        if !stored.root.is_root() {
-            let bytes = stored.bytes;
-            self.inner
-                .lock()
-                .hold_child(stored.root, bytes, &self.limits);
-            return;
-        }
         self.inner.lock().complete(stored, &self.limits);
         let wake = &self.wake;
         if wake.waiting.load(Ordering::Relaxed) && wake.waiting.swap(false, Ordering::AcqRel) {
