@@ -32,6 +32,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::Sampler;
 use serde_json::json;
 use telemetry_engine::config::TelemetryConfig;
+use telemetry_engine::TelemetryManager;
 
 /// The system allocator, counting the allocations and bytes of the thread that has
 /// [`COUNTING`] set (outside the timed rounds: a thread-local read is all it adds to
@@ -280,7 +281,10 @@ fn span_pairs(plan: Plan, out: &mut Vec<Paired>) {
         ("span_3_attrs_sampled", 1.0, Sampler::AlwaysOn),
         ("span_3_attrs_not_sampled", 0.0, Sampler::AlwaysOff),
     ] {
-        let (telemetry, runtime) = ours_traced_running(rate);
+        let per_second = TelemetryConfig::default()
+            .tracing
+            .store_max_traces_per_second;
+        let (telemetry, runtime) = ours_traced_running(rate, per_second);
         let tracer = telemetry.tracer().clone();
         // Not started: no event bus reads the trace store (started, it wakes at most every
         // `FEED_INTERVAL` and, with nobody watching, passes over what completed).
@@ -290,6 +294,12 @@ fn span_pairs(plan: Plan, out: &mut Vec<Paired>) {
         let sdk = provider.tracer("bench");
         let mut ours = || ours_span(&tracer);
         let mut peer = || sdk_span(&sdk);
+        if plan.rounds > 1 && rate > 0.0 {
+            // A loop ends far more than the store keeps every one of: measured is the
+            // steady state of such a flood, once the store keeps a share.
+            flood_until_a_share_is_kept(&telemetry, &mut ours);
+            flood_until_a_share_is_kept(&alone, || ours_span(&alone_tracer));
+        }
         if plan.rounds > 1 {
             // More than the store keeps, so that its evictions are counted too.
             let n = 4096;
@@ -310,9 +320,46 @@ fn span_pairs(plan: Plan, out: &mut Vec<Paired>) {
             plan,
             (group, "ours_span_builder_not_started", "sdk_noop_processor"),
             || ours_span(&alone_tracer),
-            peer,
+            &mut peer,
         ));
+        if rate > 0.0 {
+            // The store keeping every trace at any rate: what each of the traces it keeps
+            // costs (under `store_max_traces_per_second` a second, every one is kept).
+            let (every, every_runtime) = ours_traced_running(rate, 0);
+            let every_tracer = every.tracer().clone();
+            let mut ours = || ours_span(&every_tracer);
+            if plan.rounds > 1 {
+                let (count, bytes) = allocations(&mut ours, 4096);
+                println!("{group}: allocations per span kept: ours {count:.2} ({bytes:.0} B)");
+            }
+            out.push(pair(
+                plan,
+                (
+                    group,
+                    "ours_span_builder_every_trace_kept",
+                    "sdk_noop_processor",
+                ),
+                ours,
+                &mut peer,
+            ));
+            every_runtime.block_on(every.shutdown());
+        }
         runtime.block_on(telemetry.shutdown());
+    }
+}
+
+/// Ends spans with `span` until `telemetry`'s trace store keeps a share of them (its first
+/// window of a second keeps every one; at most 30 s).
+fn flood_until_a_share_is_kept(telemetry: &TelemetryManager, mut span: impl FnMut()) {
+    let started = Instant::now();
+    while telemetry.traces().load().kept_share == 1.0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the store kept every trace of a flood"
+        );
+        for _ in 0..1000 {
+            span();
+        }
     }
 }
 

@@ -149,24 +149,37 @@ struct Cycle {
     status: ExportStatusBoard,
 }
 
-/// How full the series store is, as metrics: `telemetry_store_series` and
-/// `telemetry_store_series_dropped_total{reason="full"|"evicted"}`.
+/// How full the series store is, and how much of the load the trace store keeps, as
+/// metrics: `telemetry_store_series`,
+/// `telemetry_store_series_dropped_total{reason="full"|"evicted"}`,
+/// `telemetry_store_traces_kept_ratio` and `telemetry_store_traces_passed_over_total`.
 struct StoreMetrics {
     held: Gauge,
     refused: BoundCounter,
     evicted: BoundCounter,
     /// `(refused, evicted)` already counted.
     counted: (u64, u64),
+    traces: TraceStore,
+    kept_ratio: Gauge,
+    passed_over: BoundCounter,
+    /// Traces passed over already counted.
+    passed_over_counted: u64,
 }
 
 impl StoreMetrics {
-    fn new(metrics: &Metrics) -> Result<Self, MetricsError> {
+    fn new(metrics: &Metrics, traces: &TraceStore) -> Result<Self, MetricsError> {
         let dropped = metrics.counter("telemetry_store_series_dropped_total")?;
         Ok(Self {
             held: metrics.gauge("telemetry_store_series")?,
             refused: dropped.bind(&[KeyValue::new("reason", "full")])?,
             evicted: dropped.bind(&[KeyValue::new("reason", "evicted")])?,
             counted: (0, 0),
+            traces: traces.clone(),
+            kept_ratio: metrics.gauge("telemetry_store_traces_kept_ratio")?,
+            passed_over: metrics
+                .counter("telemetry_store_traces_passed_over_total")?
+                .bind(&[])?,
+            passed_over_counted: 0,
         })
     }
 
@@ -175,8 +188,13 @@ impl StoreMetrics {
         self.refused.add(now.0.saturating_sub(self.counted.0));
         self.evicted.add(now.1.saturating_sub(self.counted.1));
         self.counted = now;
-        // A series count is a finite number: the gauge accepts it.
+        // A series count and a share are finite numbers: the gauges accept them.
         let _ = self.held.set(store.series_count() as f64, &[]);
+        let load = self.traces.load();
+        let _ = self.kept_ratio.set(load.kept_share, &[]);
+        self.passed_over
+            .add(load.passed_over.saturating_sub(self.passed_over_counted));
+        self.passed_over_counted = load.passed_over;
     }
 }
 
@@ -184,7 +202,7 @@ impl Cycle {
     fn new(
         config: &TelemetryConfig,
         pipeline: &MetricsPipeline,
-        store: &Arc<SeriesStore>,
+        (store, traces): (&Arc<SeriesStore>, &TraceStore),
         push: &PushContext<'_>,
     ) -> Result<Self, MetricsError> {
         let status = push.status;
@@ -194,7 +212,7 @@ impl Cycle {
             exporters: SnapshotExporter::all(config, push),
             pipeline: pipeline.clone(),
             store: store.clone(),
-            store_metrics: StoreMetrics::new(pipeline.metrics())?,
+            store_metrics: StoreMetrics::new(pipeline.metrics(), traces)?,
             status: status.clone(),
         })
     }
@@ -308,7 +326,7 @@ impl TelemetryManager {
         let cycle = Cycle::new(
             &config,
             &pipeline,
-            &store,
+            (&store, tracing.store()),
             &PushContext {
                 resource: &resource_text,
                 consent: &privacy.consent,

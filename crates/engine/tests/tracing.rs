@@ -298,3 +298,41 @@ async fn a_dropped_span_handle_still_carries_its_trace_to_children() {
     );
     telemetry.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_traces_makes_the_store_keep_a_share_reported_as_metrics() {
+    const PER_SECOND: u32 = 50;
+    let telemetry = manager(|c| c.tracing.store_max_traces_per_second = PER_SECOND).await;
+    let tracer = telemetry.tracer().clone();
+    let store = telemetry.traces().clone();
+    // Spans end far faster than 50 a second; once the first window of a second closes,
+    // the store keeps about 50 a second of them.
+    let flood = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let mut ended = 0_u64;
+        while store.load().kept_share == 1.0 {
+            assert!(started.elapsed() < std::time::Duration::from_secs(60));
+            for _ in 0..100 {
+                tracer.span_builder("flood").start(&tracer).end();
+            }
+            ended += 100;
+        }
+        (ended as f64 / started.elapsed().as_secs_f64(), store.load())
+    });
+    let (rate, load) = flood.await.unwrap();
+    let expected = f64::from(PER_SECOND) / rate;
+    assert!(
+        (expected / 3.0..expected * 3.0).contains(&load.kept_share),
+        "{PER_SECOND} of {rate:.0} a second: {load:?}"
+    );
+    telemetry.collect_now().await;
+    let text = telemetry.render_prometheus().unwrap();
+    let value = |name: &str| -> f64 {
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap();
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!((value("telemetry_store_traces_kept_ratio ") - load.kept_share).abs() < 1e-9);
+    // The first window kept every trace: nothing passed over until the next one closes.
+    assert_eq!(value("telemetry_store_traces_passed_over_total "), 0.0);
+    telemetry.shutdown().await;
+}

@@ -46,8 +46,11 @@ pub(crate) fn ours_traced(sample_rate: f64) -> Arc<TelemetryManager> {
 /// As [`ours_traced`], started as in an app, on a runtime of one worker that must live as
 /// long as it: the engine's event bus takes the trace store's inbox in, off the thread that
 /// ends the spans.
+/// `store_max_traces_per_second` as `tracing.store_max_traces_per_second` says (`0`: the
+/// store keeps every trace however many end).
 pub(crate) fn ours_traced_running(
     sample_rate: f64,
+    store_max_traces_per_second: u32,
 ) -> (Arc<TelemetryManager>, tokio::runtime::Runtime) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -57,6 +60,7 @@ pub(crate) fn ours_traced_running(
     let telemetry = ours_with(2000, |c| {
         c.tracing.sample_rate = sample_rate;
         c.tracing.local_sample_rate = sample_rate;
+        c.tracing.store_max_traces_per_second = store_max_traces_per_second;
         c.metrics.exporters.clear();
     });
     runtime.block_on(telemetry.initialize()).unwrap();
@@ -65,8 +69,12 @@ pub(crate) fn ours_traced_running(
 
 /// Ours exporting nothing and recording every trace for the panel (the default
 /// `local_sample_rate`): what a span costs that the panel keeps but no exporter sends.
+/// The store keeps every trace (as below `store_max_traces_per_second` a second).
 pub(crate) fn ours_recorded_only() -> Arc<TelemetryManager> {
-    ours_with(2000, |c| c.tracing.sample_rate = 0.0)
+    ours_with(2000, |c| {
+        c.tracing.sample_rate = 0.0;
+        c.tracing.store_max_traces_per_second = 0;
+    })
 }
 
 /// The raw SDK meter provider with the reader we use (the SDK's manual reader).
@@ -83,7 +91,7 @@ pub(crate) enum Processor {
     None,
     /// A processor that drops every span: the SDK's whole work, nothing kept.
     Noop,
-    /// Our in-app trace store.
+    /// Our in-app trace store, keeping every trace.
     Store,
 }
 
@@ -109,9 +117,13 @@ pub(crate) fn raw_traced(sampler: Sampler, processor: Processor) -> SdkTracerPro
     match processor {
         Processor::None => builder,
         Processor::Noop => builder.with_span_processor(NoopProcessor),
-        Processor::Store => {
-            builder.with_span_processor(TraceStore::new(TraceStoreLimits::default()).processor())
-        }
+        Processor::Store => builder.with_span_processor(
+            TraceStore::new(TraceStoreLimits {
+                max_traces_per_second: 0,
+                ..TraceStoreLimits::default()
+            })
+            .processor(),
+        ),
     }
     .build()
 }

@@ -186,6 +186,11 @@ pub struct TracingConfig {
     /// Export a failed span even when its trace was not sampled for export. Default
     /// `true`.
     pub export_errors: bool,
+    /// Traces a second the in-app trace store keeps every one of; while more end, it
+    /// keeps a share chosen from the trace id (every failed span and its root kept), so
+    /// that its cost to the threads ending spans stays bounded. `0`: every trace at any
+    /// rate. Default `1000`.
+    pub store_max_traces_per_second: u32,
     /// Attributes kept per span; more are dropped and counted. Default `128`.
     pub max_attributes_per_span: u32,
     /// Events kept per span; more are dropped and counted. Default `128`.
@@ -222,6 +227,7 @@ impl Default for TracingConfig {
             sample_rate: 1.0,
             local_sample_rate: 1.0,
             export_errors: true,
+            store_max_traces_per_second: 1000,
             max_attributes_per_span: 128,
             max_events_per_span: 128,
             debug_mode: false,

@@ -122,6 +122,14 @@ const KNOWN: &[(&str, &str)] = &[
     ),
     ("telemetry_store_series", "Series held by the in-app series store"),
     (
+        "telemetry_store_traces_kept_ratio",
+        "Share of traces the in-app trace store keeps: 1 until more than tracing.store_max_traces_per_second end",
+    ),
+    (
+        "telemetry_store_traces_passed_over_total",
+        "Traces the in-app trace store passed over while more than tracing.store_max_traces_per_second ended (estimated from the share kept)",
+    ),
+    (
         "telemetry_store_series_dropped_total",
         "Series the full in-app store refused (full) or evicted to make room (evicted)",
     ),

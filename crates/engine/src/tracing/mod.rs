@@ -19,6 +19,7 @@ mod console;
 mod file;
 mod ids;
 mod ipc;
+mod load;
 mod otlp;
 mod sampling;
 mod span;
@@ -35,6 +36,7 @@ use opentelemetry_sdk::Resource;
 
 pub(crate) use ipc::ClientInvoke;
 pub use ipc::InvokeSpan;
+pub use load::TraceStoreLoad;
 pub use span::{remote_context, AttributeValue, SpanBuilder, SpanHandle, Tracer};
 pub use store::{
     SpanRecord, TraceFeed, TraceQuery, TraceRecord, TraceStore, TraceStoreLimits,
@@ -72,7 +74,10 @@ impl TracingPipeline {
             max_events_per_span: t.max_events_per_span,
             ..SpanLimits::default()
         };
-        let store = TraceStore::new(TraceStoreLimits::default());
+        let store = TraceStore::new(TraceStoreLimits {
+            max_traces_per_second: t.store_max_traces_per_second,
+            ..TraceStoreLimits::default()
+        });
         let mut builder = SdkTracerProvider::builder()
             .with_resource(resource)
             .with_sampler(sampler)

@@ -8,6 +8,10 @@
 //! beyond `max_bytes`, and spans waiting for their root are refused (counted) beyond a
 //! quarter of it, so memory stays bounded whatever the app or the webview sends. Reads
 //! convert the stored spans after letting go of the store's lock.
+//!
+//! While more than `max_traces_per_second` traces end, the store keeps a share of them
+//! (see [`TraceStoreLimits::max_traces_per_second`]), so that what it costs the threads
+//! that end spans stays bounded under load: a trace passed over costs a look at its id.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -23,6 +27,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use super::load::{Load, TraceStoreLoad, Window};
 use crate::clock::unix_ms;
 
 /// One finished span.
@@ -109,6 +114,12 @@ pub struct TraceStoreLimits {
     /// Bytes of span data held (complete and waiting traces together), estimated from the
     /// names, attributes and events plus a fixed cost per span.
     pub max_bytes: usize,
+    /// Traces a second the store keeps every one of. While more end (measured over a
+    /// second or more), it keeps a share chosen from the trace id, about this many a
+    /// second: every span of a trace alike, both parts of a trace that crossed from the
+    /// webview alike, and every failed span, with its root. The share and an estimate of
+    /// the traces passed over are [`TraceStore::load`]. `0` keeps every trace at any rate.
+    pub max_traces_per_second: u32,
 }
 
 impl Default for TraceStoreLimits {
@@ -118,6 +129,7 @@ impl Default for TraceStoreLimits {
             max_pending: 1000,
             max_spans_per_trace: 1000,
             max_bytes: 64 * 1024 * 1024,
+            max_traces_per_second: 1000,
         }
     }
 }
@@ -229,6 +241,8 @@ struct Pending {
     spans: Vec<Kept>,
     dropped: u32,
     bytes: usize,
+    /// Holds a failed span of a trace the load passed over: its root is kept.
+    rescued: bool,
 }
 
 /// A complete trace as kept; converted to [`TraceRecord`] only when read,
@@ -321,18 +335,31 @@ struct Inner {
     /// command ran for the webview (the `traceparent` header). Another part of the same
     /// trace (the webview's own span) is merged into it when it completes.
     remote_parts: HashSet<TraceId>,
+    /// The rate being measured, when the store keeps a share under load.
+    window: Window,
 }
 
 impl Inner {
     /// Keeps a child span until its root ends (within the pending limits; the span is
-    /// counted as dropped otherwise).
-    fn hold_child(&mut self, span: Kept, bytes: usize, limits: &TraceStoreLimits) {
+    /// counted as dropped otherwise). `rescue`: a failed span of a trace the `load` passes
+    /// over, which its root is then kept for.
+    fn hold_child(
+        &mut self,
+        span: Kept,
+        bytes: usize,
+        limits: &TraceStoreLimits,
+        load: Option<&Load>,
+        rescue: bool,
+    ) {
         let trace_id = span.trace_id;
         if !self.pending.contains_key(&trace_id) {
             if self.pending.len() >= limits.max_pending {
                 if let Some(oldest) = self.pending_order.pop_front() {
                     if let Some(gone) = self.pending.remove(&oldest) {
                         self.pending_bytes -= gone.bytes;
+                        if let Some(load) = load.filter(|_| gone.rescued) {
+                            load.released();
+                        }
                     }
                 }
             }
@@ -340,6 +367,10 @@ impl Inner {
         }
         let room = self.pending_bytes + bytes <= limits.max_bytes / 4;
         let pending = self.pending.entry(trace_id).or_default();
+        if let Some(load) = load.filter(|_| rescue && !pending.rescued) {
+            pending.rescued = true;
+            load.rescued();
+        }
         if room && pending.spans.len() < limits.max_spans_per_trace.saturating_sub(1) {
             pending.spans.push(span);
             pending.bytes += bytes;
@@ -352,7 +383,7 @@ impl Inner {
     /// Stores the trace its root span completes (`stored`, built before the lock with
     /// the root alone), with the children held for it, merged with an earlier part of the
     /// same trace; then evicts the oldest traces over the limits.
-    fn complete(&mut self, mut stored: Stored, limits: &TraceStoreLimits) {
+    fn complete(&mut self, mut stored: Stored, limits: &TraceStoreLimits, load: Option<&Load>) {
         let trace_id = stored.root.trace_id;
         // The root is always kept (the cap leaves room for it). Empty maps are not
         // looked up: a trace of one span (the common case) hashes nothing.
@@ -362,6 +393,9 @@ impl Inner {
             self.pending.remove(&trace_id)
         };
         if let Some(mut children) = children {
+            if let Some(load) = load.filter(|_| children.rescued) {
+                load.released();
+            }
             self.pending_order.retain(|t| *t != trace_id);
             self.pending_bytes -= children.bytes;
             children.spans.sort_by_key(|s| s.start_time);
@@ -444,6 +478,8 @@ pub struct TraceStore {
     inner: Arc<Mutex<Inner>>,
     limits: TraceStoreLimits,
     wake: Arc<Wake>,
+    /// `None` when every trace is kept at any rate.
+    load: Option<Arc<Load>>,
 }
 
 /// Wakes the readers of [`TraceFeed`]s. A reader sets `waiting` before it looks for new
@@ -459,6 +495,10 @@ struct Wake {
 impl TraceStore {
     /// An empty store.
     pub fn new(limits: TraceStoreLimits) -> Self {
+        Self::with_load(limits, Load::new(limits.max_traces_per_second))
+    }
+
+    fn with_load(limits: TraceStoreLimits, load: Option<Load>) -> Self {
         Self {
             inner: Arc::new(Mutex::new(Inner {
                 done: VecDeque::new(),
@@ -468,9 +508,11 @@ impl TraceStore {
                 pending: HashMap::new(),
                 pending_order: VecDeque::new(),
                 remote_parts: HashSet::new(),
+                window: load.as_ref().map(Load::window).unwrap_or_default(),
             })),
             limits,
             wake: Arc::default(),
+            load: load.map(Arc::new),
         }
     }
 
@@ -492,10 +534,35 @@ impl TraceStore {
 
     fn add(&self, span: SpanData) {
         // A span completes its trace when it is the local root: no parent, or a remote one.
-        if span.parent_span_id != SpanId::INVALID && !span.parent_span_is_remote {
+        let root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
+        let load = self.load.as_deref();
+        let mut admit = Admit::Kept;
+        let mut due = None;
+        if let Some(load) = load {
+            let verdict = load.judge(span.span_context.trace_id());
+            if root && verdict.reads_clock {
+                due = load.due();
+            }
+            if verdict.kept {
+                admit = Admit::Counted;
+            } else if matches!(span.status, Status::Error { .. }) {
+                admit = Admit::Rescued;
+            } else if root && load.any_rescued() {
+                admit = Admit::IfRescued;
+            } else {
+                // Passed over.
+                if let Some(now) = due {
+                    load.close(&mut self.inner.lock().window, now);
+                }
+                return;
+            }
+        }
+        if !root {
             let child = Kept::from(span);
             let bytes = child.bytes();
-            self.inner.lock().hold_child(child, bytes, &self.limits);
+            self.inner
+                .lock()
+                .hold_child(child, bytes, &self.limits, load, admit == Admit::Rescued);
             return;
         }
         // Built in place: a root goes into the store in this very struct, moved once
@@ -508,7 +575,26 @@ impl TraceStore {
             seq: 0,
         };
         stored.bytes = stored.root.bytes();
-        self.inner.lock().complete(stored, &self.limits);
+        let mut inner = self.inner.lock();
+        if let Some(load) = load {
+            if let Some(now) = due {
+                load.close(&mut inner.window, now);
+            }
+            match admit {
+                Admit::Counted => inner.window.count_kept(),
+                Admit::IfRescued
+                    if !inner
+                        .pending
+                        .get(&stored.root.trace_id)
+                        .is_some_and(|p| p.rescued) =>
+                {
+                    return;
+                }
+                Admit::IfRescued | Admit::Rescued | Admit::Kept => {}
+            }
+        }
+        inner.complete(stored, &self.limits, load);
+        drop(inner);
         let wake = &self.wake;
         if wake.waiting.load(Ordering::Relaxed) && wake.waiting.swap(false, Ordering::AcqRel) {
             wake.notify.notify_waiters();
@@ -583,6 +669,25 @@ impl TraceStore {
         found.map(|t| t.to_record())
     }
 
+    /// The share of traces kept under load, and an estimate of those passed over.
+    ///
+    /// # Examples
+    /// ```
+    /// # use telemetry_engine::tracing::{TraceStore, TraceStoreLimits};
+    /// let store = TraceStore::new(TraceStoreLimits::default());
+    /// let load = store.load();
+    /// assert_eq!((load.kept_share, load.passed_over), (1.0, 0));
+    /// ```
+    pub fn load(&self) -> TraceStoreLoad {
+        match &self.load {
+            Some(load) => load.report(&self.inner.lock().window),
+            None => TraceStoreLoad {
+                kept_share: 1.0,
+                passed_over: 0,
+            },
+        }
+    }
+
     /// Number of complete traces held.
     pub fn len(&self) -> usize {
         self.inner.lock().done.len()
@@ -592,6 +697,19 @@ impl TraceStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Why a span ending is kept (see [`TraceStoreLimits::max_traces_per_second`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admit {
+    /// Every trace is kept.
+    Kept,
+    /// Its trace is in the share kept; a root counts towards the rate.
+    Counted,
+    /// A failed span of a trace passed over: kept with its root.
+    Rescued,
+    /// A root passed over, kept only if a failed span of its trace was.
+    IfRescued,
 }
 
 /// Unix milliseconds with the sub-millisecond part as a fraction.
@@ -759,6 +877,103 @@ mod tests {
         tracer.in_span("e", |_| {});
         let names: Vec<String> = feed.next().await.into_iter().map(|t| t.name).collect();
         assert_eq!(names, ["e"], "d was passed over");
+        drop(provider);
+    }
+
+    #[test]
+    fn under_load_a_share_of_traces_is_kept_with_every_failed_span_and_its_root() {
+        use opentelemetry::trace::{Span as _, TraceContextExt as _};
+        use std::sync::atomic::AtomicU64;
+        let now = Arc::new(AtomicU64::new(0));
+        let limits = TraceStoreLimits {
+            max_traces_per_second: 1000,
+            ..TraceStoreLimits::default()
+        };
+        let store = TraceStore::with_load(limits, Some(Load::manual(1000, now.clone())));
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(store.processor())
+            .build();
+        let tracer = provider.tracer("t");
+        let completed = || store.inner.lock().completed;
+        // 5000 traces in the first second: each kept, as the rate is not known yet.
+        for _ in 0..5000 {
+            tracer.in_span("flood", |_| {});
+        }
+        assert_eq!(completed(), 5000);
+        assert_eq!(store.load().kept_share, 1.0);
+        // A second later, the first root that reads the clock sets the share: 1000 of 5000
+        now.store(1_000_000_000, Ordering::Relaxed);
+        while store.load().kept_share == 1.0 {
+            tracer.in_span("flood", |_| {});
+        }
+        // (and those ended until one read it)
+        let share = store.load().kept_share;
+        assert!((0.18..=0.2).contains(&share), "{share}");
+        let before = completed();
+        for _ in 0..10_000 {
+            tracer.in_span("flood", |cx| {
+                // Children of the traces passed over are not held.
+                tracer.start_with_context("child", &cx).end();
+            });
+        }
+        let kept = completed() - before;
+        assert!(
+            (1_700..2_200).contains(&kept),
+            "about a fifth of 10,000: {kept}"
+        );
+        assert!(store.inner.lock().pending.is_empty());
+        // Every failed root is kept, and every trace with a failed child, root included.
+        let before = completed();
+        for _ in 0..500 {
+            tracer.in_span("failed_root", |cx| {
+                cx.span().set_status(Status::error("broke"));
+            });
+            tracer.in_span("ok_root", |cx| {
+                let mut child = tracer.start_with_context("failed_child", &cx);
+                child.set_status(Status::error("broke"));
+                child.end();
+            });
+        }
+        assert_eq!(completed() - before, 1000);
+        let failed = store.query(&TraceQuery {
+            name: Some("ok_root".into()),
+            ..TraceQuery::default()
+        });
+        assert!(!failed.is_empty());
+        for trace in failed {
+            assert_eq!(trace.spans.len(), 2, "root and its failed child");
+            assert!(trace.error);
+        }
+        assert!(
+            !store.load.as_deref().unwrap().any_rescued(),
+            "all released"
+        );
+        // The next window estimates what was passed over: of its ~11,000 roots, those not kept.
+        now.store(2_000_000_000, Ordering::Relaxed);
+        while store.load().passed_over == 0 {
+            tracer.in_span("flood", |_| {});
+        }
+        let passed_over = store.load().passed_over;
+        assert!(
+            (8_000..9_800).contains(&passed_over),
+            "four fifths of the 11,000 roots of the window: {passed_over}"
+        );
+        drop(provider);
+    }
+
+    #[test]
+    fn a_store_without_a_rate_limit_keeps_every_trace() {
+        let (store, provider) = store_with(TraceStoreLimits {
+            max_traces_per_second: 0,
+            ..TraceStoreLimits::default()
+        });
+        assert!(store.load.is_none());
+        let tracer = provider.tracer("t");
+        for _ in 0..3000 {
+            tracer.in_span("one", |_| {});
+        }
+        assert_eq!(store.inner.lock().completed, 3000);
+        assert_eq!(store.load().kept_share, 1.0);
         drop(provider);
     }
 
