@@ -17,7 +17,7 @@ import {
 import { CounterRate, HitRatio } from '../dashboard/data/rate'
 import { PointRing } from '../dashboard/data/ring'
 import { SeriesBuffers } from '../dashboard/data/series'
-import { TraceList, passes, toTraceFilter } from '../dashboard/data/traces'
+import { TraceList, loadNote, passes, toTraceFilter } from '../dashboard/data/traces'
 import { layoutWaterfall } from '../dashboard/data/waterfall'
 import { TOKEN_KEY, takeToken } from '../dashboard/token'
 
@@ -470,6 +470,18 @@ describe('the trace list', () => {
     expect(toTraceFilter({ name: '', errorsOnly: false, minDurationMs: 0 }, 5)).toEqual({
       limit: 5
     })
+  })
+
+  it('says how much of the load the store keeps only while it keeps a share', () => {
+    expect(loadNote(undefined, undefined)).toBeUndefined()
+    expect(loadNote(1, 0)).toBeUndefined()
+    expect(loadNote(Number.NaN, 5)).toBeUndefined()
+    expect(loadNote(0.125, 7000)).toBe(
+      'Many traces end: the list keeps about 12.5% of them, chosen by trace id (7,000 passed ' +
+        'over so far). Every failed span is kept with its trace.'
+    )
+    expect(loadNote(0.5, undefined)).toContain('about 50% of them, chosen by trace id.')
+    expect(loadNote(0.000_42, 2_400_000)).toContain('about 0.04% of them')
   })
 })
 

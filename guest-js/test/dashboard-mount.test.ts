@@ -614,6 +614,43 @@ describe('the mounted dashboard', () => {
     })
   })
 
+  it("says above the trace list when the store keeps only a share of the traces", async () => {
+    const load: Record<string, Array<[number, number]>> = {
+      telemetry_store_traces_kept_ratio: [
+        [NOW - 20_000, 1],
+        [NOW - 10_000, 0.25]
+      ],
+      telemetry_store_traces_passed_over_total: [[NOW - 10_000, 1234]]
+    }
+    const engine = fakeEngine([], (name) => load[name] ?? [])
+    dashboard = mountDashboard(host, { client: engine.client })
+    $(host, 'tab-traces')!.click()
+    await vi.waitFor(() => expect($(host, 'trace-load')!.hidden).toBe(false))
+    expect($(host, 'trace-load')!.textContent).toContain('about 25% of them')
+    expect($(host, 'trace-load')!.textContent).toContain('1,234 passed over')
+    expect(engine.calls.filter((c) => c.command === 'query_series').map((c) => c.args.query)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'telemetry_store_traces_kept_ratio' }),
+        expect.objectContaining({ name: 'telemetry_store_traces_passed_over_total' })
+      ])
+    )
+  })
+
+  it('says nothing of the load while the store keeps every trace', async () => {
+    const engine = fakeEngine([], (name) =>
+      name === 'telemetry_store_traces_kept_ratio' ? [[NOW - 10_000, 1]] : []
+    )
+    dashboard = mountDashboard(host, { client: engine.client })
+    $(host, 'tab-traces')!.click()
+    const asked = (name: string) =>
+      engine.calls.some(
+        (c) => c.command === 'query_series' && (c.args.query as { name: string }).name === name
+      )
+    await vi.waitFor(() => expect(asked('telemetry_store_traces_passed_over_total')).toBe(true))
+    await vi.waitFor(() => expect($$(host, 'trace-row')).toHaveLength(1))
+    expect($(host, 'trace-load')!.hidden).toBe(true)
+  })
+
   it('tails logs without repeating records', async () => {
     const engine = fakeEngine()
     dashboard = mountDashboard(host, { client: engine.client })

@@ -80,3 +80,30 @@ export class TraceList {
     this.items = []
   }
 }
+
+/** The engine's gauge of the share of traces its store keeps (1 below its rate limit). */
+export const KEPT_RATIO_SERIES = 'telemetry_store_traces_kept_ratio'
+
+/** The engine's counter of the traces its store passed over under load. */
+export const PASSED_OVER_SERIES = 'telemetry_store_traces_passed_over_total'
+
+/**
+ * What the trace list says about the store's load: `undefined` while it keeps every trace
+ * (or has not said), else the share it keeps and the traces it passed over. `kept` and
+ * `passedOver` are the last values of the two series.
+ *
+ * @example
+ * ```ts
+ * loadNote(0.125, 7000) // 'Many traces end: the list keeps about 12.5% of them …'
+ * ```
+ */
+export function loadNote(kept: number | undefined, passedOver: number | undefined): string | undefined {
+  if (kept === undefined || !(kept < 1)) return undefined
+  const percent = kept * 100
+  const share = percent >= 1 ? percent.toPrecision(3).replace(/\.?0+$/, '') : percent.toPrecision(1)
+  const passed =
+    passedOver !== undefined && passedOver > 0
+      ? ` (${Math.round(passedOver).toLocaleString('en-US')} passed over so far)`
+      : ''
+  return `Many traces end: the list keeps about ${share}% of them, chosen by trace id${passed}. Every failed span is kept with its trace.`
+}

@@ -7,13 +7,16 @@ import type { TraceSummary } from '../../src/index.js'
 import { fill, h } from '../core/dom.js'
 import { formatDuration, formatTime } from '../core/format.js'
 import {
+  KEPT_RATIO_SERIES,
+  PASSED_OVER_SERIES,
   type TraceListFilter,
   TraceList,
+  loadNote,
   passes,
   summaryOf,
   toTraceFilter
 } from '../data/traces.js'
-import { type View, badge, debounced, emptyNote } from './common.js'
+import { type View, badge, debounced, emptyNote, poll } from './common.js'
 import { showTrace } from './trace-detail.js'
 
 /** Traces kept in the list. */
@@ -28,6 +31,12 @@ const TYPING_MS = 250
 /** The list redraws at most this often while traces stream in (ms). */
 const RENDER_DELAY_MS = 200
 
+/** How often the view asks whether the store keeps only a share of the traces (ms). */
+const LOAD_CHECK_MS = 10_000
+
+/** How far back the view looks for the store's load series (ms). */
+const LOAD_WINDOW_MS = 5 * 60_000
+
 /** The traces view; `traceId` opens that trace at once. */
 export const tracesView: View = (ctx, scope, traceId) => {
   const filter: TraceListFilter = { name: '', errorsOnly: false, minDurationMs: 0 }
@@ -35,6 +44,7 @@ export const tracesView: View = (ctx, scope, traceId) => {
   const rows = h('ul', { class: 'trace-rows' })
   const detail = h('div', { class: 'trace-detail' }, emptyNote('Choose a trace to see its spans'))
   let queued: ReturnType<typeof setTimeout> | undefined
+  const load = h('p', { class: 'trace-load muted', 'data-testid': 'trace-load', hidden: true })
 
   const open = (id: string) => {
     detail.setAttribute('data-trace-id', id)
@@ -106,6 +116,19 @@ export const tracesView: View = (ctx, scope, traceId) => {
   for (const input of [name, errors, minimum]) input.addEventListener('input', applyFilters)
 
   void reload()
+  const last = async (name: string) => {
+    const fromMs = Date.now() - LOAD_WINDOW_MS
+    const series = await ctx.call('query_series', () => ctx.client.querySeries({ name, fromMs }))
+    const points = series?.[0]?.points ?? []
+    return points[points.length - 1]?.[1]
+  }
+  poll(ctx, scope, LOAD_CHECK_MS, async () => {
+    const [kept, passedOver] = await Promise.all([last(KEPT_RATIO_SERIES), last(PASSED_OVER_SERIES)])
+    if (scope.closed) return
+    const note = loadNote(kept, passedOver)
+    load.hidden = note === undefined
+    load.textContent = note ?? ''
+  })
   void ctx.start(scope, 'events:trace', () =>
     ctx.client.onTrace((summary) => {
       if (ctx.paused || scope.closed || !passes(summary, filter)) return
@@ -131,6 +154,7 @@ export const tracesView: View = (ctx, scope, traceId) => {
         h('label', {}, errors, ' Errors only'),
         h('label', {}, 'Min ms ', minimum)
       ),
+      load,
       rows
     ),
     detail
