@@ -27,7 +27,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use super::load::{Load, TraceStoreLoad, Window};
+use super::load::{Load, Moved, Rescues, TraceStoreLoad, Window};
 use crate::clock::unix_ms;
 
 /// One finished span.
@@ -114,10 +114,12 @@ pub struct TraceStoreLimits {
     /// Bytes of span data held (complete and waiting traces together), estimated from the
     /// names, attributes and events plus a fixed cost per span.
     pub max_bytes: usize,
-    /// Traces a second the store keeps every one of. While more end (measured over a
-    /// second or more), it keeps a share chosen from the trace id, about this many a
-    /// second: every span of a trace alike, both parts of a trace that crossed from the
-    /// webview alike, and every failed span, with its root. The share and an estimate of
+    /// Traces a second the store keeps every one of (each local root counts: both parts of
+    /// a trace that crossed from the webview). While more end (measured over a second or
+    /// more), it keeps a share chosen from the trace id, a power of two that keeps at most
+    /// about this many a second: every span of a trace alike (but for traces in flight
+    /// when the share moves), both parts of a trace that crossed from the webview alike,
+    /// and every failed span with its trace's later parts. The share and an estimate of
     /// the traces passed over are [`TraceStore::load`]. `0` keeps every trace at any rate.
     pub max_traces_per_second: u32,
 }
@@ -241,8 +243,6 @@ struct Pending {
     spans: Vec<Kept>,
     dropped: u32,
     bytes: usize,
-    /// Holds a failed span of a trace the load passed over: its root is kept.
-    rescued: bool,
 }
 
 /// A complete trace as kept; converted to [`TraceRecord`] only when read,
@@ -337,19 +337,20 @@ struct Inner {
     remote_parts: HashSet<TraceId>,
     /// The rate being measured, when the store keeps a share under load.
     window: Window,
+    /// Traces with a failed span that the share passes over.
+    rescues: Rescues,
 }
 
 impl Inner {
     /// Keeps a child span until its root ends (within the pending limits; the span is
     /// counted as dropped otherwise). `rescue`: a failed span of a trace the `load` passes
-    /// over, which its root is then kept for.
+    /// over, whose later parts are then kept too.
     fn hold_child(
         &mut self,
         span: Kept,
         bytes: usize,
         limits: &TraceStoreLimits,
-        load: Option<&Load>,
-        rescue: bool,
+        rescue: Option<&Load>,
     ) {
         let trace_id = span.trace_id;
         if !self.pending.contains_key(&trace_id) {
@@ -357,9 +358,6 @@ impl Inner {
                 if let Some(oldest) = self.pending_order.pop_front() {
                     if let Some(gone) = self.pending.remove(&oldest) {
                         self.pending_bytes -= gone.bytes;
-                        if let Some(load) = load.filter(|_| gone.rescued) {
-                            load.released();
-                        }
                     }
                 }
             }
@@ -367,23 +365,44 @@ impl Inner {
         }
         let room = self.pending_bytes + bytes <= limits.max_bytes / 4;
         let pending = self.pending.entry(trace_id).or_default();
-        if let Some(load) = load.filter(|_| rescue && !pending.rescued) {
-            pending.rescued = true;
-            load.rescued();
-        }
         if room && pending.spans.len() < limits.max_spans_per_trace.saturating_sub(1) {
             pending.spans.push(span);
             pending.bytes += bytes;
             self.pending_bytes += bytes;
+            if let Some(load) = rescue {
+                self.rescues.rescue(load, &self.window, trace_id);
+            }
         } else {
             pending.dropped += 1;
         }
     }
 
+    /// Closes the load's window at `now` if it is over; when the share went down, drops
+    /// the children held for traces it passes over from now on (their roots will be).
+    fn close_window(&mut self, load: &Load, now: u64) {
+        if load.close(&mut self.window, &mut self.rescues, now) != Moved::Down
+            || self.pending.is_empty()
+        {
+            return;
+        }
+        let rescues = &self.rescues;
+        let mut freed = 0;
+        self.pending.retain(|id, pending| {
+            let keep = load.keeps(*id) || rescues.contains(*id);
+            if !keep {
+                freed += pending.bytes;
+            }
+            keep
+        });
+        self.pending_bytes -= freed;
+        let pending = &self.pending;
+        self.pending_order.retain(|id| pending.contains_key(id));
+    }
+
     /// Stores the trace its root span completes (`stored`, built before the lock with
     /// the root alone), with the children held for it, merged with an earlier part of the
     /// same trace; then evicts the oldest traces over the limits.
-    fn complete(&mut self, mut stored: Stored, limits: &TraceStoreLimits, load: Option<&Load>) {
+    fn complete(&mut self, mut stored: Stored, limits: &TraceStoreLimits) {
         let trace_id = stored.root.trace_id;
         // The root is always kept (the cap leaves room for it). Empty maps are not
         // looked up: a trace of one span (the common case) hashes nothing.
@@ -393,9 +412,6 @@ impl Inner {
             self.pending.remove(&trace_id)
         };
         if let Some(mut children) = children {
-            if let Some(load) = load.filter(|_| children.rescued) {
-                load.released();
-            }
             self.pending_order.retain(|t| *t != trace_id);
             self.pending_bytes -= children.bytes;
             children.spans.sort_by_key(|s| s.start_time);
@@ -509,6 +525,7 @@ impl TraceStore {
                 pending_order: VecDeque::new(),
                 remote_parts: HashSet::new(),
                 window: load.as_ref().map(Load::window).unwrap_or_default(),
+                rescues: Rescues::default(),
             })),
             limits,
             wake: Arc::default(),
@@ -539,7 +556,8 @@ impl TraceStore {
         let mut admit = Admit::Kept;
         let mut due = None;
         if let Some(load) = load {
-            let verdict = load.judge(span.span_context.trace_id());
+            let trace_id = span.span_context.trace_id();
+            let verdict = load.judge(trace_id);
             if root && verdict.reads_clock {
                 due = load.due();
             }
@@ -547,22 +565,30 @@ impl TraceStore {
                 admit = Admit::Counted;
             } else if matches!(span.status, Status::Error { .. }) {
                 admit = Admit::Rescued;
-            } else if root && load.any_rescued() {
-                admit = Admit::IfRescued;
             } else {
-                // Passed over.
-                if let Some(now) = due {
-                    load.close(&mut self.inner.lock().window, now);
+                // Passed over, unless a failed span of its trace was kept.
+                if !(due.is_some() || load.may_be_rescued(verdict)) {
+                    return;
                 }
-                return;
+                let mut inner = self.inner.lock();
+                if let Some(now) = due.take() {
+                    inner.close_window(load, now);
+                }
+                if !inner.rescues.contains(trace_id) {
+                    return;
+                }
+                admit = Admit::OfRescued;
             }
         }
+        let rescue = load.filter(|_| admit == Admit::Rescued);
         if !root {
             let child = Kept::from(span);
             let bytes = child.bytes();
-            self.inner
-                .lock()
-                .hold_child(child, bytes, &self.limits, load, admit == Admit::Rescued);
+            let mut inner = self.inner.lock();
+            if let (Some(load), Some(now)) = (load, due) {
+                inner.close_window(load, now);
+            }
+            inner.hold_child(child, bytes, &self.limits, rescue);
             return;
         }
         // Built in place: a root goes into the store in this very struct, moved once
@@ -575,26 +601,28 @@ impl TraceStore {
             seq: 0,
         };
         stored.bytes = stored.root.bytes();
-        let mut inner = self.inner.lock();
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
         if let Some(load) = load {
             if let Some(now) = due {
-                load.close(&mut inner.window, now);
+                inner.close_window(load, now);
             }
+            let trace_id = stored.root.trace_id;
             match admit {
                 Admit::Counted => inner.window.count_kept(),
-                Admit::IfRescued
-                    if !inner
-                        .pending
-                        .get(&stored.root.trace_id)
-                        .is_some_and(|p| p.rescued) =>
-                {
-                    return;
-                }
-                Admit::IfRescued | Admit::Rescued | Admit::Kept => {}
+                Admit::Rescued | Admit::OfRescued => inner.window.count_rescued(),
+                Admit::Kept => {}
+            }
+            if !stored.root.parent_is_remote {
+                // The last part of its trace.
+                inner.rescues.release(load, trace_id);
+            } else if rescue.is_some() {
+                // A command's part: the webview's part comes later.
+                inner.rescues.rescue(load, &inner.window, trace_id);
             }
         }
-        inner.complete(stored, &self.limits, load);
-        drop(inner);
+        inner.complete(stored, &self.limits);
+        drop(guard);
         let wake = &self.wake;
         if wake.waiting.load(Ordering::Relaxed) && wake.waiting.swap(false, Ordering::AcqRel) {
             wake.notify.notify_waiters();
@@ -669,7 +697,8 @@ impl TraceStore {
         found.map(|t| t.to_record())
     }
 
-    /// The share of traces kept under load, and an estimate of those passed over.
+    /// The share of traces kept under load, and an estimate of those passed over (see
+    /// [`TraceStoreLimits::max_traces_per_second`]).
     ///
     /// # Examples
     /// ```
@@ -679,8 +708,15 @@ impl TraceStore {
     /// assert_eq!((load.kept_share, load.passed_over), (1.0, 0));
     /// ```
     pub fn load(&self) -> TraceStoreLoad {
-        match &self.load {
-            Some(load) => load.report(&self.inner.lock().window),
+        match self.load.as_deref() {
+            Some(load) => {
+                // A window over closes here too: after a burst, with no trace ending.
+                let mut inner = self.inner.lock();
+                if let Some(now) = load.due() {
+                    inner.close_window(load, now);
+                }
+                load.report(&inner.window)
+            }
             None => TraceStoreLoad {
                 kept_share: 1.0,
                 passed_over: 0,
@@ -706,10 +742,10 @@ enum Admit {
     Kept,
     /// Its trace is in the share kept; a root counts towards the rate.
     Counted,
-    /// A failed span of a trace passed over: kept with its root.
+    /// A failed span of a trace passed over: kept, and its trace's later parts.
     Rescued,
-    /// A root passed over, kept only if a failed span of its trace was.
-    IfRescued,
+    /// A later part of such a trace.
+    OfRescued,
 }
 
 /// Unix milliseconds with the sub-millisecond part as a fraction.
@@ -880,48 +916,66 @@ mod tests {
         drop(provider);
     }
 
-    #[test]
-    fn under_load_a_share_of_traces_is_kept_with_every_failed_span_and_its_root() {
-        use opentelemetry::trace::{Span as _, TraceContextExt as _};
-        use std::sync::atomic::AtomicU64;
-        let now = Arc::new(AtomicU64::new(0));
+    /// A store keeping every trace while at most 1000 a second end, on a clock the test
+    /// sets, and a provider feeding it (with the engine's id generator).
+    fn loaded_store() -> (
+        TraceStore,
+        SdkTracerProvider,
+        Arc<std::sync::atomic::AtomicU64>,
+    ) {
+        let now = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let limits = TraceStoreLimits {
             max_traces_per_second: 1000,
             ..TraceStoreLimits::default()
         };
         let store = TraceStore::with_load(limits, Some(Load::manual(1000, now.clone())));
         let provider = SdkTracerProvider::builder()
+            .with_id_generator(crate::tracing::ids::PresetIds::default())
             .with_span_processor(store.processor())
             .build();
-        let tracer = provider.tracer("t");
-        let completed = || store.inner.lock().completed;
-        // 5000 traces in the first second: each kept, as the rate is not known yet.
+        (store, provider, now)
+    }
+
+    /// 5000 traces in the first second, each kept; then the window closes at 1 s: from
+    /// then on one in eight (5000 a second over 1000).
+    fn flood_the_first_second(
+        store: &TraceStore,
+        tracer: &opentelemetry_sdk::trace::SdkTracer,
+        now: &std::sync::atomic::AtomicU64,
+    ) {
         for _ in 0..5000 {
             tracer.in_span("flood", |_| {});
         }
-        assert_eq!(completed(), 5000);
-        assert_eq!(store.load().kept_share, 1.0);
-        // A second later, the first root that reads the clock sets the share: 1000 of 5000
+        assert_eq!(store.inner.lock().completed, 5000);
+        assert_eq!(store.load().kept_share, 1.0, "the first window is not over");
         now.store(1_000_000_000, Ordering::Relaxed);
-        while store.load().kept_share == 1.0 {
-            tracer.in_span("flood", |_| {});
-        }
-        // (and those ended until one read it)
-        let share = store.load().kept_share;
-        assert!((0.18..=0.2).contains(&share), "{share}");
+        assert_eq!(store.load().kept_share, 0.125);
+    }
+
+    #[test]
+    fn under_load_a_share_of_traces_is_kept_whole_with_every_failed_span_and_its_root() {
+        use opentelemetry::trace::{Span as _, TraceContextExt as _};
+        let (store, provider, now) = loaded_store();
+        let tracer = provider.tracer("t");
+        let completed = || store.inner.lock().completed;
+        flood_the_first_second(&store, &tracer, &now);
         let before = completed();
         for _ in 0..10_000 {
             tracer.in_span("flood", |cx| {
-                // Children of the traces passed over are not held.
                 tracer.start_with_context("child", &cx).end();
             });
         }
         let kept = completed() - before;
         assert!(
-            (1_700..2_200).contains(&kept),
-            "about a fifth of 10,000: {kept}"
+            (1_100..1_400).contains(&kept),
+            "about an eighth of 10,000: {kept}"
         );
-        assert!(store.inner.lock().pending.is_empty());
+        assert!(
+            store.inner.lock().pending.is_empty(),
+            "no child of a trace passed over"
+        );
+        let flood = store.query(&TraceQuery::default());
+        assert!(flood.iter().all(|t| t.spans.len() == 2), "kept whole");
         // Every failed root is kept, and every trace with a failed child, root included.
         let before = completed();
         for _ in 0..500 {
@@ -939,40 +993,108 @@ mod tests {
             name: Some("ok_root".into()),
             ..TraceQuery::default()
         });
-        assert!(!failed.is_empty());
-        for trace in failed {
-            assert_eq!(trace.spans.len(), 2, "root and its failed child");
-            assert!(trace.error);
-        }
+        assert_eq!(failed.len(), 250, "the last 500 held: half of them");
+        assert!(failed.iter().all(|t| t.spans.len() == 2 && t.error));
         assert!(
-            !store.load.as_deref().unwrap().any_rescued(),
-            "all released"
+            store.inner.lock().rescues.is_empty(),
+            "each released by its root"
         );
-        // The next window estimates what was passed over: of its ~11,000 roots, those not kept.
+        // The next window estimates what was passed over: ~11,000 roots ended, of which
+        // ~1,375 kept by their id and ~875 rescued.
         now.store(2_000_000_000, Ordering::Relaxed);
-        while store.load().passed_over == 0 {
-            tracer.in_span("flood", |_| {});
-        }
         let passed_over = store.load().passed_over;
-        assert!(
-            (8_000..9_800).contains(&passed_over),
-            "four fifths of the 11,000 roots of the window: {passed_over}"
-        );
+        assert!((7_800..9_800).contains(&passed_over), "{passed_over}");
         drop(provider);
     }
 
     #[test]
-    fn a_store_without_a_rate_limit_keeps_every_trace() {
+    fn when_the_share_goes_down_children_held_for_traces_now_passed_over_are_let_go() {
+        use opentelemetry::trace::{Span as _, TraceContextExt as _};
+        let (store, provider, now) = loaded_store();
+        let tracer = provider.tracer("t");
+        for _ in 0..5000 {
+            tracer.in_span("flood", |_| {});
+        }
+        // 64 traces in flight: each child ended and held, its root still open.
+        let open: Vec<Context> = (0..64)
+            .map(|_| Context::current_with_span(tracer.start("open")))
+            .collect();
+        for cx in &open {
+            tracer.start_with_context("child", cx).end();
+        }
+        assert_eq!(store.inner.lock().pending.len(), 64);
+        now.store(1_000_000_000, Ordering::Relaxed);
+        assert_eq!(store.load().kept_share, 0.125);
+        let load = store.load.as_deref().unwrap();
+        let id = |cx: &Context| cx.span().span_context().trace_id();
+        let still: HashSet<TraceId> = open.iter().map(id).filter(|t| load.keeps(*t)).collect();
+        let inner = store.inner.lock();
+        assert_eq!(inner.pending.keys().copied().collect::<HashSet<_>>(), still);
+        assert_eq!(inner.pending_order.len(), still.len());
+        let bytes: usize = inner.pending.values().map(|p| p.bytes).sum();
+        assert_eq!(inner.pending_bytes, bytes);
+        drop(inner);
+        let before = store.inner.lock().completed;
+        for cx in open {
+            cx.span().end();
+        }
+        assert_eq!(store.inner.lock().completed - before, still.len() as u64);
+        assert!(store.inner.lock().pending.is_empty());
+        drop(provider);
+    }
+
+    #[test]
+    fn the_webview_part_of_a_failed_command_passed_over_by_the_share_is_kept_with_it() {
+        use opentelemetry::trace::{
+            Span as _, SpanContext, TraceContextExt as _, TraceFlags, TraceState,
+        };
+        let (store, provider, now) = loaded_store();
+        let tracer = provider.tracer("t");
+        flood_the_first_second(&store, &tracer, &now);
+        let load = store.load.as_deref().unwrap();
+        let trace_id = (1..)
+            .map(|i: u128| TraceId::from(i.wrapping_mul(0x1234_5678_9abc_def1)))
+            .find(|t| !load.keeps(*t))
+            .unwrap();
+        let (click, ok) = (SpanId::from(0x11_u64), TraceId::from(0x77_u128));
+        let header = |t| SpanContext::new(t, click, TraceFlags::SAMPLED, true, TraceState::NONE);
+        // The command ran under the webview's `traceparent`; a span of it failed.
+        let remote = Context::new().with_remote_span_context(header(trace_id));
+        let command = tracer.start_with_context("export_video", &remote);
+        let cx = Context::current_with_span(command);
+        let mut encode = tracer.start_with_context("encode", &cx);
+        encode.set_status(Status::error("disk full"));
+        encode.end();
+        cx.span().end();
+        // The webview's own span, reported later with the ids it chose.
+        crate::tracing::ids::with_ids(trace_id, click, || tracer.start("ui.export").end());
+        let trace = store.get(&trace_id.to_string()).expect("kept");
+        let mut names: Vec<&str> = trace.spans.iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["encode", "export_video", "ui.export"]);
+        assert!(!store.inner.lock().rescues.contains(trace_id), "released");
+        // A command that did not fail, passed over: neither part is kept.
+        let ok = if load.keeps(ok) {
+            TraceId::from(0x78_u128)
+        } else {
+            ok
+        };
+        if !load.keeps(ok) {
+            let remote = Context::new().with_remote_span_context(header(ok));
+            tracer.start_with_context("export_video", &remote).end();
+            crate::tracing::ids::with_ids(ok, click, || tracer.start("ui.export").end());
+            assert!(store.get(&ok.to_string()).is_none());
+        }
+        drop(provider);
+    }
+
+    #[test]
+    fn a_store_without_a_rate_limit_has_no_load_to_judge_by() {
         let (store, provider) = store_with(TraceStoreLimits {
             max_traces_per_second: 0,
             ..TraceStoreLimits::default()
         });
         assert!(store.load.is_none());
-        let tracer = provider.tracer("t");
-        for _ in 0..3000 {
-            tracer.in_span("one", |_| {});
-        }
-        assert_eq!(store.inner.lock().completed, 3000);
         assert_eq!(store.load().kept_share, 1.0);
         drop(provider);
     }
