@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     attrs3, ours, ours_span, ours_traced, ours_traced_running, ours_with, raw_sdk, raw_traced,
-    sdk_span, Processor,
+    sdk_span, Processor, EVERY_TRACE,
 };
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::TracerProvider as _;
@@ -323,9 +323,9 @@ fn span_pairs(plan: Plan, out: &mut Vec<Paired>) {
             &mut peer,
         ));
         if rate > 0.0 {
-            // The store keeping every trace at any rate: what each of the traces it keeps
-            // costs (under `store_max_traces_per_second` a second, every one is kept).
-            let (every, every_runtime) = ours_traced_running(rate, 0);
+            // The store keeping every trace, its load judged (a limit no loop reaches):
+            // what each trace it keeps costs, as below `store_max_traces_per_second`.
+            let (every, every_runtime) = ours_traced_running(rate, EVERY_TRACE);
             let every_tracer = every.tracer().clone();
             let mut ours = || ours_span(&every_tracer);
             if plan.rounds > 1 {

@@ -9,7 +9,10 @@ mod common;
 use std::hint::black_box;
 use std::time::Duration;
 
-use common::{ours_recorded_only, ours_span, ours_traced_running, raw_traced, sdk_span, Processor};
+use common::{
+    ours_recorded_only, ours_span, ours_traced_running, raw_traced, sdk_span, Processor,
+    EVERY_TRACE,
+};
 use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::Sampler;
@@ -22,7 +25,7 @@ fn spans(c: &mut Criterion) {
     ] {
         // The stores keep every trace, as they do below `store_max_traces_per_second` a
         // second (the paired bench measures a flood, where a share is kept).
-        let (telemetry, _runtime) = ours_traced_running(rate, 0);
+        let (telemetry, _runtime) = ours_traced_running(rate, EVERY_TRACE);
         let tracer = telemetry.tracer().clone();
         let with_store = raw_traced(sampler.clone(), Processor::Store);
         let sdk_store = with_store.tracer("bench");

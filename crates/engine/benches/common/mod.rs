@@ -46,8 +46,7 @@ pub(crate) fn ours_traced(sample_rate: f64) -> Arc<TelemetryManager> {
 /// As [`ours_traced`], started as in an app, on a runtime of one worker that must live as
 /// long as it: the engine's event bus takes the trace store's inbox in, off the thread that
 /// ends the spans.
-/// `store_max_traces_per_second` as `tracing.store_max_traces_per_second` says (`0`: the
-/// store keeps every trace however many end).
+/// `store_max_traces_per_second` as `tracing.store_max_traces_per_second` says.
 pub(crate) fn ours_traced_running(
     sample_rate: f64,
     store_max_traces_per_second: u32,
@@ -73,9 +72,13 @@ pub(crate) fn ours_traced_running(
 pub(crate) fn ours_recorded_only() -> Arc<TelemetryManager> {
     ours_with(2000, |c| {
         c.tracing.sample_rate = 0.0;
-        c.tracing.store_max_traces_per_second = 0;
+        c.tracing.store_max_traces_per_second = EVERY_TRACE;
     })
 }
+
+/// A `store_max_traces_per_second` no bench loop reaches: the trace store keeps every
+/// trace, judging the load as it does below its limit.
+pub(crate) const EVERY_TRACE: u32 = u32::MAX;
 
 /// The raw SDK meter provider with the reader we use (the SDK's manual reader).
 pub(crate) fn raw_sdk() -> SdkMeterProvider {
@@ -119,7 +122,7 @@ pub(crate) fn raw_traced(sampler: Sampler, processor: Processor) -> SdkTracerPro
         Processor::Noop => builder.with_span_processor(NoopProcessor),
         Processor::Store => builder.with_span_processor(
             TraceStore::new(TraceStoreLimits {
-                max_traces_per_second: 0,
+                max_traces_per_second: EVERY_TRACE,
                 ..TraceStoreLimits::default()
             })
             .processor(),
