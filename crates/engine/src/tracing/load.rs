@@ -48,6 +48,16 @@ const LOWER_BELOW: f64 = 0.8;
 
 /// The share of traces kept and an estimate of those passed over, from
 /// [`TraceStore::load`](super::TraceStore::load).
+///
+/// # Examples
+/// ```
+/// # use telemetry_engine::tracing::{TraceStore, TraceStoreLimits};
+/// let store = TraceStore::new(TraceStoreLimits::default());
+/// let load = store.load();
+/// if load.kept_share < 1.0 {
+///     println!("keeping 1 trace in {:.0}; {} passed over", 1.0 / load.kept_share, load.passed_over);
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TraceStoreLoad {
     /// The share of traces kept: `1.0` (every trace) or a power of two below it.
