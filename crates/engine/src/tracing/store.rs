@@ -584,11 +584,10 @@ impl TraceStore {
         if !root {
             let child = Kept::from(span);
             let bytes = child.bytes();
-            let mut inner = self.inner.lock();
-            if let (Some(load), Some(now)) = (load, due) {
-                inner.close_window(load, now);
-            }
-            inner.hold_child(child, bytes, &self.limits, rescue);
+            // (Only roots read the clock: no window to close here.)
+            self.inner
+                .lock()
+                .hold_child(child, bytes, &self.limits, rescue);
             return;
         }
         // Built in place: a root goes into the store in this very struct, moved once
