@@ -1073,17 +1073,11 @@ mod tests {
         assert_eq!(names, ["encode", "export_video", "ui.export"]);
         assert!(!store.inner.lock().rescues.contains(trace_id), "released");
         // A command that did not fail, passed over: neither part is kept.
-        let ok = if load.keeps(ok) {
-            TraceId::from(0x78_u128)
-        } else {
-            ok
-        };
-        if !load.keeps(ok) {
-            let remote = Context::new().with_remote_span_context(header(ok));
-            tracer.start_with_context("export_video", &remote).end();
-            crate::tracing::ids::with_ids(ok, click, || tracer.start("ui.export").end());
-            assert!(store.get(&ok.to_string()).is_none());
-        }
+        assert!(!load.keeps(ok), "an id the share passes over");
+        let remote = Context::new().with_remote_span_context(header(ok));
+        tracer.start_with_context("export_video", &remote).end();
+        crate::tracing::ids::with_ids(ok, click, || tracer.start("ui.export").end());
+        assert!(store.get(&ok.to_string()).is_none());
         drop(provider);
     }
 
