@@ -160,6 +160,7 @@ struct Kept {
 }
 
 impl From<SpanData> for Kept {
+    #[inline]
     fn from(span: SpanData) -> Self {
         Self {
             trace_id: span.span_context.trace_id(),
@@ -459,29 +460,17 @@ impl Inner {
 
     /// The newest trace always stays; older ones go while there are too many or they
     /// hold too many bytes.
-    /// They are dropped where they lie, not moved out first.
     fn evict(&mut self, limits: &TraceStoreLimits) {
-        let mut over = 0;
-        let mut bytes = self.done_bytes;
-        for t in &self.done {
-            if self.done.len() - over <= 1
-                || (self.done.len() - over <= limits.max_traces
-                    && bytes + self.pending_bytes <= limits.max_bytes)
-            {
-                break;
-            }
-            bytes -= t.bytes;
+        while self.done.len() > 1
+            && (self.done.len() > limits.max_traces
+                || self.done_bytes + self.pending_bytes > limits.max_bytes)
+        {
+            let Some(gone) = self.done.pop_front() else {
+                return;
+            };
+            self.done_bytes -= gone.bytes;
             if !self.remote_parts.is_empty() {
-                self.remote_parts.remove(&t.trace_id());
-            }
-            over += 1;
-        }
-        if over > 0 {
-            self.done_bytes = bytes;
-            // One at a time from the front: usually one, and a drain's bookkeeping
-            // costs as much as dropping a span.
-            for _ in 0..over {
-                self.done.pop_front();
+                self.remote_parts.remove(&gone.trace_id());
             }
         }
     }
