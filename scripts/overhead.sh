@@ -47,6 +47,9 @@ export CARGO_TARGET_DIR="${SIZE_TARGET_DIR:-$repo/target/size}"
 . "$repo/scripts/tauri-app.sh"
 
 # The two apps: the same code, the second registering the plugin (default features).
+# Both register a plugin before and one after the measured one (none in the bare app):
+# Tauri runs plugins' setup in the order they were registered, on the main thread, so
+# the two marks time the plugin's setup alone.
 write_main() {
   local file=$1 register=$2 panel=$3
   cat > "$file" <<EOF
@@ -64,10 +67,21 @@ fn ready() {
     println!("ready {}", since_start());
 }
 
+fn mark<R: tauri::Runtime>(name: &'static str) -> tauri::plugin::TauriPlugin<R> {
+    tauri::plugin::Builder::new(name)
+        .setup(move |_, _| {
+            println!("{name} {}", since_start());
+            Ok(())
+        })
+        .build()
+}
+
 fn main() {
     START.get_or_init(Instant::now);
     tauri::Builder::default()
+        .plugin(mark("mark-before"))
         $register
+        .plugin(mark("mark-after"))
         .invoke_handler(tauri::generate_handler![ready])
         .setup(|_app| {
             println!("setup {}", since_start());
@@ -134,15 +148,20 @@ tree_rss() {
 }
 
 hz=$(getconf CLK_TCK)
-declare -A ready setup cpu cpu_app rss_app rss_tree
+declare -A ready setup own cpu cpu_app rss_app rss_tree
 
-# Starts an Xvfb display of its own; prints its number.
+# Starts an Xvfb display of its own, on a number no other server holds; sets `display`
+# and `display_pid` (in this shell, not a subshell, so that `cleanup` stops it too).
 start_display() {
-  local display=$((100 + RANDOM % 800))
-  Xvfb ":$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
-  pids+=($!)
+  display=$((100 + RANDOM % 800))
+  while [ -e "/tmp/.X$display-lock" ]; do display=$((100 + RANDOM % 800)); done
+  # -noreset: a server resets when its last client leaves, and a launch that connects
+  # during the reset fails to open the display.
+  Xvfb ":$display" -screen 0 1280x800x24 -nolisten tcp -noreset >/dev/null 2>&1 &
+  display_pid=$!
+  pids+=("$display_pid")
   for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
-  echo "$display"
+  [ -e "/tmp/.X11-unix/X$display" ] || { echo "Xvfb :$display did not start" >&2; exit 1; }
 }
 
 # launch NAME DISPLAY BINARY [VAR=VALUE...] [-- ARG...]: starts the program with a home
@@ -185,20 +204,25 @@ median() {
 # Startup: OVERHEAD_LAUNCHES (default 15) launches of each app, taken in turns on one
 # display, so that a slow spell of the machine falls on both; the medians.
 startup() {
-  local display n=${OVERHEAD_LAUNCHES:-15} i name
-  display=$(start_display)
+  local display display_pid n=${OVERHEAD_LAUNCHES:-15} i name
+  start_display
   : >"$work/setup-bare" && : >"$work/setup-plugin" && : >"$work/ready-bare" && : >"$work/ready-plugin"
+  : >"$work/own-bare" && : >"$work/own-plugin"
   for i in $(seq "$n"); do
     for name in bare plugin; do
       launch "startup-$name" "$display" "overhead-$name"
       awk '/^setup / { print $2; exit }' "$log" >>"$work/setup-$name"
       awk '/^ready / { print $2; exit }' "$log" >>"$work/ready-$name"
+      awk '/^mark-before / { before = $2 } /^mark-after / { print $2 - before; exit }' "$log" >>"$work/own-$name"
       stop "$pid"
     done
   done
+  stop "$display_pid"
   setup[bare]=$(median <"$work/setup-bare")
   ready[bare]=$(median <"$work/ready-bare")
   setup[default]=$(median <"$work/setup-plugin")
+  own[bare]=$(median <"$work/own-bare")
+  own[default]=$(median <"$work/own-plugin")
   ready[default]=$(median <"$work/ready-plugin")
 }
 
@@ -209,9 +233,9 @@ percent() {
   awk -v t="$1" -v hz="$hz" -v s=$((minutes * 60)) 'BEGIN { printf "%.2f", 100 * t / hz / s }'
 }
 run() {
-  local name=$1 binary=$2 display before after before_app after_app
+  local name=$1 binary=$2 display display_pid before after before_app after_app
   shift 2
-  display=$(start_display)
+  start_display
   launch "$name" "$display" "$binary" "$@"
   sleep 15
   before=$(ticks "$pid")
@@ -224,6 +248,7 @@ run() {
   rss_app[$name]=$(rss "$pid")
   rss_tree[$name]=$(tree_rss "$pid")
   stop "$pid"
+  stop "$display_pid"
 }
 
 production=$repo/crates/engine/src/config/profiles/production.json
@@ -319,6 +344,7 @@ if [ ${#apps[@]} -gt 0 ]; then
   for _ in "${apps[@]:1}"; do blanks+=" | "; done
   launches="median of ${OVERHEAD_LAUNCHES:-15} launches each, default config"
   echo "| Main thread until the app's setup ($launches) | $(ms "${setup[bare]}") | $(ms $((setup[default] - setup[bare]))) added$blanks |"
+  echo "| Main thread in the plugin's setup, between the plugins registered before and after it ($launches) | $(ms "${own[bare]}") (nothing between) | $(ms "${own[default]}")$blanks |"
   echo "| First page loaded ($launches) | $(ms "${ready[bare]}") | $(ms $((ready[default] - ready[bare]))) added$blanks |"
   if [ "$minutes" -gt 0 ]; then
     percent_row "CPU of the process tree, % of one core" cpu "${apps[@]}"
