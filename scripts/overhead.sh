@@ -2,9 +2,10 @@
 # What registering the plugin costs a running Tauri app, against the same app without it,
 # measured in one run on this machine (make bench-overhead):
 #   - time from `main` to the first page's load (its script calls the app's `ready`
-#     command), and the main thread's time until the app's own `setup` hook runs (the
-#     plugins' setup is on it): the medians of OVERHEAD_LAUNCHES (default 15) launches of
-#     the bare app and of the plugin's, in turns;
+#     command), of it the page's own time from its navigation start to its load event,
+#     and the main thread's time until the app's own `setup` hook runs (the plugins'
+#     setup is on it): the medians of OVERHEAD_LAUNCHES (default 15) launches of the bare
+#     app and of the plugin's, in turns;
 #   - CPU of the app's process tree (the app and WebKit's processes) over
 #     OVERHEAD_MINUTES (default 5) of idling, as % of one core;
 #   - resident memory of the app's process and of its tree at the end.
@@ -62,9 +63,10 @@ fn since_start() -> u128 {
     START.get().map_or(0, |s| s.elapsed().as_micros())
 }
 
+/// \`page\`: the page's own time from its navigation start to its load event, in ms.
 #[tauri::command]
-fn ready() {
-    println!("ready {}", since_start());
+fn ready(page: f64) {
+    println!("ready {} {}", since_start(), (page * 1000.0) as u64);
 }
 
 fn mark<R: tauri::Runtime>(name: &'static str) -> tauri::plugin::TauriPlugin<R> {
@@ -93,7 +95,7 @@ fn main() {
 }
 EOF
 }
-page='<!doctype html><title>app</title><p>app</p><script>addEventListener("load", () => window.__TAURI_INTERNALS__.invoke("ready"))</script>'
+page='<!doctype html><title>app</title><p>app</p><script>addEventListener("load", () => window.__TAURI_INTERNALS__.invoke("ready", { page: performance.now() }))</script>'
 
 if [ ${#apps[@]} -gt 0 ]; then
   make_app "$work/bare" overhead-bare ""
@@ -148,7 +150,7 @@ tree_rss() {
 }
 
 hz=$(getconf CLK_TCK)
-declare -A ready setup own cpu cpu_app rss_app rss_tree
+declare -A ready page setup own cpu cpu_app rss_app rss_tree
 
 # Starts an Xvfb display of its own, on a number no other server holds; sets `display`
 # and `display_pid` (in this shell, not a subshell, so that `cleanup` stops it too).
@@ -207,12 +209,13 @@ startup() {
   local display display_pid n=${OVERHEAD_LAUNCHES:-15} i name
   start_display
   : >"$work/setup-bare" && : >"$work/setup-plugin" && : >"$work/ready-bare" && : >"$work/ready-plugin"
-  : >"$work/own-bare" && : >"$work/own-plugin"
+  : >"$work/own-bare" && : >"$work/own-plugin" && : >"$work/page-bare" && : >"$work/page-plugin"
   for i in $(seq "$n"); do
     for name in bare plugin; do
       launch "startup-$name" "$display" "overhead-$name"
       awk '/^setup / { print $2; exit }' "$log" >>"$work/setup-$name"
       awk '/^ready / { print $2; exit }' "$log" >>"$work/ready-$name"
+      awk '/^ready / { print $3; exit }' "$log" >>"$work/page-$name"
       awk '/^mark-before / { before = $2 } /^mark-after / { print $2 - before; exit }' "$log" >>"$work/own-$name"
       stop "$pid"
     done
@@ -224,6 +227,8 @@ startup() {
   own[bare]=$(median <"$work/own-bare")
   own[default]=$(median <"$work/own-plugin")
   ready[default]=$(median <"$work/ready-plugin")
+  page[bare]=$(median <"$work/page-bare")
+  page[default]=$(median <"$work/page-plugin")
 }
 
 # Idle: each configuration alone under its own display, OVERHEAD_MINUTES after 15 s
@@ -346,6 +351,7 @@ if [ ${#apps[@]} -gt 0 ]; then
   echo "| Main thread until the app's setup ($launches) | $(ms "${setup[bare]}") | $(ms $((setup[default] - setup[bare]))) added$blanks |"
   echo "| Main thread in the plugin's setup, between the plugins registered before and after it ($launches) | $(ms "${own[bare]}") (nothing between) | $(ms "${own[default]}")$blanks |"
   echo "| First page loaded ($launches) | $(ms "${ready[bare]}") | $(ms $((ready[default] - ready[bare]))) added$blanks |"
+  echo "| of which in the page, from its navigation start to its load event (the page's clock, in WebKit's 1 ms steps; the plugin's init script runs here) | $(ms "${page[bare]}") | $(ms $((page[default] - page[bare]))) added$blanks |"
   if [ "$minutes" -gt 0 ]; then
     percent_row "CPU of the process tree, % of one core" cpu "${apps[@]}"
     percent_row "of which the app's own process" cpu_app "${apps[@]}"
