@@ -274,6 +274,45 @@ fn from_env_reads_the_file_named_by_telemetry_config() {
 }
 
 #[test]
+fn endpoint_problems_never_show_the_credentials_or_the_query() {
+    let otlp = |endpoint: &str| {
+        format!(r#"{{"tracing":{{"exporters":[{{"Otlp":{{"endpoint":{endpoint:?}}}}}]}}}}"#)
+    };
+    for (endpoint, message) in [
+        (
+            "collector:4318/v1/traces?api-key=SECRET",
+            r#""collector:4318/v1/traces" must start with http:// or https://"#,
+        ),
+        (
+            "ftp://user:SECRET@collector/v1/traces",
+            r#""ftp://collector/v1/traces" must start with http:// or https://"#,
+        ),
+        (
+            "https://:SECRET@/v1/traces",
+            r#""https:///v1/traces" is not a valid URL: empty host"#,
+        ),
+        (
+            "https://collector:99999/v1/traces?api-key=SECRET",
+            r#""https://collector:99999/v1/traces" is not a valid URL: invalid port number"#,
+        ),
+    ] {
+        let err = TelemetryConfig::from_json(&otlp(endpoint)).unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains("SECRET"), "{text}");
+        let ConfigError::Invalid(issues) = err else {
+            panic!("{endpoint}: {text}");
+        };
+        assert_eq!(
+            issues[0].to_string(),
+            format!("tracing.exporters[0].Otlp.endpoint: {message}"),
+            "{endpoint}"
+        );
+    }
+    // A key given as the password of an empty user name is a valid endpoint.
+    TelemetryConfig::from_json(&otlp("https://:SECRET@collector/v1/traces")).unwrap();
+}
+
+#[test]
 fn shown_endpoints_carry_no_credentials() {
     for (given, shown) in [
         (

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::{
-    AlertsConfig, BatchExportConfig, ConfigError, ConfigIssue, FileExporterConfig,
+    shown_endpoint, AlertsConfig, BatchExportConfig, ConfigError, ConfigIssue, FileExporterConfig,
     HealthCheckConfig, LogsExporter, MetricsConfig, MetricsExporter, OtlpExporterConfig, Panel,
     PanelKind, PrivacyConfig, TelemetryConfig, TlsConfig, TracingExporter,
 };
@@ -803,16 +803,19 @@ impl TelemetryConfig {
     }
 }
 
+/// Why `url` is not an `http(s)://` URL with a host, if it is not. The message shows
+/// the URL without its `user:password@` part, query and fragment ([`shown_endpoint`]):
+/// they may hold a key, and the message reaches the logs and the export status.
 fn check_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("{url:?} must start with http:// or https://"))?;
-    let host = rest.split(['/', ':']).next().unwrap_or_default();
-    if host.is_empty() {
-        return Err(format!("{url:?} has no host"));
+    let shown = shown_endpoint(url);
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!("{shown:?} must start with http:// or https://"));
     }
-    Ok(())
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        Ok(_) => Err(format!("{shown:?} has no host")),
+        Err(e) => Err(format!("{shown:?} is not a valid URL: {e}")),
+    }
 }
 
 /// What a configuration with email alerts is told in a build without them.
