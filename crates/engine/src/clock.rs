@@ -48,6 +48,23 @@ pub(crate) fn unix_ms(t: SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
+/// The latest time RFC 3339 can write, 9999-12-31T23:59:59.999Z, in Unix ms: times that
+/// come from outside (a webview, a file on disk) are held to it.
+pub(crate) const LATEST_MS: i64 = 253_402_300_799_999;
+
+/// `ms` (Unix milliseconds) in RFC 3339, UTC, with milliseconds or (`seconds`) without.
+/// A time before 1970 is written as 1970's first instant and one after 9999 as
+/// [`LATEST_MS`]: humantime cannot write them, and a formatting error would panic.
+pub(crate) fn rfc3339(ms: i64, seconds: bool) -> String {
+    let ms = u64::try_from(ms.clamp(0, LATEST_MS)).unwrap_or_default();
+    let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    if seconds {
+        humantime::format_rfc3339_seconds(at).to_string()
+    } else {
+        humantime::format_rfc3339_millis(at).to_string()
+    }
+}
+
 static CLOCK: Mutex<Steady> = Mutex::new(Steady {
     last: None,
     offset_ms: 0,
@@ -63,6 +80,19 @@ pub(crate) fn now_ms() -> i64 {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn rfc3339_writes_any_time_without_failing() {
+        assert_eq!(
+            rfc3339(1_700_000_000_123, false),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(rfc3339(1_700_000_000_123, true), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(-5, false), "1970-01-01T00:00:00.000Z");
+        for far in [LATEST_MS + 1, i64::MAX] {
+            assert_eq!(rfc3339(far, false), "9999-12-31T23:59:59.999Z");
+        }
+    }
 
     #[test]
     fn a_backward_step_keeps_time_moving_forward_at_the_monotonic_rate() {

@@ -190,6 +190,14 @@ async fn bad_reports_name_the_field_and_a_flood_is_cut_and_counted() {
     let mut nan = timing("open", &good, None);
     nan.duration_ms = f64::NAN;
     assert!(bad(nan).contains("report.invokes[1].durationMs"));
+    // Times no clock holds: past what a `Duration` holds, and past what a `SystemTime`
+    // adds up to (both panicked before they were bounded).
+    for start_ms in [1e300, 1e22, 253_402_300_800_000.0, -1.0] {
+        let mut far = timing("open", &good, None);
+        far.start_ms = start_ms;
+        let e = bad(far);
+        assert!(e.contains("report.invokes[1].startMs"), "{start_ms}: {e}");
+    }
     let mut elsewhere = timing("open", &good, None);
     elsewhere.parent = Some(format!("00-{}-{CLIENT}-01", "1".repeat(32)));
     assert!(bad(elsewhere).contains("report.invokes[1].parent"));

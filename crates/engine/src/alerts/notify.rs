@@ -3,7 +3,7 @@
 //! Secrets (webhook URLs, routing keys, SMTP passwords) never appear in errors or logs.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 #[cfg(feature = "email")]
 use lettre::message::header::ContentType;
@@ -411,8 +411,7 @@ impl Notifier {
 }
 
 fn rfc3339(ms: i64) -> String {
-    let ms = u64::try_from(ms).unwrap_or_default();
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+    crate::clock::rfc3339(ms, false)
 }
 
 fn status_word(n: &Notification) -> &'static str {

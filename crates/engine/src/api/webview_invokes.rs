@@ -121,11 +121,15 @@ fn client_invoke<'a>(
         }
         None => None,
     };
-    if !(invoke.start_ms.is_finite() && invoke.start_ms > 0.0) {
+    // Bounded above too: a time past what a `SystemTime` holds would panic below.
+    if !(invoke.start_ms.is_finite()
+        && invoke.start_ms > 0.0
+        && invoke.start_ms <= crate::clock::LATEST_MS as f64)
+    {
         return Err(ApiError::bad_argument(
             &format!("{field}.startMs"),
             format!(
-                "{} is not a time in ms since the Unix epoch",
+                "{} is not a time in ms since the Unix epoch (up to the end of the year 9999)",
                 invoke.start_ms
             ),
         ));

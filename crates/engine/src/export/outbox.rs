@@ -253,9 +253,10 @@ pub(crate) fn report_backlog(
     error: Option<String>,
 ) {
     let backlog = queue.backlog();
+    // (A batch's time is read from its file: any value can be there.)
     let since = backlog.since_ms.map_or_else(String::new, |ms| {
-        let at = std::time::UNIX_EPOCH + Duration::from_millis(ms);
-        format!(" since {}", humantime::format_rfc3339_seconds(at))
+        let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+        format!(" since {}", crate::clock::rfc3339(ms, true))
     });
     let error = error.map_or_else(String::new, |e| format!(": {e}"));
     status.degraded(

@@ -37,6 +37,9 @@ use crate::privacy::ConsentGate;
 
 /// The first bytes of every batch file (version 1 of the format).
 const MAGIC: [u8; 4] = *b"TSP1";
+/// The last sequence number a batch file may have: that of the last millisecond of the
+/// year 9999 (numbers are the creation time in ms × 1000, then counted up).
+const LAST_SEQ: u64 = (crate::clock::LATEST_MS as u64 + 1) * 1000 - 1;
 /// Magic, creation time (Unix ms), payload length, CRC-32.
 const HEADER: usize = 4 + 8 + 4 + 4;
 /// The largest payload a batch file may claim (a header saying more is corrupt).
@@ -228,6 +231,11 @@ impl Spool {
                 .and_then(|s| s.to_str())
                 .and_then(|s| s.parse::<u64>().ok());
             match (path.extension().and_then(|e| e.to_str()), seq) {
+                // Numbers are made from the time (see `push`): one past the year 9999 is
+                // not ours, and the numbers after it would run out.
+                (Some("batch"), Some(seq)) if seq > LAST_SEQ => {
+                    self.discard(&path, signal, "corrupt");
+                }
                 (Some("batch"), Some(seq)) => match read_header(&path) {
                     Some((created_ms, size)) => entries.push(Entry {
                         seq,
@@ -686,6 +694,50 @@ mod tests {
         }
         assert!(queue.front().is_none());
         assert!(!queue.has_backlog());
+    }
+
+    #[test]
+    fn a_batch_dated_past_any_calendar_loads_and_one_numbered_past_it_is_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = {
+            let spool = open(dir.path(), 1 << 20);
+            let queue = spool
+                .queue("traces:otlp:http://collector", Signal::Traces)
+                .unwrap();
+            queue.push(&[1; 64]).unwrap();
+            let folder = spool.inner.queues.lock()["traces:otlp:http://collector"]
+                .dir
+                .clone();
+            folder
+        };
+        // Its header says it was made at the last millisecond a u64 holds: the checksum
+        // covers the payload only. And a copy named with the last sequence number a u64
+        // holds, which no spool makes: the two files a disk error or a hand could leave.
+        let file = std::fs::read_dir(&folder)
+            .unwrap()
+            .flatten()
+            .map(|f| f.path())
+            .find(|p| p.extension().is_some_and(|e| e == "batch"))
+            .unwrap();
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[4..12].copy_from_slice(&u64::MAX.to_le_bytes());
+        std::fs::write(&file, &bytes).unwrap();
+        let named_past_9999 = folder.join(format!("{:020}.batch", u64::MAX));
+        std::fs::write(&named_past_9999, &bytes).unwrap();
+
+        let spool = open(dir.path(), 1 << 20);
+        let queue = spool
+            .queue("traces:otlp:http://collector", Signal::Traces)
+            .unwrap();
+        assert_eq!(queue.backlog().batches, 1);
+        assert!(!named_past_9999.exists(), "discarded as corrupt");
+        let board = crate::export::ExportStatusBoard::default();
+        crate::export::outbox::report_backlog(&board, "otlp", &queue, None);
+        let status = format!("{:?}", board.statuses()["otlp"]);
+        assert!(status.contains("since 9999-12-31T23:59:59Z"), "{status}");
+        // New batches still go in.
+        queue.push(&[2; 64]).unwrap();
+        assert_eq!(queue.backlog().batches, 2);
     }
 
     #[test]

@@ -582,8 +582,13 @@ impl HealthCheck for SeriesStoreHealthCheck {
     }
 
     async fn check(&self) -> HealthCheckResult {
-        let (dropped, evicted) = (self.store.dropped_series(), self.store.evicted_series());
-        let previous = std::mem::replace(&mut *self.seen.lock(), (dropped, evicted));
+        // Read under the lock: two runs at once (a refresh and a `/health` request) each
+        // see counts no lower than the other stored, so the differences cannot go below 0.
+        let ((dropped, evicted), previous) = {
+            let mut seen = self.seen.lock();
+            let now = (self.store.dropped_series(), self.store.evicted_series());
+            (now, std::mem::replace(&mut *seen, now))
+        };
         let (held, capacity) = (self.store.series_count(), self.store.capacity());
         let result = if (dropped, evicted) == previous {
             HealthCheckResult::new(

@@ -2,7 +2,7 @@
 //! format of Elastic's own `ecs-logging` libraries, so Filebeat (`ndjson` parser) and
 //! Logstash (`json_lines` codec) take it as-is.
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
@@ -45,10 +45,9 @@ impl EcsFileExporter {
 
 /// One record as an ECS document.
 pub(crate) fn ecs_document(record: &LogRecord, service: &Map<String, Value>) -> Value {
-    let millis = u64::try_from(record.timestamp_ms).unwrap_or_default();
-    let timestamp = humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(millis));
+    let timestamp = crate::clock::rfc3339(record.timestamp_ms, false);
     let mut doc = Map::new();
-    doc.insert("@timestamp".into(), json!(timestamp.to_string()));
+    doc.insert("@timestamp".into(), json!(timestamp));
     doc.insert("log.level".into(), json!(record.level.to_ascii_lowercase()));
     doc.insert("message".into(), json!(record.message));
     doc.insert("ecs.version".into(), json!(ECS_VERSION));
