@@ -176,10 +176,7 @@ pub fn diagnostics_file_name(service: &str, written_at_ms: i64) -> String {
             }
         })
         .collect();
-    let at = std::time::UNIX_EPOCH
-        + Duration::from_millis(u64::try_from(written_at_ms).unwrap_or_default());
-    let stamp: String = humantime::format_rfc3339_seconds(at)
-        .to_string()
+    let stamp: String = crate::clock::rfc3339(written_at_ms, true)
         .chars()
         .filter(|c| !matches!(c, '-' | ':'))
         .collect();
