@@ -243,6 +243,18 @@ fn no_secret_reaches_a_log_line_an_answer_or_a_file() {
         outputs.push(format!("{}: {text}", path.display()));
     }
     assert!(written > 0, "the file exporters wrote");
+    // What an app may log itself: the config's `{:?}`, and a config refused for an
+    // endpoint with credentials in it.
+    let debug = format!("{:?}", config(dir.path(), dead, support::free_port()));
+    assert!(debug.contains("<redacted>"), "{debug}");
+    outputs.push(debug);
+    let refused = TelemetryConfig::from_json(
+        r#"{"tracing":{"exporters":[{"Otlp":{"endpoint":"otel:URL-PASSWORD@127.0.0.1:4318/v1/traces?api_key=CHECK-API-KEY"}}]}}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(refused.contains("must start with http://"), "{refused}");
+    outputs.push(refused);
 
     for output in &outputs {
         for secret in SECRETS {

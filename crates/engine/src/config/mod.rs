@@ -12,6 +12,7 @@ mod paths;
 mod privacy;
 mod profiles;
 mod rules;
+mod secrets;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -26,9 +27,30 @@ pub use paths::{resolve_path, PathStyle};
 pub use privacy::{Consent, PrivacyConfig, SpoolConfig, StorageConfig};
 pub use profiles::Profile;
 pub use rules::{AlertAction, AlertRule, AlertSeverity};
+pub(crate) use secrets::{shown_endpoint, split_userinfo};
 #[cfg(not(feature = "otlp-grpc"))]
 pub(crate) use validate::NO_GRPC_FEATURE;
 pub(crate) use validate::{is_valid_check_name, mailbox_problem, NO_EMAIL_FEATURE};
+
+secrets::debug_redacted!(
+    TracingExporter,
+    OtlpExporterConfig,
+    HealthCheckConfig,
+    EmailConfig,
+    AlertsConfig
+);
+
+impl std::fmt::Debug for TelemetryConfig {
+    /// The [`TelemetryConfig::redacted`] JSON and the `warnings` (not part of the JSON).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "TelemetryConfig {} warnings: {:?}",
+            self.redacted(),
+            self.warnings
+        )
+    }
+}
 
 /// The whole telemetry configuration (spec section 1).
 ///
@@ -42,7 +64,7 @@ pub(crate) use validate::{is_valid_check_name, mailbox_problem, NO_EMAIL_FEATURE
 ///     "metrics": { "collection_interval": "5s" } }"#).unwrap();
 /// assert_eq!(cfg.metrics.collection_interval.as_secs(), 5);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TelemetryConfig {
     /// Master switch: when false nothing is collected, exported or served. Default `true`.
@@ -276,7 +298,7 @@ pub enum Compression {
 }
 
 /// A destination for spans, in the spec's JSON shape (`{"Console": {}}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum TracingExporter {
     /// A readable tree of each finished trace on standard output.
@@ -339,7 +361,7 @@ impl TracingExporter {
 }
 
 /// An OTLP destination (`{"Otlp": {"endpoint": .., "protocol": "grpc"}}`), for spans or logs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OtlpExporterConfig {
     /// Full URL: `http://host:4318/v1/traces` (or `/v1/logs`) for HTTP, `http://host:4317`
@@ -683,7 +705,7 @@ pub struct HealthConfig {
 }
 
 /// A built-in health check, in the config's JSON shape (`{"DiskSpace": {"path": "/"}}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum HealthCheckConfig {
     /// The disk holding `path` is at most `threshold` full.
@@ -818,7 +840,7 @@ pub enum LogsExporter {
 ///     .unwrap();
 /// assert_eq!(cfg.alerts.rules[0].for_.as_secs(), 300);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertsConfig {
     /// Default `true`.
@@ -871,7 +893,7 @@ impl Default for AlertsConfig {
 }
 
 /// The SMTP server that sends alert emails.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
     /// Server host.
@@ -1011,36 +1033,7 @@ impl TelemetryConfig {
     /// assert!(!shown.contains("SECRET") && shown.contains("<redacted>"));
     /// ```
     pub fn redacted(&self) -> serde_json::Value {
-        fn walk(value: &mut serde_json::Value, parent: Option<&str>) {
-            match value {
-                serde_json::Value::Object(map) => {
-                    for (key, v) in map.iter_mut() {
-                        let secret =
-                            matches!(key.as_str(), "password" | "service_key" | "http_token")
-                                || (key == "url" && parent == Some("Webhook"))
-                                || parent == Some("headers");
-                        let url = matches!(key.as_str(), "endpoint" | "pagerduty_url")
-                            || (key == "url" && parent == Some("Http"));
-                        if secret && !v.is_null() {
-                            *v = serde_json::Value::String("<redacted>".into());
-                        } else if let (true, serde_json::Value::String(s)) = (url, &mut *v) {
-                            *s = shown_endpoint(s);
-                        } else {
-                            walk(v, Some(key.as_str()));
-                        }
-                    }
-                }
-                serde_json::Value::Array(items) => {
-                    for item in items {
-                        walk(item, parent);
-                    }
-                }
-                _ => {}
-            }
-        }
-        let mut value = serde_json::to_value(self).unwrap_or_default();
-        walk(&mut value, None);
-        value
+        secrets::redacted(self)
     }
 
     /// One of the spec's ready profiles.
@@ -1052,26 +1045,6 @@ impl TelemetryConfig {
     /// ```
     pub fn profile(profile: Profile) -> Self {
         profile.config()
-    }
-}
-
-/// `endpoint` as it may be shown in status names, metric labels, errors and logs: without
-/// a `user:password@` part, a query or a fragment, which can carry credentials.
-pub(crate) fn shown_endpoint(endpoint: &str) -> String {
-    let (bare, _) = split_userinfo(endpoint);
-    bare.split(['?', '#']).next().unwrap_or_default().to_owned()
-}
-
-/// `endpoint` without its `user:password@` part, and that part (still percent-encoded).
-pub(crate) fn split_userinfo(endpoint: &str) -> (String, Option<&str>) {
-    let (prefix, rest) = match endpoint.find("://") {
-        Some(i) => endpoint.split_at(i + 3),
-        None => ("", endpoint),
-    };
-    let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => (format!("{prefix}{host}{tail}"), Some(userinfo)),
-        None => (endpoint.to_owned(), None),
     }
 }
 

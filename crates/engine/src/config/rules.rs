@@ -32,7 +32,7 @@ impl AlertSeverity {
 }
 
 /// What to do when an alert fires or resolves.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum AlertAction {
     /// An email through the SMTP server of `alerts.email`.
@@ -68,6 +68,8 @@ pub enum AlertAction {
     /// A `tracing` record at WARN (firing) or INFO (resolved).
     Log {},
 }
+
+super::secrets::debug_redacted!(AlertAction);
 
 impl AlertAction {
     /// Whether the action stays in the process (`InApp`, `Log`): it runs as the alert
