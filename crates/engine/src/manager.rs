@@ -751,6 +751,7 @@ impl TelemetryManager {
             service: self.sources.config.service_name.clone(),
             version: self.sources.config.service_version.clone(),
             token: self.sources.config.http_token.clone(),
+            allowed_hosts: self.sources.config.allowed_hosts.clone(),
         }
     }
 

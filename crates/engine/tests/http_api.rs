@@ -252,10 +252,11 @@ async fn series_and_changes_stream_as_server_sent_events() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_api_is_not_served_on_a_public_address_by_default() {
+async fn a_public_address_serves_no_api_by_default_and_answers_no_unlisted_name() {
     let port = common::free_port();
     let mut config = TelemetryConfig::default();
     config.metrics.system_collectors = false;
+    config.allowed_hosts = vec!["host.docker.internal".into()];
     config.metrics.exporters = vec![MetricsExporter::Prometheus {
         port,
         path: "/metrics".into(),
@@ -272,6 +273,19 @@ async fn the_api_is_not_served_on_a_public_address_by_default() {
     assert_eq!(resp.status().as_u16(), 404);
     let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap();
     assert_eq!(metrics.status().as_u16(), 200, "metrics still served");
+    // By a name: what a page that rebinds its own name to this machine would send.
+    let by_name = |name: &str| {
+        reqwest::Client::new()
+            .get(format!("{base}/metrics"))
+            .header(reqwest::header::HOST, format!("{name}:{port}"))
+            .send()
+    };
+    let rebound = by_name("evil.example").await.unwrap();
+    assert_eq!(rebound.status().as_u16(), 421);
+    let body = rebound.text().await.unwrap();
+    assert!(body.contains("allowed_hosts"), "{body}");
+    let listed = by_name("host.docker.internal").await.unwrap();
+    assert_eq!(listed.status().as_u16(), 200, "a name in allowed_hosts");
     telemetry.shutdown().await;
 }
 

@@ -98,6 +98,12 @@ pub struct TelemetryConfig {
     /// `TELEMETRY_HTTP_TOKEN`. Default none. Never shown: [`TelemetryConfig::redacted`]
     /// hides it.
     pub http_token: Option<String>,
+    /// Host names the engine's HTTP servers answer besides IP addresses and `localhost`
+    /// (the request's `Host`; `"host.docker.internal"` for a Prometheus in a container).
+    /// A server bound beyond loopback without `http_token` answers no other name, so that a
+    /// web page that rebinds its own name to this machine cannot read it. Default none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
     /// The most [`TelemetryManager::shutdown`](crate::TelemetryManager::shutdown) may
     /// take: the last collection, flushing the exporters and stopping the servers, with
     /// whatever hangs left behind at the deadline. Default `5s`, at most `60s`.
@@ -180,6 +186,7 @@ impl Default for TelemetryConfig {
             http_api: HttpApi::default(),
             dashboard: true,
             http_token: None,
+            allowed_hosts: Vec::new(),
             shutdown_timeout: Duration::from_secs(5),
             server: None,
             panels: Vec::new(),

@@ -102,6 +102,10 @@ const EMAIL_ACTION: &str = BAD_CONDITION;
 
 /// (config JSON, expected first error line)
 const BAD: &[(&str, &str)] = &[
+    (r#"{"allowed_hosts":["host.docker.internal:9090"]}"#,
+        "allowed_hosts[0]: \"host.docker.internal:9090\" is not a host name (letters, digits, '-' and '.', no port, at most 253)"),
+    (r#"{"allowed_hosts":["studio..lan"]}"#,
+        "allowed_hosts[0]: \"studio..lan\" is not a host name"),
     (r#"{"metrics":{"exporters":[{"Prometheus":{"port":0}}]}}"#,
         "metrics.exporters[0].Prometheus.port: port 0 is not allowed"),
     (r#"{"metrics":{"exporters":[{"Prometheus":{"port":9100}},{"Prometheus":{"port":9100}}]}}"#,

@@ -315,6 +315,23 @@ impl TelemetryConfig {
                 );
             }
         }
+        if self.allowed_hosts.len() > MAX_ALLOWED_HOSTS {
+            issues.add(
+                "allowed_hosts",
+                format!("at most {MAX_ALLOWED_HOSTS} names"),
+            );
+        }
+        for (i, name) in self.allowed_hosts.iter().enumerate() {
+            if !is_host_name(name) {
+                issues.add(
+                    format!("allowed_hosts[{i}]"),
+                    format!(
+                        "{name:?} is not a host name (letters, digits, '-' and '.', no port, \
+                         at most 253)"
+                    ),
+                );
+            }
+        }
         for key in self.resource_attributes.keys() {
             if key.trim().is_empty() {
                 issues.add("resource_attributes", "keys must not be empty");
@@ -801,6 +818,23 @@ impl TelemetryConfig {
             );
         }
     }
+}
+
+/// The most [`TelemetryConfig::allowed_hosts`] may list.
+const MAX_ALLOWED_HOSTS: usize = 64;
+
+/// Whether `name` is a DNS host name: dot-separated labels of ASCII letters, digits and
+/// `-`, none empty, at most 253 characters.
+fn is_host_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// Why `url` is not an `http(s)://` URL with a host, if it is not. The message shows

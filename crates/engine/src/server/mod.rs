@@ -131,6 +131,8 @@ pub(crate) struct ServerConfig {
     pub(crate) version: String,
     /// The bearer token of the data routes, if any.
     pub(crate) token: Option<String>,
+    /// Host names answered besides IP addresses and `localhost` (see [`guard`]).
+    pub(crate) allowed_hosts: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -221,10 +223,7 @@ fn routes(config: ServerConfig, served: Served, closing: watch::Receiver<bool>) 
         event_streams: Arc::default(),
         closing,
     });
-    let loopback = config
-        .host
-        .parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.is_loopback());
+    let guard = guard::Guard::new(&config);
     let (metrics_path, status_name) = config.metrics.unzip();
     let state = AppState {
         served,
@@ -269,10 +268,7 @@ fn routes(config: ServerConfig, served: Served, closing: watch::Receiver<bool>) 
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             REQUEST_TIMEOUT,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            guard::Guard { loopback },
-            guard::check,
-        ));
+        .layer(axum::middleware::from_fn_with_state(guard, guard::check));
     router
 }
 

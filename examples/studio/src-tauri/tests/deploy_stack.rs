@@ -375,6 +375,9 @@ fn promtool_checks_the_prometheus_config_and_every_rule_file_it_loads() {
         .collect();
     let port = prometheus_exporter_of_the_container_config().1;
     assert_eq!(targets, [format!("host.docker.internal:{port}")]);
+    // A server beyond loopback answers a name only when it is listed (or behind a token).
+    let studio = TelemetryConfig::from_json(&read("studio/telemetry.json")).unwrap();
+    assert_eq!(studio.allowed_hosts, ["host.docker.internal"]);
     // The commented bearer-token example is there (the live test switches it on).
     assert!(read("prometheus/prometheus.yml").contains(AUTHORIZATION_EXAMPLE));
     // Alerts go to the compose service alertmanager.
