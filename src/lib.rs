@@ -33,6 +33,7 @@ pub use telemetry_engine as engine;
 pub use telemetry_engine::config::TelemetryConfig;
 pub use telemetry_engine::TelemetryManager;
 
+mod blocking;
 mod commands;
 mod error;
 mod events;
@@ -457,7 +458,7 @@ impl Builder {
                             error = %e,
                             "telemetry is off: its setup failed"
                         );
-                        tauri::async_runtime::block_on(TelemetryManager::disabled(e.to_string()))?
+                        blocking::block_on(TelemetryManager::disabled(e.to_string()))?
                     }
                     Err(e) => return Err(e.into()),
                 };
@@ -493,7 +494,7 @@ impl Builder {
                 }
                 RunEvent::Exit => {
                     let manager = app.telemetry().clone();
-                    tauri::async_runtime::block_on(async move { manager.shutdown().await });
+                    blocking::block_on(async move { manager.shutdown().await });
                 }
                 _ => {}
             })
@@ -536,7 +537,7 @@ impl Setup {
     fn start<R: Runtime>(self, app: &tauri::AppHandle<R>) -> Result<Arc<TelemetryManager>> {
         let mut config = Self::config(self.explicit, self.json)?;
         identity::fill_in(&mut config, app);
-        tauri::async_runtime::block_on(async move {
+        blocking::block_on(async move {
             let manager = TelemetryManager::new(config).await?;
             manager.set_before_send(self.before_send);
             if self.tracing_subscriber {
