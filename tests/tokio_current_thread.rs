@@ -4,28 +4,18 @@
 //! all the same. Its own test binary: Tauri's runtime is chosen once per process.
 #![allow(clippy::unwrap_used)]
 
-use tauri::test::{mock_builder, mock_context, noop_assets};
-use tauri_plugin_opentelemetry::{Builder, TelemetryConfig, TelemetryExt};
+mod support;
+
+use tauri_plugin_opentelemetry::{TelemetryConfig, TelemetryExt};
 
 #[tokio::test(flavor = "current_thread")]
 async fn an_app_inside_a_current_thread_runtime_starts_and_records() {
-    let dir = tempfile::tempdir().unwrap();
     let mut config = TelemetryConfig::default();
     config.metrics.system_collectors = false;
     config.metrics.exporters.clear();
-    config.storage.dir = Some(dir.path().display().to_string());
-    let app = mock_builder()
-        .plugin(Builder::new().config(config).strict(true).build())
-        .build(mock_context(noop_assets()))
-        .expect("the app starts");
-    let telemetry = app.telemetry().clone();
-    assert!(telemetry.config().enabled, "telemetry is on");
-    telemetry
-        .metrics()
-        .counter("clicks_total")
-        .unwrap()
-        .add(2, &[])
-        .unwrap();
-    let exposition = telemetry.render_prometheus().unwrap();
+    let (app, _window) = support::app_with(&["opentelemetry:default"], config);
+    let metrics = app.telemetry().metrics();
+    metrics.increment_counter("clicks_total", 2).await.unwrap();
+    let exposition = app.telemetry().render_prometheus().unwrap();
     assert!(exposition.contains("clicks_total 2"), "{exposition}");
 }

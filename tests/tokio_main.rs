@@ -5,10 +5,11 @@
 //! runtime Tauri uses is set once per process.
 #![allow(clippy::unwrap_used)]
 
-use tauri::test::{mock_builder, mock_context, noop_assets};
+mod support;
+
 use tauri::RunEvent;
 use tauri_plugin_opentelemetry::engine::config::{FileExporterConfig, MetricsExporter};
-use tauri_plugin_opentelemetry::{Builder, TelemetryConfig, TelemetryExt};
+use tauri_plugin_opentelemetry::{TelemetryConfig, TelemetryExt};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_inside_its_own_tokio_runtime_starts_records_and_shuts_down_at_exit() {
@@ -21,11 +22,7 @@ async fn an_app_inside_its_own_tokio_runtime_starts_records_and_shuts_down_at_ex
     config.metrics.exporters = vec![MetricsExporter::File(FileExporterConfig::new(
         metrics_file.display().to_string(),
     ))];
-    config.storage.dir = Some(dir.path().join("storage").display().to_string());
-    let app = mock_builder()
-        .plugin(Builder::new().config(config).strict(true).build())
-        .build(mock_context(noop_assets()))
-        .expect("the app starts");
+    let (app, window) = support::app_with(&["opentelemetry:default"], config);
     let telemetry = app.telemetry().clone();
     assert!(telemetry.config().enabled, "telemetry is on");
     telemetry.started().await;
@@ -38,9 +35,6 @@ async fn an_app_inside_its_own_tokio_runtime_starts_records_and_shuts_down_at_ex
 
     // The event loop to its end: its one window goes, the app exits, and the plugin's
     // shutdown (a last collection into the file) runs on this thread, inside the runtime.
-    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
     let exited = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let seen = exited.clone();
     app.run_return(move |_, event| match event {
