@@ -27,7 +27,7 @@ pub use paths::{resolve_path, PathStyle};
 pub use privacy::{Consent, PrivacyConfig, SpoolConfig, StorageConfig};
 pub use profiles::Profile;
 pub use rules::{AlertAction, AlertRule, AlertSeverity};
-pub(crate) use secrets::{shown_endpoint, split_userinfo};
+pub(crate) use secrets::{shown_endpoint, shown_unparsed, split_userinfo};
 #[cfg(not(feature = "otlp-grpc"))]
 pub(crate) use validate::NO_GRPC_FEATURE;
 pub(crate) use validate::{is_valid_check_name, mailbox_problem, NO_EMAIL_FEATURE};

@@ -70,6 +70,19 @@ pub(crate) fn shown_endpoint(endpoint: &str) -> String {
     bare.split(['?', '#']).next().unwrap_or_default().to_owned()
 }
 
+/// `url` as a message about it may show it when it may not be a valid URL: without
+/// anything between its scheme and its last `@` (a password pasted unencoded can hold
+/// `/`, which ends the authority for [`shown_endpoint`]), its query and its fragment.
+pub(crate) fn shown_unparsed(url: &str) -> String {
+    let bare = url.split(['?', '#']).next().unwrap_or_default();
+    let (scheme, rest) = match bare.find("://") {
+        Some(i) => bare.split_at(i + 3),
+        None => ("", bare),
+    };
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}{host}")
+}
+
 /// `endpoint` without its `user:password@` part, and that part (still percent-encoded).
 pub(crate) fn split_userinfo(endpoint: &str) -> (String, Option<&str>) {
     let (prefix, rest) = match endpoint.find("://") {

@@ -299,6 +299,12 @@ fn endpoint_problems_never_show_the_credentials_or_the_query() {
             "https://collector:99999/v1/traces?api-key=SECRET",
             r#""https://collector:99999/v1/traces" is not a valid URL: invalid port number"#,
         ),
+        // A base64 key pasted unencoded: its `/` ends the authority.
+        (
+            "https://api:SECRET/x+y=@collector/v1/traces",
+            r#""https://collector/v1/traces" is not a valid URL: invalid port number"#,
+        ),
+        ("http:///v1/traces", r#""http:///v1/traces" has no host"#),
     ] {
         let err = TelemetryConfig::from_json(&otlp(endpoint)).unwrap_err();
         let text = err.to_string();

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::{
-    shown_endpoint, AlertsConfig, BatchExportConfig, ConfigError, ConfigIssue, FileExporterConfig,
+    shown_unparsed, AlertsConfig, BatchExportConfig, ConfigError, ConfigIssue, FileExporterConfig,
     HealthCheckConfig, LogsExporter, MetricsConfig, MetricsExporter, OtlpExporterConfig, Panel,
     PanelKind, PrivacyConfig, TelemetryConfig, TlsConfig, TracingExporter,
 };
@@ -838,12 +838,20 @@ fn is_host_name(name: &str) -> bool {
 }
 
 /// Why `url` is not an `http(s)://` URL with a host, if it is not. The message shows
-/// the URL without its `user:password@` part, query and fragment ([`shown_endpoint`]):
-/// they may hold a key, and the message reaches the logs and the export status.
+/// the URL without anything up to its last `@`, its query and its fragment
+/// ([`shown_unparsed`]): a URL that does not parse may hold a key anywhere there, and the
+/// message reaches the logs and the export status.
 fn check_url(url: &str) -> Result<(), String> {
-    let shown = shown_endpoint(url);
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
+    let shown = shown_unparsed(url);
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
         return Err(format!("{shown:?} must start with http:// or https://"));
+    };
+    // (The URL standard reads `http:///v1/traces` as the host `v1`.)
+    if rest.starts_with('/') {
+        return Err(format!("{shown:?} has no host"));
     }
     match reqwest::Url::parse(url) {
         Ok(parsed) if parsed.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),

@@ -57,18 +57,20 @@ impl Guard {
         if self.loopback {
             is_loopback_host(host)
         } else {
-            self.token || host == "localhost" || host.parse::<IpAddr>().is_ok()
+            // No `Host` at all (an HTTP/1.0 probe) is no browser's request either.
+            self.token || host.is_empty() || host == "localhost" || host.parse::<IpAddr>().is_ok()
         }
     }
 }
 
-/// The host part of `authority` (`host[:port]`, `[v6][:port]`), lowercased.
+/// The host part of `authority` (`host[:port]`, `[v6][:port]`), lowercased, without the
+/// trailing dot of a fully qualified name (`host.docker.internal.`).
 fn host_of(authority: &str) -> String {
     let host = match authority.strip_prefix('[') {
         Some(rest) => rest.split(']').next().unwrap_or_default(),
         None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
     };
-    host.to_ascii_lowercase()
+    host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase()
 }
 
 fn is_loopback_host(host: &str) -> bool {
@@ -191,11 +193,13 @@ mod tests {
             "10.0.0.5",
             "[fe80::1]:9090",
             "localhost",
+            // No Host: an HTTP/1.0 probe, never a browser.
+            "",
         ] {
             assert_eq!(status(&open, host), None, "{host}");
         }
         // A name is what a rebinding page sends.
-        for host in ["studio.lan:9090", "evil.example", ""] {
+        for host in ["studio.lan:9090", "evil.example", "evil.example."] {
             assert_eq!(
                 status(&open, host),
                 Some(StatusCode::MISDIRECTED_REQUEST),
@@ -204,6 +208,7 @@ mod tests {
         }
         let docker = guard("0.0.0.0", false, &["host.docker.internal"]);
         assert_eq!(status(&docker, "host.docker.internal:9090"), None);
+        assert_eq!(status(&docker, "HOST.docker.internal.:9090"), None);
         assert_eq!(
             status(&docker, "evil.example:9090"),
             Some(StatusCode::MISDIRECTED_REQUEST)
