@@ -104,13 +104,26 @@ pub fn search_path(path: Option<&OsStr>, extra: &[PathBuf]) -> Option<OsString> 
 
 /// The executable `name` in the directories of `path`, then of `extra` (with the
 /// `PATHEXT` extensions on Windows: `ffmpeg` finds `ffmpeg.exe`); a `name` with a
-/// directory in it is taken as it is, if it is a file.
+/// directory in it is taken as it is, if it is a file (on Windows also with `.exe`
+/// added when it has no extension: `C:\ffmpeg\bin\ffmpeg`).
 pub fn find_executable(name: &Path, path: Option<&OsStr>, extra: &[PathBuf]) -> Option<PathBuf> {
     if name.components().count() > 1 {
-        return name.is_file().then(|| name.to_path_buf());
+        return executable_files(name, Os::current())
+            .into_iter()
+            .find(|file| file.is_file());
     }
     let cwd = std::env::current_dir().unwrap_or_default();
     which::which_in(name, search_path(path, extra), cwd).ok()
+}
+
+/// The files a path to an executable may name on `os`: itself, and on Windows, when it
+/// has no extension, the same with `.exe`.
+fn executable_files(name: &Path, os: Os) -> Vec<PathBuf> {
+    let mut files = vec![name.to_path_buf()];
+    if os == Os::Windows && name.extension().is_none() {
+        files.push(name.with_extension("exe"));
+    }
+    files
 }
 
 /// Where Tauri puts the sidecar `name` (`bundle.externalBin`) of the app whose executable
@@ -180,12 +193,20 @@ pub fn mount_point(path: &str, os: Os, device: impl Fn(&Path) -> Option<u64>) ->
     Some(mount.to_path_buf())
 }
 
+/// `path` without a Windows verbatim prefix: `\\?\UNC\server\share\…` as
+/// `\\server\share\…`, `\\?\C:\…` as `C:\…`, the forms the OS lists mount points in.
+/// Canonicalising gives the verbatim form for a share (`dunce` shortens only a drive's
+/// short paths), and a mount point would never be its prefix. Any other path as it is.
+pub(crate) fn without_verbatim_prefix(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix(r"\\?\UNC\") {
+        Some(rest) => format!(r"\\{rest}").into(),
+        None => path.strip_prefix(r"\\?\").unwrap_or(path).into(),
+    }
+}
+
 /// `C:\` of `C:\…`, `\\server\share\` of a UNC path (also behind `\\?\`).
 fn windows_volume_root(path: &str) -> Option<String> {
-    let path = path.strip_prefix(r"\\?\UNC\").map_or_else(
-        || path.strip_prefix(r"\\?\").unwrap_or(path).to_owned(),
-        |rest| format!(r"\\{rest}"),
-    );
+    let path = without_verbatim_prefix(path);
     let bytes = path.as_bytes();
     if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
         return Some(format!(r"{}\", &path[..2]));
@@ -420,6 +441,42 @@ mod tests {
             find_executable(Path::new("no-such-tool"), Some(&path), &extras),
             None
         );
+    }
+
+    #[test]
+    fn verbatim_windows_paths_take_the_form_mount_points_are_listed_in() {
+        for (given, plain) in [
+            (r"\\?\UNC\nas\renders\proj", r"\\nas\renders\proj"),
+            (
+                r"\\?\C:\Renders\a very long path",
+                r"C:\Renders\a very long path",
+            ),
+            (r"C:\Renders", r"C:\Renders"),
+            (r"\\nas\renders", r"\\nas\renders"),
+            ("/home/user/renders", "/home/user/renders"),
+        ] {
+            assert_eq!(without_verbatim_prefix(given), plain);
+        }
+        // The share's mount point, as the disk list gives it, is now a prefix.
+        let path = without_verbatim_prefix(r"\\?\UNC\nas\renders\proj");
+        let root = windows_volume_root(&path).unwrap();
+        assert_eq!(root, r"\\nas\renders\");
+        assert!(path.starts_with(root.trim_end_matches('\\')));
+    }
+
+    #[test]
+    fn a_path_to_an_executable_may_leave_out_exe_on_windows() {
+        let windows = executable_files(Path::new(r"C:\ffmpeg\bin\ffmpeg"), Os::Windows);
+        assert_eq!(
+            windows,
+            [r"C:\ffmpeg\bin\ffmpeg", r"C:\ffmpeg\bin\ffmpeg.exe"].map(PathBuf::from)
+        );
+        let named = executable_files(Path::new(r"C:\ffmpeg\bin\ffmpeg.exe"), Os::Windows);
+        assert_eq!(named, [PathBuf::from(r"C:\ffmpeg\bin\ffmpeg.exe")]);
+        for os in [Os::MacOs, Os::Linux] {
+            let unix = executable_files(Path::new("/opt/ffmpeg/bin/ffmpeg"), os);
+            assert_eq!(unix, [PathBuf::from("/opt/ffmpeg/bin/ffmpeg")]);
+        }
     }
 
     #[test]

@@ -69,7 +69,8 @@ pub enum ExitOutcome {
     Success,
     /// Another exit code.
     Failure(i32),
-    /// Killed by this signal (Unix), or ended with no code.
+    /// Killed by this signal (Unix), ended by this exception (Windows: the exit code is
+    /// an NTSTATUS error, `0xC0000005` for an access violation), or ended with no code.
     Signal(Option<i32>),
 }
 
@@ -90,7 +91,18 @@ impl ExitOutcome {
         let signal = std::os::unix::process::ExitStatusExt::signal(status);
         #[cfg(not(unix))]
         let signal = None;
-        Self::from_code_and_signal(status.code(), signal)
+        Self::from_exit(status.code(), signal, Os::current())
+    }
+
+    /// [`Self::from_code_and_signal`] as `os` reports an exit: on Windows a process ended
+    /// by an exception (a crash) has its NTSTATUS error as its exit code, `0xC…`.
+    fn from_exit(code: Option<i32>, signal: Option<i32>, os: Os) -> Self {
+        match code {
+            Some(code) if os == Os::Windows && (code as u32) >> 28 == 0xC => {
+                Self::Signal(Some(code))
+            }
+            _ => Self::from_code_and_signal(code, signal),
+        }
     }
 
     /// The outcome from an exit code and a signal, as a Tauri sidecar's `Terminated`
@@ -430,6 +442,33 @@ mod tests {
             pid,
             parent: Some(parent),
             executable: executable.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_crash_on_windows_is_an_exception_not_a_failure() {
+        let access_violation = 0xC000_0005_u32 as i32;
+        assert_eq!(
+            ExitOutcome::from_exit(Some(access_violation), None, Os::Windows),
+            ExitOutcome::Signal(Some(access_violation))
+        );
+        // An ordinary exit code stays one, on Windows too (`-1` is `0xFFFFFFFF`).
+        for code in [1, -1, 0x4000_0015] {
+            assert_eq!(
+                ExitOutcome::from_exit(Some(code), None, Os::Windows),
+                ExitOutcome::Failure(code)
+            );
+        }
+        assert_eq!(
+            ExitOutcome::from_exit(Some(0), None, Os::Windows),
+            ExitOutcome::Success
+        );
+        // Elsewhere a negative code is only a code: a crash comes as a signal.
+        for os in [Os::Linux, Os::MacOs] {
+            assert_eq!(
+                ExitOutcome::from_exit(Some(access_violation), None, os),
+                ExitOutcome::Failure(access_violation)
+            );
         }
     }
 

@@ -95,8 +95,15 @@ impl HealthCheck for DiskSpaceHealthCheck {
         // Canonicalising and listing disks touch the file system: off the async workers.
         let (probe, given) = (self.probe.clone(), self.path.clone());
         let answer = tokio::task::spawn_blocking(move || {
-            // dunce: on Windows a plain `C:\…` (not `\\?\C:\…`), which mount points match.
+            // dunce: on Windows a plain `C:\…` (not `\\?\C:\…`), which mount points
+            // match; a share or a long path stays verbatim, so its prefix goes too.
             let path = dunce::canonicalize(&given).unwrap_or(given);
+            let path = match path.to_str() {
+                Some(text) => {
+                    PathBuf::from(crate::platform::without_verbatim_prefix(text).as_ref())
+                }
+                None => path,
+            };
             (path, probe.lock().poll(DISK_WAIT))
         })
         .await;

@@ -262,6 +262,8 @@ pub(crate) fn windows_exception_name(code: u32) -> &'static str {
         0xC000_0409 => "STATUS_STACK_BUFFER_OVERRUN",
         0xC000_0374 => "STATUS_HEAP_CORRUPTION",
         0x8000_0003 => "EXCEPTION_BREAKPOINT",
+        // What `abort()` raises (a panic with `panic = "abort"`, C's `abort`).
+        0x4000_0015 => "STATUS_FATAL_APP_EXIT",
         _ => "an exception",
     }
 }
@@ -272,6 +274,8 @@ pub(crate) fn mach_exception_name(kind: u32) -> &'static str {
         1 => "EXC_BAD_ACCESS",
         2 => "EXC_BAD_INSTRUCTION",
         3 => "EXC_ARITHMETIC",
+        // What `abort()` raises (a panic with `panic = "abort"`, C's `abort`).
+        5 => "EXC_SOFTWARE",
         6 => "EXC_BREAKPOINT",
         10 => "EXC_CRASH",
         11 => "EXC_RESOURCE",
@@ -412,6 +416,9 @@ mod tests {
         assert_eq!(windows_exception_name(1), "an exception");
         assert_eq!(mach_exception_name(1), "EXC_BAD_ACCESS");
         assert_eq!(mach_exception_name(10), "EXC_CRASH");
+        // An abort, as crash-handler reports it on each.
+        assert_eq!(windows_exception_name(0x4000_0015), "STATUS_FATAL_APP_EXIT");
+        assert_eq!(mach_exception_name(5), "EXC_SOFTWARE");
         assert_eq!(mach_exception_name(0), "an exception");
         assert_eq!(describe(None), "unknown cause");
         assert!(describe(Some(11)).contains("11"));
