@@ -133,6 +133,20 @@ pub(crate) fn client_config(tls: Option<&TlsConfig>) -> Result<rustls::ClientCon
     }
 }
 
+/// Which redirects an [`http_client`] follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Redirects {
+    /// Every kind, at most 10 in a row: for GET requests (the Http check).
+    Follow,
+    /// Only 307 and 308, which send the same request again. A 301, 302 or 303 would turn
+    /// a POST into a GET without its body (a captive portal on public Wi-Fi answers so),
+    /// and report it sent: it is the answer instead, and the sender retries it.
+    SameRequest,
+}
+
+/// At most this many redirects in a row are followed.
+const MAX_REDIRECTS: usize = 10;
+
 /// An async HTTP client on [`client_config`], with a timeout per request if given.
 ///
 /// # Errors
@@ -140,8 +154,20 @@ pub(crate) fn client_config(tls: Option<&TlsConfig>) -> Result<rustls::ClientCon
 pub(crate) fn http_client(
     timeout: Option<Duration>,
     tls: Option<&TlsConfig>,
+    redirects: Redirects,
 ) -> Result<reqwest::Client, TlsError> {
-    let builder = reqwest::Client::builder();
+    let policy = match redirects {
+        Redirects::Follow => reqwest::redirect::Policy::limited(MAX_REDIRECTS),
+        Redirects::SameRequest => reqwest::redirect::Policy::custom(|attempt| {
+            let same_request = matches!(attempt.status().as_u16(), 307 | 308);
+            if same_request && attempt.previous().len() <= MAX_REDIRECTS {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        }),
+    };
+    let builder = reqwest::Client::builder().redirect(policy);
     let builder = match timeout {
         Some(t) => builder.timeout(t),
         None => builder,

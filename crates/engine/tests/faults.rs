@@ -37,7 +37,11 @@ use tracing_subscriber::layer::SubscriberExt as _;
 enum Mode {
     Accept,
     Status(StatusCode),
-    Throttle { retry_after_s: u64 },
+    Throttle {
+        retry_after_s: u64,
+    },
+    /// A captive portal: 302 to its login page (`/portal`, which answers GET with 200).
+    Portal,
     Hang,
 }
 
@@ -54,6 +58,8 @@ struct Receiver {
     endpoint: String,
     mode: Arc<Mutex<Mode>>,
     seen: mpsc::UnboundedReceiver<Seen>,
+    /// Requests the portal's login page got.
+    portal_visits: Arc<std::sync::atomic::AtomicUsize>,
     _stop: oneshot::Sender<()>,
 }
 
@@ -62,41 +68,54 @@ impl Receiver {
         let shared = Arc::new(Mutex::new(mode));
         let (tx, seen) = mpsc::unbounded_channel();
         let state = shared.clone();
-        let app = axum::Router::new().route(
-            "/v1/traces",
-            axum::routing::post(move |body: Bytes| {
-                let (mode, tx) = (*state.lock(), tx.clone());
-                async move {
-                    let spans = ExportTraceServiceRequest::decode(&body[..])
-                        .unwrap()
-                        .resource_spans
-                        .iter()
-                        .flat_map(|r| &r.scope_spans)
-                        .map(|s| s.spans.len())
-                        .sum();
-                    let response: Response = match mode {
-                        Mode::Accept => (
-                            [("content-type", "application/x-protobuf")],
-                            ExportTraceServiceResponse::default().encode_to_vec(),
-                        )
-                            .into_response(),
-                        Mode::Status(code) => (code, "receiver failing").into_response(),
-                        Mode::Throttle { retry_after_s } => (
-                            StatusCode::TOO_MANY_REQUESTS,
-                            [("retry-after", retry_after_s.to_string())],
-                        )
-                            .into_response(),
-                        Mode::Hang => std::future::pending().await,
-                    };
-                    let _ = tx.send(Seen {
-                        at: Instant::now(),
-                        answered: response.status().as_u16(),
-                        spans,
-                    });
-                    response
-                }
-            }),
-        );
+        let portal_visits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let visits = portal_visits.clone();
+        let app = axum::Router::new()
+            .route(
+                "/v1/traces",
+                axum::routing::post(move |body: Bytes| {
+                    let (mode, tx) = (*state.lock(), tx.clone());
+                    async move {
+                        let spans = ExportTraceServiceRequest::decode(&body[..])
+                            .unwrap()
+                            .resource_spans
+                            .iter()
+                            .flat_map(|r| &r.scope_spans)
+                            .map(|s| s.spans.len())
+                            .sum();
+                        let response: Response = match mode {
+                            Mode::Accept => (
+                                [("content-type", "application/x-protobuf")],
+                                ExportTraceServiceResponse::default().encode_to_vec(),
+                            )
+                                .into_response(),
+                            Mode::Status(code) => (code, "receiver failing").into_response(),
+                            Mode::Throttle { retry_after_s } => (
+                                StatusCode::TOO_MANY_REQUESTS,
+                                [("retry-after", retry_after_s.to_string())],
+                            )
+                                .into_response(),
+                            Mode::Portal => {
+                                (StatusCode::FOUND, [("location", "/portal")]).into_response()
+                            }
+                            Mode::Hang => std::future::pending().await,
+                        };
+                        let _ = tx.send(Seen {
+                            at: Instant::now(),
+                            answered: response.status().as_u16(),
+                            spans,
+                        });
+                        response
+                    }
+                }),
+            )
+            .route(
+                "/portal",
+                axum::routing::any(move || {
+                    visits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    async { "log in to the Wi-Fi" }
+                }),
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}/v1/traces", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -111,6 +130,7 @@ impl Receiver {
             endpoint,
             mode: shared,
             seen,
+            portal_visits,
             _stop: stop,
         }
     }
@@ -259,6 +279,41 @@ async fn a_throttling_receiver_is_retried_after_its_retry_after() {
 
     receiver.set(Mode::Accept);
     spans(&telemetry, 1).await;
+    assert_eq!(
+        telemetry.get_export_status().await[&name],
+        ExportStatus::Healthy
+    );
+    telemetry.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_captive_portals_redirect_is_not_taken_for_a_delivery_and_the_batch_is_retried() {
+    let mut receiver = Receiver::start(Mode::Portal).await;
+    let name = format!("traces:otlp:{}", receiver.endpoint);
+    let telemetry = common::start(traced_config(&receiver.endpoint)).await;
+
+    // The first answer is the portal's 302; the network is there once it has been seen.
+    let first = tokio::spawn({
+        let telemetry = telemetry.clone();
+        async move { spans(&telemetry, 4).await }
+    });
+    let redirected = receiver.seen.recv().await.unwrap();
+    assert_eq!(redirected.answered, 302);
+    receiver.set(Mode::Accept);
+    first.await.unwrap();
+    assert_eq!(
+        receiver
+            .portal_visits
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "the POST was not turned into a GET of the portal's page (and reported sent)"
+    );
+    let retried = tokio::time::timeout(Duration::from_secs(10), receiver.seen.recv())
+        .await
+        .expect("the batch is sent again")
+        .unwrap();
+    assert_eq!((retried.answered, retried.spans), (200, 4));
+    assert_eq!(dropped_spans(&telemetry), 0, "delayed, not lost");
     assert_eq!(
         telemetry.get_export_status().await[&name],
         ExportStatus::Healthy

@@ -28,6 +28,7 @@ use crate::config::{AlertsConfig, Consent, TlsConfig};
 #[cfg(feature = "email")]
 use crate::config::{EmailConfig, SmtpSecurity};
 use crate::privacy::ConsentGate;
+use crate::tls::Redirects;
 
 /// One alert instance's change, as the actions receive it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,7 +68,7 @@ pub enum DeliveryError {
         /// What happened (without the URL).
         message: String,
         /// Sending it again later can succeed: the destination could not be reached or
-        /// answered 408, 429 or 5xx.
+        /// answered 408, 429, 5xx or a redirect it did not follow.
         retryable: bool,
     },
     /// The email could not be built or sent.
@@ -149,7 +150,8 @@ impl Notifier {
             // trusted roots cannot be read at all; reqwest's plain client then says so
             // at the first https delivery.
             let client = self.client.get_or_init(|| {
-                crate::tls::http_client(Some(self.timeout), None).unwrap_or_default()
+                crate::tls::http_client(Some(self.timeout), None, Redirects::SameRequest)
+                    .unwrap_or_default()
             });
             return Ok(client.clone());
         };
@@ -157,7 +159,8 @@ impl Notifier {
         if let Some(client) = clients.get(tls) {
             return Ok(client.clone());
         }
-        let client = crate::tls::http_client(Some(self.timeout), Some(tls))?;
+        let client =
+            crate::tls::http_client(Some(self.timeout), Some(tls), Redirects::SameRequest)?;
         clients.insert(tls.clone(), client.clone());
         Ok(client)
     }
@@ -356,7 +359,11 @@ impl Notifier {
             Err(DeliveryError::Http {
                 kind,
                 message: format!("answered {status}"),
-                retryable: status.is_server_error() || matches!(status.as_u16(), 408 | 429),
+                // A redirect the client did not follow (see `Redirects::SameRequest`): a
+                // captive portal, the network is not there yet.
+                retryable: status.is_server_error()
+                    || status.is_redirection()
+                    || matches!(status.as_u16(), 408 | 429),
             })
         }
     }

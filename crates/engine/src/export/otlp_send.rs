@@ -4,7 +4,8 @@
 //! destination), on our TLS configuration ([`crate::tls`]).
 //!
 //! A failure says whether sending it again later can succeed, as the OTLP specification
-//! defines it: a transport error (refused, timed out, TLS), HTTP 429, 502, 503 and 504,
+//! defines it: a transport error (refused, timed out, TLS), HTTP 429, 502, 503 and 504
+//! (and a redirect that would have dropped the body, see [`crate::tls::Redirects`]),
 //! and the gRPC codes `UNAVAILABLE`, `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`,
 //! `ABORTED`, `CANCELLED`, `OUT_OF_RANGE` and `DATA_LOSS` are retryable; anything else
 //! (400, 401, 403, 413, `INVALID_ARGUMENT`, …) is the server refusing that request.
@@ -116,9 +117,11 @@ impl std::fmt::Display for SendError {
     }
 }
 
-/// Whether an HTTP status is worth sending again later (OTLP/HTTP: 429, 502, 503, 504).
+/// Whether an HTTP status is worth sending again later (OTLP/HTTP: 429, 502, 503, 504;
+/// and a redirect the client did not follow, a captive portal's: the network is not
+/// there yet).
 pub(crate) fn http_retryable(status: u16) -> bool {
-    matches!(status, 429 | 502 | 503 | 504)
+    matches!(status, 300..=399 | 429 | 502 | 503 | 504)
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is taken as no advice).
@@ -152,8 +155,12 @@ impl OtlpSender {
         let gzip = config.compression == Some(Compression::Gzip);
         match config.protocol {
             OtlpProtocol::HttpProtobuf => Ok(Self::Http {
-                client: crate::tls::http_client(Some(timeout), config.tls.as_ref())
-                    .map_err(|e| e.to_string())?,
+                client: crate::tls::http_client(
+                    Some(timeout),
+                    config.tls.as_ref(),
+                    crate::tls::Redirects::SameRequest,
+                )
+                .map_err(|e| e.to_string())?,
                 tls: config.tls.clone(),
                 endpoint: config.endpoint.clone(),
                 headers: super::otlp::http_headers(config)?,
@@ -263,7 +270,7 @@ mod tests {
 
     #[test]
     fn what_is_worth_sending_again_follows_the_otlp_specification() {
-        for status in [429, 502, 503, 504] {
+        for status in [302, 429, 502, 503, 504] {
             assert!(http_retryable(status), "{status}");
         }
         for status in [400, 401, 403, 404, 413, 500] {

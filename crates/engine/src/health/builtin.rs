@@ -396,7 +396,8 @@ impl HttpHealthCheck {
             url,
             expected: 200,
             warn_latency: Duration::from_secs(1),
-            client: crate::tls::http_client(None, None).map_err(|e| e.to_string()),
+            client: crate::tls::http_client(None, None, crate::tls::Redirects::Follow)
+                .map_err(|e| e.to_string()),
         }
     }
 
@@ -410,7 +411,8 @@ impl HttpHealthCheck {
     ///     .tls(TlsConfig { ca_cert: Some("/etc/studio/ca.pem".into()), ..TlsConfig::default() });
     /// ```
     pub fn tls(mut self, tls: TlsConfig) -> Self {
-        self.client = crate::tls::http_client(None, Some(&tls)).map_err(|e| e.to_string());
+        self.client = crate::tls::http_client(None, Some(&tls), crate::tls::Redirects::Follow)
+            .map_err(|e| e.to_string());
         self
     }
 
