@@ -29,7 +29,7 @@ use crate::export::{
 use crate::health::{self, HealthCheckManager, HealthError};
 use crate::logs::panics::{self, PanicCapture};
 use crate::logs::{CrashReport, LogStore, LogsPipeline};
-use crate::metrics::{BoundCounter, Gauge, Metrics, MetricsError};
+use crate::metrics::{BoundCounter, Gauge, Metrics, MetricsError, Snapshot};
 use crate::privacy::{BeforeSend, Privacy, PrivacyError};
 #[cfg(feature = "server")]
 use crate::server::{RunningServer, Served, ServerConfig, SHUTDOWN_GRACE};
@@ -198,6 +198,16 @@ impl StoreMetrics {
     }
 }
 
+/// Records an exporter's result: written now, handed to a sender (which reports its own)
+/// or failed.
+fn report(status: &ExportStatusBoard, name: &str, exported: Result<bool, ExportError>) {
+    match exported {
+        Ok(true) => status.success(name),
+        Ok(false) => {}
+        Err(e) => status.failure(name, e.to_string()),
+    }
+}
+
 impl Cycle {
     fn new(
         config: &TelemetryConfig,
@@ -218,6 +228,29 @@ impl Cycle {
     }
 
     fn run(&mut self) {
+        let snapshot = self.collect();
+        for exporter in &mut self.exporters {
+            let exported = exporter.export(&snapshot);
+            report(&self.status, exporter.name(), exported);
+        }
+    }
+
+    /// The last cycle, at shutdown: OTLP pushes go whatever their interval; returns their
+    /// sender tasks, to be waited for. Runs on a blocking thread.
+    fn finish(&mut self) -> Vec<JoinHandle<()>> {
+        let snapshot = self.collect();
+        let mut sending = Vec::new();
+        for exporter in &mut self.exporters {
+            let (exported, task) = exporter.finish(&snapshot);
+            report(&self.status, exporter.name(), exported);
+            sending.extend(task);
+        }
+        self.flush();
+        sending
+    }
+
+    /// Reads the collectors and the instruments into the store; the snapshot to export.
+    fn collect(&mut self) -> Snapshot {
         if let Some(collector) = self.collector.as_mut() {
             if let Err(e) = collector.collect() {
                 ::tracing::warn!(error = %e, "system collector");
@@ -227,13 +260,7 @@ impl Cycle {
         let snapshot = self.pipeline.snapshot();
         self.store.ingest(&snapshot);
         self.store_metrics.publish(&self.store);
-        for exporter in &mut self.exporters {
-            match exporter.export(&snapshot) {
-                Ok(true) => self.status.success(exporter.name()),
-                Ok(false) => {}
-                Err(e) => self.status.failure(exporter.name(), e.to_string()),
-            }
-        }
+        snapshot
     }
 
     fn flush(&mut self) {
@@ -1149,18 +1176,20 @@ impl TelemetryManager {
 }
 
 impl TelemetryManager {
-    /// The final collection and flush of the metric exporters, waited for at most `wait`.
+    /// The final collection, its OTLP pushes sent (or spooled) and the metric exporters
+    /// flushed, waited for at most `wait`.
     async fn last_collection(&self, wait: Duration) {
         if !(self.sources.config.enabled && self.sources.config.metrics.enabled) {
             return;
         }
         let cycle = self.cycle.clone();
-        let done = tokio::task::spawn_blocking(move || {
-            let mut cycle = cycle.lock();
-            cycle.run();
-            cycle.flush();
-        });
-        if tokio::time::timeout(wait, done).await.is_err() {
+        let last = async move {
+            let sending = tokio::task::spawn_blocking(move || cycle.lock().finish())
+                .await
+                .unwrap_or_default();
+            futures_util::future::join_all(sending).await;
+        };
+        if tokio::time::timeout(wait, last).await.is_err() {
             ::tracing::warn!("the last collection was still running at the shutdown deadline");
         }
     }

@@ -162,3 +162,22 @@ async fn delta_temporality_sends_what_changed_since_the_last_push() {
     assert_eq!(delta, 2.0);
     telemetry.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_collection_is_pushed_at_shutdown_whatever_the_interval() {
+    let mut receiver = http_receiver(0).await;
+    let endpoint = format!("http://{}/v1/metrics", receiver.addr);
+    let mut config = config(endpoint, OtlpProtocol::HttpProtobuf, Temporality::Cumulative);
+    config.metrics.system_collectors = false;
+    // A session far shorter than its intervals: only the start's push is due.
+    config.metrics.collection_interval = Duration::from_secs(3600);
+    config.metrics.export_interval = Duration::from_secs(3600);
+    let telemetry = common::start(config).await;
+    let first = receiver.metrics.recv().await.unwrap();
+    assert!(find(&first, "exports").is_none(), "nothing recorded yet");
+    telemetry.metrics().add("exports_total", 5, &[]).unwrap();
+    telemetry.shutdown().await;
+    // Sent before the shutdown returned: it is in the receiver's queue already.
+    let last = receiver.metrics.try_recv().expect("a push at shutdown");
+    assert_eq!(number(find(&last, "exports").unwrap()), 5.0);
+}

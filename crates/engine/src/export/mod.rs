@@ -153,6 +153,22 @@ impl SnapshotExporter {
         }
     }
 
+    /// The last export, at shutdown: as [`Self::export`], but an OTLP push goes whatever
+    /// its interval, and its sender task is returned to be waited for. Runs on a blocking
+    /// thread.
+    pub(crate) fn finish(
+        &mut self,
+        snapshot: &Snapshot,
+    ) -> (
+        Result<bool, ExportError>,
+        Option<tokio::task::JoinHandle<()>>,
+    ) {
+        match &mut self.sink {
+            Sink::Otlp(push) => (Ok(false), push.finish(snapshot)),
+            _ => (self.export(snapshot), None),
+        }
+    }
+
     /// Flushes buffered output.
     pub(crate) fn flush(&mut self) -> Result<(), ExportError> {
         match &mut self.sink {

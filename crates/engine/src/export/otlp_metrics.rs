@@ -6,7 +6,9 @@
 //! The push runs on a task of its own: the collection hands it the request and goes on;
 //! a push still under way when the next is due makes that one skipped (counted as a
 //! failure with the reason), never queued without bound. A push the destination cannot
-//! take now waits in the spool like spans and logs ([`super::outbox`]).
+//! take now waits in the spool like spans and logs ([`super::outbox`]). At shutdown the
+//! last collection is pushed whatever the interval ([`OtlpMetrics::finish`]): a session
+//! shorter than `export_interval` would otherwise send only its first snapshot.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -42,8 +44,10 @@ pub(crate) struct OtlpMetrics {
     previous: HashMap<(String, BTreeMap<String, String>), SeriesValue>,
     consent: ConsentGate,
     status: ExportStatusBoard,
-    /// The requests the sender task sends (one at a time).
-    queue: mpsc::Sender<ExportMetricsServiceRequest>,
+    /// The requests the sender task sends (one at a time); `None` once finished.
+    queue: Option<mpsc::Sender<ExportMetricsServiceRequest>>,
+    /// The sender task, which ends when `queue` is dropped and what it holds is sent.
+    sending: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl OtlpMetrics {
@@ -79,7 +83,7 @@ impl OtlpMetrics {
             Signal::Metrics,
         );
         let (queue, mut jobs) = mpsc::channel::<ExportMetricsServiceRequest>(1);
-        runtime.spawn(async move {
+        let sending = runtime.spawn(async move {
             while let Some(request) = jobs.recv().await {
                 // The outbox reports every outcome in the status.
                 outbox.deliver(OtlpRequest::Metrics(request)).await;
@@ -99,7 +103,8 @@ impl OtlpMetrics {
             previous: HashMap::new(),
             consent,
             status: status.clone(),
-            queue,
+            queue: Some(queue),
+            sending: Some(sending),
         })
     }
 
@@ -108,9 +113,29 @@ impl OtlpMetrics {
         let due = self
             .last_push
             .is_none_or(|(at, _)| at.elapsed() >= self.interval);
-        if !due {
-            return;
+        if due {
+            self.push(snapshot, false);
         }
+    }
+
+    /// At shutdown: pushes `snapshot`, the last collection, whatever the interval (after
+    /// the push under way, if one is), and lets the sender task end once it is sent or
+    /// spooled. Returns that task, for the caller to wait for; `None` when finished before.
+    /// Runs on a blocking thread: it may wait for room behind the push under way.
+    pub(crate) fn finish(&mut self, snapshot: &Snapshot) -> Option<tokio::task::JoinHandle<()>> {
+        if self.queue.is_some() {
+            self.push(snapshot, true);
+        }
+        self.queue = None;
+        self.sending.take()
+    }
+
+    /// Hands `snapshot` to the sender task; `wait`: for room behind the push under way
+    /// (at shutdown), rather than skip it.
+    fn push(&mut self, snapshot: &Snapshot, wait: bool) {
+        let Some(queue) = self.queue.clone() else {
+            return;
+        };
         if !self.consent.allows_sending() {
             self.status.degraded(
                 &self.name,
@@ -125,7 +150,12 @@ impl OtlpMetrics {
         let since = self.last_push.map_or(self.started_ns, |(_, ns)| ns);
         let request = self.request(snapshot, since, now);
         self.last_push = Some((Instant::now(), now));
-        if self.queue.try_send(request).is_err() {
+        let handed = if wait {
+            queue.blocking_send(request).is_ok()
+        } else {
+            queue.try_send(request).is_ok()
+        };
+        if !handed {
             self.status.failure(
                 &self.name,
                 "the previous push is still under way: this one was skipped",
