@@ -167,7 +167,11 @@ async fn delta_temporality_sends_what_changed_since_the_last_push() {
 async fn the_last_collection_is_pushed_at_shutdown_whatever_the_interval() {
     let mut receiver = http_receiver(0).await;
     let endpoint = format!("http://{}/v1/metrics", receiver.addr);
-    let mut config = config(endpoint, OtlpProtocol::HttpProtobuf, Temporality::Cumulative);
+    let mut config = config(
+        endpoint,
+        OtlpProtocol::HttpProtobuf,
+        Temporality::Cumulative,
+    );
     config.metrics.system_collectors = false;
     // A session far shorter than its intervals: only the start's push is due.
     config.metrics.collection_interval = Duration::from_secs(3600);
