@@ -54,7 +54,10 @@ impl PathStyle {
 }
 
 /// `path` under `base` when it is relative in `style` (a leading `./` dropped), else
-/// `path` as it is.
+/// `path` as it is. On Windows a path that names its drive or its root but not both
+/// (`C:logs`, `\logs`) is relative to the current drive and its directory, which for an
+/// installed app is `C:\Windows\System32`: it goes under `base` like `logs` (joined as it
+/// is, it would land there or at the drive's root).
 ///
 /// # Examples
 /// ```
@@ -69,10 +72,18 @@ pub fn resolve_path(path: &str, base: &Path, style: PathStyle) -> String {
     if style.is_absolute(path) {
         return path.to_owned();
     }
-    let relative = path
+    let mut relative = path;
+    if style == PathStyle::Windows {
+        let bytes = relative.as_bytes();
+        if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+            relative = &relative[2..];
+        }
+        relative = relative.trim_start_matches(['\\', '/']);
+    }
+    let relative = relative
         .strip_prefix("./")
-        .or_else(|| path.strip_prefix(".\\"))
-        .unwrap_or(path);
+        .or_else(|| relative.strip_prefix(".\\"))
+        .unwrap_or(relative);
     base.join(relative).display().to_string()
 }
 
@@ -125,6 +136,26 @@ mod tests {
             assert_eq!(PathStyle::Windows.is_absolute(path), windows, "{path}");
             assert_eq!(PathStyle::Unix.is_absolute(path), unix, "{path}");
         }
+    }
+
+    #[test]
+    fn windows_paths_of_the_current_drive_go_under_the_base_too() {
+        let base = Path::new("base");
+        let under = |path: &str| resolve_path(path, base, PathStyle::Windows);
+        let expected = base.join(r"logs\app.json").display().to_string();
+        for path in [
+            r"\logs\app.json",
+            r"C:logs\app.json",
+            "/logs\\app.json",
+            r".\logs\app.json",
+        ] {
+            assert_eq!(under(path), expected, "{path}");
+        }
+        assert_eq!(under(r"C:\logs\app.json"), r"C:\logs\app.json");
+        assert_eq!(under(r"\\nas\logs\app.json"), r"\\nas\logs\app.json");
+        // Unix keeps its own rules: `C:logs` is a file name there.
+        let unix = resolve_path("C:logs", base, PathStyle::Unix);
+        assert_eq!(unix, base.join("C:logs").display().to_string());
     }
 
     #[test]
